@@ -1,0 +1,140 @@
+package io.vigil.server.audit;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.vigil.server.http.Json;
+import io.vigil.server.security.Principal;
+import java.time.Instant;
+import java.util.List;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The audit log. An entry is written in the same transaction as the change it describes, so a
+ * change and its entry commit together or not at all. Before and after are the object's API
+ * representations; secrets never appear in them because API representations never carry secrets.
+ */
+public final class AuditLog {
+
+  /** One entry as the API shows it. */
+  public record Entry(
+      long id,
+      Instant at,
+      String actor,
+      String actorId,
+      String action,
+      String objectType,
+      String objectId,
+      Object before,
+      Object after) {}
+
+  /** A page of entries, newest first, and the cursor for the next page (null at the end). */
+  public record Page(List<Entry> items, Long nextBefore) {}
+
+  private final Jdbi jdbi;
+
+  public AuditLog(Jdbi jdbi) {
+    this.jdbi = jdbi;
+  }
+
+  /**
+   * Records a change inside the caller's transaction.
+   *
+   * @param before the object before the change, null when created
+   * @param after the object after the change, null when removed
+   */
+  public static void record(
+      Handle h,
+      Principal actor,
+      String action,
+      String objectType,
+      String objectId,
+      Object before,
+      Object after) {
+    h.createUpdate(
+            "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id, before_json,"
+                + " after_json) VALUES (:actor, :actorId, :action, :type, :id, :before, :after)")
+        .bind("actor", actor.name())
+        .bind("actorId", actor.subject())
+        .bind("action", action)
+        .bind("type", objectType)
+        .bind("id", objectId)
+        .bind("before", toJson(before))
+        .bind("after", toJson(after))
+        .execute();
+  }
+
+  /**
+   * Entries newest first.
+   *
+   * @param before only entries with an id below this (the previous page's cursor), or null
+   * @param objectType only entries about this type of object, or null
+   * @param limit page size, 1-500
+   */
+  public Page query(Long before, String objectType, String objectId, int limit) {
+    return jdbi.withHandle(
+        h -> {
+          StringBuilder sql = new StringBuilder("SELECT * FROM audit_log WHERE 1=1");
+          if (before != null) {
+            sql.append(" AND id < :before");
+          }
+          if (objectType != null) {
+            sql.append(" AND object_type = :type");
+          }
+          if (objectId != null) {
+            sql.append(" AND object_id = :objectId");
+          }
+          sql.append(" ORDER BY id DESC LIMIT :limit");
+          var q = h.createQuery(sql.toString()).bind("limit", limit + 1);
+          if (before != null) {
+            q.bind("before", before);
+          }
+          if (objectType != null) {
+            q.bind("type", objectType);
+          }
+          if (objectId != null) {
+            q.bind("objectId", objectId);
+          }
+          List<Entry> rows =
+              q.map(
+                      (rs, c) ->
+                          new Entry(
+                              rs.getLong("id"),
+                              rs.getTimestamp("at").toInstant(),
+                              rs.getString("actor"),
+                              rs.getString("actor_id"),
+                              rs.getString("action"),
+                              rs.getString("object_type"),
+                              rs.getString("object_id"),
+                              fromJson(rs.getString("before_json")),
+                              fromJson(rs.getString("after_json"))))
+                  .list();
+          if (rows.size() > limit) {
+            List<Entry> page = rows.subList(0, limit);
+            return new Page(List.copyOf(page), page.get(page.size() - 1).id());
+          }
+          return new Page(rows, null);
+        });
+  }
+
+  private static String toJson(Object value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Json.MAPPER.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("Cannot write audit entry", e);
+    }
+  }
+
+  private static Object fromJson(String json) {
+    if (json == null) {
+      return null;
+    }
+    try {
+      return Json.MAPPER.readTree(json);
+    } catch (JsonProcessingException e) {
+      return json;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+package io.vigil.server.cluster;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The one way a role resource opens a write transaction. Every write runs inside {@link #write}, so
+ * that the failover controller can check, in the same transaction, that this node still owns the
+ * role before anything commits.
+ *
+ * <p>A single server owns its role for as long as it runs, so {@link #unfenced} is the whole story
+ * there; the cluster's implementation adds the epoch check.
+ */
+public interface Fence {
+
+  <R, X extends Exception> R write(HandleCallback<R, X> work) throws X;
+
+  /** Read-only work; never fenced, never holds locks longer than the callback. */
+  <R, X extends Exception> R read(HandleCallback<R, X> work) throws X;
+
+  /** A fence for a node that owns its role unconditionally (a cluster of one). */
+  static Fence unfenced(Jdbi jdbi) {
+    return new Fence() {
+      @Override
+      public <R, X extends Exception> R write(HandleCallback<R, X> work) throws X {
+        return jdbi.inTransaction(work::withHandle);
+      }
+
+      @Override
+      public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
+        return jdbi.withHandle(work);
+      }
+    };
+  }
+
+  /** Convenience for writes that return nothing. */
+  default void run(java.util.function.Consumer<Handle> work) {
+    write(
+        h -> {
+          work.accept(h);
+          return null;
+        });
+  }
+}

@@ -1,0 +1,154 @@
+package io.vigil.server.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * A node's configuration: the sections of {@code appsettings.json} in the data directory, after
+ * environment overrides and command-line flags. Every field has its default here; {@code
+ * docs/configuration.md} lists them with the reason for each.
+ *
+ * <p>Loaded by {@link SettingsLoader}; validated once at start-up and treated as read-only after.
+ */
+public final class Settings {
+
+  @JsonProperty("Node")
+  public NodeSection node = new NodeSection();
+
+  @JsonProperty("Http")
+  public HttpSection http = new HttpSection();
+
+  @JsonProperty("Database")
+  public DatabaseSection database = new DatabaseSection();
+
+  @JsonProperty("DataProtectionSettings")
+  public DataProtectionSection dataProtection = new DataProtectionSection();
+
+  @JsonProperty("Identity")
+  public IdentitySection identity = new IdentitySection();
+
+  /** Where the node keeps its files; not read from the file itself (the file lives in it). */
+  public transient Path dataDir;
+
+  public static final class NodeSection {
+    /** The node's name in the cluster; defaults to the host name. */
+    @JsonProperty("Name")
+    public String name;
+
+    /** The URL other nodes and clients use to reach this node; defaults to http://host:port. */
+    @JsonProperty("AdvertisedUrl")
+    public String advertisedUrl;
+  }
+
+  public static final class HttpSection {
+    @JsonProperty("Host")
+    public String host = "0.0.0.0";
+
+    @JsonProperty("Port")
+    public int port = 8080;
+
+    /** Largest request body accepted; larger bodies get 413 before any handler runs. */
+    @JsonProperty("MaxRequestBytes")
+    public long maxRequestBytes = 1024 * 1024;
+  }
+
+  public static final class DatabaseSection {
+    /** JDBC URL; empty means the embedded H2 file database under the data directory. */
+    @JsonProperty("Url")
+    public String url;
+
+    @JsonProperty("User")
+    public String user;
+
+    @JsonProperty("Password")
+    public String password;
+
+    @JsonProperty("PoolSize")
+    public int poolSize = 10;
+  }
+
+  public static final class DataProtectionSection {
+    /**
+     * The machine protector's key file. One per machine (all nodes of the machine share it), like
+     * DPAPI's machine scope. Empty means the platform default (see docs/configuration.md).
+     */
+    @JsonProperty("MachineKeyFile")
+    public String machineKeyFile;
+
+    /** How long a data key is used for new encryptions before a new one is made. */
+    @JsonProperty("KeyLifetimeDays")
+    public int keyLifetimeDays = 90;
+
+    @JsonProperty("ProtectKeysWithCertificate")
+    public CertificateSection protectKeysWithCertificate = new CertificateSection();
+  }
+
+  public static final class CertificateSection {
+    @JsonProperty("Thumbprint")
+    public String thumbprint;
+  }
+
+  public static final class IdentitySection {
+    /** Issuer URL; defaults to the advertised URL + "/idp". */
+    @JsonProperty("Issuer")
+    public String issuer;
+
+    @JsonProperty("AccessTokenLifetimeSeconds")
+    public long accessTokenLifetimeSeconds = 300;
+
+    @JsonProperty("RefreshTokenLifetimeSeconds")
+    public long refreshTokenLifetimeSeconds = 8 * 3600;
+
+    @JsonProperty("SigningKeyRotationDays")
+    public int signingKeyRotationDays = 30;
+
+    public Duration accessTokenLifetime() {
+      return Duration.ofSeconds(accessTokenLifetimeSeconds);
+    }
+
+    public Duration refreshTokenLifetime() {
+      return Duration.ofSeconds(refreshTokenLifetimeSeconds);
+    }
+  }
+
+  /** The database URL to use, the embedded H2 file database when none is configured. */
+  public String databaseUrl() {
+    if (database.url != null && !database.url.isBlank()) {
+      return database.url;
+    }
+    return "jdbc:h2:file:"
+        + dataDir.resolve("db").resolve("vigil").toAbsolutePath()
+        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+  }
+
+  public String advertisedUrl() {
+    if (node.advertisedUrl != null && !node.advertisedUrl.isBlank()) {
+      return stripSlash(node.advertisedUrl);
+    }
+    String host = "0.0.0.0".equals(http.host) || "::".equals(http.host) ? nodeName() : http.host;
+    return "http://" + host + ":" + http.port;
+  }
+
+  public String issuer() {
+    if (identity.issuer != null && !identity.issuer.isBlank()) {
+      return stripSlash(identity.issuer);
+    }
+    return advertisedUrl() + "/idp";
+  }
+
+  public String nodeName() {
+    if (node.name != null && !node.name.isBlank()) {
+      return node.name;
+    }
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      return "localhost";
+    }
+  }
+
+  private static String stripSlash(String url) {
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+  }
+}

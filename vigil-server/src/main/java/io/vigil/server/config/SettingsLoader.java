@@ -1,0 +1,152 @@
+package io.vigil.server.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Reads a node's {@link Settings}: defaults, then {@code appsettings.json} in the data directory,
+ * then environment variables, then command-line flags (each later source wins).
+ */
+public final class SettingsLoader {
+
+  public static final String FILE_NAME = "appsettings.json";
+
+  private static final ObjectMapper MAPPER =
+      JsonMapper.builder()
+          .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .build();
+
+  private SettingsLoader() {}
+
+  /** Command-line values that override the file and the environment; null means not given. */
+  public record Overrides(Path dataDir, Integer httpPort, String httpHost) {
+    public static Overrides none() {
+      return new Overrides(null, null, null);
+    }
+  }
+
+  /**
+   * Loads settings.
+   *
+   * @param defaultDataDir data directory used when neither a flag nor VIGIL_DATA_DIR names one
+   * @throws ConfigException naming the file, the key and the fix when something is invalid
+   */
+  public static Settings load(Path defaultDataDir, Map<String, String> env, Overrides flags) {
+    Path dataDir =
+        flags.dataDir() != null
+            ? flags.dataDir()
+            : env.containsKey("VIGIL_DATA_DIR")
+                ? Path.of(env.get("VIGIL_DATA_DIR"))
+                : defaultDataDir;
+    dataDir = dataDir.toAbsolutePath().normalize();
+    Path file = dataDir.resolve(FILE_NAME);
+    Settings settings = readFile(file);
+    settings.dataDir = dataDir;
+
+    applyEnv(settings, env);
+    if (flags.httpPort() != null) {
+      settings.http.port = flags.httpPort();
+    }
+    if (flags.httpHost() != null) {
+      settings.http.host = flags.httpHost();
+    }
+    validate(settings, file);
+    return settings;
+  }
+
+  private static Settings readFile(Path file) {
+    if (!Files.exists(file)) {
+      return new Settings();
+    }
+    try {
+      return MAPPER.readValue(file.toFile(), Settings.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw new ConfigException(
+          file
+              + ": unknown setting \""
+              + e.getPropertyName()
+              + "\" at "
+              + e.getPathReference()
+              + ". Remove it or correct its spelling; docs/configuration.md lists every setting.");
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(
+          file
+              + ": not valid JSON or a wrong type at line "
+              + e.getLocation().getLineNr()
+              + ": "
+              + e.getOriginalMessage()
+              + ". Fix the file; docs/configuration.md lists every setting and its type.");
+    } catch (IOException e) {
+      throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ").");
+    }
+  }
+
+  private static void applyEnv(Settings s, Map<String, String> env) {
+    set(env, "VIGIL_NODE_NAME", v -> s.node.name = v);
+    set(env, "VIGIL_ADVERTISED_URL", v -> s.node.advertisedUrl = v);
+    set(env, "VIGIL_HTTP_HOST", v -> s.http.host = v);
+    set(env, "VIGIL_HTTP_PORT", v -> s.http.port = parseInt("VIGIL_HTTP_PORT", v));
+    set(env, "VIGIL_DB_URL", v -> s.database.url = v);
+    set(env, "VIGIL_DB_USER", v -> s.database.user = v);
+    set(env, "VIGIL_DB_PASSWORD", v -> s.database.password = v);
+    set(env, "VIGIL_MACHINE_KEY_FILE", v -> s.dataProtection.machineKeyFile = v);
+    set(env, "VIGIL_ISSUER", v -> s.identity.issuer = v);
+  }
+
+  private static void set(
+      Map<String, String> env, String name, java.util.function.Consumer<String> setter) {
+    String value = env.get(name);
+    if (value != null && !value.isBlank()) {
+      setter.accept(value.trim());
+    }
+  }
+
+  private static int parseInt(String name, String value) {
+    try {
+      return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(
+          "Environment variable " + name + "=\"" + value + "\" is not a whole number.");
+    }
+  }
+
+  private static void validate(Settings s, Path file) {
+    if (s.http.port < 0 || s.http.port > 65535) {
+      throw new ConfigException(
+          "Http.Port "
+              + s.http.port
+              + " is out of range: use 1-65535 (or 0 for any free port) in "
+              + file
+              + ", VIGIL_HTTP_PORT or --http-port.");
+    }
+    if (s.http.maxRequestBytes < 1024) {
+      throw new ConfigException(
+          "Http.MaxRequestBytes " + s.http.maxRequestBytes + " is too small: use at least 1024.");
+    }
+    if (s.database.poolSize < 2) {
+      throw new ConfigException("Database.PoolSize must be at least 2 in " + file + ".");
+    }
+    if (s.dataProtection.keyLifetimeDays < 1) {
+      throw new ConfigException(
+          "DataProtectionSettings.KeyLifetimeDays must be at least 1 in " + file + ".");
+    }
+    if (s.identity.accessTokenLifetimeSeconds < 10
+        || s.identity.refreshTokenLifetimeSeconds < s.identity.accessTokenLifetimeSeconds) {
+      throw new ConfigException(
+          "Identity token lifetimes are invalid in "
+              + file
+              + ": AccessTokenLifetimeSeconds must be >= 10 and"
+              + " RefreshTokenLifetimeSeconds >= AccessTokenLifetimeSeconds.");
+    }
+  }
+}

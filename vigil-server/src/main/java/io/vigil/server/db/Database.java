@@ -1,0 +1,98 @@
+package io.vigil.server.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Timestamp;
+import java.time.Instant;
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The node's connection to its database: a connection pool, the schema migrated to the current
+ * version, and a {@link Jdbi} on top. The same migrations run on H2 (single server) and PostgreSQL
+ * (cluster).
+ */
+public final class Database implements AutoCloseable {
+
+  private final HikariDataSource dataSource;
+  private final Jdbi jdbi;
+  private final Dialect dialect;
+
+  private Database(HikariDataSource dataSource, Dialect dialect) {
+    this.dataSource = dataSource;
+    this.dialect = dialect;
+    this.jdbi = Jdbi.create(dataSource);
+  }
+
+  /** Opens the pool and migrates the schema. */
+  public static Database open(String url, String user, String password, int poolSize) {
+    Dialect dialect = Dialect.fromUrl(url);
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    if (user != null) {
+      config.setUsername(user);
+    }
+    if (password != null) {
+      config.setPassword(password);
+    }
+    config.setMaximumPoolSize(poolSize);
+    config.setMinimumIdle(Math.min(2, poolSize));
+    config.setPoolName("vigil-db");
+    config.setConnectionTimeout(5_000);
+    config.setInitializationFailTimeout(-1);
+    HikariDataSource ds = new HikariDataSource(config);
+    try {
+      Flyway.configure()
+          .dataSource(ds)
+          .locations("classpath:db/migration")
+          .validateMigrationNaming(true)
+          .load()
+          .migrate();
+    } catch (RuntimeException e) {
+      ds.close();
+      throw new DatabaseException(
+          "Cannot prepare the database at "
+              + redact(url)
+              + ": "
+              + rootMessage(e)
+              + ". Check that the database is reachable and the user may create tables.",
+          e);
+    }
+    return new Database(ds, dialect);
+  }
+
+  public Jdbi jdbi() {
+    return jdbi;
+  }
+
+  public Dialect dialect() {
+    return dialect;
+  }
+
+  public javax.sql.DataSource dataSource() {
+    return dataSource;
+  }
+
+  /** The database's clock; Vigil trusts it over any node's clock. */
+  public Instant now() {
+    return jdbi.withHandle(
+        h -> h.createQuery("SELECT CURRENT_TIMESTAMP").mapTo(Timestamp.class).one().toInstant());
+  }
+
+  @Override
+  public void close() {
+    dataSource.close();
+  }
+
+  static String redact(String url) {
+    return url.replaceAll("(?i)(password=)[^;&]*", "$1***");
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage();
+  }
+}

@@ -1,0 +1,29 @@
+package io.vigil.server.db;
+
+/** The two databases Vigil runs on, and the few SQL fragments that differ between them. */
+public enum Dialect {
+  H2,
+  POSTGRESQL;
+
+  public static Dialect fromUrl(String jdbcUrl) {
+    if (jdbcUrl.startsWith("jdbc:h2:")) {
+      return H2;
+    }
+    if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+      return POSTGRESQL;
+    }
+    throw new IllegalArgumentException(
+        "Database URL \""
+            + jdbcUrl
+            + "\" is not supported: use jdbc:postgresql://host/db for a cluster or leave it empty"
+            + " for the embedded database.");
+  }
+
+  /**
+   * The row lock a reader takes to keep a row from changing under it. H2 has no FOR SHARE, so it
+   * takes the stronger FOR UPDATE.
+   */
+  public String forShare() {
+    return this == POSTGRESQL ? "FOR SHARE" : "FOR UPDATE";
+  }
+}

@@ -1,0 +1,87 @@
+package io.vigil.server.http;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import io.vigil.server.security.Permission;
+import io.vigil.server.security.Principal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Where route modules declare their routes. A secured route names the one {@link Permission} it
+ * needs; the caller was authenticated before the handler runs (every path under {@code /api} needs
+ * a valid token), and a caller without the permission gets 403 before the handler runs.
+ */
+public final class Api {
+
+  private final RoutesConfig routes;
+  private final List<RouteInfo> table = new ArrayList<>();
+
+  Api(RoutesConfig routes) {
+    this.routes = routes;
+  }
+
+  public void get(String path, Permission permission, Handler handler) {
+    secured(HandlerType.GET, path, permission, handler);
+  }
+
+  public void post(String path, Permission permission, Handler handler) {
+    secured(HandlerType.POST, path, permission, handler);
+  }
+
+  public void put(String path, Permission permission, Handler handler) {
+    secured(HandlerType.PUT, path, permission, handler);
+  }
+
+  public void patch(String path, Permission permission, Handler handler) {
+    secured(HandlerType.PATCH, path, permission, handler);
+  }
+
+  public void delete(String path, Permission permission, Handler handler) {
+    secured(HandlerType.DELETE, path, permission, handler);
+  }
+
+  /** A route anyone may call: health, metrics, OIDC discovery and the token endpoint. */
+  public void open(HandlerType method, String path, Handler handler) {
+    table.add(new RouteInfo(method.name(), path, null));
+    routes.addHttpHandler(method, path, handler);
+  }
+
+  private void secured(HandlerType method, String path, Permission permission, Handler handler) {
+    Objects.requireNonNull(permission, "permission");
+    table.add(new RouteInfo(method.name(), path, permission));
+    routes.addHttpHandler(
+        method,
+        path,
+        ctx -> {
+          Principal principal = principal(ctx);
+          if (!principal.has(permission)) {
+            throw ApiException.forbidden(
+                "\""
+                    + principal.name()
+                    + "\" may not do this: it needs the "
+                    + permission.name().toLowerCase()
+                    + " permission, which none of its roles "
+                    + principal.roles()
+                    + " grants. Ask an administrator for a role that has it.");
+          }
+          handler.handle(ctx);
+        });
+  }
+
+  /** The authenticated caller of a request under {@code /api}. */
+  public static Principal principal(Context ctx) {
+    Principal principal = ctx.attribute(HttpServer.PRINCIPAL);
+    if (principal == null) {
+      throw ApiException.unauthorized("This request needs a bearer token.");
+    }
+    return principal;
+  }
+
+  List<RouteInfo> table() {
+    return List.copyOf(table);
+  }
+}

@@ -1,0 +1,4 @@
+package io.vigil.server.http;
+
+/** The JSON body of every error response. */
+public record ErrorBody(String code, String message) {}

@@ -1,0 +1,214 @@
+package io.vigil.server.http;
+
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vigil.server.config.Settings;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's HTTP server: health and metrics, then each {@link RouteModule}'s routes, with one
+ * error format ({@link ErrorBody}) for everything that goes wrong, and a bearer token required on
+ * every path under {@code /api}.
+ */
+public final class HttpServer implements AutoCloseable {
+
+  static final String PRINCIPAL = "vigil.principal";
+  private static final String TIMER = "vigil.timer";
+  private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
+
+  private final Javalin app;
+  private final List<RouteInfo> routes;
+
+  private HttpServer(Javalin app, List<RouteInfo> routes) {
+    this.app = app;
+    this.routes = routes;
+  }
+
+  /**
+   * Starts listening.
+   *
+   * @param ready answers whether this node serves the API now (readiness)
+   */
+  public static HttpServer start(
+      Settings settings,
+      Authenticator authenticator,
+      PrometheusMeterRegistry metrics,
+      BooleanSupplier ready,
+      List<RouteModule> modules) {
+    Api[] api = new Api[1];
+    long maxBody = settings.http.maxRequestBytes;
+    Javalin app =
+        Javalin.create(
+            config -> {
+              config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
+              config.http.maxRequestSize = maxBody;
+              config.http.defaultContentType = "application/json";
+              config.startup.showJavalinBanner = false;
+              config.jetty.host = settings.http.host;
+              config.jetty.port = settings.http.port;
+              config.jetty.modifyServer(server -> server.setStopTimeout(2_000));
+
+              var r = config.routes;
+              r.before(
+                  ctx -> {
+                    ctx.attribute(TIMER, Timer.start(metrics));
+                    ctx.header("X-Content-Type-Options", "nosniff");
+                    ctx.header("Cache-Control", "no-store");
+                    String length = ctx.header("Content-Length");
+                    if (length != null && parseLong(length) > maxBody) {
+                      throw new ApiException(
+                          413,
+                          "payload_too_large",
+                          "The request body is larger than the limit of "
+                              + maxBody
+                              + " bytes (Http.MaxRequestBytes).");
+                    }
+                  });
+              r.before(
+                  "/api/*",
+                  ctx -> {
+                    if (ctx.method() == HandlerType.OPTIONS) {
+                      return;
+                    }
+                    ctx.attribute(PRINCIPAL, authenticator.authenticate(bearer(ctx)));
+                  });
+              r.after(ctx -> record(metrics, ctx));
+
+              r.exception(
+                  ApiException.class, (e, ctx) -> error(ctx, e.status(), e.code(), e.getMessage()));
+              r.exception(
+                  HttpResponseException.class,
+                  (e, ctx) -> error(ctx, e.getStatus(), codeFor(e.getStatus()), e.getMessage()));
+              r.exception(
+                  Exception.class,
+                  (e, ctx) -> {
+                    log.error("Unhandled error on {} {}", ctx.method(), ctx.path(), e);
+                    error(
+                        ctx,
+                        500,
+                        "internal_error",
+                        "The server failed to handle this request; the node's log has the details.");
+                  });
+              r.error(
+                  404,
+                  ctx -> {
+                    if (ctx.result() == null || ctx.result().isEmpty()) {
+                      error(
+                          ctx,
+                          404,
+                          "not_found",
+                          "No resource at " + ctx.method() + " " + ctx.path() + ".");
+                    }
+                  });
+              r.error(
+                  405,
+                  ctx -> {
+                    if (ctx.result() == null || ctx.result().isEmpty()) {
+                      error(
+                          ctx,
+                          405,
+                          "method_not_allowed",
+                          ctx.method() + " is not allowed on " + ctx.path() + ".");
+                    }
+                  });
+
+              api[0] = new Api(r);
+              Api a = api[0];
+              a.open(HandlerType.GET, "/health/live", ctx -> ctx.json(Map.of("status", "UP")));
+              a.open(
+                  HandlerType.GET,
+                  "/health/ready",
+                  ctx -> {
+                    boolean up = ready.getAsBoolean();
+                    ctx.status(up ? 200 : 503).json(Map.of("status", up ? "UP" : "DOWN"));
+                  });
+              a.open(
+                  HandlerType.GET,
+                  "/metrics",
+                  ctx ->
+                      ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                          .result(metrics.scrape()));
+              modules.forEach(m -> m.register(a));
+            });
+    app.start();
+    return new HttpServer(app, api[0].table());
+  }
+
+  /** The port the server listens on (useful when configured with port 0). */
+  public int port() {
+    return app.port();
+  }
+
+  /** Every route registered, for the OpenAPI check. */
+  public List<RouteInfo> routes() {
+    return routes;
+  }
+
+  @Override
+  public void close() {
+    app.stop();
+  }
+
+  static void error(Context ctx, int status, String code, String message) {
+    ctx.status(status).json(new ErrorBody(code, message));
+  }
+
+  private static String bearer(Context ctx) {
+    String header = ctx.header("Authorization");
+    if (header == null || header.isBlank()) {
+      throw ApiException.unauthorized(
+          "This request needs a bearer token: get one from /idp/connect/token and send"
+              + " \"Authorization: Bearer <token>\".");
+    }
+    if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw ApiException.unauthorized(
+          "The Authorization header must be \"Bearer <token>\"; other schemes are not accepted.");
+    }
+    return header.substring(7).trim();
+  }
+
+  private static long parseLong(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static String codeFor(int status) {
+    return switch (status) {
+      case 400 -> "bad_request";
+      case 401 -> "unauthorized";
+      case 403 -> "forbidden";
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 409 -> "conflict";
+      case 413 -> "payload_too_large";
+      case 415 -> "unsupported_media_type";
+      default -> status >= 500 ? "internal_error" : "error";
+    };
+  }
+
+  private static void record(PrometheusMeterRegistry metrics, Context ctx) {
+    Timer.Sample sample = ctx.attribute(TIMER);
+    if (sample == null) {
+      return;
+    }
+    String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+    sample.stop(
+        Timer.builder("vigil.http.server.requests")
+            .tag("method", ctx.method().name())
+            .tag("route", route)
+            .tag("status", Integer.toString(ctx.statusCode()))
+            .register(metrics));
+  }
+}
