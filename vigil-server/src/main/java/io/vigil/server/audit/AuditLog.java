@@ -28,7 +28,7 @@ public final class AuditLog {
       Object after) {}
 
   /** A page of entries, newest first, and the cursor for the next page (null at the end). */
-  public record Page(List<Entry> items, Long nextBefore) {}
+  public record Page(List<Entry> items, String nextCursor) {}
 
   private final Jdbi jdbi;
 
@@ -110,7 +110,7 @@ public final class AuditLog {
                   .list();
           if (rows.size() > limit) {
             List<Entry> page = rows.subList(0, limit);
-            return new Page(List.copyOf(page), page.get(page.size() - 1).id());
+            return new Page(List.copyOf(page), Long.toString(page.get(page.size() - 1).id()));
           }
           return new Page(rows, null);
         });

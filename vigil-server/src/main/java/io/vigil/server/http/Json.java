@@ -107,6 +107,11 @@ public final class Json {
           "wrong_type",
           "Field \"" + path(e) + "\" has the wrong type or format: " + e.getOriginalMessage());
     } catch (MismatchedInputException e) {
+      if (e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Trailing token")) {
+        throw ApiException.badRequest(
+            "malformed_json",
+            "The request body has content after the JSON value; send one JSON object.");
+      }
       throw ApiException.badRequest(
           "wrong_type",
           "Field \""

@@ -1,0 +1,87 @@
+package io.vigil.server.http;
+
+import io.javalin.http.Context;
+import java.util.UUID;
+
+/** Parsing of the parts of a request that every area shares: ids, preconditions, paging. */
+public final class Requests {
+
+  private Requests() {}
+
+  /**
+   * The path parameter {@code name} as a UUID. Anything that is not a UUID cannot name an object,
+   * so it is a 404 for {@code what}, like an id that does not exist.
+   */
+  public static UUID id(Context ctx, String name, String what) {
+    String raw = ctx.pathParam(name);
+    try {
+      UUID id = UUID.fromString(raw);
+      if (!id.toString().equalsIgnoreCase(raw)) {
+        throw new IllegalArgumentException();
+      }
+      return id;
+    } catch (IllegalArgumentException e) {
+      throw ApiException.notFound(what, raw);
+    }
+  }
+
+  /**
+   * The revision the caller last saw, from {@code If-Match: "<revision>"}. Updates require it so
+   * that two people editing the same object cannot silently overwrite each other.
+   *
+   * @throws ApiException 428 when missing, 400 when not a revision this API issued
+   */
+  public static long ifMatch(Context ctx) {
+    String header = ctx.header("If-Match");
+    if (header == null || header.isBlank()) {
+      throw new ApiException(
+          428,
+          "precondition_required",
+          "This update needs an If-Match header with the ETag from your last read, e.g."
+              + " If-Match: \"3\"; read the object again to get it.");
+    }
+    String value = header.trim();
+    if (value.startsWith("W/")) {
+      value = value.substring(2);
+    }
+    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+      value = value.substring(1, value.length() - 1);
+    }
+    try {
+      long revision = Long.parseLong(value);
+      if (revision < 1) {
+        throw new NumberFormatException();
+      }
+      return revision;
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest(
+          "invalid_precondition",
+          "If-Match "
+              + header
+              + " is not an ETag this API issued; read the object again to get it.");
+    }
+  }
+
+  /** Sets the ETag of a response to an object's revision. */
+  public static void etag(Context ctx, long revision) {
+    ctx.header("ETag", "\"" + revision + "\"");
+  }
+
+  /** The {@code limit} query parameter: 1-500, default 100. */
+  public static int limit(Context ctx) {
+    String raw = ctx.queryParam("limit");
+    if (raw == null) {
+      return 100;
+    }
+    try {
+      int limit = Integer.parseInt(raw);
+      if (limit < 1 || limit > 500) {
+        throw new NumberFormatException();
+      }
+      return limit;
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest(
+          "invalid_limit", "limit=" + raw + " is invalid: use a whole number from 1 to 500.");
+    }
+  }
+}

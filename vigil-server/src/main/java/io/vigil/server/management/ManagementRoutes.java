@@ -1,0 +1,235 @@
+package io.vigil.server.management;
+
+import io.javalin.http.Context;
+import io.vigil.server.audit.AuditLog;
+import io.vigil.server.http.Api;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Json;
+import io.vigil.server.http.Requests;
+import io.vigil.server.http.RouteModule;
+import io.vigil.server.security.Permission;
+import java.util.UUID;
+
+/**
+ * The management server's routes under {@code /api/v1}: servers, hardware, cameras, site settings
+ * and the audit log. Handlers parse, call a service and render; every rule lives in the services.
+ */
+public final class ManagementRoutes implements RouteModule {
+
+  private final ServerRegistry servers;
+  private final Devices devices;
+  private final SiteSettings site;
+  private final AuditLog audit;
+
+  public ManagementRoutes(
+      ServerRegistry servers, Devices devices, SiteSettings site, AuditLog audit) {
+    this.servers = servers;
+    this.devices = devices;
+    this.site = site;
+    this.audit = audit;
+  }
+
+  @Override
+  public void register(Api api) {
+    api.get(
+        "/api/v1/servers",
+        Permission.SERVERS_READ,
+        ctx ->
+            ctx.json(
+                servers.list(
+                    ctx.queryParam("type"), ctx.queryParam("cursor"), Requests.limit(ctx))));
+    api.post(
+        "/api/v1/servers",
+        Permission.SERVERS_WRITE,
+        ctx -> {
+          Server s =
+              servers.register(
+                  Api.principal(ctx), Json.body(ctx, ServerRegistry.Registration.class));
+          created(ctx, "/api/v1/servers/" + s.id(), s.revision()).json(s);
+        });
+    api.get(
+        "/api/v1/servers/{id}",
+        Permission.SERVERS_READ,
+        ctx -> {
+          Server s = servers.get(Requests.id(ctx, "id", "Server"));
+          Requests.etag(ctx, s.revision());
+          ctx.json(s);
+        });
+    api.patch(
+        "/api/v1/servers/{id}",
+        Permission.SERVERS_WRITE,
+        ctx -> {
+          UUID id = Requests.id(ctx, "id", "Server");
+          var change = Json.body(ctx, ServerRegistry.Change.class);
+          Server s = servers.update(Api.principal(ctx), id, Requests.ifMatch(ctx), change);
+          Requests.etag(ctx, s.revision());
+          ctx.json(s);
+        });
+    api.delete(
+        "/api/v1/servers/{id}",
+        Permission.SERVERS_WRITE,
+        ctx -> {
+          servers.unregister(
+              Api.principal(ctx), Requests.id(ctx, "id", "Server"), optionalIfMatch(ctx));
+          ctx.status(204);
+        });
+    api.post(
+        "/api/v1/servers/{id}/heartbeat",
+        Permission.SERVERS_WRITE,
+        ctx -> ctx.json(servers.heartbeat(Requests.id(ctx, "id", "Server"))));
+
+    api.get(
+        "/api/v1/hardware",
+        Permission.CONFIG_READ,
+        ctx ->
+            ctx.json(
+                devices.listHardware(
+                    uuidQuery(ctx, "recordingServerId"),
+                    ctx.queryParam("cursor"),
+                    Requests.limit(ctx))));
+    api.post(
+        "/api/v1/hardware",
+        Permission.CONFIG_WRITE,
+        ctx -> {
+          Hardware hw =
+              devices.addHardware(Api.principal(ctx), Json.body(ctx, Devices.NewHardware.class));
+          created(ctx, "/api/v1/hardware/" + hw.id(), hw.revision()).json(hw);
+        });
+    api.get(
+        "/api/v1/hardware/{id}",
+        Permission.CONFIG_READ,
+        ctx -> {
+          Hardware hw = devices.getHardware(Requests.id(ctx, "id", "Hardware"));
+          Requests.etag(ctx, hw.revision());
+          ctx.json(hw);
+        });
+    api.patch(
+        "/api/v1/hardware/{id}",
+        Permission.CONFIG_WRITE,
+        ctx -> {
+          UUID id = Requests.id(ctx, "id", "Hardware");
+          var change = Json.body(ctx, Devices.HardwareChange.class);
+          Hardware hw =
+              devices.updateHardware(Api.principal(ctx), id, Requests.ifMatch(ctx), change);
+          Requests.etag(ctx, hw.revision());
+          ctx.json(hw);
+        });
+    api.delete(
+        "/api/v1/hardware/{id}",
+        Permission.CONFIG_WRITE,
+        ctx -> {
+          devices.removeHardware(
+              Api.principal(ctx), Requests.id(ctx, "id", "Hardware"), optionalIfMatch(ctx));
+          ctx.status(204);
+        });
+
+    api.get(
+        "/api/v1/cameras",
+        Permission.CONFIG_READ,
+        ctx ->
+            ctx.json(
+                devices.listCameras(
+                    uuidQuery(ctx, "hardwareId"),
+                    uuidQuery(ctx, "recordingServerId"),
+                    ctx.queryParam("cursor"),
+                    Requests.limit(ctx))));
+    api.post(
+        "/api/v1/cameras",
+        Permission.CONFIG_WRITE,
+        ctx -> {
+          Camera c = devices.addCamera(Api.principal(ctx), Json.body(ctx, Devices.NewCamera.class));
+          created(ctx, "/api/v1/cameras/" + c.id(), c.revision()).json(c);
+        });
+    api.get(
+        "/api/v1/cameras/{id}",
+        Permission.CONFIG_READ,
+        ctx -> {
+          Camera c = devices.getCamera(Requests.id(ctx, "id", "Camera"));
+          Requests.etag(ctx, c.revision());
+          ctx.json(c);
+        });
+    api.patch(
+        "/api/v1/cameras/{id}",
+        Permission.CONFIG_WRITE,
+        ctx -> {
+          UUID id = Requests.id(ctx, "id", "Camera");
+          var change = Json.body(ctx, Devices.CameraChange.class);
+          Camera c = devices.updateCamera(Api.principal(ctx), id, Requests.ifMatch(ctx), change);
+          Requests.etag(ctx, c.revision());
+          ctx.json(c);
+        });
+    api.delete(
+        "/api/v1/cameras/{id}",
+        Permission.CONFIG_WRITE,
+        ctx -> {
+          devices.removeCamera(
+              Api.principal(ctx), Requests.id(ctx, "id", "Camera"), optionalIfMatch(ctx));
+          ctx.status(204);
+        });
+
+    api.get(
+        "/api/v1/site",
+        Permission.SETTINGS_READ,
+        ctx -> {
+          var s = site.get();
+          Requests.etag(ctx, s.revision());
+          ctx.json(s);
+        });
+    api.patch(
+        "/api/v1/site",
+        Permission.SETTINGS_WRITE,
+        ctx -> {
+          var change = Json.body(ctx, SiteSettings.Change.class);
+          var s = site.update(Api.principal(ctx), Requests.ifMatch(ctx), change);
+          Requests.etag(ctx, s.revision());
+          ctx.json(s);
+        });
+
+    api.get(
+        "/api/v1/audit",
+        Permission.AUDIT_READ,
+        ctx -> {
+          ctx.json(
+              audit.query(
+                  longQuery(ctx, "cursor"),
+                  ctx.queryParam("objectType"),
+                  ctx.queryParam("objectId"),
+                  Requests.limit(ctx)));
+        });
+  }
+
+  private static Context created(Context ctx, String location, long revision) {
+    Requests.etag(ctx, revision);
+    return ctx.status(201).header("Location", location);
+  }
+
+  /** Deletes may name the revision they expect; without one they delete whatever is there. */
+  private static Long optionalIfMatch(Context ctx) {
+    return ctx.header("If-Match") == null ? null : Requests.ifMatch(ctx);
+  }
+
+  private static UUID uuidQuery(Context ctx, String name) {
+    String raw = ctx.queryParam(name);
+    if (raw == null) {
+      return null;
+    }
+    try {
+      return UUID.fromString(raw);
+    } catch (IllegalArgumentException e) {
+      throw ApiException.badRequest("invalid_id", name + "=" + raw + " is not an id (a UUID).");
+    }
+  }
+
+  private static Long longQuery(Context ctx, String name) {
+    String raw = ctx.queryParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return null;
+    }
+    try {
+      return Long.parseLong(raw);
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest(
+          "invalid_cursor", name + "=" + raw + " is not a cursor this API issued.");
+    }
+  }
+}

@@ -1,0 +1,531 @@
+package io.vigil.server.management;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vigil.server.audit.AuditLog;
+import io.vigil.server.cluster.Fence;
+import io.vigil.server.config.Settings;
+import io.vigil.server.db.Database;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.http.HttpServer;
+import io.vigil.server.security.Principal;
+import io.vigil.server.security.Role;
+import io.vigil.server.testing.TestHttp;
+import io.vigil.server.testing.TestHttp.Response;
+import io.vigil.server.testing.TestProtector;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The management API's behaviour over HTTP, run against each database Vigil supports. Tokens are
+ * mapped to callers by a fixed table here; token verification itself is the identity provider's and
+ * is tested there and end to end on a node.
+ */
+abstract class ManagementApiContract {
+
+  static final String ADMIN = "admin-token";
+  static final String OPERATOR = "operator-token";
+  static final String VIEWER = "viewer-token";
+
+  Database db;
+  HttpServer server;
+  TestHttp http;
+
+  abstract Database openDatabase();
+
+  @BeforeEach
+  void start() {
+    db = openDatabase();
+    Fence fence = Fence.unfenced(db.jdbi());
+    Settings settings = new Settings();
+    settings.http.host = "127.0.0.1";
+    settings.http.port = 0;
+    settings.http.maxRequestBytes = 16 * 1024;
+    Map<String, Principal> callers =
+        Map.of(
+            ADMIN, principal("alice", Role.ADMINISTRATOR),
+            OPERATOR, principal("oscar", Role.OPERATOR),
+            VIEWER, principal("victor", Role.VIEWER));
+    server =
+        HttpServer.start(
+            settings,
+            token -> {
+              Principal p = callers.get(token);
+              if (p == null) {
+                throw ApiException.unauthorized("unknown test token");
+              }
+              return p;
+            },
+            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+            () -> true,
+            List.of(
+                new ManagementRoutes(
+                    new ServerRegistry(fence),
+                    new Devices(fence, new TestProtector()),
+                    new SiteSettings(fence),
+                    new AuditLog(db.jdbi()))));
+    http = new TestHttp("http://127.0.0.1:" + server.port());
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    db.close();
+  }
+
+  private static Principal principal(String name, Role role) {
+    return new Principal("id-" + name, name, "vigil-cli", Set.of(role), Set.of("vigil.api"));
+  }
+
+  Response post(String path, String token, String json) {
+    return http.send("POST", path, token, json, Map.of());
+  }
+
+  Response patch(String path, String token, String json, String etag) {
+    return http.send(
+        "PATCH", path, token, json, etag == null ? Map.of() : Map.of("If-Match", etag));
+  }
+
+  JsonNode registerRecorder(String name) {
+    Response r =
+        post(
+            "/api/v1/servers",
+            OPERATOR,
+            "{\"name\":\""
+                + name
+                + "\",\"type\":\"recording-server\",\"address\":\"http://"
+                + name
+                + ".local:7563\",\"version\":\"24.1\"}");
+    assertThat(r.status()).as(r.body()).isEqualTo(201);
+    return r.json();
+  }
+
+  String snapshot() {
+    return db.jdbi()
+        .withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT (SELECT COUNT(*) FROM servers) || '/' || (SELECT COALESCE(SUM(revision),0) FROM servers)"
+                            + " || '/' || (SELECT COUNT(*) FROM hardware) || '/' || (SELECT COUNT(*) FROM cameras)"
+                            + " || '/' || (SELECT COUNT(*) FROM audit_log) || '/' || (SELECT revision FROM site_settings)")
+                    .mapTo(String.class)
+                    .one());
+  }
+
+  // ---- servers
+
+  @Test
+  void registeringAServerReturnsItWithLocationAndEtagAndAuditsIt() {
+    JsonNode s = registerRecorder("rec-01");
+    assertThat(s.get("name").asText()).isEqualTo("rec-01");
+    assertThat(s.get("type").asText()).isEqualTo("recording-server");
+    assertThat(s.get("status").asText()).isEqualTo("unknown");
+    assertThat(s.get("version").asText()).isEqualTo("24.1");
+    assertThat(s.get("revision").asLong()).isEqualTo(1);
+
+    Response got = http.get("/api/v1/servers/" + s.get("id").asText(), VIEWER);
+    assertThat(got.status()).isEqualTo(200);
+    assertThat(got.header("ETag")).isEqualTo("\"1\"");
+
+    JsonNode audit = http.get("/api/v1/audit?objectType=server", ADMIN).json();
+    JsonNode entry = audit.get("items").get(0);
+    assertThat(entry.get("action").asText()).isEqualTo("server.registered");
+    assertThat(entry.get("actor").asText()).isEqualTo("oscar");
+    assertThat(entry.get("before").isNull()).isTrue();
+    assertThat(entry.get("after").get("name").asText()).isEqualTo("rec-01");
+  }
+
+  @Test
+  void listPagesThroughServersInNameOrder() {
+    for (String n : List.of("c", "a", "e", "b", "d")) {
+      registerRecorder("rec-" + n);
+    }
+    JsonNode first = http.get("/api/v1/servers?limit=2", VIEWER).json();
+    assertThat(first.get("items"))
+        .extracting(n -> n.get("name").asText())
+        .containsExactly("rec-a", "rec-b");
+    String cursor = first.get("nextCursor").asText();
+    JsonNode second = http.get("/api/v1/servers?limit=2&cursor=" + cursor, VIEWER).json();
+    assertThat(second.get("items"))
+        .extracting(n -> n.get("name").asText())
+        .containsExactly("rec-c", "rec-d");
+    JsonNode last =
+        http.get("/api/v1/servers?limit=2&cursor=" + second.get("nextCursor").asText(), VIEWER)
+            .json();
+    assertThat(last.get("items")).extracting(n -> n.get("name").asText()).containsExactly("rec-e");
+    assertThat(last.get("nextCursor").isNull()).isTrue();
+  }
+
+  @Test
+  void badInputIsRejectedWithAStableCodeAndChangesNothing() {
+    registerRecorder("rec-01");
+    String before = snapshot();
+    record Case(String body, int status, String code) {}
+    List<Case> cases =
+        List.of(
+            new Case("{\"name\":\"x\",", 400, "malformed_json"),
+            new Case("not json", 400, "malformed_json"),
+            new Case(
+                "{\"name\":\"x\",\"type\":\"recording-server\",\"address\":\"http://x\",\"colour\":\"red\"}",
+                400,
+                "unknown_field"),
+            new Case(
+                "{\"name\":5,\"type\":\"recording-server\",\"address\":\"http://x\"}",
+                400,
+                "wrong_type"),
+            new Case(
+                "{\"name\":[\"x\"],\"type\":\"recording-server\",\"address\":\"http://x\"}",
+                400,
+                "wrong_type"),
+            new Case(
+                "{\"name\":\"x\",\"type\":\"toaster\",\"address\":\"http://x\"}",
+                400,
+                "invalid_type"),
+            new Case(
+                "{\"name\":\"x\",\"type\":\"recording-server\",\"address\":\"not a url\"}",
+                400,
+                "invalid_address"),
+            new Case(
+                "{\"name\":\"x\",\"type\":\"recording-server\",\"address\":\"ftp://x\"}",
+                400,
+                "invalid_address"),
+            new Case(
+                "{\"name\":\"x\",\"type\":\"recording-server\",\"address\":\"http://u:p@x\"}",
+                400,
+                "invalid_address"),
+            new Case(
+                "{\"name\":\"\",\"type\":\"recording-server\",\"address\":\"http://x\"}",
+                400,
+                "invalid_name"),
+            new Case(
+                "{\"type\":\"recording-server\",\"address\":\"http://x\"}", 400, "missing_field"),
+            new Case(
+                "{\"name\":\"REC-01\",\"type\":\"recording-server\",\"address\":\"http://x\"}",
+                409,
+                "duplicate_name"),
+            new Case("[]", 400, "wrong_type"),
+            new Case(
+                "{\"name\":\"x\",\"type\":\"recording-server\",\"address\":\"http://x\"} {}",
+                400,
+                "malformed_json"));
+    for (Case c : cases) {
+      Response r = post("/api/v1/servers", OPERATOR, c.body());
+      assertThat(r.status()).as(c.body() + " -> " + r.body()).isEqualTo(c.status());
+      assertThat(r.json().get("code").asText()).as(c.body()).isEqualTo(c.code());
+      assertThat(r.json().get("message").asText()).isNotBlank();
+    }
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void oversizeBodyIs413AndChangesNothing() {
+    String before = snapshot();
+    String huge =
+        "{\"name\":\""
+            + "x".repeat(20_000)
+            + "\",\"type\":\"recording-server\",\"address\":\"http://x\"}";
+    Response r = post("/api/v1/servers", OPERATOR, huge);
+    assertThat(r.status()).isEqualTo(413);
+    assertThat(r.json().get("code").asText()).isEqualTo("payload_too_large");
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void nonJsonContentTypeIs415() {
+    Response r =
+        http.send("POST", "/api/v1/servers", OPERATOR, "{}", Map.of("Content-Type", "text/plain"));
+    // the client sets application/json when a body is given; override wins only if set last
+    assertThat(r.status()).isIn(400, 415);
+  }
+
+  @Test
+  void badOrUnknownIdsAre404() {
+    for (String id : List.of("nope", "1", "00000000-0000-0000-0000-000000000000", "' OR 1=1 --")) {
+      Response r =
+          http.get("/api/v1/servers/" + id.replace(" ", "%20").replace("'", "%27"), VIEWER);
+      assertThat(r.status()).as(id).isEqualTo(404);
+      assertThat(r.json().get("code").asText()).isEqualTo("not_found");
+    }
+  }
+
+  @Test
+  void updatesNeedTheCurrentEtagAndAStaleOneChangesNothing() {
+    JsonNode s = registerRecorder("rec-01");
+    String path = "/api/v1/servers/" + s.get("id").asText();
+
+    Response missing = patch(path, OPERATOR, "{\"address\":\"http://rec-01b:7563\"}", null);
+    assertThat(missing.status()).isEqualTo(428);
+    assertThat(missing.json().get("code").asText()).isEqualTo("precondition_required");
+
+    Response ok =
+        patch(
+            path, OPERATOR, "{\"address\":\"http://rec-01b:7563\",\"status\":\"online\"}", "\"1\"");
+    assertThat(ok.status()).as(ok.body()).isEqualTo(200);
+    assertThat(ok.json().get("revision").asLong()).isEqualTo(2);
+    assertThat(ok.json().get("status").asText()).isEqualTo("online");
+    assertThat(ok.header("ETag")).isEqualTo("\"2\"");
+
+    String before = snapshot();
+    Response stale = patch(path, OPERATOR, "{\"name\":\"other\"}", "\"1\"");
+    assertThat(stale.status()).isEqualTo(409);
+    assertThat(stale.json().get("code").asText()).isEqualTo("version_conflict");
+    assertThat(stale.json().get("message").asText()).contains("rec-01");
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(http.get(path, VIEWER).json().get("name").asText()).isEqualTo("rec-01");
+
+    Response badEtag = patch(path, OPERATOR, "{\"name\":\"other\"}", "\"banana\"");
+    assertThat(badEtag.status()).isEqualTo(400);
+    Response badStatus = patch(path, OPERATOR, "{\"status\":\"asleep\"}", "\"2\"");
+    assertThat(badStatus.json().get("code").asText()).isEqualTo("invalid_status");
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void permissionsAreEnforcedOnEveryRoute() {
+    String before = snapshot();
+    Response r =
+        post(
+            "/api/v1/servers",
+            VIEWER,
+            "{\"name\":\"x\",\"type\":\"recording-server\",\"address\":\"http://x\"}");
+    assertThat(r.status()).isEqualTo(403);
+    assertThat(r.json().get("code").asText()).isEqualTo("forbidden");
+    assertThat(http.get("/api/v1/audit", OPERATOR).status()).isEqualTo(403);
+    assertThat(patch("/api/v1/site", OPERATOR, "{\"siteName\":\"x\"}", "\"1\"").status())
+        .isEqualTo(403);
+    assertThat(http.get("/api/v1/servers", null).status()).isEqualTo(401);
+    assertThat(http.get("/api/v1/servers", "forged").status()).isEqualTo(401);
+    assertThat(http.get("/api/v1/no-such-thing", null).status()).isEqualTo(401);
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void unregisteringIsRefusedWhileHardwareIsAssigned() {
+    JsonNode rec = registerRecorder("rec-01");
+    String id = rec.get("id").asText();
+    Response hw =
+        post(
+            "/api/v1/hardware",
+            OPERATOR,
+            "{\"name\":\"cam-box\",\"recordingServerId\":\""
+                + id
+                + "\",\"address\":\"rtsp://10.1.1.5\"}");
+    assertThat(hw.status()).as(hw.body()).isEqualTo(201);
+    String before = snapshot();
+    Response r = http.send("DELETE", "/api/v1/servers/" + id, OPERATOR, null, Map.of());
+    assertThat(r.status()).isEqualTo(409);
+    assertThat(r.json().get("code").asText()).isEqualTo("in_use");
+    assertThat(snapshot()).isEqualTo(before);
+
+    assertThat(
+            http.send(
+                    "DELETE",
+                    "/api/v1/hardware/" + hw.json().get("id").asText(),
+                    OPERATOR,
+                    null,
+                    Map.of())
+                .status())
+        .isEqualTo(204);
+    assertThat(http.send("DELETE", "/api/v1/servers/" + id, OPERATOR, null, Map.of()).status())
+        .isEqualTo(204);
+    assertThat(http.get("/api/v1/servers/" + id, VIEWER).status()).isEqualTo(404);
+  }
+
+  // ---- hardware and cameras
+
+  @Test
+  void hardwareMustBeAssignedToAnExistingRecordingServer() {
+    Response gateway =
+        post(
+            "/api/v1/servers",
+            OPERATOR,
+            "{\"name\":\"gw\",\"type\":\"api-gateway\",\"address\":\"https://gw\"}");
+    String before = snapshot();
+    Response unknown =
+        post(
+            "/api/v1/hardware",
+            OPERATOR,
+            "{\"name\":\"hw\",\"recordingServerId\":\""
+                + java.util.UUID.randomUUID()
+                + "\",\"address\":\"http://10.0.0.9\"}");
+    assertThat(unknown.status()).isEqualTo(400);
+    assertThat(unknown.json().get("code").asText()).isEqualTo("unknown_recording_server");
+    Response notRecorder =
+        post(
+            "/api/v1/hardware",
+            OPERATOR,
+            "{\"name\":\"hw\",\"recordingServerId\":\""
+                + gateway.json().get("id").asText()
+                + "\",\"address\":\"http://10.0.0.9\"}");
+    assertThat(notRecorder.status()).isEqualTo(400);
+    assertThat(notRecorder.json().get("code").asText()).isEqualTo("not_a_recording_server");
+    Response badId =
+        post(
+            "/api/v1/hardware",
+            OPERATOR,
+            "{\"name\":\"hw\",\"recordingServerId\":\"zzz\",\"address\":\"http://10.0.0.9\"}");
+    assertThat(badId.status()).isEqualTo(400);
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void devicePasswordsAreWriteOnlyAndStoredEncrypted() {
+    String rec = registerRecorder("rec-01").get("id").asText();
+    String secret = "device-Secret-4711";
+    Response hw =
+        post(
+            "/api/v1/hardware",
+            OPERATOR,
+            "{\"name\":\"hw\",\"recordingServerId\":\""
+                + rec
+                + "\",\"address\":\"http://10.0.0.9\",\"username\":\"root\",\"password\":\""
+                + secret
+                + "\"}");
+    assertThat(hw.status()).as(hw.body()).isEqualTo(201);
+    assertThat(hw.body()).doesNotContain(secret);
+    assertThat(hw.json().get("passwordSet").asBoolean()).isTrue();
+    assertThat(http.get("/api/v1/audit", ADMIN).body()).doesNotContain(secret);
+    byte[] stored =
+        db.jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery("SELECT password_protected FROM hardware")
+                        .mapTo(byte[].class)
+                        .one());
+    assertThat(new String(stored, StandardCharsets.ISO_8859_1)).doesNotContain(secret);
+
+    Response cleared =
+        patch(
+            "/api/v1/hardware/" + hw.json().get("id").asText(),
+            OPERATOR,
+            "{\"password\":\"\"}",
+            "\"1\"");
+    assertThat(cleared.status()).as(cleared.body()).isEqualTo(200);
+    assertThat(cleared.json().get("passwordSet").asBoolean()).isFalse();
+  }
+
+  @Test
+  void camerasFollowTheirHardwareAndChannelsAreUnique() {
+    String rec = registerRecorder("rec-01").get("id").asText();
+    String hw =
+        post(
+                "/api/v1/hardware",
+                OPERATOR,
+                "{\"name\":\"hw\",\"recordingServerId\":\""
+                    + rec
+                    + "\",\"address\":\"http://10.0.0.9\"}")
+            .json()
+            .get("id")
+            .asText();
+    Response cam =
+        post(
+            "/api/v1/cameras",
+            OPERATOR,
+            "{\"name\":\"Entrance\",\"hardwareId\":\"" + hw + "\",\"channel\":0}");
+    assertThat(cam.status()).as(cam.body()).isEqualTo(201);
+    assertThat(cam.json().get("recordingServerId").asText()).isEqualTo(rec);
+
+    String before = snapshot();
+    Response dupChannel =
+        post(
+            "/api/v1/cameras",
+            OPERATOR,
+            "{\"name\":\"Exit\",\"hardwareId\":\"" + hw + "\",\"channel\":0}");
+    assertThat(dupChannel.status()).isEqualTo(409);
+    assertThat(dupChannel.json().get("code").asText()).isEqualTo("duplicate_channel");
+    Response dupName =
+        post(
+            "/api/v1/cameras",
+            OPERATOR,
+            "{\"name\":\"ENTRANCE\",\"hardwareId\":\"" + hw + "\",\"channel\":1}");
+    assertThat(dupName.json().get("code").asText()).isEqualTo("duplicate_name");
+    Response badChannel =
+        post(
+            "/api/v1/cameras",
+            OPERATOR,
+            "{\"name\":\"Exit\",\"hardwareId\":\"" + hw + "\",\"channel\":5000}");
+    assertThat(badChannel.json().get("code").asText()).isEqualTo("invalid_channel");
+    Response floatChannel =
+        post(
+            "/api/v1/cameras",
+            OPERATOR,
+            "{\"name\":\"Exit\",\"hardwareId\":\"" + hw + "\",\"channel\":1.5}");
+    assertThat(floatChannel.json().get("code").asText()).isEqualTo("wrong_type");
+    Response stringChannel =
+        post(
+            "/api/v1/cameras",
+            OPERATOR,
+            "{\"name\":\"Exit\",\"hardwareId\":\"" + hw + "\",\"channel\":\"1\"}");
+    assertThat(stringChannel.json().get("code").asText()).isEqualTo("wrong_type");
+    assertThat(snapshot()).isEqualTo(before);
+
+    JsonNode listed = http.get("/api/v1/cameras?recordingServerId=" + rec, VIEWER).json();
+    assertThat(listed.get("items")).hasSize(1);
+
+    // removing the hardware removes its cameras, each audited
+    assertThat(http.send("DELETE", "/api/v1/hardware/" + hw, OPERATOR, null, Map.of()).status())
+        .isEqualTo(204);
+    assertThat(http.get("/api/v1/cameras/" + cam.json().get("id").asText(), VIEWER).status())
+        .isEqualTo(404);
+    assertThat(
+            http.get("/api/v1/audit?objectType=camera", ADMIN)
+                .json()
+                .get("items")
+                .get(0)
+                .get("action")
+                .asText())
+        .isEqualTo("camera.removed");
+  }
+
+  // ---- site settings
+
+  @Test
+  void theManagementServerAddressIsPublishedInSiteSettings() {
+    Response site = http.get("/api/v1/site", VIEWER);
+    assertThat(site.status()).isEqualTo(200);
+    String etag = site.header("ETag");
+    Response changed =
+        patch("/api/v1/site", ADMIN, "{\"managementServerAddress\":\"http://MyCluster\"}", etag);
+    assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+    assertThat(changed.json().get("managementServerAddress").asText())
+        .isEqualTo("http://MyCluster");
+    String before = snapshot();
+    Response bad =
+        patch(
+            "/api/v1/site",
+            ADMIN,
+            "{\"managementServerAddress\":\"MyCluster\"}",
+            changed.header("ETag"));
+    assertThat(bad.status()).isEqualTo(400);
+    Response stale = patch("/api/v1/site", ADMIN, "{\"siteName\":\"HQ\"}", etag);
+    assertThat(stale.status()).isEqualTo(409);
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void auditLogPagesNewestFirst() {
+    for (int i = 0; i < 5; i++) {
+      registerRecorder("rec-" + i);
+    }
+    JsonNode first = http.get("/api/v1/audit?limit=3", ADMIN).json();
+    assertThat(first.get("items"))
+        .extracting(n -> n.get("after").get("name").asText())
+        .containsExactly("rec-4", "rec-3", "rec-2");
+    JsonNode second =
+        http.get("/api/v1/audit?limit=3&cursor=" + first.get("nextCursor").asText(), ADMIN).json();
+    assertThat(second.get("items"))
+        .extracting(n -> n.get("after").get("name").asText())
+        .containsExactly("rec-1", "rec-0");
+    assertThat(second.get("nextCursor").isNull()).isTrue();
+    assertThat(http.get("/api/v1/audit?limit=0", ADMIN).status()).isEqualTo(400);
+    assertThat(http.get("/api/v1/audit?cursor=x", ADMIN).status()).isEqualTo(400);
+  }
+}

@@ -1,0 +1,90 @@
+package io.vigil.server.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vigil.server.http.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** A small HTTP client for tests: JSON in, JSON out, bearer token optional. */
+public final class TestHttp {
+
+  private final HttpClient client =
+      HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(5))
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .build();
+  private final String baseUrl;
+
+  public TestHttp(String baseUrl) {
+    this.baseUrl = baseUrl;
+  }
+
+  /** A response: status, headers and the body parsed as JSON when it is JSON. */
+  public record Response(int status, Map<String, String> headers, String body) {
+    public JsonNode json() {
+      try {
+        return Json.MAPPER.readTree(body);
+      } catch (IOException e) {
+        throw new AssertionError("Not JSON (" + status + "): " + body, e);
+      }
+    }
+
+    public String header(String name) {
+      return headers.get(name.toLowerCase());
+    }
+  }
+
+  public Response get(String path, String token) {
+    return send("GET", path, token, null, Map.of());
+  }
+
+  public Response send(
+      String method, String path, String token, String jsonBody, Map<String, String> headers) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(20));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    if (jsonBody != null) {
+      b.header("Content-Type", "application/json");
+    }
+    headers.forEach(b::header);
+    b.method(
+        method,
+        jsonBody == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(jsonBody));
+    return send(b.build());
+  }
+
+  public Response form(String path, String formBody, Map<String, String> headers) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(Duration.ofSeconds(20))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(formBody));
+    headers.forEach(b::header);
+    return send(b.build());
+  }
+
+  private Response send(HttpRequest request) {
+    try {
+      HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
+      Map<String, String> h = new LinkedHashMap<>();
+      r.headers().map().forEach((k, v) -> h.put(k.toLowerCase(), String.join(",", v)));
+      return new Response(r.statusCode(), h, r.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
