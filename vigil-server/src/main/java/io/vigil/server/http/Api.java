@@ -47,7 +47,13 @@ public final class Api {
   /** A route anyone may call: health, metrics, OIDC discovery and the token endpoint. */
   public void open(HandlerType method, String path, Handler handler) {
     table.add(new RouteInfo(method.name(), path, null));
-    routes.addHttpHandler(method, path, handler);
+    routes.addHttpHandler(
+        method,
+        path,
+        ctx -> {
+          ctx.attribute(HttpServer.ROUTE, path);
+          handler.handle(ctx);
+        });
   }
 
   private void secured(HandlerType method, String path, Permission permission, Handler handler) {
@@ -57,6 +63,7 @@ public final class Api {
         method,
         path,
         ctx -> {
+          ctx.attribute(HttpServer.ROUTE, path);
           Principal principal = principal(ctx);
           if (!principal.has(permission)) {
             throw ApiException.forbidden(

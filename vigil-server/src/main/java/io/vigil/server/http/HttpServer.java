@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 public final class HttpServer implements AutoCloseable {
 
   static final String PRINCIPAL = "vigil.principal";
+  static final String ROUTE = "vigil.route";
   private static final String TIMER = "vigil.timer";
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
 
@@ -203,7 +204,10 @@ public final class HttpServer implements AutoCloseable {
     if (sample == null) {
       return;
     }
-    String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+    String route = ctx.attribute(ROUTE);
+    if (route == null) {
+      route = "unmatched";
+    }
     sample.stop(
         Timer.builder("vigil.http.server.requests")
             .tag("method", ctx.method().name())
