@@ -61,7 +61,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Times</b> come from the {@link Clock} given at construction; the node passes the database's
  * clock so that the key schedule does not depend on any node's clock. Unwrapped keys are cached in
- * memory (at most {@value #CACHE_LIMIT}); a ring holds a handful of keys.
+ * memory (at most 64); a ring holds a handful of keys.
  *
  * <p>Thread-safe.
  */
@@ -140,7 +140,13 @@ public final class KeyRing implements DataProtector {
     this.clock = Objects.requireNonNull(clock);
   }
 
-  /** One key of the ring as {@link #keys()} lists it. */
+  /**
+   * One key of the ring as {@link #keys()} lists it.
+   *
+   * @param protectorId the protector that wrapped the key, such as {@code machine:3f9a0c1e22b4d780}
+   * @param unwrapsHere whether this node could unwrap the key when listed
+   * @param problem when it could not, the reason, naming the protectors and the fix
+   */
   public record KeyInfo(
       UUID id,
       Instant createdAt,
