@@ -78,7 +78,7 @@ class KeyRingTest {
   }
 
   @Test
-  void sameplaintextGivesDifferentCiphertexts() {
+  void samePlaintextGivesDifferentCiphertexts() {
     KeyRing ring = ring();
     byte[] a = ring.protect("test.secret", SECRET);
     byte[] b = ring.protect("test.secret", SECRET);
