@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures authenticated reads of the server registry per second on loopback. See bench/README.md.
 set -uo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=20
@@ -50,7 +51,7 @@ vb_check_int --servers "$SERVERS" 0 1000
 for c in $CONNECTIONS; do vb_check_int --connections "$c" 1 1024; done
 
 vb_init
-vb_ensure_wrk
+vb_pick_loadgen
 vb_node_for_load "$URL"
 
 admin_token="$(vb_admin_token)" || exit 1
@@ -85,13 +86,13 @@ for c in $CONNECTIONS; do ((c > max)) && max=$c; done
 if ((WARMUP > 0)); then
   vb_note "warming up for $WARMUP s with $max connections"
   BENCH_AUTHORIZATION="Bearer $(vb_admin_token)" || exit 1
-  vb_wrk "$VB_URL/api/v1/servers" "$WARMUP" "$max" >/dev/null || exit 1
+  vb_load_run "$VB_URL/api/v1/servers" "$WARMUP" "$max" >/dev/null || exit 1
 fi
 for c in $CONNECTIONS; do
   vb_note "measuring for $DURATION s with $c connection(s)"
   BENCH_AUTHORIZATION="Bearer $(vb_admin_token)" || exit 1
-  line="$(vb_wrk "$VB_URL/api/v1/servers" "$DURATION" "$c")" || exit 1
+  line="$(vb_load_run "$VB_URL/api/v1/servers" "$DURATION" "$c")" || exit 1
   vb_report "GET /api/v1/servers ($listed servers, ${status#* } bytes), $c connection(s), $DURATION s" "$line"
 done
-echo "cores: $(nproc) (wrk and the node share them)"
+echo "cores: $(nproc) (the load generator, $VB_LOADGEN, and the node share them)"
 echo "1-min load average: $load_before before the load, $(vb_load) at the end"

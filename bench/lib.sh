@@ -154,7 +154,9 @@ vb_start_node() {
   local data="$1" port="$2" log="$3"
   [[ -n "${VIGIL_ADMIN_PASSWORD:-}" ]] || vb_die "VIGIL_ADMIN_PASSWORD must be set before starting a node"
   # The machine key file defaults to a per-machine location; keep it inside the temporary data
-  # directory so a benchmark never leaves keys behind or reuses a real node's key.
+  # directory so a benchmark never leaves keys behind or reuses a real node's key. Likewise the
+  # launcher's start-up cache goes to VB_CACHE_HOME (default: inside the data directory) instead
+  # of the user's cache, so the first start of a benchmark is a first start on every machine.
   local -a env=(
     JAVA_HOME="$VB_JDK"
     VIGIL_ADMIN_PASSWORD="$VIGIL_ADMIN_PASSWORD"
@@ -163,6 +165,7 @@ vb_start_node() {
     VIGIL_HTTP_HOST=127.0.0.1
     VIGIL_NODE_NAME=bench
     VIGIL_MACHINE_KEY_FILE="$data/machine.key"
+    XDG_CACHE_HOME="${VB_CACHE_HOME:-$data/cache}"
   )
   # shellcheck disable=SC2034 # read by the calling script
   VB_START_US="$(vb_now_us)"
@@ -326,23 +329,45 @@ vb_post_json() {
   echo "$body"
 }
 
-# Makes sure wrk is installed (Debian package), installing it when possible.
-vb_ensure_wrk() {
-  command -v wrk >/dev/null 2>&1 && return 0
-  if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+# Chooses the load generator and sets VB_LOADGEN: wrk (installed from Debian's packages when
+# missing and possible), else bench/LoadGen.java on the JDK. BENCH_LOADGEN=wrk or =java forces one.
+vb_pick_loadgen() {
+  local wanted="${BENCH_LOADGEN:-}"
+  case "$wanted" in
+    "" | wrk | java) ;;
+    *) vb_die "BENCH_LOADGEN=$wanted is not a load generator: use wrk or java, or leave it unset" ;;
+  esac
+  if [[ "$wanted" != java ]] && ! command -v wrk >/dev/null 2>&1 &&
+    command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
     vb_note "installing wrk (apt-get install -y wrk)"
     apt-get install -y wrk >/dev/null 2>&1 ||
       { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; }
   fi
-  command -v wrk >/dev/null 2>&1 ||
-    vb_die "wrk is not installed and could not be installed; install it (Debian/Ubuntu: apt-get install wrk) and run again."
+  if [[ "$wanted" != java ]] && command -v wrk >/dev/null 2>&1; then
+    VB_LOADGEN=wrk
+  elif [[ "$wanted" == wrk ]]; then
+    vb_die "BENCH_LOADGEN=wrk but wrk is not installed and could not be installed (Debian/Ubuntu: apt-get install wrk)"
+  else
+    [[ -n "${VB_JAVA:-}" ]] || vb_find_jdk
+    VB_LOADGEN=java
+    if [[ "$wanted" == java ]]; then
+      vb_note "using bench/LoadGen.java (BENCH_LOADGEN=java)"
+    else
+      vb_note "wrk is not available; using bench/LoadGen.java (JDK HTTP client, lower figures than wrk)"
+    fi
+  fi
 }
 
-# Runs wrk against URL for DURATION s with CONNECTIONS connections and prints one "BENCH k=v …"
+# Loads URL for DURATION s with CONNECTIONS concurrent connections and prints one "BENCH k=v …"
 # line (see wrk-report.lua). The request's method, body and headers come from the BENCH_*
 # environment variables so that no secret appears on a command line.
-vb_wrk() {
+vb_load_run() {
   local url="$1" duration="$2" connections="$3" threads cores
+  if [[ "$VB_LOADGEN" == java ]]; then
+    "$VB_JAVA" "$VB_BENCH/LoadGen.java" "$url" "$duration" "$connections" | grep '^BENCH ' ||
+      vb_die "bench/LoadGen.java produced no report for $url"
+    return
+  fi
   cores="$(nproc)"
   threads=$((connections < cores ? connections : cores))
   wrk -t "$threads" -c "$connections" -d "${duration}s" --timeout 10s \

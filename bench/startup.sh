@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures a node's cold start to /health/ready and its idle memory. See bench/README.md.
 set -uo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUNS=5
@@ -44,8 +45,11 @@ vb_ensure_build
 
 vb_tmpdir
 work="$VB_TMP"
-# Files the first start writes into the distribution (an AOT or CDS cache a launcher may create)
-# make later starts faster; detect them so first and later runs are reported apart.
+# All runs share one private cache directory (XDG_CACHE_HOME), empty at first: files the first
+# start writes there or into the distribution (an AOT or CDS cache a launcher may create) make
+# later starts faster, so they are detected and the first and later runs are reported apart.
+VB_CACHE_HOME="$work/cache"
+mkdir -p "$VB_CACHE_HOME"
 touch "$work/before-first-run"
 sleep 0.01
 
@@ -62,8 +66,8 @@ for run in $(seq 1 "$RUNS"); do
   times+=("$ms")
   vb_note "run $run: $ms ms"
   if ((run == 1)); then
-    mapfile -t cache_files < <(find "$VB_DIST" -type f -newer "$work/before-first-run" 2>/dev/null |
-      sed "s|^$VB_DIST/||")
+    mapfile -t cache_files < <(find "$VB_DIST" "$VB_CACHE_HOME" -type f \
+      -newer "$work/before-first-run" 2>/dev/null | sed -e "s|^$VB_DIST/||" -e "s|^$work/||")
   fi
   if ((run < RUNS)); then
     vb_stop_node "$VB_NODE_PID"
@@ -96,10 +100,10 @@ if ((${#cache_files[@]} > 0 && n > 1)); then
   else
     later_median=$(((later_sorted[m / 2 - 1] + later_sorted[m / 2] + 1) / 2))
   fi
-  echo "first run wrote ${cache_files[*]} into the distribution (a start-up cache):" \
+  echo "first run wrote ${cache_files[*]} (a start-up cache):" \
     "first run ${times[0]} ms, later runs median $later_median ms"
 else
-  echo "first run wrote no files into the distribution (no start-up cache created)"
+  echo "first run wrote no files into the distribution or the cache directory (no start-up cache created)"
 fi
 echo "idle RSS after $IDLE s: $rss MiB (java pid $java_pid)"
 echo "cores: $(nproc)"

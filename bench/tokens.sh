@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures client-credentials token issuance per second on loopback. See bench/README.md.
 set -uo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=20
@@ -46,7 +47,7 @@ vb_check_int --warmup "$WARMUP" 0 60
 for c in $CONNECTIONS; do vb_check_int --connections "$c" 1 1024; done
 
 vb_init
-vb_ensure_wrk
+vb_pick_loadgen
 vb_node_for_load "$URL"
 
 admin_token="$(vb_admin_token)" || exit 1
@@ -86,12 +87,12 @@ max=0
 for c in $CONNECTIONS; do ((c > max)) && max=$c; done
 if ((WARMUP > 0)); then
   vb_note "warming up for $WARMUP s with $max connections"
-  vb_wrk "$VB_URL/idp/connect/token" "$WARMUP" "$max" >/dev/null || exit 1
+  vb_load_run "$VB_URL/idp/connect/token" "$WARMUP" "$max" >/dev/null || exit 1
 fi
 for c in $CONNECTIONS; do
   vb_note "measuring for $DURATION s with $c connection(s)"
-  line="$(vb_wrk "$VB_URL/idp/connect/token" "$DURATION" "$c")" || exit 1
+  line="$(vb_load_run "$VB_URL/idp/connect/token" "$DURATION" "$c")" || exit 1
   vb_report "client-credentials tokens, $c connection(s), $DURATION s" "$line"
 done
-echo "cores: $(nproc) (wrk and the node share them)"
+echo "cores: $(nproc) (the load generator, $VB_LOADGEN, and the node share them)"
 echo "1-min load average: $load_before before the load, $(vb_load) at the end"
