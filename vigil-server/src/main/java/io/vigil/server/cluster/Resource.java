@@ -5,8 +5,8 @@ import java.util.List;
 /**
  * One resource of the role: something the active node starts, watches and stops, in dependency
  * order. Built-in parts (client access point, identity provider, management server, …) and
- * operator-defined generic commands implement this one interface; the controller special-cases
- * none of them.
+ * operator-defined generic commands implement this one interface; the controller special-cases none
+ * of them.
  *
  * <p>The controller calls {@link #start}, {@link #stop} and {@link #check} from worker threads,
  * never two of them at once for the same resource, and enforces the timeouts of {@link #policy()}:

@@ -1,0 +1,68 @@
+package io.vigil.server.cluster;
+
+/** What the {@link RoleController} asks its driver to do. Each has a matching result event. */
+public sealed interface ControllerAction {
+
+  /** Read the shared state (and, on a standby, probe the owner's lock). Answer: Observed. */
+  record Observe() implements ControllerAction {}
+
+  /** How a node may take the lease. */
+  enum AcquireMode {
+    /** The lease was released with no handover, or has expired by the database's clock. */
+    FREE,
+    /** The lease was handed to this node by a move or drain. */
+    HANDOVER,
+    /** The owner's lock is free: its process is gone, no need to wait for expiry. */
+    DEAD_OWNER,
+    /**
+     * The lease is this node's own from a previous run, on a database only one process can open.
+     */
+    OWN_PREVIOUS_RUN
+  }
+
+  /**
+   * Take the lease if it is still as last seen: owner {@code seenOwner} at {@code seenEpoch}. The
+   * new epoch is {@code seenEpoch + 1}. Answer: Acquired or NotAcquired.
+   */
+  record Acquire(AcquireMode mode, String seenOwner, long seenEpoch, String reason)
+      implements ControllerAction {}
+
+  /** Extend the lease held at {@code epoch}. Answer: Renewed or RenewFailed. */
+  record Renew(long epoch) implements ControllerAction {}
+
+  /**
+   * Give the lease up (owner cleared, expiry now), reserving it for {@code handoverTo} when not
+   * null, and let go of the lock. Answer: Released (also when the lease was already gone).
+   */
+  record Release(long epoch, String handoverTo) implements ControllerAction {}
+
+  /** Let go of the advisory lock, which this node must not hold now. No answer. */
+  record ReleaseLock() implements ControllerAction {}
+
+  /** Start a resource under {@code epoch}. Answer: ResourceStarted or ResourceStartFailed. */
+  record Start(String name, long epoch) implements ControllerAction {}
+
+  /** Stop a resource. Answer: ResourceStopped. */
+  record Stop(String name) implements ControllerAction {}
+
+  /** Check a resource's health. Answer: CheckResult with the same seq. */
+  record Check(String name, long seq) implements ControllerAction {}
+
+  /** Add an entry to the cluster's history of transitions. No answer. */
+  record Record(String event, String reason) implements ControllerAction {}
+
+  /** Count a failover against the role's limit. No answer. */
+  record CountFailover(String reason) implements ControllerAction {}
+
+  /** Mark the role failed: no node takes it until an operator resets it. No answer. */
+  record MarkRoleFailed(String reason) implements ControllerAction {}
+
+  /** The requested move is done or impossible; clear the request. No answer. */
+  record ClearMove() implements ControllerAction {}
+
+  /** This node finished draining: mark it paused. No answer. */
+  record Drained() implements ControllerAction {}
+
+  /** Everything is stopped and released after a Shutdown. No answer. */
+  record ShutdownComplete() implements ControllerAction {}
+}

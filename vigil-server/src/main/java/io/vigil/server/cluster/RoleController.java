@@ -1,0 +1,829 @@
+package io.vigil.server.cluster;
+
+import io.vigil.server.cluster.ControllerAction.AcquireMode;
+import io.vigil.server.cluster.ControllerEvent.Acquired;
+import io.vigil.server.cluster.ControllerEvent.CheckResult;
+import io.vigil.server.cluster.ControllerEvent.Fenced;
+import io.vigil.server.cluster.ControllerEvent.ManualStart;
+import io.vigil.server.cluster.ControllerEvent.ManualStop;
+import io.vigil.server.cluster.ControllerEvent.NotAcquired;
+import io.vigil.server.cluster.ControllerEvent.ObserveFailed;
+import io.vigil.server.cluster.ControllerEvent.Observed;
+import io.vigil.server.cluster.ControllerEvent.Released;
+import io.vigil.server.cluster.ControllerEvent.RenewFailed;
+import io.vigil.server.cluster.ControllerEvent.Renewed;
+import io.vigil.server.cluster.ControllerEvent.ResourceStartFailed;
+import io.vigil.server.cluster.ControllerEvent.ResourceStarted;
+import io.vigil.server.cluster.ControllerEvent.ResourceStopped;
+import io.vigil.server.cluster.ControllerEvent.ResourcesChanged;
+import io.vigil.server.cluster.ControllerEvent.Shutdown;
+import io.vigil.server.cluster.ControllerEvent.Tick;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The failover controller's decisions for one node and one role, as a deterministic state machine:
+ * it is fed {@link ControllerEvent}s with the time of a monotonic clock and returns the {@link
+ * ControllerAction}s to carry out. It does no I/O and reads no clock, so every race (a lease lost
+ * mid-start, a flapping resource, two nodes racing for a free lease, an owner that wakes up after a
+ * pause) is a plain unit test on a fake clock.
+ *
+ * <p>The rules, in short:
+ *
+ * <ul>
+ *   <li>At most one database operation is outstanding; the owner renews every {@code renewInterval}
+ *       and every node observes every {@code pollInterval}.
+ *   <li>The owner considers itself deposed, and stops its resources, as soon as its last successful
+ *       renewal was <em>sent</em> more than {@code renewDeadline} ago, as soon as a renewal or an
+ *       observation shows another owner or epoch, and as soon as a write was fenced. Since the
+ *       database computes expiry from the time it executed the renewal, which is after it was sent,
+ *       and {@code renewDeadline < leaseDuration}, the owner is down before any other node can take
+ *       a lease that expired.
+ *   <li>A standby takes the lease only when its own resources are all stopped and the lease is
+ *       free, expired, handed to it, or owned by a process whose advisory lock is free (the process
+ *       ended). Less preferred nodes wait {@code preferenceStep} per better-ranked live node before
+ *       taking a free lease.
+ *   <li>Resources start in dependency order and stop in reverse; stopping one first stops its
+ *       dependents. A failed check or start restarts the resource (and its dependents) in place up
+ *       to its restart limit within its period; one more failure fails the role over. More than the
+ *       role's failover limit within its period marks the role failed instead.
+ *   <li>In maintenance nothing is started, stopped, checked or restarted automatically; only
+ *       operators start and stop resources. The lease is still renewed and still taken over.
+ *   <li>A planned move, drain, failback or shutdown stops the resources gracefully and releases the
+ *       lease, reserving it for the target node for {@code handoverGrace}.
+ * </ul>
+ *
+ * <p>Not thread-safe: one thread feeds it events.
+ */
+public final class RoleController {
+
+  /** A resource's state on this node. */
+  public enum ResourceState {
+    STOPPED,
+    STARTING,
+    RUNNING,
+    STOPPING
+  }
+
+  /** A resource's state for status displays. */
+  public record ResourceStatus(
+      String name, ResourceState state, long sinceNanos, String lastProblem, int recentRestarts) {}
+
+  /** What the controller shows of itself. */
+  public record Status(
+      boolean owner,
+      long epoch,
+      long ownerSinceNanos,
+      String steppingDown,
+      List<ResourceStatus> resources,
+      ClusterView lastView) {}
+
+  private static final class Res {
+    ResourceSpec spec;
+    ResourceState state = ResourceState.STOPPED;
+    long since;
+    final Deque<Long> restarts = new ArrayDeque<>();
+    long nextCheckAt;
+    long checkSeq;
+    boolean checkInFlight;
+    long checkSentAt;
+    String lastProblem;
+
+    Res(ResourceSpec spec, long now) {
+      this.spec = spec;
+      this.since = now;
+    }
+  }
+
+  private record StepDown(
+      String reason,
+      String handoverTo,
+      boolean failover,
+      boolean markFailed,
+      boolean drain,
+      boolean shutdown) {}
+
+  private final String me;
+  private final ClusterTiming timing;
+  private RolePolicy policy;
+  private ResourceGraph graph;
+  private final Map<String, Res> resources = new LinkedHashMap<>();
+  private final Set<String> removed = new HashSet<>();
+
+  private boolean owner;
+  private long epoch;
+  private long ownerSince;
+  private long lastRenewSentAt;
+  private long lastRenewIssuedAt;
+  private boolean dbBusy;
+  private boolean releasing;
+  private long lastObserveIssuedAt;
+  private boolean observing;
+  private boolean viewFresh;
+  private ClusterView view;
+  private boolean wasMaintenance;
+  private StepDown stepDown;
+  private String pendingAcquireReason;
+  private long backoffUntil = Long.MIN_VALUE;
+  private String availableKey;
+  private long availableSince;
+  private final Set<String> toStop = new HashSet<>();
+  private final Set<String> manualWanted = new HashSet<>();
+  private boolean shutdown;
+  private boolean shutdownComplete;
+  private boolean drainSignalled;
+  private String drainWaitingRecorded;
+  private long seq;
+
+  public RoleController(
+      String me, ClusterTiming timing, RolePolicy policy, List<ResourceSpec> specs, long now) {
+    this.me = Objects.requireNonNull(me);
+    this.timing = timing;
+    this.policy = policy;
+    this.graph = new ResourceGraph(specs);
+    for (ResourceSpec s : specs) {
+      resources.put(s.name(), new Res(s, now));
+    }
+    this.lastObserveIssuedAt = now - timing.pollInterval().toNanos();
+  }
+
+  public void policy(RolePolicy policy) {
+    this.policy = policy;
+  }
+
+  /** Applies {@code event} at monotonic time {@code now} (nanoseconds) and returns what to do. */
+  public List<ControllerAction> handle(ControllerEvent event, long now) {
+    List<ControllerAction> out = new ArrayList<>();
+    apply(event, now, out);
+    decide(now, out);
+    return out;
+  }
+
+  public boolean isOwner() {
+    return owner;
+  }
+
+  public long epoch() {
+    return epoch;
+  }
+
+  /**
+   * The monotonic time until which this node may act as the owner: its last renewal's send time
+   * plus the renew deadline, or {@link Long#MIN_VALUE} when it is not the owner. Request handlers
+   * compare this with the clock themselves, so a node that wakes from a pause answers as a standby
+   * before its controller thread has run.
+   */
+  public long ownerUntil() {
+    return owner ? lastRenewSentAt + timing.renewDeadline().toNanos() : Long.MIN_VALUE;
+  }
+
+  public ResourceState state(String resource) {
+    return resources.get(resource).state;
+  }
+
+  public boolean isShutdownComplete() {
+    return shutdownComplete;
+  }
+
+  public Status status() {
+    List<ResourceStatus> list = new ArrayList<>();
+    for (String n : graph.order()) {
+      Res r = resources.get(n);
+      list.add(new ResourceStatus(n, r.state, r.since, r.lastProblem, r.restarts.size()));
+    }
+    return new Status(
+        owner, epoch, ownerSince, stepDown == null ? null : stepDown.reason(), list, view);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private void apply(ControllerEvent event, long now, List<ControllerAction> out) {
+    switch (event) {
+      case Tick t -> {}
+      case Observed o -> {
+        dbBusy = false;
+        observing = false;
+        view = o.view();
+        viewFresh = true;
+        LeaseView lease = view.lease();
+        if (owner && !releasing && (!me.equals(lease.owner()) || lease.epoch() != epoch)) {
+          lose(
+              now,
+              out,
+              "the lease is now held by " + describeOwner(lease) + " at epoch " + lease.epoch());
+        }
+        if (view.maintenance() != wasMaintenance) {
+          manualWanted.clear();
+          if (view.maintenance()) {
+            // Hands off: whatever runs now keeps running, nothing else starts by itself.
+            resources.values().stream()
+                .filter(r -> r.state == ResourceState.RUNNING || r.state == ResourceState.STARTING)
+                .forEach(r -> manualWanted.add(r.spec.name()));
+          } else {
+            resources.values().forEach(r -> r.nextCheckAt = now);
+          }
+          wasMaintenance = view.maintenance();
+        }
+      }
+      case ObserveFailed f -> {
+        dbBusy = false;
+        observing = false;
+      }
+      case Acquired a -> {
+        dbBusy = false;
+        owner = true;
+        epoch = a.epoch();
+        ownerSince = now;
+        lastRenewSentAt = a.sentAtNanos();
+        lastRenewIssuedAt = a.sentAtNanos();
+        backoffUntil = Long.MIN_VALUE;
+        toStop.clear();
+        out.add(
+            new ControllerAction.Record(
+                "acquired", pendingAcquireReason + " (epoch " + epoch + ")"));
+        pendingAcquireReason = null;
+      }
+      case NotAcquired n -> {
+        dbBusy = false;
+        pendingAcquireReason = null;
+      }
+      case Renewed r -> {
+        dbBusy = false;
+        if (owner && !releasing) {
+          lastRenewSentAt = Math.max(lastRenewSentAt, r.sentAtNanos());
+        }
+      }
+      case RenewFailed f -> {
+        dbBusy = false;
+        if (owner && !releasing && f.lost()) {
+          lose(now, out, "renewal failed: " + f.reason());
+        }
+      }
+      case Released r -> {
+        dbBusy = false;
+        releasing = false;
+        StepDown done = stepDown;
+        stepDown = null;
+        if (done != null && done.drain()) {
+          out.add(new ControllerAction.Drained());
+          drainSignalled = true;
+        }
+      }
+      case Fenced f -> {
+        if (owner) {
+          lose(now, out, "a write was fenced: " + f.reason());
+        }
+      }
+      case ResourceStarted s -> {
+        Res r = resources.get(s.name());
+        if (r != null && r.state == ResourceState.STARTING) {
+          r.state = ResourceState.RUNNING;
+          r.since = now;
+          r.nextCheckAt = now + r.spec.policy().checkInterval().toNanos();
+          r.checkInFlight = false;
+          out.add(new ControllerAction.Record("resource_started", s.name() + " started on " + me));
+        }
+      }
+      case ResourceStartFailed s -> {
+        Res r = resources.get(s.name());
+        if (r != null && r.state == ResourceState.STARTING) {
+          r.state = ResourceState.STOPPED;
+          r.since = now;
+          r.lastProblem = s.reason();
+          if (owner && stepDown == null && !shutdown) {
+            failure(now, out, s.name(), "failed to start: " + s.reason());
+          }
+        }
+      }
+      case ResourceStopped s -> {
+        Res r = resources.get(s.name());
+        if (r != null) {
+          r.state = ResourceState.STOPPED;
+          r.since = now;
+          r.checkInFlight = false;
+          if (s.problem() != null) {
+            r.lastProblem = s.problem();
+          }
+          if (removed.remove(s.name())) {
+            resources.remove(s.name());
+          }
+        }
+      }
+      case CheckResult c -> {
+        Res r = resources.get(c.name());
+        if (r != null && r.checkInFlight && c.seq() == r.checkSeq) {
+          r.checkInFlight = false;
+          r.nextCheckAt = now + r.spec.policy().checkInterval().toNanos();
+          if (c.problem() != null
+              && owner
+              && stepDown == null
+              && !maintenance()
+              && r.state == ResourceState.RUNNING) {
+            r.lastProblem = c.problem();
+            failure(now, out, c.name(), "failed its check: " + c.problem());
+          }
+        }
+      }
+      case ManualStart m -> {
+        if (owner && graph.contains(m.name())) {
+          Set<String> wanted = graph.withDependencies(m.name());
+          manualWanted.addAll(wanted);
+          toStop.removeAll(wanted);
+          out.add(new ControllerAction.Record("manual_start", m.name() + " started by " + m.by()));
+        }
+      }
+      case ManualStop m -> {
+        if (owner && graph.contains(m.name())) {
+          Set<String> stopping = graph.withDependents(m.name());
+          manualWanted.removeAll(stopping);
+          toStop.addAll(stopping);
+          out.add(new ControllerAction.Record("manual_stop", m.name() + " stopped by " + m.by()));
+        }
+      }
+      case ResourcesChanged c -> changeResources(c.resources(), now);
+      case Shutdown s -> {
+        shutdown = true;
+        if (owner && stepDown == null) {
+          stepDown =
+              new StepDown(
+                  "node " + me + " is shutting down", bestOtherNode(), false, false, false, true);
+          out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+        }
+      }
+    }
+  }
+
+  private void changeResources(List<ResourceSpec> specs, long now) {
+    ResourceGraph next = new ResourceGraph(specs);
+    Set<String> names = new HashSet<>();
+    for (ResourceSpec s : specs) {
+      names.add(s.name());
+      Res r = resources.get(s.name());
+      if (r == null) {
+        resources.put(s.name(), new Res(s, now));
+      } else {
+        r.spec = s;
+      }
+      removed.remove(s.name());
+    }
+    for (Res r : List.copyOf(resources.values())) {
+      String n = r.spec.name();
+      if (!names.contains(n)) {
+        if (r.state == ResourceState.STOPPED) {
+          resources.remove(n);
+        } else {
+          removed.add(n);
+          toStop.add(n);
+        }
+      }
+    }
+    // Resources being removed stay in the graph until stopped, so their dependents stop first.
+    List<ResourceSpec> all = new ArrayList<>(specs);
+    for (String n : removed) {
+      all.add(resources.get(n).spec);
+    }
+    graph = removed.isEmpty() ? next : new ResourceGraph(all);
+  }
+
+  /** A resource failed: restart it in place if its policy allows, else fail the role over. */
+  private void failure(long now, List<ControllerAction> out, String name, String why) {
+    Res r = resources.get(name);
+    ResourcePolicy p = r.spec.policy();
+    long window = p.restartPeriod().toNanos();
+    while (!r.restarts.isEmpty() && now - r.restarts.peekFirst() > window) {
+      r.restarts.removeFirst();
+    }
+    if (r.restarts.size() < p.restartLimit()) {
+      r.restarts.addLast(now);
+      toStop.addAll(graph.withDependents(name));
+      out.add(
+          new ControllerAction.Record(
+              "resource_restart",
+              name
+                  + " "
+                  + why
+                  + "; restarting it in place ("
+                  + r.restarts.size()
+                  + " of "
+                  + p.restartLimit()
+                  + " within "
+                  + human(p.restartPeriod())
+                  + ")"));
+    } else {
+      failover(
+          out,
+          name
+              + " "
+              + why
+              + "; it was restarted "
+              + p.restartLimit()
+              + " times within "
+              + human(p.restartPeriod()));
+    }
+  }
+
+  private void failover(List<ControllerAction> out, String reason) {
+    if (stepDown != null) {
+      return;
+    }
+    int recent = view == null ? 0 : view.recentFailovers();
+    if (recent + 1 > policy.failoverLimit()) {
+      stepDown =
+          new StepDown(
+              reason
+                  + "; the role failed over "
+                  + recent
+                  + " times within "
+                  + human(policy.failoverPeriod())
+                  + " (limit "
+                  + policy.failoverLimit()
+                  + "), so it is marked failed and waits for an operator",
+              null,
+              false,
+              true,
+              false,
+              false);
+    } else {
+      stepDown =
+          new StepDown(
+              reason + "; failing the role over", bestOtherNode(), true, false, false, false);
+    }
+    out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+  }
+
+  /** Ownership is gone (or cannot be proven): stop everything now. */
+  private void lose(long now, List<ControllerAction> out, String reason) {
+    owner = false;
+    stepDown = null;
+    manualWanted.clear();
+    for (Res r : resources.values()) {
+      if (r.state != ResourceState.STOPPED) {
+        toStop.add(r.spec.name());
+      }
+    }
+    out.add(new ControllerAction.Record("lost", me + " stopped acting as owner: " + reason));
+    if (view != null && view.holdsLock()) {
+      out.add(new ControllerAction.ReleaseLock());
+    }
+  }
+
+  // ---------------------------------------------------------------- decisions
+
+  private void decide(long now, List<ControllerAction> out) {
+    if (owner && !releasing && now - lastRenewSentAt > timing.renewDeadline().toNanos()) {
+      lose(
+          now,
+          out,
+          "no successful lease renewal for "
+              + (now - lastRenewSentAt) / 1_000_000
+              + " ms (deadline "
+              + timing.renewDeadline().toMillis()
+              + " ms); resources stop before the lease can expire");
+    }
+    if (owner && stepDown == null && view != null && !releasing) {
+      placement(out);
+    }
+    if (!owner && view != null && view.selfDraining() && !drainSignalled && !releasing) {
+      out.add(new ControllerAction.Drained());
+      drainSignalled = true;
+    }
+    if (view != null && !view.selfDraining()) {
+      drainSignalled = false;
+    }
+    resourceActions(now, out);
+    databaseActions(now, out);
+    if (shutdown && !owner && !releasing && allStopped() && !shutdownComplete) {
+      shutdownComplete = true;
+      out.add(new ControllerAction.ShutdownComplete());
+    }
+  }
+
+  /** Moves, drains, failback and a failed role, seen from the owner. */
+  private void placement(List<ControllerAction> out) {
+    if (view.roleFailed()) {
+      stepDown = new StepDown("the role is marked failed", null, false, false, false, false);
+      out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+      return;
+    }
+    if (view.moveTo() != null) {
+      String target = ClusterView.ANY_NODE.equals(view.moveTo()) ? bestOtherNode() : view.moveTo();
+      String by = view.moveRequestedBy() == null ? "an operator" : view.moveRequestedBy();
+      if (me.equals(target)) {
+        out.add(new ControllerAction.ClearMove());
+        out.add(
+            new ControllerAction.Record(
+                "move_done", "the role is already on " + me + " (requested by " + by + ")"));
+      } else if (target == null || !view.liveNodes().containsKey(target)) {
+        out.add(new ControllerAction.ClearMove());
+        out.add(
+            new ControllerAction.Record(
+                "move_refused",
+                "move requested by "
+                    + by
+                    + " refused: "
+                    + (target == null
+                        ? "no other node is up and unpaused"
+                        : "node " + target + " is not up or is paused")));
+      } else {
+        stepDown =
+            new StepDown(
+                "move to " + target + " requested by " + by, target, false, false, false, false);
+        out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+      }
+      return;
+    }
+    if (view.selfDraining()) {
+      String target = bestOtherNode();
+      if (target == null) {
+        if (drainWaitingRecorded == null) {
+          drainWaitingRecorded = "waiting";
+          out.add(
+              new ControllerAction.Record(
+                  "drain_waiting", me + " is draining but no other node is up to take the role"));
+        }
+      } else {
+        drainWaitingRecorded = null;
+        stepDown =
+            new StepDown("node " + me + " is being drained", target, false, false, true, false);
+        out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+      }
+      return;
+    }
+    if (policy.failback()) {
+      int myRank = policy.rank(me);
+      for (String preferred : policy.preferredOwners()) {
+        if (policy.rank(preferred) >= myRank) {
+          break;
+        }
+        Duration up = view.liveNodes().get(preferred);
+        if (up != null && up.compareTo(policy.failbackDelay()) >= 0) {
+          stepDown =
+              new StepDown(
+                  "failback to preferred owner " + preferred,
+                  preferred,
+                  false,
+                  false,
+                  false,
+                  false);
+          out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+          return;
+        }
+      }
+    }
+  }
+
+  private void resourceActions(long now, List<ControllerAction> out) {
+    boolean mustStopAll =
+        !owner || stepDown != null || shutdown || (view != null && view.roleFailed());
+    List<String> order = graph.order();
+    // Stops, dependents first.
+    for (int i = order.size() - 1; i >= 0; i--) {
+      String n = order.get(i);
+      Res r = resources.get(n);
+      if (r.state != ResourceState.RUNNING) {
+        continue;
+      }
+      if ((mustStopAll || toStop.contains(n)) && dependentsStopped(n)) {
+        r.state = ResourceState.STOPPING;
+        r.since = now;
+        r.checkInFlight = false;
+        out.add(new ControllerAction.Stop(n));
+      }
+    }
+    if (!toStop.isEmpty()
+        && toStop.stream()
+            .allMatch(
+                n ->
+                    !resources.containsKey(n) || resources.get(n).state == ResourceState.STOPPED)) {
+      toStop.clear();
+    }
+    // Starts, dependencies first.
+    if (!mustStopAll) {
+      for (String n : order) {
+        Res r = resources.get(n);
+        if (r.state != ResourceState.STOPPED || toStop.contains(n) || removed.contains(n)) {
+          continue;
+        }
+        if (maintenance() && !manualWanted.contains(n)) {
+          continue;
+        }
+        if (graph.spec(n).dependsOn().stream()
+            .allMatch(d -> resources.get(d).state == ResourceState.RUNNING)) {
+          r.state = ResourceState.STARTING;
+          r.since = now;
+          out.add(new ControllerAction.Start(n, epoch));
+        }
+      }
+    }
+    // Checks.
+    if (owner && stepDown == null && !maintenance()) {
+      for (String n : order) {
+        Res r = resources.get(n);
+        if (r.state != ResourceState.RUNNING || toStop.contains(n)) {
+          continue;
+        }
+        ResourcePolicy p = r.spec.policy();
+        if (r.checkInFlight) {
+          if (now - r.checkSentAt > p.checkTimeout().toNanos()) {
+            r.checkInFlight = false;
+            r.nextCheckAt = now + p.checkInterval().toNanos();
+            r.lastProblem = "no answer to its check within " + p.checkTimeout().toMillis() + " ms";
+            failure(
+                now,
+                out,
+                n,
+                "did not answer its check within " + p.checkTimeout().toMillis() + " ms");
+            if (stepDown != null) {
+              return;
+            }
+          }
+        } else if (now >= r.nextCheckAt) {
+          r.checkInFlight = true;
+          r.checkSentAt = now;
+          r.checkSeq = ++seq;
+          out.add(new ControllerAction.Check(n, r.checkSeq));
+        }
+      }
+    }
+  }
+
+  private void databaseActions(long now, List<ControllerAction> out) {
+    if (dbBusy) {
+      return;
+    }
+    if (owner && !releasing && stepDown != null && allStopped()) {
+      StepDown s = stepDown;
+      if (s.markFailed()) {
+        out.add(new ControllerAction.MarkRoleFailed(s.reason()));
+      }
+      if (s.failover()) {
+        out.add(new ControllerAction.CountFailover(s.reason()));
+        backoffUntil = now + timing.failoverBackoff().toNanos();
+      }
+      if (view != null && view.moveTo() != null) {
+        out.add(new ControllerAction.ClearMove());
+      }
+      out.add(
+          new ControllerAction.Record(
+              "released",
+              me
+                  + " released the role"
+                  + (s.handoverTo() == null ? "" : " to " + s.handoverTo())
+                  + ": "
+                  + s.reason()));
+      out.add(new ControllerAction.Release(epoch, s.handoverTo()));
+      owner = false;
+      releasing = true;
+      dbBusy = true;
+      return;
+    }
+    if (owner && !releasing && now - lastRenewIssuedAt >= timing.renewInterval().toNanos()) {
+      out.add(new ControllerAction.Renew(epoch));
+      lastRenewIssuedAt = now;
+      dbBusy = true;
+      return;
+    }
+    if (!owner && !releasing && viewFresh) {
+      ControllerAction acquire = acquisition(now, out);
+      viewFresh = false;
+      if (acquire != null) {
+        out.add(acquire);
+        dbBusy = true;
+        return;
+      }
+    }
+    if (now - lastObserveIssuedAt >= timing.pollInterval().toNanos()) {
+      out.add(new ControllerAction.Observe());
+      lastObserveIssuedAt = now;
+      observing = true;
+      dbBusy = true;
+    }
+  }
+
+  /** Whether and how a standby takes the lease, judged on a fresh view. */
+  private ControllerAction acquisition(long now, List<ControllerAction> out) {
+    LeaseView lease = view.lease();
+    boolean eligible =
+        !shutdown
+            && !view.selfPaused()
+            && !view.selfDraining()
+            && !view.roleFailed()
+            && allStopped();
+    if (!eligible) {
+      if (view.holdsLock()) {
+        out.add(new ControllerAction.ReleaseLock());
+      }
+      return null;
+    }
+    boolean available = lease.owner() == null || lease.expired();
+    if (!available) {
+      if (lease.ownerHasLock() && view.holdsLock()) {
+        String who = me.equals(lease.owner()) ? "a previous run of " + me : lease.owner();
+        return acquire(
+            AcquireMode.DEAD_OWNER,
+            lease,
+            "the process of " + who + " ended (its lock was released)");
+      }
+      if (me.equals(lease.owner()) && view.exclusiveDatabase()) {
+        return acquire(
+            AcquireMode.OWN_PREVIOUS_RUN, lease, "the lease was held by a previous run of " + me);
+      }
+      if (view.holdsLock()) {
+        // The owner is alive but does not hold the lock yet; it must be able to take it.
+        out.add(new ControllerAction.ReleaseLock());
+      }
+      availableKey = null;
+      return null;
+    }
+    String key = lease.owner() + "/" + lease.epoch() + "/" + lease.handoverTo();
+    if (!key.equals(availableKey)) {
+      availableKey = key;
+      availableSince = now;
+    }
+    String handover = lease.handoverTo();
+    if (handover != null) {
+      if (me.equals(handover)) {
+        return acquire(AcquireMode.HANDOVER, lease, "the role was handed over to " + me);
+      }
+      boolean targetUp = view.liveNodes().containsKey(handover);
+      if (targetUp && now - availableSince < timing.handoverGrace().toNanos()) {
+        return null;
+      }
+    }
+    boolean othersUp = view.liveNodes().keySet().stream().anyMatch(n -> !n.equals(me));
+    if (othersUp && now < backoffUntil) {
+      return null;
+    }
+    long better =
+        view.liveNodes().keySet().stream()
+            .filter(n -> !n.equals(me) && policy.rank(n) < policy.rank(me))
+            .count();
+    if (now - availableSince < better * timing.preferenceStep().toNanos()) {
+      return null;
+    }
+    String why =
+        lease.owner() == null
+            ? (handover == null
+                ? "the role was free"
+                : "the role was handed to " + handover + ", which did not take it")
+            : "the lease of " + lease.owner() + " expired";
+    return acquire(AcquireMode.FREE, lease, why);
+  }
+
+  private ControllerAction acquire(AcquireMode mode, LeaseView lease, String reason) {
+    pendingAcquireReason = me + " took the role: " + reason;
+    return new ControllerAction.Acquire(mode, lease.owner(), lease.epoch(), reason);
+  }
+
+  /** The most preferred live node other than this one, or null. */
+  private String bestOtherNode() {
+    if (view == null) {
+      return null;
+    }
+    return view.liveNodes().keySet().stream()
+        .filter(n -> !n.equals(me))
+        .min(Comparator.comparingInt((String n) -> policy.rank(n)).thenComparing(n -> n))
+        .orElse(null);
+  }
+
+  private boolean dependentsStopped(String name) {
+    for (String d : graph.directDependents(name)) {
+      if (resources.get(d).state != ResourceState.STOPPED) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean allStopped() {
+    return resources.values().stream().allMatch(r -> r.state == ResourceState.STOPPED);
+  }
+
+  private boolean maintenance() {
+    return view != null && view.maintenance();
+  }
+
+  private static String describeOwner(LeaseView lease) {
+    return lease.owner() == null ? "no node (released)" : lease.owner();
+  }
+
+  private static String human(Duration d) {
+    long s = d.toSeconds();
+    if (s % 3600 == 0 && s >= 3600) {
+      return s / 3600 + " h";
+    }
+    if (s % 60 == 0 && s >= 60) {
+      return s / 60 + " min";
+    }
+    return d.toMillis() % 1000 == 0 ? s + " s" : d.toMillis() + " ms";
+  }
+}
