@@ -155,6 +155,17 @@ final class ApiClient {
       if (status == 400 || status == 401 || status == 403) {
         throw new CliException(ExitCodes.AUTHENTICATION, e.code(), e.getMessage());
       }
+      if (status == 404) {
+        // Exit code 4 means "the named object does not exist"; a missing sign-in endpoint is not
+        // that, it is a node without its identity provider (or not a Vigil node at all).
+        throw new CliException(
+            ExitCodes.ERROR,
+            "no_identity_provider",
+            "The node at "
+                + server
+                + " has no token endpoint at /idp/connect/token: its identity provider is not"
+                + " running (see \"vigil cluster status\"), or --server names something else.");
+      }
       throw e;
     }
     JsonNode access = parse(response).path("access_token");

@@ -168,6 +168,18 @@ class AdminCommandsTest {
   }
 
   @Test
+  void aNodeWithoutTokenEndpointIsAGenericErrorNotNotFound() {
+    node.on("POST /idp/connect/token", 404, "{\"code\":\"not_found\",\"message\":\"No resource\"}");
+
+    Run run = vigil("user", "remove", "alice");
+
+    assertThat(run.exit).isEqualTo(ExitCodes.ERROR);
+    assertThat(run.err)
+        .contains("identity provider is not running")
+        .contains("(no_identity_provider)");
+  }
+
+  @Test
   void expiredTokenOnTheApiExitsThree() {
     node.on(
         "GET /api/v1/servers",
