@@ -1,0 +1,156 @@
+package io.vigil.server.cli;
+
+import io.vigil.server.config.Settings;
+import io.vigil.server.config.SettingsLoader;
+import io.vigil.server.node.Node;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code vigil node} and {@code vigil start-dev}: run a node in this process until SIGTERM or
+ * SIGINT, when a shutdown hook closes it.
+ *
+ * <p>Start-up failures the operator must fix (configuration, database, data protection, a port in
+ * use) end the command with one line and exit code 1, never a stack trace; see {@link
+ * StartupFailure}.
+ */
+final class NodeCommand {
+
+  private NodeCommand() {}
+
+  /** Common flags of the two commands. */
+  abstract static class Base implements Callable<Integer> {
+    @Option(
+        names = "--data-dir",
+        paramLabel = "DIR",
+        description = "Where the node keeps appsettings.json, its database and its files.")
+    Path dataDir;
+
+    @Option(
+        names = "--http-port",
+        paramLabel = "N",
+        description = "HTTP port (0 for any free port); overrides Http.Port and VIGIL_HTTP_PORT.")
+    Integer httpPort;
+
+    final Terminal terminal;
+
+    Base(Terminal terminal) {
+      this.terminal = terminal;
+    }
+
+    /** Blocks until the JVM shuts down; returns 0 when the node was closed by the hook. */
+    int runUntilStopped(Node node) throws InterruptedException {
+      Runtime.getRuntime().addShutdownHook(new Thread(node::close, "vigil-shutdown"));
+      node.awaitStop();
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(
+      name = "node",
+      description = "Run a node from its configuration until stopped (SIGTERM or Ctrl+C).",
+      mixinStandardHelpOptions = true)
+  static final class Run extends Base {
+    Run(Terminal terminal) {
+      super(terminal);
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+      Settings settings =
+          SettingsLoader.load(
+              defaultDataDir(terminal.env()),
+              terminal.env(),
+              new SettingsLoader.Overrides(dataDir, httpPort, null));
+      return runUntilStopped(StartupFailure.start(settings));
+    }
+
+    /**
+     * {@code /var/lib/vigil} on Linux and other Unix systems, {@code %ProgramData%\Vigil} on
+     * Windows; {@code VIGIL_DATA_DIR} and {@code --data-dir} take precedence (in the loader).
+     */
+    static Path defaultDataDir(Map<String, String> env) {
+      if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows")) {
+        String programData = env.getOrDefault("ProgramData", "C:\\ProgramData");
+        return Path.of(programData, "Vigil");
+      }
+      return Path.of("/var/lib/vigil");
+    }
+  }
+
+  @Command(
+      name = "start-dev",
+      description =
+          "Run a development node: data in ./.vigil/dev, HTTP on 127.0.0.1:8080, embedded H2.",
+      mixinStandardHelpOptions = true)
+  static final class StartDev extends Base {
+    static final Path DEV_DATA_DIR = Path.of(".vigil", "dev");
+
+    /**
+     * Environment variables that would point a development node at production state; start-dev
+     * ignores them so that running it on a server cannot touch the real data or database.
+     */
+    static final java.util.Set<String> IGNORED_ENV =
+        java.util.Set.of(
+            "VIGIL_DATA_DIR",
+            "VIGIL_DB_URL",
+            "VIGIL_DB_USER",
+            "VIGIL_DB_PASSWORD",
+            "VIGIL_HTTP_HOST");
+
+    @Option(
+        names = "--nodes",
+        paramLabel = "N",
+        description = "Several nodes in one cluster (not available yet).")
+    Integer nodes;
+
+    StartDev(Terminal terminal) {
+      super(terminal);
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+      if (nodes != null && nodes != 1) {
+        throw CliException.usage(
+            "not_available",
+            "--nodes "
+                + nodes
+                + " is not available yet: start-dev runs a single node for now. Run it without"
+                + " --nodes.");
+      }
+      Node node = StartupFailure.start(settings());
+      terminal.out().println(readyLine(node));
+      terminal.out().flush();
+      return runUntilStopped(node);
+    }
+
+    Settings settings() {
+      Map<String, String> env = new HashMap<>(terminal.env());
+      IGNORED_ENV.forEach(env::remove);
+      Path dir = dataDir != null ? dataDir : DEV_DATA_DIR;
+      // A development node is for this machine only: loopback, whatever the file says.
+      return SettingsLoader.load(
+          dir, env, new SettingsLoader.Overrides(dir, httpPort, "127.0.0.1"));
+    }
+
+    static String readyLine(Node node) {
+      Settings s = node.settings();
+      String idp =
+          s.identity.issuer != null && !s.identity.issuer.isBlank()
+              ? s.issuer()
+              : node.url() + "/idp";
+      return "Vigil is ready at "
+          + node.url()
+          + " (data in "
+          + s.dataDir
+          + ", identity provider at "
+          + idp
+          + ")";
+    }
+  }
+}

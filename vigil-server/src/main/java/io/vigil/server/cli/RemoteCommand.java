@@ -1,0 +1,120 @@
+package io.vigil.server.cli;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Option;
+
+/**
+ * Base of the administrative verbs that talk to a running node over HTTP: the connection options
+ * every one of them shares, and how the password is found.
+ *
+ * <p>The caller's password comes from {@code VIGIL_PASSWORD}, else from a prompt when a person is
+ * at an interactive terminal; otherwise the command fails with exit code 3 rather than wait for
+ * input that never comes. It is asked for only when the first request is sent.
+ */
+abstract class RemoteCommand implements Callable<Integer> {
+
+  static final String DEFAULT_SERVER = "http://127.0.0.1:8080";
+  static final String DEFAULT_USER = "admin";
+
+  @Option(
+      names = "--server",
+      paramLabel = "URL",
+      description = "The node to talk to (default: VIGIL_SERVER, else " + DEFAULT_SERVER + ").")
+  String server;
+
+  @Option(
+      names = "--user",
+      paramLabel = "NAME",
+      description = "Sign in as this user (default: VIGIL_USER, else " + DEFAULT_USER + ").")
+  String user;
+
+  @Option(names = "--json", description = "Print the server's JSON instead of a table.")
+  boolean json;
+
+  final Terminal terminal;
+
+  RemoteCommand(Terminal terminal) {
+    this.terminal = terminal;
+  }
+
+  @Override
+  public final Integer call() {
+    URI uri = serverUri();
+    String name = firstNonBlank(user, terminal.env().get("VIGIL_USER"), DEFAULT_USER);
+    return run(new ApiClient(uri, name, () -> password(uri, name)));
+  }
+
+  /** Runs the command against the node; returns the exit code. */
+  abstract int run(ApiClient api);
+
+  URI serverUri() {
+    String value = firstNonBlank(server, terminal.env().get("VIGIL_SERVER"), DEFAULT_SERVER);
+    try {
+      URI uri = new URI(value.trim());
+      if (("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
+          && uri.getHost() != null) {
+        return uri;
+      }
+    } catch (URISyntaxException e) {
+      // Reported below with the expected form.
+    }
+    throw CliException.usage(
+        "invalid_server",
+        "\""
+            + value
+            + "\" is not a node URL: give --server (or VIGIL_SERVER) as http://HOST:PORT or"
+            + " https://HOST:PORT.");
+  }
+
+  private char[] password(URI uri, String name) {
+    String env = terminal.env().get("VIGIL_PASSWORD");
+    if (env != null && !env.isEmpty()) {
+      return env.toCharArray();
+    }
+    if (terminal.passwords() == null) {
+      throw new CliException(
+          ExitCodes.AUTHENTICATION,
+          "no_password",
+          "No password for \""
+              + name
+              + "\" and no terminal to ask for it: set VIGIL_PASSWORD, or run the command in an"
+              + " interactive terminal.");
+    }
+    char[] entered = terminal.passwords().read("Password for " + name + " at " + uri + ": ");
+    if (entered == null || entered.length == 0) {
+      throw new CliException(
+          ExitCodes.AUTHENTICATION, "no_password", "No password entered for \"" + name + "\".");
+    }
+    return entered;
+  }
+
+  void printJson(Object node) {
+    try {
+      terminal
+          .out()
+          .println(
+              io.vigil.server.http.Json.MAPPER
+                  .writerWithDefaultPrettyPrinter()
+                  .writeValueAsString(node));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A field's text, or null when it is missing or JSON null (never the string "null"). */
+  static String text(com.fasterxml.jackson.databind.JsonNode node, String field) {
+    com.fasterxml.jackson.databind.JsonNode value = node.path(field);
+    return value.isValueNode() && !value.isNull() ? value.asText() : null;
+  }
+
+  static String firstNonBlank(String... values) {
+    for (String v : values) {
+      if (v != null && !v.isBlank()) {
+        return v;
+      }
+    }
+    return null;
+  }
+}
