@@ -129,6 +129,7 @@ public final class RoleController {
   private long lastObserveIssuedAt;
   private boolean observing;
   private boolean viewFresh;
+  private boolean placementFresh;
   private ClusterView view;
   private boolean wasMaintenance;
   private StepDown stepDown;
@@ -214,6 +215,7 @@ public final class RoleController {
         observing = false;
         view = o.view();
         viewFresh = true;
+        placementFresh = true;
         LeaseView lease = view.lease();
         if (owner && !releasing && (!me.equals(lease.owner()) || lease.epoch() != epoch)) {
           lose(
@@ -315,6 +317,7 @@ public final class RoleController {
           }
           if (removed.remove(s.name())) {
             resources.remove(s.name());
+            graph = new ResourceGraph(resources.values().stream().map(x -> x.spec).toList());
           }
         }
       }
@@ -470,10 +473,9 @@ public final class RoleController {
         toStop.add(r.spec.name());
       }
     }
+    // The lock stays held until the resources have stopped: while it is held no standby may
+    // conclude that this process is gone.
     out.add(new ControllerAction.Record("lost", me + " stopped acting as owner: " + reason));
-    if (view != null && view.holdsLock()) {
-      out.add(new ControllerAction.ReleaseLock());
-    }
   }
 
   // ---------------------------------------------------------------- decisions
@@ -489,7 +491,8 @@ public final class RoleController {
               + timing.renewDeadline().toMillis()
               + " ms); resources stop before the lease can expire");
     }
-    if (owner && stepDown == null && view != null && !releasing) {
+    if (owner && stepDown == null && view != null && !releasing && placementFresh) {
+      placementFresh = false;
       placement(out);
     }
     if (!owner && view != null && view.selfDraining() && !drainSignalled && !releasing) {
@@ -719,7 +722,7 @@ public final class RoleController {
             && !view.roleFailed()
             && allStopped();
     if (!eligible) {
-      if (view.holdsLock()) {
+      if (view.holdsLock() && allStopped()) {
         out.add(new ControllerAction.ReleaseLock());
       }
       return null;
