@@ -591,7 +591,7 @@ final class IdpEndpoints {
             new RedirectError(
                 new AuthorizationErrorResponse(
                         back,
-                        new ErrorObject("invalid_request", description),
+                        new ErrorObject("invalid_request", rfc6749(description)),
                         state,
                         new Issuer(issuer),
                         ResponseMode.QUERY)
@@ -615,7 +615,7 @@ final class IdpEndpoints {
       throw new RedirectError(
           new AuthorizationErrorResponse(
                   back,
-                  new ErrorObject("invalid_scope", f.error.description()),
+                  new ErrorObject("invalid_scope", rfc6749(f.error.description())),
                   state,
                   new Issuer(issuer),
                   ResponseMode.QUERY)
@@ -689,6 +689,11 @@ final class IdpEndpoints {
                 ResponseMode.QUERY)
             .toURI();
     ctx.redirect(location.toString(), io.javalin.http.HttpStatus.FOUND);
+  }
+
+  /** RFC 6749 §5.2: an error_description must not contain '"' or '\\'. */
+  private static String rfc6749(String description) {
+    return description.replace('"', '\'').replace('\\', '/');
   }
 
   private static String single(Map<String, List<String>> params, String name) {
