@@ -41,14 +41,19 @@ final class IdpFixture implements AutoCloseable {
       HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
 
   IdpFixture(String adminPassword) {
-    db =
+    this(
+        adminPassword,
         Database.open(
             "jdbc:h2:mem:idp-"
                 + UUID.randomUUID()
                 + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1",
             null,
             null,
-            4);
+            4));
+  }
+
+  IdpFixture(String adminPassword, Database db) {
+    this.db = db;
     settings = new Settings();
     settings.http.host = "127.0.0.1";
     settings.http.port = 0;
