@@ -77,9 +77,7 @@ public final class ClientService {
           List.of("password", "refresh_token"),
           List.of());
     }
-    List<String> redirects = new java.util.ArrayList<>();
-    consoleOrigins.forEach(origin -> redirects.add(origin + "/console/callback"));
-    redirects.addAll(LOOPBACK_PATTERNS);
+    List<String> redirects = consoleRedirects(consoleOrigins);
     Optional<OAuthClient> console = find(h, CONSOLE);
     if (console.isEmpty()) {
       insert(
@@ -99,6 +97,21 @@ public final class ClientService {
           .bind("id", CONSOLE)
           .execute();
     }
+  }
+
+  /** Whether both built-in clients exist and the console's redirect URIs are current. */
+  static boolean builtInsCurrent(Handle h, List<String> consoleOrigins) {
+    return find(h, CLI).isPresent()
+        && find(h, CONSOLE)
+            .map(c -> c.redirectUris().equals(consoleRedirects(consoleOrigins)))
+            .orElse(false);
+  }
+
+  private static List<String> consoleRedirects(List<String> origins) {
+    List<String> redirects = new java.util.ArrayList<>();
+    origins.forEach(origin -> redirects.add(origin + "/console/callback"));
+    redirects.addAll(LOOPBACK_PATTERNS);
+    return redirects;
   }
 
   public List<OAuthClient> list() {

@@ -123,28 +123,32 @@ public final class IdentityProvider {
 
   /** Ensures signing keys, built-in clients and the first administrator exist; idempotent. */
   public void start() {
-    boolean bootstrapped =
+    List<String> origins = consoleOrigins();
+    // Fast path for every start after the first: nothing to create, so no lock to wait for.
+    boolean settled =
         jdbi.withHandle(
             h ->
                 h.createQuery(
-                            "SELECT COUNT(*) FROM identity_signing_state s WHERE s.current_kid IS NOT"
-                                + " NULL AND EXISTS (SELECT 1 FROM users)")
-                        .mapTo(Long.class)
-                        .one()
-                    > 0);
+                                "SELECT COUNT(*) FROM identity_signing_state s WHERE"
+                                    + " s.current_kid IS NOT NULL AND EXISTS (SELECT 1 FROM users)")
+                            .mapTo(Long.class)
+                            .one()
+                        > 0
+                    && ClientService.builtInsCurrent(h, origins));
     String password = adminPassword != null ? adminPassword : Secrets.random256().substring(0, 24);
-    List<String> origins = consoleOrigins();
     boolean created =
-        fence.write(
-            h -> {
-              // The bootstrap lock: a second node starting now waits here, then finds everything.
-              h.createQuery("SELECT id FROM identity_signing_state WHERE id = 1 FOR UPDATE")
-                  .mapTo(Integer.class)
-                  .one();
-              keys.ensureFirst(h);
-              clients.ensureBuiltIns(h, origins);
-              return !bootstrapped && users.bootstrapAdmin(h, SYSTEM, password);
-            });
+        !settled
+            && fence.write(
+                h -> {
+                  // The bootstrap lock: a second node starting now waits here, then finds
+                  // everything in place.
+                  h.createQuery("SELECT id FROM identity_signing_state WHERE id = 1 FOR UPDATE")
+                      .mapTo(Integer.class)
+                      .one();
+                  keys.ensureFirst(h);
+                  clients.ensureBuiltIns(h, origins);
+                  return users.bootstrapAdmin(h, SYSTEM, password);
+                });
     keys.reload();
     if (created && adminPassword == null) {
       // Deliberately not through the logger: logs are kept and shipped, this must be seen once.

@@ -59,7 +59,7 @@ public final class SigningKeys {
 
   /**
    * Installs the first key when there is none, inside the caller's transaction (which holds the
-   * state row's lock). Then loads the keys.
+   * state row's lock); the caller {@link #reload}s after the commit.
    */
   void ensureFirst(Handle h) {
     String current = currentKid(h);
@@ -107,6 +107,7 @@ public final class SigningKeys {
     return keys != null ? keys : reload();
   }
 
+  /** Re-reads the keys from the database; also picks up another node's rotation. */
   Loaded reload() {
     Loaded keys =
         fence.read(

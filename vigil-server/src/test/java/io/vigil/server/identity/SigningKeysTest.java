@@ -73,6 +73,28 @@ class SigningKeysTest {
   }
 
   @Test
+  void restartOnANewAddressMovesTheConsoleRedirect() throws Exception {
+    try (IdpFixture f = new IdpFixture(ADMIN_PASSWORD)) {
+      f.settings.node.advertisedUrl = "https://cluster.example";
+      f.newProvider(null).start();
+      String uris =
+          f.db
+              .jdbi()
+              .withHandle(
+                  h ->
+                      h.createQuery(
+                              "SELECT redirect_uris FROM oauth_clients WHERE client_id ="
+                                  + " 'vigil-console'")
+                          .mapTo(String.class)
+                          .one());
+      assertThat(uris)
+          .contains("https://cluster.example/console/callback")
+          .doesNotContain("vigil.test");
+      assertThat(f.count("users")).isEqualTo(1);
+    }
+  }
+
+  @Test
   void twoNodesStartingAtOnceInstallOneKeyOneAdminAndPrintThePasswordOnce() throws Exception {
     try (IdpFixture f = new IdpFixture(ADMIN_PASSWORD)) {
       f.db
