@@ -1,0 +1,135 @@
+package io.vigil.server.identity;
+
+import com.nimbusds.oauth2.sdk.pkce.CodeChallenge;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
+import io.vigil.server.cluster.Fence;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * Authorization codes for the code flow with PKCE (S256 only). Codes are stored as SHA-256 hashes
+ * in the database, so a failover between sign-in and redemption does not lose them. A code lives
+ * {@link #LIFETIME} and is single-use: redemption deletes the row first, and only the request whose
+ * DELETE matched may continue, so a code cannot be redeemed twice even by concurrent requests. A
+ * redemption that then fails its checks (wrong verifier, client or redirect URI) has still used up
+ * the code, which stops guessing the verifier.
+ */
+final class AuthorizationCodes {
+
+  static final Duration LIFETIME = Duration.ofSeconds(60);
+
+  /** What a code stands for. */
+  record Grant(UUID userId, String scope, String nonce, Instant authTime) {}
+
+  sealed interface Redemption {
+    record Redeemed(Grant grant) implements Redemption {}
+
+    record Rejected(String reason) implements Redemption {}
+  }
+
+  private final Fence fence;
+  private final Clock clock;
+
+  AuthorizationCodes(Fence fence, Clock clock) {
+    this.fence = fence;
+    this.clock = clock;
+  }
+
+  String issue(
+      String clientId,
+      UUID userId,
+      String redirectUri,
+      String s256Challenge,
+      String scope,
+      String nonce) {
+    String code = Secrets.random256();
+    Instant now = clock.instant();
+    fence.run(
+        h -> {
+          h.createUpdate("DELETE FROM authorization_codes WHERE expires_at < :now")
+              .bind("now", Timestamp.from(now))
+              .execute();
+          h.createUpdate(
+                  "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri,"
+                      + " code_challenge, scope, nonce, expires_at) VALUES (:hash, :client, :user,"
+                      + " :redirect, :challenge, :scope, :nonce, :expires)")
+              .bind("hash", Secrets.sha256(code))
+              .bind("client", clientId)
+              .bind("user", userId)
+              .bind("redirect", redirectUri)
+              .bind("challenge", s256Challenge)
+              .bind("scope", scope)
+              .bind("nonce", nonce)
+              .bind("expires", Timestamp.from(now.plus(LIFETIME)))
+              .execute();
+        });
+    return code;
+  }
+
+  Redemption redeem(String code, String clientId, String redirectUri, String verifier) {
+    String hash = Secrets.sha256(code);
+    return fence.write(
+        h -> {
+          var row =
+              h.createQuery("SELECT * FROM authorization_codes WHERE code_hash = :hash")
+                  .bind("hash", hash)
+                  .map(
+                      (rs, c) ->
+                          new Object[] {
+                            rs.getString("client_id"),
+                            rs.getObject("user_id", UUID.class),
+                            rs.getString("redirect_uri"),
+                            rs.getString("code_challenge"),
+                            rs.getString("scope"),
+                            rs.getString("nonce"),
+                            rs.getTimestamp("expires_at").toInstant()
+                          })
+                  .findOne();
+          int deleted =
+              h.createUpdate("DELETE FROM authorization_codes WHERE code_hash = :hash")
+                  .bind("hash", hash)
+                  .execute();
+          if (row.isEmpty() || deleted == 0) {
+            return new Redemption.Rejected(
+                "The authorization code is unknown or was already used; codes are single-use."
+                    + " Sign in again.");
+          }
+          Object[] r = row.get();
+          Instant expires = (Instant) r[6];
+          if (!clock.instant().isBefore(expires)) {
+            return new Redemption.Rejected("The authorization code has expired; sign in again.");
+          }
+          if (!r[0].equals(clientId)) {
+            return new Redemption.Rejected(
+                "The authorization code was issued to another client than \"" + clientId + "\".");
+          }
+          if (!r[2].equals(redirectUri)) {
+            return new Redemption.Rejected(
+                "redirect_uri does not match the one used in the authorization request.");
+          }
+          if (verifier == null) {
+            return new Redemption.Rejected(
+                "code_verifier is required: this provider requires PKCE (S256).");
+          }
+          CodeVerifier codeVerifier;
+          try {
+            codeVerifier = new CodeVerifier(verifier);
+          } catch (IllegalArgumentException e) {
+            return new Redemption.Rejected(
+                "code_verifier is malformed: it must be 43-128 unreserved characters.");
+          }
+          String computed =
+              CodeChallenge.compute(CodeChallengeMethod.S256, codeVerifier).getValue();
+          if (!Secrets.constantTimeEquals(computed, (String) r[3])) {
+            return new Redemption.Rejected(
+                "code_verifier does not match the code_challenge of the authorization request.");
+          }
+          return new Redemption.Redeemed(
+              new Grant((UUID) r[1], (String) r[4], (String) r[5], expires.minus(LIFETIME)));
+        });
+  }
+}

@@ -1,0 +1,349 @@
+package io.vigil.server.identity;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.vigil.server.audit.AuditLog;
+import io.vigil.server.cluster.Fence;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Json;
+import io.vigil.server.protect.DataProtector;
+import io.vigil.server.security.Principal;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/**
+ * OAuth clients: the built-in public clients {@value #CLI} (password grant) and {@value #CONSOLE}
+ * (authorization code with PKCE), and confidential clients registered for components (client
+ * credentials). A confidential client's secret is generated here, shown once, and stored encrypted
+ * by the {@link DataProtector} (purpose {@value #SECRET_PURPOSE}), so that the node can compare it
+ * in constant time without keeping a readable copy.
+ *
+ * <p>Redirect URIs match exactly, except the loopback patterns {@code http://localhost:*}, {@code
+ * http://127.0.0.1:*} and {@code http://[::1]:*}, which match any port and path on that host, as
+ * RFC 8252 asks for native applications.
+ */
+public final class ClientService {
+
+  public static final String CLI = "vigil-cli";
+  public static final String CONSOLE = "vigil-console";
+  static final String SECRET_PURPOSE = "identity.client-secret";
+  static final String TYPE = "oauth_client";
+  static final List<String> LOOPBACK_PATTERNS =
+      List.of("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*");
+
+  private static final Set<String> BUILT_IN = Set.of(CLI, CONSOLE);
+  private static final Pattern CLIENT_ID = Pattern.compile("[a-z0-9][a-z0-9._-]{2,63}");
+  private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
+
+  /** A client and, only right after creation or rotation, its secret. */
+  public record WithSecret(OAuthClient client, String clientSecret) {}
+
+  private final Fence fence;
+  private final DataProtector protector;
+  private final Clock clock;
+  private final byte[] dummySecret;
+
+  public ClientService(Fence fence, DataProtector protector, Clock clock) {
+    this.fence = fence;
+    this.protector = protector;
+    this.clock = clock;
+    this.dummySecret = Secrets.random256().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Creates the built-in clients when missing, and keeps the console's redirect URIs on the node's
+   * current address; inside the bootstrap lock.
+   */
+  void ensureBuiltIns(Handle h, List<String> consoleOrigins) {
+    if (find(h, CLI).isEmpty()) {
+      insert(
+          h,
+          CLI,
+          OAuthClient.PUBLIC,
+          null,
+          List.of(),
+          List.of("password", "refresh_token"),
+          List.of());
+    }
+    List<String> redirects = consoleRedirects(consoleOrigins);
+    Optional<OAuthClient> console = find(h, CONSOLE);
+    if (console.isEmpty()) {
+      insert(
+          h,
+          CONSOLE,
+          OAuthClient.PUBLIC,
+          null,
+          List.of(),
+          List.of("authorization_code", "refresh_token"),
+          redirects);
+    } else if (!console.get().redirectUris().equals(redirects)) {
+      h.createUpdate(
+              "UPDATE oauth_clients SET redirect_uris = :uris, version = version + 1, updated_at ="
+                  + " :now WHERE client_id = :id")
+          .bind("uris", json(redirects))
+          .bind("now", Timestamp.from(clock.instant()))
+          .bind("id", CONSOLE)
+          .execute();
+    }
+  }
+
+  /** Whether both built-in clients exist and the console's redirect URIs are current. */
+  static boolean builtInsCurrent(Handle h, List<String> consoleOrigins) {
+    return find(h, CLI).isPresent()
+        && find(h, CONSOLE)
+            .map(c -> c.redirectUris().equals(consoleRedirects(consoleOrigins)))
+            .orElse(false);
+  }
+
+  private static List<String> consoleRedirects(List<String> origins) {
+    List<String> redirects = new java.util.ArrayList<>();
+    origins.forEach(origin -> redirects.add(origin + "/console/callback"));
+    redirects.addAll(LOOPBACK_PATTERNS);
+    return redirects;
+  }
+
+  public List<OAuthClient> list() {
+    return fence.read(
+        h ->
+            h.createQuery("SELECT * FROM oauth_clients ORDER BY client_id")
+                .map(ClientService::map)
+                .list());
+  }
+
+  public Optional<OAuthClient> find(String clientId) {
+    return fence.read(h -> find(h, clientId));
+  }
+
+  /**
+   * Registers a confidential client for the client credentials grant.
+   *
+   * @throws ApiException 400 bad id or role, 409 {@code duplicate}
+   */
+  public WithSecret create(Principal actor, String clientId, List<String> roles) {
+    if (clientId == null || !CLIENT_ID.matcher(clientId).matches()) {
+      throw ApiException.badRequest(
+          "invalid_client_id",
+          "Client id \""
+              + (clientId == null ? "" : clientId)
+              + "\" is not valid: use 3-64 lower-case letters, digits, '.', '_' or '-', starting"
+              + " with a letter or digit.");
+    }
+    List<String> roleIds = UserService.validateRoles(roles);
+    String secret = Secrets.random256();
+    byte[] sealed = protector.protect(SECRET_PURPOSE, secret.getBytes(StandardCharsets.UTF_8));
+    try {
+      return fence.write(
+          h -> {
+            if (find(h, clientId).isPresent()) {
+              throw duplicate(clientId);
+            }
+            OAuthClient client =
+                insert(
+                    h,
+                    clientId,
+                    OAuthClient.CONFIDENTIAL,
+                    sealed,
+                    roleIds,
+                    List.of("client_credentials"),
+                    List.of());
+            AuditLog.record(h, actor, "client.create", TYPE, clientId, null, client);
+            return new WithSecret(client, secret);
+          });
+    } catch (UnableToExecuteStatementException e) {
+      if (UserService.isUniqueViolation(e)) {
+        throw duplicate(clientId);
+      }
+      throw e;
+    }
+  }
+
+  /** Replaces a confidential client's secret; the old one stops working at once. */
+  public WithSecret rotateSecret(Principal actor, String clientId) {
+    String secret = Secrets.random256();
+    byte[] sealed = protector.protect(SECRET_PURPOSE, secret.getBytes(StandardCharsets.UTF_8));
+    return fence.write(
+        h -> {
+          OAuthClient before = lock(h, clientId);
+          if (!OAuthClient.CONFIDENTIAL.equals(before.type())) {
+            throw ApiException.conflict(
+                "public_client",
+                "Client \"" + clientId + "\" is a public client and has no secret to rotate.");
+          }
+          Instant now = clock.instant();
+          h.createUpdate(
+                  "UPDATE oauth_clients SET secret_protected = :secret, version = version + 1,"
+                      + " updated_at = :now WHERE client_id = :id")
+              .bind("secret", sealed)
+              .bind("now", Timestamp.from(now))
+              .bind("id", clientId)
+              .execute();
+          OAuthClient after =
+              new OAuthClient(
+                  clientId,
+                  before.type(),
+                  before.roles(),
+                  before.grants(),
+                  before.redirectUris(),
+                  before.version() + 1,
+                  before.createdAt());
+          AuditLog.record(h, actor, "client.secret.rotate", TYPE, clientId, before, after);
+          return new WithSecret(after, secret);
+        });
+  }
+
+  /** Deletes a registered client; the built-in clients cannot be deleted. */
+  public void delete(Principal actor, String clientId) {
+    fence.run(
+        h -> {
+          OAuthClient before = lock(h, clientId);
+          if (BUILT_IN.contains(clientId)) {
+            throw ApiException.conflict(
+                "built_in",
+                "Client \""
+                    + clientId
+                    + "\" is built in: the CLI and the console need it, so it cannot be deleted.");
+          }
+          h.createUpdate("DELETE FROM oauth_clients WHERE client_id = :id")
+              .bind("id", clientId)
+              .execute();
+          h.createUpdate("DELETE FROM refresh_tokens WHERE client_id = :id")
+              .bind("id", clientId)
+              .execute();
+          AuditLog.record(h, actor, "client.delete", TYPE, clientId, before, null);
+        });
+  }
+
+  /**
+   * The confidential client {@code clientId} if {@code secret} is its secret. Compared in constant
+   * time; an unknown client costs the same comparison.
+   */
+  Optional<OAuthClient> authenticate(String clientId, String secret) {
+    var row =
+        fence.read(
+            h ->
+                h.createQuery("SELECT * FROM oauth_clients WHERE client_id = :id")
+                    .bind("id", clientId)
+                    .map((rs, c) -> new Object[] {map(rs, c), rs.getBytes("secret_protected")})
+                    .findOne());
+    byte[] expected =
+        row.isPresent() && row.get()[1] != null
+            ? protector.unprotect(SECRET_PURPOSE, (byte[]) row.get()[1])
+            : dummySecret;
+    boolean match =
+        java.security.MessageDigest.isEqual(expected, secret.getBytes(StandardCharsets.UTF_8));
+    if (match && row.isPresent() && row.get()[1] != null) {
+      return Optional.of((OAuthClient) row.get()[0]);
+    }
+    return Optional.empty();
+  }
+
+  /** Whether {@code redirectUri} is one of the client's, by exact match or loopback pattern. */
+  static boolean redirectAllowed(OAuthClient client, URI redirectUri) {
+    String uri = redirectUri.toString();
+    if (redirectUri.getFragment() != null) {
+      return false;
+    }
+    for (String registered : client.redirectUris()) {
+      if (registered.equals(uri)) {
+        return true;
+      }
+      if (registered.endsWith(":*")) {
+        String host = registered.substring("http://".length(), registered.length() - 2);
+        if ("http".equals(redirectUri.getScheme())
+            && host.equalsIgnoreCase(hostOf(redirectUri))
+            && redirectUri.getUserInfo() == null) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static String hostOf(URI uri) {
+    String host = uri.getHost();
+    return host == null ? "" : host;
+  }
+
+  private OAuthClient insert(
+      Handle h,
+      String clientId,
+      String type,
+      byte[] secret,
+      List<String> roles,
+      List<String> grants,
+      List<String> redirects) {
+    Instant now = clock.instant();
+    h.createUpdate(
+            "INSERT INTO oauth_clients (client_id, client_type, secret_protected, roles, grants,"
+                + " redirect_uris, version, created_at, updated_at) VALUES (:id, :type, :secret,"
+                + " :roles, :grants, :uris, 1, :now, :now)")
+        .bind("id", clientId)
+        .bind("type", type)
+        .bind("secret", secret)
+        .bind("roles", json(roles))
+        .bind("grants", json(grants))
+        .bind("uris", json(redirects))
+        .bind("now", Timestamp.from(now))
+        .execute();
+    return new OAuthClient(clientId, type, roles, grants, redirects, 1, now);
+  }
+
+  private static Optional<OAuthClient> find(Handle h, String clientId) {
+    return h.createQuery("SELECT * FROM oauth_clients WHERE client_id = :id")
+        .bind("id", clientId)
+        .map(ClientService::map)
+        .findOne();
+  }
+
+  private static OAuthClient lock(Handle h, String clientId) {
+    return h.createQuery("SELECT * FROM oauth_clients WHERE client_id = :id FOR UPDATE")
+        .bind("id", clientId)
+        .map(ClientService::map)
+        .findOne()
+        .orElseThrow(() -> ApiException.notFound("Client", clientId));
+  }
+
+  private static OAuthClient map(ResultSet rs, StatementContext ctx) throws SQLException {
+    return new OAuthClient(
+        rs.getString("client_id"),
+        rs.getString("client_type"),
+        list(rs.getString("roles")),
+        list(rs.getString("grants")),
+        list(rs.getString("redirect_uris")),
+        rs.getLong("version"),
+        rs.getTimestamp("created_at").toInstant());
+  }
+
+  private static ApiException duplicate(String clientId) {
+    return ApiException.conflict(
+        "duplicate", "A client with id \"" + clientId + "\" already exists. Choose another id.");
+  }
+
+  private static String json(List<String> values) {
+    try {
+      return Json.MAPPER.writeValueAsString(values);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static List<String> list(String json) {
+    try {
+      return Json.MAPPER.readValue(json, STRINGS);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("A stored client list is not valid JSON", e);
+    }
+  }
+}

@@ -1,0 +1,190 @@
+package io.vigil.server.identity;
+
+import io.vigil.server.cluster.Fence;
+import io.vigil.server.config.ConfigException;
+import io.vigil.server.config.Settings;
+import io.vigil.server.http.Authenticator;
+import io.vigil.server.http.RouteModule;
+import io.vigil.server.protect.DataProtector;
+import io.vigil.server.security.Principal;
+import java.io.PrintStream;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Vigil's OpenID Connect provider: the {@code /idp} endpoints, the users and OAuth clients it signs
+ * in, their management API, and the {@link Authenticator} that checks the API's bearer tokens.
+ *
+ * <p>{@link #start} is idempotent and safe when several nodes start at once: it takes the row lock
+ * of {@code identity_signing_state} and, under it, installs the first signing key, the built-in
+ * clients {@code vigil-cli} and {@code vigil-console}, and the first user {@code admin}
+ * (administrator) when there are no users. That user's password is the one given (the node reads
+ * {@code VIGIL_ADMIN_PASSWORD}); when none is given a random one is generated and printed once to
+ * standard output, never to the log, and only by the node whose transaction created the user.
+ *
+ * <p>Failed-login throttling is kept in this node's memory (see {@link LoginThrottle}); everything
+ * else lives in the shared database, so after a failover the new node verifies the old node's
+ * tokens and accepts its refresh tokens.
+ */
+public final class IdentityProvider {
+
+  private static final Principal SYSTEM =
+      new Principal("system", "system", "system", Set.of(), Set.of());
+
+  private final Settings settings;
+  private final Jdbi jdbi;
+  private final Fence fence;
+  private final String adminPassword;
+  private final PrintStream out;
+  private final SigningKeys keys;
+  private final UserService users;
+  private final ClientService clients;
+  private final TokenVerifier verifier;
+  private final IdpEndpoints endpoints;
+  private final ManagementRoutes management;
+
+  /**
+   * A provider hashing passwords with {@link PasswordHasher#PRODUCTION_ITERATIONS}.
+   *
+   * @param adminPassword the first administrator's password, or null to generate one
+   */
+  public IdentityProvider(
+      Settings settings,
+      Jdbi jdbi,
+      Fence fence,
+      DataProtector protector,
+      Clock clock,
+      String adminPassword) {
+    this(
+        settings,
+        jdbi,
+        fence,
+        protector,
+        clock,
+        adminPassword,
+        PasswordHasher.PRODUCTION_ITERATIONS,
+        System.out);
+  }
+
+  /**
+   * @param pbkdf2Iterations PBKDF2 iterations for new password hashes; production uses {@link
+   *     PasswordHasher#PRODUCTION_ITERATIONS}, tests a lower count to run fast
+   * @param out where a generated administrator password is printed
+   */
+  public IdentityProvider(
+      Settings settings,
+      Jdbi jdbi,
+      Fence fence,
+      DataProtector protector,
+      Clock clock,
+      String adminPassword,
+      int pbkdf2Iterations,
+      PrintStream out) {
+    if (adminPassword != null && PasswordHasher.policyViolation(adminPassword) != null) {
+      throw new ConfigException(
+          "VIGIL_ADMIN_PASSWORD is not acceptable: "
+              + PasswordHasher.policyViolation(adminPassword)
+              + " Or leave it unset to have a password generated.");
+    }
+    this.settings = settings;
+    this.jdbi = jdbi;
+    this.fence = fence;
+    this.adminPassword = adminPassword;
+    this.out = out;
+    String issuer = settings.issuer();
+    PasswordHasher hasher = new PasswordHasher(pbkdf2Iterations);
+    this.keys =
+        new SigningKeys(
+            fence, protector, clock, Duration.ofDays(settings.identity.signingKeyRotationDays));
+    this.users = new UserService(fence, hasher, clock);
+    this.clients = new ClientService(fence, protector, clock);
+    this.verifier = new TokenVerifier(issuer, keys, clock);
+    this.endpoints =
+        new IdpEndpoints(
+            issuer,
+            keys,
+            new TokenSigner(issuer, keys, clock, settings.identity.accessTokenLifetime()),
+            verifier,
+            users,
+            clients,
+            new AuthorizationCodes(fence, clock),
+            new RefreshTokens(fence, clock),
+            new LoginThrottle(clock),
+            hasher,
+            clock,
+            settings.identity.refreshTokenLifetime());
+    this.management = new ManagementRoutes(users, clients);
+  }
+
+  /** Ensures signing keys, built-in clients and the first administrator exist; idempotent. */
+  public void start() {
+    List<String> origins = consoleOrigins();
+    // Fast path for every start after the first: nothing to create, so no lock to wait for.
+    boolean settled =
+        jdbi.withHandle(
+            h ->
+                h.createQuery(
+                                "SELECT COUNT(*) FROM identity_signing_state s WHERE"
+                                    + " s.current_kid IS NOT NULL AND EXISTS (SELECT 1 FROM users)")
+                            .mapTo(Long.class)
+                            .one()
+                        > 0
+                    && ClientService.builtInsCurrent(h, origins));
+    String password = adminPassword != null ? adminPassword : Secrets.random256().substring(0, 24);
+    boolean created =
+        !settled
+            && fence.write(
+                h -> {
+                  // The bootstrap lock: a second node starting now waits here, then finds
+                  // everything in place.
+                  h.createQuery("SELECT id FROM identity_signing_state WHERE id = 1 FOR UPDATE")
+                      .mapTo(Integer.class)
+                      .one();
+                  keys.ensureFirst(h);
+                  clients.ensureBuiltIns(h, origins);
+                  return users.bootstrapAdmin(h, SYSTEM, password);
+                });
+    keys.reload();
+    if (created && adminPassword == null) {
+      // Deliberately not through the logger: logs are kept and shipped, this must be seen once.
+      out.println("Generated password for user admin: " + password);
+      out.println("(shown once; change it with PUT /api/v1/users/{id}/password)");
+    }
+  }
+
+  /** The {@code /idp} endpoints and {@code /api/v1/users}, {@code /api/v1/clients}. */
+  public RouteModule routes() {
+    return api -> {
+      endpoints.register(api);
+      management.register(api);
+    };
+  }
+
+  /** Verifies the API's bearer tokens (see {@link TokenVerifier}). */
+  public Authenticator authenticator() {
+    return verifier;
+  }
+
+  /** Users, for other parts of the node (the CLI goes through HTTP instead). */
+  public UserService users() {
+    return users;
+  }
+
+  private List<String> consoleOrigins() {
+    List<String> origins = new ArrayList<>();
+    for (String url : List.of(settings.advertisedUrl(), settings.issuer())) {
+      URI uri = URI.create(url);
+      String origin =
+          uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());
+      if (!origins.contains(origin)) {
+        origins.add(origin);
+      }
+    }
+    return origins;
+  }
+}

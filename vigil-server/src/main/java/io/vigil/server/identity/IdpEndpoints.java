@@ -1,0 +1,772 @@
+package io.vigil.server.identity;
+
+import com.nimbusds.common.contenttype.ContentType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.oauth2.sdk.AccessTokenResponse;
+import com.nimbusds.oauth2.sdk.AuthorizationCode;
+import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
+import com.nimbusds.oauth2.sdk.AuthorizationErrorResponse;
+import com.nimbusds.oauth2.sdk.AuthorizationGrant;
+import com.nimbusds.oauth2.sdk.AuthorizationSuccessResponse;
+import com.nimbusds.oauth2.sdk.ClientCredentialsGrant;
+import com.nimbusds.oauth2.sdk.ErrorObject;
+import com.nimbusds.oauth2.sdk.GrantType;
+import com.nimbusds.oauth2.sdk.ParseException;
+import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
+import com.nimbusds.oauth2.sdk.ResourceOwnerPasswordCredentialsGrant;
+import com.nimbusds.oauth2.sdk.ResponseMode;
+import com.nimbusds.oauth2.sdk.ResponseType;
+import com.nimbusds.oauth2.sdk.Scope;
+import com.nimbusds.oauth2.sdk.TokenRequest;
+import com.nimbusds.oauth2.sdk.TokenRevocationRequest;
+import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
+import com.nimbusds.oauth2.sdk.auth.ClientAuthenticationMethod;
+import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
+import com.nimbusds.oauth2.sdk.auth.ClientSecretPost;
+import com.nimbusds.oauth2.sdk.http.HTTPRequest;
+import com.nimbusds.oauth2.sdk.id.ClientID;
+import com.nimbusds.oauth2.sdk.id.Issuer;
+import com.nimbusds.oauth2.sdk.id.State;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.token.BearerAccessToken;
+import com.nimbusds.oauth2.sdk.token.RefreshToken;
+import com.nimbusds.oauth2.sdk.token.Tokens;
+import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
+import com.nimbusds.openid.connect.sdk.SubjectType;
+import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
+import com.nimbusds.openid.connect.sdk.token.OIDCTokens;
+import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.vigil.server.http.Api;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.security.Principal;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The OpenID Connect endpoints under {@code /idp}: discovery, JWKS, token, authorize (an HTML
+ * sign-in page), userinfo and revocation. Protocol messages are parsed and written with the Nimbus
+ * SDK; token endpoint errors are OAuth JSON ({@code error}, {@code error_description}).
+ *
+ * <p>Scopes: {@code openid profile vigil.api offline_access}. When a user grant asks for none, the
+ * client gets all four. A refresh token is issued exactly when the granted scope contains {@code
+ * offline_access}, so the built-in CLI and console get one by default and can opt out; client
+ * credentials never get one (RFC 6749 §4.4.3) and are limited to {@code vigil.api}.
+ */
+final class IdpEndpoints {
+
+  static final List<String> USER_SCOPES =
+      List.of("openid", "profile", "vigil.api", "offline_access");
+  static final String API_SCOPE = "vigil.api";
+
+  private final String issuer;
+  private final SigningKeys keys;
+  private final TokenSigner signer;
+  private final TokenVerifier verifier;
+  private final UserService users;
+  private final ClientService clients;
+  private final AuthorizationCodes codes;
+  private final RefreshTokens refreshTokens;
+  private final LoginThrottle throttle;
+  private final PasswordHasher hasher;
+  private final Clock clock;
+  private final Duration refreshLifetime;
+
+  IdpEndpoints(
+      String issuer,
+      SigningKeys keys,
+      TokenSigner signer,
+      TokenVerifier verifier,
+      UserService users,
+      ClientService clients,
+      AuthorizationCodes codes,
+      RefreshTokens refreshTokens,
+      LoginThrottle throttle,
+      PasswordHasher hasher,
+      Clock clock,
+      Duration refreshLifetime) {
+    this.issuer = issuer;
+    this.keys = keys;
+    this.signer = signer;
+    this.verifier = verifier;
+    this.users = users;
+    this.clients = clients;
+    this.codes = codes;
+    this.refreshTokens = refreshTokens;
+    this.throttle = throttle;
+    this.hasher = hasher;
+    this.clock = clock;
+    this.refreshLifetime = refreshLifetime;
+  }
+
+  void register(Api api) {
+    api.open(HandlerType.GET, "/idp/.well-known/openid-configuration", this::discovery);
+    api.open(HandlerType.GET, "/idp/.well-known/jwks.json", this::jwks);
+    api.open(HandlerType.POST, "/idp/connect/token", ctx -> oauth(ctx, this::token));
+    api.open(HandlerType.POST, "/idp/connect/revocation", ctx -> oauth(ctx, this::revocation));
+    api.open(HandlerType.GET, "/idp/connect/userinfo", this::userinfo);
+    api.open(HandlerType.POST, "/idp/connect/userinfo", this::userinfo);
+    api.open(HandlerType.GET, "/idp/connect/authorize", this::authorizePage);
+    api.open(HandlerType.POST, "/idp/connect/authorize", this::authorizeSubmit);
+  }
+
+  // --- discovery and keys ---------------------------------------------------------------------
+
+  private void discovery(Context ctx) {
+    OIDCProviderMetadata meta =
+        new OIDCProviderMetadata(
+            new Issuer(issuer),
+            List.of(SubjectType.PUBLIC),
+            URI.create(issuer + "/.well-known/jwks.json"));
+    meta.setAuthorizationEndpointURI(URI.create(issuer + "/connect/authorize"));
+    meta.setTokenEndpointURI(URI.create(issuer + "/connect/token"));
+    meta.setUserInfoEndpointURI(URI.create(issuer + "/connect/userinfo"));
+    meta.setRevocationEndpointURI(URI.create(issuer + "/connect/revocation"));
+    meta.setScopes(new Scope(USER_SCOPES.toArray(String[]::new)));
+    meta.setResponseTypes(List.of(ResponseType.CODE));
+    meta.setGrantTypes(
+        List.of(
+            GrantType.AUTHORIZATION_CODE,
+            GrantType.PASSWORD,
+            GrantType.CLIENT_CREDENTIALS,
+            GrantType.REFRESH_TOKEN));
+    meta.setCodeChallengeMethods(List.of(CodeChallengeMethod.S256));
+    meta.setTokenEndpointAuthMethods(
+        List.of(
+            ClientAuthenticationMethod.CLIENT_SECRET_BASIC,
+            ClientAuthenticationMethod.CLIENT_SECRET_POST,
+            ClientAuthenticationMethod.NONE));
+    meta.setIDTokenJWSAlgs(List.of(JWSAlgorithm.RS256));
+    meta.setClaims(List.of("sub", "name", "preferred_username"));
+    ctx.contentType("application/json").result(meta.toJSONObject().toJSONString());
+  }
+
+  private void jwks(Context ctx) {
+    JWKSet set = new JWKSet(new ArrayList<JWK>(keys.publicKeys()));
+    ctx.header("Cache-Control", "public, max-age=300")
+        .contentType("application/json")
+        .result(set.toString(true));
+  }
+
+  // --- token endpoint ---------------------------------------------------------------------------
+
+  @FunctionalInterface
+  private interface OAuthHandler {
+    void handle(Context ctx, HTTPRequest request);
+  }
+
+  /** Runs an OAuth handler and renders its failures the OAuth way. */
+  private void oauth(Context ctx, OAuthHandler handler) {
+    ctx.header("Pragma", "no-cache");
+    try {
+      handler.handle(ctx, nimbusRequest(ctx));
+    } catch (OAuthError.Failure f) {
+      OAuthError e = f.error;
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("error", e.error());
+      body.put("error_description", e.description());
+      if (e.status() == 401 && ctx.header("Authorization") != null) {
+        ctx.header("WWW-Authenticate", "Basic realm=\"vigil\"");
+      }
+      if (e.retryAfter() != null) {
+        ctx.header("Retry-After", Long.toString(Math.max(1, e.retryAfter().toSeconds())));
+      }
+      ctx.status(e.status()).json(body);
+    }
+  }
+
+  private HTTPRequest nimbusRequest(Context ctx) {
+    HTTPRequest request =
+        new HTTPRequest(HTTPRequest.Method.POST, URI.create(issuer + ctx.path().substring(4)));
+    String contentType = ctx.contentType();
+    if (contentType == null) {
+      throw OAuthError.invalidRequest(
+              "Send the request as application/x-www-form-urlencoded (RFC 6749).")
+          .failure();
+    }
+    try {
+      request.setEntityContentType(ContentType.parse(contentType));
+    } catch (java.text.ParseException e) {
+      throw OAuthError.invalidRequest("The Content-Type header is malformed.").failure();
+    }
+    request.setBody(ctx.body());
+    if (ctx.header("Authorization") != null) {
+      request.setAuthorization(ctx.header("Authorization"));
+    }
+    return request;
+  }
+
+  private void token(Context ctx, HTTPRequest http) {
+    TokenRequest request;
+    try {
+      request = TokenRequest.parse(http);
+    } catch (ParseException e) {
+      throw parseFailure(e);
+    }
+    OAuthClient client = client(request.getClientAuthentication(), request.getClientID());
+    AuthorizationGrant grant = request.getAuthorizationGrant();
+    String grantType = grant.getType().getValue();
+    if (!client.allows(grantType)) {
+      throw OAuthError.unauthorizedClient(
+              "Client \""
+                  + client.clientId()
+                  + "\" may not use the "
+                  + grantType
+                  + " grant; it may use "
+                  + client.grants()
+                  + ".")
+          .failure();
+    }
+    Scope requested = request.getScope();
+    Map<String, Object> response =
+        switch (grant) {
+          case ResourceOwnerPasswordCredentialsGrant password ->
+              passwordGrant(ctx, client, password, requested);
+          case ClientCredentialsGrant ignored -> clientCredentialsGrant(client, requested);
+          case AuthorizationCodeGrant code -> codeGrant(client, code);
+          case RefreshTokenGrant refresh -> refreshGrant(client, refresh, requested);
+          default ->
+              throw new OAuthError(
+                      400,
+                      "unsupported_grant_type",
+                      "Grant type \"" + grantType + "\" is not supported.",
+                      null)
+                  .failure();
+        };
+    ctx.contentType("application/json").result(net.minidev.json.JSONObject.toJSONString(response));
+  }
+
+  /** Authenticates a confidential client, or identifies a public one. */
+  private OAuthClient client(ClientAuthentication auth, ClientID publicId) {
+    if (auth != null) {
+      String secret =
+          switch (auth) {
+            case ClientSecretBasic basic -> basic.getClientSecret().getValue();
+            case ClientSecretPost post -> post.getClientSecret().getValue();
+            default ->
+                throw OAuthError.invalidClient(
+                        "Client authentication "
+                            + auth.getMethod()
+                            + " is not supported; use client_secret_basic or client_secret_post.")
+                    .failure();
+          };
+      String id = auth.getClientID().getValue();
+      return clients
+          .authenticate(id, secret)
+          .orElseThrow(
+              () ->
+                  OAuthError.invalidClient(
+                          "Client \""
+                              + id
+                              + "\" is unknown or its secret is wrong. Check the client id and"
+                              + " secret, or rotate the secret with POST /api/v1/clients/"
+                              + id
+                              + "/secret.")
+                      .failure());
+    }
+    if (publicId == null) {
+      throw OAuthError.invalidClient(
+              "The request names no client: send client_id (public clients) or authenticate with"
+                  + " client_secret_basic or client_secret_post.")
+          .failure();
+    }
+    Optional<OAuthClient> client = clients.find(publicId.getValue());
+    if (client.isEmpty()) {
+      throw OAuthError.invalidClient("Client \"" + publicId.getValue() + "\" is unknown.")
+          .failure();
+    }
+    if (!OAuthClient.PUBLIC.equals(client.get().type())) {
+      throw OAuthError.invalidClient(
+              "Client \""
+                  + publicId.getValue()
+                  + "\" is confidential and must authenticate with its secret"
+                  + " (client_secret_basic or client_secret_post).")
+          .failure();
+    }
+    return client.get();
+  }
+
+  private Map<String, Object> passwordGrant(
+      Context ctx,
+      OAuthClient client,
+      ResourceOwnerPasswordCredentialsGrant grant,
+      Scope requested) {
+    String scope = userScope(requested);
+    User user = signIn(grant.getUsername(), grant.getPassword().getValue(), ctx.ip());
+    Instant now = clock.instant();
+    return issueForUser(user, client, scope, null, now, null);
+  }
+
+  /**
+   * Checks a user's credentials under the throttle.
+   *
+   * @throws OAuthError.Failure 429 when throttled, 400 {@code invalid_grant} when wrong
+   */
+  private User signIn(String username, String password, String address) {
+    Optional<LoginThrottle.Refusal> refusal = throttle.check(username, address);
+    if (refusal.isPresent()) {
+      throw new OAuthError(429, "invalid_grant", refusal.get().reason(), refusal.get().retryAfter())
+          .failure();
+    }
+    Optional<UserService.Login> login = users.login(username);
+    boolean match =
+        hasher.verify(password, login.map(UserService.Login::passwordHash).orElse(null));
+    if (!match) {
+      throttle.failed(username, address);
+      throw OAuthError.invalidGrant(
+              "The user name or password is wrong. After "
+                  + LoginThrottle.MAX_PER_USER
+                  + " failed attempts sign-in is blocked for "
+                  + LoginThrottle.WINDOW.toMinutes()
+                  + " minutes.")
+          .failure();
+    }
+    User user = login.get().user();
+    if (!user.enabled()) {
+      throw OAuthError.invalidGrant(
+              "User \"" + user.username() + "\" is disabled; ask an administrator to enable it.")
+          .failure();
+    }
+    throttle.succeeded(username);
+    return user;
+  }
+
+  private Map<String, Object> clientCredentialsGrant(OAuthClient client, Scope requested) {
+    if (requested != null
+        && !requested.isEmpty()
+        && !Set.of(API_SCOPE).containsAll(requested.toStringList())) {
+      throw OAuthError.invalidScope(
+              "Clients acting for themselves may only request scope \"" + API_SCOPE + "\".")
+          .failure();
+    }
+    String access =
+        signer.accessToken(client.clientId(), null, client.clientId(), client.roles(), API_SCOPE);
+    return tokenResponse(access, API_SCOPE, null, null);
+  }
+
+  private Map<String, Object> codeGrant(OAuthClient client, AuthorizationCodeGrant grant) {
+    String verifierValue =
+        grant.getCodeVerifier() == null ? null : grant.getCodeVerifier().getValue();
+    String redirect = grant.getRedirectionURI() == null ? "" : grant.getRedirectionURI().toString();
+    var redemption =
+        codes.redeem(
+            grant.getAuthorizationCode().getValue(), client.clientId(), redirect, verifierValue);
+    return switch (redemption) {
+      case AuthorizationCodes.Redemption.Rejected r ->
+          throw OAuthError.invalidGrant(r.reason()).failure();
+      case AuthorizationCodes.Redemption.Redeemed r -> {
+        User user = enabledUser(r.grant().userId());
+        yield issueForUser(
+            user, client, r.grant().scope(), r.grant().nonce(), r.grant().authTime(), null);
+      }
+    };
+  }
+
+  private Map<String, Object> refreshGrant(
+      OAuthClient client, RefreshTokenGrant grant, Scope requested) {
+    var redemption = refreshTokens.redeem(grant.getRefreshToken().getValue(), client.clientId());
+    return switch (redemption) {
+      case RefreshTokens.Redemption.Rejected r ->
+          throw OAuthError.invalidGrant(r.reason()).failure();
+      case RefreshTokens.Redemption.Redeemed r -> {
+        String scope = r.grant().scope();
+        if (requested != null && !requested.isEmpty()) {
+          if (!Scope.parse(scope).containsAll(requested)) {
+            throw OAuthError.invalidScope(
+                    "A refresh may only narrow the scope; it was granted \"" + scope + "\".")
+                .failure();
+          }
+          scope = requested.toString();
+        }
+        User user = enabledUser(r.grant().userId());
+        yield issueForUser(user, client, scope, null, clock.instant(), r.grant());
+      }
+    };
+  }
+
+  private User enabledUser(UUID id) {
+    User user =
+        users
+            .find(id)
+            .orElseThrow(
+                () ->
+                    OAuthError.invalidGrant("The user of this grant no longer exists.").failure());
+    if (!user.enabled()) {
+      throw OAuthError.invalidGrant("User \"" + user.username() + "\" is disabled.").failure();
+    }
+    return user;
+  }
+
+  /**
+   * @param family the refresh token family to continue, or null to start one
+   */
+  private Map<String, Object> issueForUser(
+      User user,
+      OAuthClient client,
+      String scope,
+      String nonce,
+      Instant authTime,
+      RefreshTokens.Grant family) {
+    Set<String> scopes = Set.copyOf(Scope.parse(scope).toStringList());
+    String access =
+        signer.accessToken(
+            user.id().toString(), user.username(), client.clientId(), user.roles(), scope);
+    String refresh = null;
+    if (scopes.contains("offline_access")) {
+      RefreshTokens.Grant next =
+          family != null
+              ? new RefreshTokens.Grant(
+                  family.familyId(),
+                  user.id(),
+                  client.clientId(),
+                  family.scope(),
+                  family.expiresAt())
+              : new RefreshTokens.Grant(
+                  UUID.randomUUID(),
+                  user.id(),
+                  client.clientId(),
+                  scope,
+                  clock.instant().plus(refreshLifetime));
+      refresh = refreshTokens.issueInOwnTransaction(next);
+    }
+    String idToken =
+        scopes.contains("openid") ? signer.idToken(user, client.clientId(), nonce, authTime) : null;
+    return tokenResponse(access, scope, refresh, idToken);
+  }
+
+  private Map<String, Object> tokenResponse(
+      String access, String scope, String refresh, String idToken) {
+    BearerAccessToken token =
+        new BearerAccessToken(access, signer.accessLifetime().toSeconds(), Scope.parse(scope));
+    RefreshToken refreshToken = refresh == null ? null : new RefreshToken(refresh);
+    AccessTokenResponse response =
+        idToken != null
+            ? new OIDCTokenResponse(new OIDCTokens(idToken, token, refreshToken))
+            : new AccessTokenResponse(new Tokens(token, refreshToken));
+    return response.toJSONObject();
+  }
+
+  private static String userScope(Scope requested) {
+    if (requested == null || requested.isEmpty()) {
+      return String.join(" ", USER_SCOPES);
+    }
+    for (String s : requested.toStringList()) {
+      if (!USER_SCOPES.contains(s)) {
+        throw OAuthError.invalidScope(
+                "Scope \"" + s + "\" is not supported; supported scopes: " + USER_SCOPES + ".")
+            .failure();
+      }
+    }
+    return new Scope(new LinkedHashSet<>(requested.toStringList()).toArray(String[]::new))
+        .toString();
+  }
+
+  private static OAuthError.Failure parseFailure(ParseException e) {
+    ErrorObject error = e.getErrorObject();
+    String code = error != null && error.getCode() != null ? error.getCode() : "invalid_request";
+    int status =
+        error != null && error.getHTTPStatusCode() >= 400 ? error.getHTTPStatusCode() : 400;
+    return new OAuthError(status, code, "The request is not valid: " + e.getMessage(), null)
+        .failure();
+  }
+
+  // --- revocation and userinfo ----------------------------------------------------------------
+
+  private void revocation(Context ctx, HTTPRequest http) {
+    TokenRevocationRequest request;
+    try {
+      request = TokenRevocationRequest.parse(http);
+    } catch (ParseException e) {
+      throw parseFailure(e);
+    }
+    OAuthClient client = client(request.getClientAuthentication(), request.getClientID());
+    if (request.getToken() instanceof RefreshToken refresh) {
+      refreshTokens.revoke(refresh.getValue(), client.clientId());
+    }
+    // Access tokens are short-lived JWTs and are not tracked; RFC 7009 allows answering 200 anyway.
+    ctx.status(200).result("");
+  }
+
+  private void userinfo(Context ctx) {
+    String header = ctx.header("Authorization");
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      ctx.header("WWW-Authenticate", "Bearer realm=\"vigil\"");
+      throw ApiException.unauthorized("userinfo needs \"Authorization: Bearer <access token>\".");
+    }
+    Principal principal;
+    try {
+      principal = verifier.verify(header.substring(7).trim());
+    } catch (ApiException e) {
+      ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      throw e;
+    }
+    if (!principal.scopes().contains("openid")) {
+      throw ApiException.forbidden("userinfo needs a token granted with the openid scope.");
+    }
+    Map<String, Object> claims = new LinkedHashMap<>();
+    claims.put("sub", principal.subject());
+    if (!principal.subject().equals(principal.clientId())) {
+      users
+          .find(UUID.fromString(principal.subject()))
+          .ifPresent(
+              u -> {
+                claims.put("preferred_username", u.username());
+                if (principal.scopes().contains("profile")) {
+                  claims.put("name", u.displayName());
+                }
+              });
+    }
+    ctx.json(claims);
+  }
+
+  // --- authorization endpoint (code flow with PKCE) ----------------------------------------------
+
+  /** A validated authorization request. */
+  private record AuthRequest(
+      OAuthClient client,
+      URI redirectUri,
+      State state,
+      String challenge,
+      String scope,
+      String nonce) {}
+
+  /** An authorization request the user agent must not be redirected for (unknown client or URI). */
+  private static final class NoRedirect extends RuntimeException {
+    NoRedirect(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** An authorization request error that goes back to the client's redirect URI. */
+  private static final class RedirectError extends RuntimeException {
+    final URI location;
+
+    RedirectError(URI location) {
+      super(null, null, false, false);
+      this.location = location;
+    }
+  }
+
+  private AuthRequest parseAuthRequest(Map<String, List<String>> params) {
+    String clientId = single(params, "client_id");
+    String redirect = single(params, "redirect_uri");
+    if (clientId == null) {
+      throw new NoRedirect("The sign-in link is incomplete: client_id is missing.");
+    }
+    OAuthClient client =
+        clients
+            .find(clientId)
+            .filter(c -> c.allows("authorization_code"))
+            .orElseThrow(
+                () ->
+                    new NoRedirect(
+                        "Client \"" + clientId + "\" is unknown or may not use browser sign-in."));
+    URI redirectUri;
+    try {
+      redirectUri = redirect == null ? null : new URI(redirect);
+    } catch (URISyntaxException e) {
+      redirectUri = null;
+    }
+    if (redirectUri == null || !ClientService.redirectAllowed(client, redirectUri)) {
+      throw new NoRedirect(
+          "The redirect_uri is missing or not registered for client \"" + clientId + "\".");
+    }
+    State state = single(params, "state") == null ? null : new State(single(params, "state"));
+    URI back = redirectUri;
+    java.util.function.Function<String, RedirectError> error =
+        description ->
+            new RedirectError(
+                new AuthorizationErrorResponse(
+                        back,
+                        new ErrorObject("invalid_request", rfc6749(description)),
+                        state,
+                        new Issuer(issuer),
+                        ResponseMode.QUERY)
+                    .toURI());
+    if (!"code".equals(single(params, "response_type"))) {
+      throw error.apply("response_type must be \"code\".");
+    }
+    String challenge = single(params, "code_challenge");
+    String method = single(params, "code_challenge_method");
+    if (challenge == null || !"S256".equals(method)) {
+      throw error.apply(
+          "PKCE with code_challenge_method=S256 is required; \"plain\" is not accepted.");
+    }
+    if (!challenge.matches("[A-Za-z0-9_-]{43}")) {
+      throw error.apply("code_challenge must be a base64url SHA-256 value (43 characters).");
+    }
+    String scope;
+    try {
+      scope = userScope(Scope.parse(single(params, "scope")));
+    } catch (OAuthError.Failure f) {
+      throw new RedirectError(
+          new AuthorizationErrorResponse(
+                  back,
+                  new ErrorObject("invalid_scope", rfc6749(f.error.description())),
+                  state,
+                  new Issuer(issuer),
+                  ResponseMode.QUERY)
+              .toURI());
+    }
+    return new AuthRequest(client, redirectUri, state, challenge, scope, single(params, "nonce"));
+  }
+
+  private static final List<String> AUTH_PARAMS =
+      List.of(
+          "client_id",
+          "redirect_uri",
+          "response_type",
+          "scope",
+          "state",
+          "nonce",
+          "code_challenge",
+          "code_challenge_method");
+
+  private void authorizePage(Context ctx) {
+    Map<String, List<String>> params = ctx.queryParamMap();
+    try {
+      parseAuthRequest(params);
+      loginPage(ctx, 200, params, null);
+    } catch (NoRedirect e) {
+      errorPage(ctx, e.getMessage());
+    } catch (RedirectError e) {
+      ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+    }
+  }
+
+  private void authorizeSubmit(Context ctx) {
+    Map<String, List<String>> params = ctx.formParamMap();
+    AuthRequest request;
+    try {
+      request = parseAuthRequest(params);
+    } catch (NoRedirect e) {
+      errorPage(ctx, e.getMessage());
+      return;
+    } catch (RedirectError e) {
+      ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+      return;
+    }
+    String username = Optional.ofNullable(single(params, "username")).orElse("").strip();
+    String password = Optional.ofNullable(single(params, "password")).orElse("");
+    User user;
+    try {
+      user = signIn(username, password, ctx.ip());
+    } catch (OAuthError.Failure f) {
+      if (f.error.retryAfter() != null) {
+        ctx.header("Retry-After", Long.toString(Math.max(1, f.error.retryAfter().toSeconds())));
+      }
+      loginPage(ctx, f.error.status() == 429 ? 429 : 401, params, f.error.description());
+      return;
+    }
+    String code =
+        codes.issue(
+            request.client().clientId(),
+            user.id(),
+            request.redirectUri().toString(),
+            request.challenge(),
+            request.scope(),
+            request.nonce());
+    URI location =
+        new AuthorizationSuccessResponse(
+                request.redirectUri(),
+                new AuthorizationCode(code),
+                null,
+                request.state(),
+                new Issuer(issuer),
+                ResponseMode.QUERY)
+            .toURI();
+    ctx.redirect(location.toString(), io.javalin.http.HttpStatus.FOUND);
+  }
+
+  /** RFC 6749 §5.2: an error_description must not contain '"' or '\\'. */
+  private static String rfc6749(String description) {
+    return description.replace('"', '\'').replace('\\', '/');
+  }
+
+  private static String single(Map<String, List<String>> params, String name) {
+    List<String> values = params.get(name);
+    return values == null || values.isEmpty() || values.get(0).isEmpty() ? null : values.get(0);
+  }
+
+  private static void htmlHeaders(Context ctx) {
+    ctx.contentType("text/html; charset=utf-8")
+        .header("X-Frame-Options", "DENY")
+        .header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+        .header("Referrer-Policy", "no-referrer");
+  }
+
+  private void loginPage(Context ctx, int status, Map<String, List<String>> params, String error) {
+    StringBuilder hidden = new StringBuilder();
+    for (String name : AUTH_PARAMS) {
+      String value = single(params, name);
+      if (value != null) {
+        hidden
+            .append("<input type=\"hidden\" name=\"")
+            .append(name)
+            .append("\" value=\"")
+            .append(escape(value))
+            .append("\">\n");
+      }
+    }
+    String username = Optional.ofNullable(single(params, "username")).orElse("");
+    htmlHeaders(ctx);
+    ctx.status(status)
+        .result(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to"
+                + " Vigil</title>\n<style>body{font-family:sans-serif;max-width:22em;margin:4em"
+                + " auto}label,input,button{display:block;width:100%;margin:.4em 0}"
+                + ".error{color:#b00020}</style></head><body>\n<h1>Sign in to Vigil</h1>\n"
+                + (error == null
+                    ? ""
+                    : "<p class=\"error\" role=\"alert\">" + escape(error) + "</p>\n")
+                + "<form method=\"post\" action=\"authorize\">\n"
+                + hidden
+                + "<label for=\"username\">User name</label><input id=\"username\" name=\"username\""
+                + " autocomplete=\"username\" required value=\""
+                + escape(username)
+                + "\">\n<label for=\"password\">Password</label><input id=\"password\""
+                + " name=\"password\" type=\"password\" autocomplete=\"current-password\""
+                + " required>\n<button type=\"submit\">Sign in</button>\n</form></body></html>\n");
+  }
+
+  private static void errorPage(Context ctx, String message) {
+    htmlHeaders(ctx);
+    ctx.status(400)
+        .result(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in"
+                + " error</title></head><body><h1>Sign-in error</h1><p>"
+                + escape(message)
+                + "</p><p>Open the console or the sign-in link again.</p></body></html>\n");
+  }
+
+  /** HTML escaping for text and double-quoted attribute values. */
+  static String escape(String s) {
+    StringBuilder out = new StringBuilder(s.length());
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '&' -> out.append("&amp;");
+        case '<' -> out.append("&lt;");
+        case '>' -> out.append("&gt;");
+        case '"' -> out.append("&quot;");
+        case '\'' -> out.append("&#39;");
+        default -> out.append(c);
+      }
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,99 @@
+package io.vigil.server.identity;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Signs access tokens (RFC 9068 JWTs for audience {@value #AUDIENCE}) and ID tokens with the
+ * current signing key. Access tokens carry the caller's roles: they live only minutes, so a role
+ * change takes effect at the next refresh (which re-reads the user) rather than needing a database
+ * read on every API call.
+ */
+final class TokenSigner {
+
+  static final String AUDIENCE = "vigil-api";
+
+  private final String issuer;
+  private final SigningKeys keys;
+  private final Clock clock;
+  private final Duration accessLifetime;
+
+  TokenSigner(String issuer, SigningKeys keys, Clock clock, Duration accessLifetime) {
+    this.issuer = issuer;
+    this.keys = keys;
+    this.clock = clock;
+    this.accessLifetime = accessLifetime;
+  }
+
+  Duration accessLifetime() {
+    return accessLifetime;
+  }
+
+  /**
+   * @param username the user's name, or null for a client acting for itself
+   */
+  String accessToken(
+      String subject, String username, String clientId, List<String> roles, String scope) {
+    Instant now = clock.instant();
+    JWTClaimsSet.Builder claims =
+        new JWTClaimsSet.Builder()
+            .issuer(issuer)
+            .subject(subject)
+            .audience(AUDIENCE)
+            .issueTime(Date.from(now))
+            .notBeforeTime(Date.from(now))
+            .expirationTime(Date.from(now.plus(accessLifetime)))
+            .jwtID(UUID.randomUUID().toString())
+            .claim("client_id", clientId)
+            .claim("scope", scope)
+            .claim("roles", roles);
+    if (username != null) {
+      claims.claim("preferred_username", username);
+    }
+    return sign(claims.build(), new JOSEObjectType("at+jwt"));
+  }
+
+  String idToken(User user, String clientId, String nonce, Instant authTime) {
+    Instant now = clock.instant();
+    JWTClaimsSet.Builder claims =
+        new JWTClaimsSet.Builder()
+            .issuer(issuer)
+            .subject(user.id().toString())
+            .audience(clientId)
+            .issueTime(Date.from(now))
+            .expirationTime(Date.from(now.plus(accessLifetime)))
+            .claim("auth_time", authTime.getEpochSecond())
+            .claim("preferred_username", user.username())
+            .claim("name", user.displayName());
+    if (nonce != null) {
+      claims.claim("nonce", nonce);
+    }
+    return sign(claims.build(), JOSEObjectType.JWT);
+  }
+
+  private String sign(JWTClaimsSet claims, JOSEObjectType type) {
+    RSAKey key = keys.current();
+    SignedJWT jwt =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).type(type).build(),
+            claims);
+    try {
+      jwt.sign(new RSASSASigner(key));
+    } catch (JOSEException e) {
+      throw new IllegalStateException("Cannot sign a token with key " + key.getKeyID(), e);
+    }
+    return jwt.serialize();
+  }
+}

@@ -1,0 +1,145 @@
+package io.vigil.server.identity;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Authenticator;
+import io.vigil.server.security.Principal;
+import io.vigil.server.security.Role;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Verifies the API's bearer tokens: RS256 signature by one of the provider's keys (current or
+ * previous), issuer, audience {@value TokenSigner#AUDIENCE}, expiry and not-before with {@link
+ * #CLOCK_SKEW} of tolerance. Every failure is a 401 that says which check failed; the token itself
+ * is never echoed. Roles are taken from the token (see {@link TokenSigner}); unknown role ids are
+ * ignored, so a token can never grant more than the roles this version knows.
+ */
+final class TokenVerifier implements Authenticator {
+
+  static final Duration CLOCK_SKEW = Duration.ofSeconds(30);
+
+  private final String issuer;
+  private final SigningKeys keys;
+  private final Clock clock;
+
+  TokenVerifier(String issuer, SigningKeys keys, Clock clock) {
+    this.issuer = issuer;
+    this.keys = keys;
+    this.clock = clock;
+  }
+
+  /**
+   * Verifies a token for the API: {@link #verify} and the {@value IdpEndpoints#API_SCOPE} scope.
+   */
+  @Override
+  public Principal authenticate(String bearerToken) {
+    Principal principal = verify(bearerToken);
+    if (!principal.scopes().contains(IdpEndpoints.API_SCOPE)) {
+      throw ApiException.unauthorized(
+          "The bearer token was granted without the \""
+              + IdpEndpoints.API_SCOPE
+              + "\" scope, so it cannot call the API. Request that scope.");
+    }
+    return principal;
+  }
+
+  /** Verifies signature, issuer, audience and validity period; any scope. */
+  Principal verify(String bearerToken) {
+    SignedJWT jwt;
+    JWTClaimsSet claims;
+    try {
+      jwt = SignedJWT.parse(bearerToken);
+      claims = jwt.getJWTClaimsSet();
+    } catch (ParseException | RuntimeException e) {
+      throw ApiException.unauthorized(
+          "The bearer token is malformed: it is not a signed JWT. Get a new token from"
+              + " /idp/connect/token.");
+    }
+    if (!JWSAlgorithm.RS256.equals(jwt.getHeader().getAlgorithm())) {
+      throw ApiException.unauthorized(
+          "The bearer token is signed with "
+              + jwt.getHeader().getAlgorithm()
+              + "; only RS256 tokens from this provider are accepted.");
+    }
+    String kid = jwt.getHeader().getKeyID();
+    Optional<RSAKey> key = kid == null ? Optional.empty() : keys.verificationKey(kid);
+    if (key.isEmpty()) {
+      throw ApiException.unauthorized(
+          "The bearer token was signed by a key this provider does not know (it may be older than"
+              + " the last two key rotations). Get a new token from /idp/connect/token.");
+    }
+    try {
+      if (!jwt.verify(new RSASSAVerifier(key.get()))) {
+        throw ApiException.unauthorized(
+            "The bearer token's signature is not valid: it was altered or not issued by this"
+                + " provider.");
+      }
+    } catch (JOSEException e) {
+      throw ApiException.unauthorized("The bearer token's signature cannot be checked.");
+    }
+    if (!issuer.equals(claims.getIssuer())) {
+      throw ApiException.unauthorized(
+          "The bearer token was issued by \""
+              + claims.getIssuer()
+              + "\", not by this provider (\""
+              + issuer
+              + "\").");
+    }
+    if (claims.getAudience() == null || !claims.getAudience().contains(TokenSigner.AUDIENCE)) {
+      throw ApiException.unauthorized(
+          "The bearer token is not meant for this API: its audience is "
+              + claims.getAudience()
+              + ", not \""
+              + TokenSigner.AUDIENCE
+              + "\". Send an access token, not an ID token.");
+    }
+    Instant now = clock.instant();
+    Date exp = claims.getExpirationTime();
+    if (exp == null || !now.isBefore(exp.toInstant().plus(CLOCK_SKEW))) {
+      throw ApiException.unauthorized(
+          "The bearer token has expired"
+              + (exp == null ? "" : " (at " + exp.toInstant() + ")")
+              + ". Get a new one from /idp/connect/token, or refresh it.");
+    }
+    Date nbf = claims.getNotBeforeTime();
+    if (nbf != null && now.plus(CLOCK_SKEW).isBefore(nbf.toInstant())) {
+      throw ApiException.unauthorized(
+          "The bearer token is not valid before " + nbf.toInstant() + "; check the clocks.");
+    }
+    try {
+      String subject = claims.getSubject();
+      String clientId = claims.getStringClaim("client_id");
+      String username = claims.getStringClaim("preferred_username");
+      List<String> roleIds = claims.getStringListClaim("roles");
+      String scope = claims.getStringClaim("scope");
+      if (subject == null || clientId == null) {
+        throw ApiException.unauthorized("The bearer token lacks its subject or client id.");
+      }
+      Set<Role> roles =
+          (roleIds == null ? List.<String>of() : roleIds)
+              .stream().map(Role::fromId).flatMap(Optional::stream).collect(Collectors.toSet());
+      Set<String> scopes =
+          scope == null || scope.isBlank()
+              ? Set.of()
+              : Arrays.stream(scope.trim().split("\\s+")).collect(Collectors.toSet());
+      return new Principal(
+          subject, username != null ? username : clientId, clientId, roles, scopes);
+    } catch (ParseException e) {
+      throw ApiException.unauthorized("The bearer token's claims have the wrong types.");
+    }
+  }
+}

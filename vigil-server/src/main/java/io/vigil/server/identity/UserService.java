@@ -1,0 +1,366 @@
+package io.vigil.server.identity;
+
+import io.vigil.server.audit.AuditLog;
+import io.vigil.server.cluster.Fence;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.security.Principal;
+import io.vigil.server.security.Role;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/**
+ * The identity provider's users. Every change runs in one fenced transaction together with its
+ * audit entry; changes are guarded by the user's {@code version} (optimistic concurrency), and the
+ * last enabled administrator can be neither deleted, disabled nor demoted (the rows of all enabled
+ * administrators are locked while that is checked, so two concurrent removals cannot both pass).
+ *
+ * <p>User names are unique regardless of case (a unique lower-cased column decides races).
+ */
+public final class UserService {
+
+  /** Password hash and user, for signing in. */
+  record Login(User user, String passwordHash) {}
+
+  /** The fields {@code PATCH} may change; null leaves a field as it is. */
+  public record Changes(String displayName, List<String> roles, Boolean enabled) {}
+
+  private static final Pattern USERNAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}");
+  static final String TYPE = "user";
+
+  private final Fence fence;
+  private final PasswordHasher hasher;
+  private final Clock clock;
+
+  public UserService(Fence fence, PasswordHasher hasher, Clock clock) {
+    this.fence = fence;
+    this.hasher = hasher;
+    this.clock = clock;
+  }
+
+  public List<User> list() {
+    return fence.read(
+        h ->
+            h.createQuery("SELECT * FROM users ORDER BY username_key")
+                .map(UserService::map)
+                .list());
+  }
+
+  public Optional<User> find(UUID id) {
+    return fence.read(
+        h ->
+            h.createQuery("SELECT * FROM users WHERE id = :id")
+                .bind("id", id)
+                .map(UserService::map)
+                .findOne());
+  }
+
+  Optional<Login> login(String username) {
+    return fence.read(
+        h ->
+            h.createQuery("SELECT * FROM users WHERE username_key = :key")
+                .bind("key", username.toLowerCase(Locale.ROOT))
+                .map((rs, c) -> new Login(map(rs, c), rs.getString("password_hash")))
+                .findOne());
+  }
+
+  /**
+   * Creates a user.
+   *
+   * @throws ApiException 400 for an invalid name, role or password; 409 {@code duplicate} when the
+   *     name is taken (in any case)
+   */
+  public User create(
+      Principal actor, String username, String displayName, String password, List<String> roles) {
+    validateUsername(username);
+    List<String> roleIds = validateRoles(roles);
+    String display = validateDisplayName(displayName == null ? username : displayName);
+    checkPassword(password);
+    String hash = hasher.hash(password);
+    try {
+      return fence.write(
+          h -> {
+            if (exists(h, username)) {
+              throw duplicate(username);
+            }
+            User user = insert(h, username, display, hash, roleIds);
+            AuditLog.record(h, actor, "user.create", TYPE, user.id().toString(), null, user);
+            return user;
+          });
+    } catch (UnableToExecuteStatementException e) {
+      // Another request created the same name between our check and our insert.
+      if (isUniqueViolation(e)) {
+        throw duplicate(username);
+      }
+      throw e;
+    }
+  }
+
+  static boolean isUniqueViolation(UnableToExecuteStatementException e) {
+    return e.getCause() instanceof SQLException sql && "23505".equals(sql.getSQLState());
+  }
+
+  /** Creates the first administrator when there is no user at all; inside the bootstrap lock. */
+  boolean bootstrapAdmin(Handle h, Principal system, String password) {
+    long users = h.createQuery("SELECT COUNT(*) FROM users").mapTo(Long.class).one();
+    if (users > 0) {
+      return false;
+    }
+    User admin =
+        insert(
+            h, "admin", "Administrator", hasher.hash(password), List.of(Role.ADMINISTRATOR.id()));
+    AuditLog.record(h, system, "user.create", TYPE, admin.id().toString(), null, admin);
+    return true;
+  }
+
+  /**
+   * Applies {@code changes} if the user is still at {@code expectedVersion}.
+   *
+   * @throws ApiException 404 unknown user, 409 {@code version_conflict} when it changed since, 409
+   *     {@code last_administrator} when the change would leave no enabled administrator
+   */
+  public User update(Principal actor, UUID id, long expectedVersion, Changes changes) {
+    List<String> roles = changes.roles() == null ? null : validateRoles(changes.roles());
+    String display =
+        changes.displayName() == null ? null : validateDisplayName(changes.displayName());
+    return fence.write(
+        h -> {
+          List<UUID> admins = lockEnabledAdministrators(h);
+          User before = lock(h, id);
+          if (before.version() != expectedVersion) {
+            throw versionConflict(before, expectedVersion);
+          }
+          User after =
+              new User(
+                  id,
+                  before.username(),
+                  display != null ? display : before.displayName(),
+                  roles != null ? roles : before.roles(),
+                  changes.enabled() != null ? changes.enabled() : before.enabled(),
+                  before.version() + 1,
+                  before.createdAt(),
+                  now());
+          boolean stillAdmin = after.enabled() && after.roles().contains(Role.ADMINISTRATOR.id());
+          if (!stillAdmin && admins.equals(List.of(id))) {
+            throw lastAdministrator(before, "disabled or lose the administrator role");
+          }
+          h.createUpdate(
+                  "UPDATE users SET display_name = :display, roles = :roles, enabled = :enabled,"
+                      + " version = version + 1, updated_at = :now WHERE id = :id AND version ="
+                      + " :version")
+              .bind("display", after.displayName())
+              .bind("roles", String.join(",", after.roles()))
+              .bind("enabled", after.enabled())
+              .bind("now", Timestamp.from(after.updatedAt()))
+              .bind("id", id)
+              .bind("version", expectedVersion)
+              .execute();
+          if (!after.enabled()) {
+            RefreshTokens.revokeUser(h, id);
+          }
+          AuditLog.record(h, actor, "user.update", TYPE, id.toString(), before, after);
+          return after;
+        });
+  }
+
+  /** Sets a new password and revokes the user's refresh tokens (sessions elsewhere end). */
+  public User setPassword(Principal actor, UUID id, String password) {
+    checkPassword(password);
+    String hash = hasher.hash(password);
+    return fence.write(
+        h -> {
+          User before = lock(h, id);
+          Instant now = now();
+          h.createUpdate(
+                  "UPDATE users SET password_hash = :hash, version = version + 1, updated_at = :now"
+                      + " WHERE id = :id")
+              .bind("hash", hash)
+              .bind("now", Timestamp.from(now))
+              .bind("id", id)
+              .execute();
+          RefreshTokens.revokeUser(h, id);
+          User after =
+              new User(
+                  id,
+                  before.username(),
+                  before.displayName(),
+                  before.roles(),
+                  before.enabled(),
+                  before.version() + 1,
+                  before.createdAt(),
+                  now);
+          AuditLog.record(h, actor, "user.password", TYPE, id.toString(), before, after);
+          return after;
+        });
+  }
+
+  /**
+   * Deletes a user and its refresh tokens.
+   *
+   * @throws ApiException 404 unknown, 409 {@code last_administrator}
+   */
+  public void delete(Principal actor, UUID id) {
+    fence.run(
+        h -> {
+          List<UUID> admins = lockEnabledAdministrators(h);
+          User before = lock(h, id);
+          if (admins.equals(List.of(id))) {
+            throw lastAdministrator(before, "deleted");
+          }
+          RefreshTokens.revokeUser(h, id);
+          h.createUpdate("DELETE FROM users WHERE id = :id").bind("id", id).execute();
+          AuditLog.record(h, actor, "user.delete", TYPE, id.toString(), before, null);
+        });
+  }
+
+  private User insert(Handle h, String username, String display, String hash, List<String> roles) {
+    Instant now = now();
+    User user = new User(UUID.randomUUID(), username, display, roles, true, 1, now, now);
+    h.createUpdate(
+            "INSERT INTO users (id, username, username_key, display_name, roles, password_hash,"
+                + " enabled, version, created_at, updated_at) VALUES (:id, :username, :key,"
+                + " :display, :roles, :hash, TRUE, 1, :now, :now)")
+        .bind("id", user.id())
+        .bind("username", username)
+        .bind("key", username.toLowerCase(Locale.ROOT))
+        .bind("display", display)
+        .bind("roles", String.join(",", roles))
+        .bind("hash", hash)
+        .bind("now", Timestamp.from(now))
+        .execute();
+    return user;
+  }
+
+  private static boolean exists(Handle h, String username) {
+    return h.createQuery("SELECT COUNT(*) FROM users WHERE username_key = :key")
+            .bind("key", username.toLowerCase(Locale.ROOT))
+            .mapTo(Long.class)
+            .one()
+        > 0;
+  }
+
+  private static User lock(Handle h, UUID id) {
+    return h.createQuery("SELECT * FROM users WHERE id = :id FOR UPDATE")
+        .bind("id", id)
+        .map(UserService::map)
+        .findOne()
+        .orElseThrow(() -> ApiException.notFound("User", id.toString()));
+  }
+
+  private static List<UUID> lockEnabledAdministrators(Handle h) {
+    return h
+        .createQuery("SELECT * FROM users WHERE enabled = TRUE ORDER BY id FOR UPDATE")
+        .map(UserService::map)
+        .stream()
+        .filter(u -> u.roles().contains(Role.ADMINISTRATOR.id()))
+        .map(User::id)
+        .toList();
+  }
+
+  private Instant now() {
+    return clock.instant();
+  }
+
+  static User map(ResultSet rs, org.jdbi.v3.core.statement.StatementContext ctx)
+      throws SQLException {
+    String roles = rs.getString("roles");
+    return new User(
+        rs.getObject("id", UUID.class),
+        rs.getString("username"),
+        rs.getString("display_name"),
+        roles.isEmpty() ? List.of() : Arrays.asList(roles.split(",")),
+        rs.getBoolean("enabled"),
+        rs.getLong("version"),
+        rs.getTimestamp("created_at").toInstant(),
+        rs.getTimestamp("updated_at").toInstant());
+  }
+
+  static void checkPassword(String password) {
+    String problem = PasswordHasher.policyViolation(password);
+    if (problem != null) {
+      throw ApiException.badRequest("weak_password", problem);
+    }
+  }
+
+  private static void validateUsername(String username) {
+    if (username == null || !USERNAME.matcher(username).matches()) {
+      throw ApiException.badRequest(
+          "invalid_username",
+          "User name \""
+              + (username == null ? "" : username)
+              + "\" is not valid: use 1-64 letters, digits, '.', '_', '@' or '-', starting with a"
+              + " letter or digit.");
+    }
+  }
+
+  private static String validateDisplayName(String displayName) {
+    String trimmed = displayName.strip();
+    if (trimmed.isEmpty() || trimmed.length() > 200) {
+      throw ApiException.badRequest(
+          "invalid_display_name", "The display name must have 1-200 characters.");
+    }
+    return trimmed;
+  }
+
+  static List<String> validateRoles(List<String> roles) {
+    if (roles == null) {
+      throw ApiException.badRequest(
+          "invalid_role",
+          "The field \"roles\" is required: give a list of role ids, e.g. [\"operator\"].");
+    }
+    for (String role : roles) {
+      if (role == null || Role.fromId(role).isEmpty()) {
+        throw ApiException.badRequest(
+            "invalid_role",
+            "Unknown role \""
+                + role
+                + "\". Known roles: "
+                + Arrays.stream(Role.values()).map(Role::id).toList()
+                + ".");
+      }
+    }
+    return roles.stream().distinct().toList();
+  }
+
+  static ApiException duplicate(String username) {
+    return ApiException.conflict(
+        "duplicate",
+        "A user named \""
+            + username
+            + "\" already exists (user names are compared without case). Choose another name.");
+  }
+
+  private static ApiException versionConflict(User current, long expected) {
+    return ApiException.conflict(
+        "version_conflict",
+        "User \""
+            + current.username()
+            + "\" has changed since version "
+            + expected
+            + " (it is now at version "
+            + current.version()
+            + "). Read it again and repeat the change with If-Match: \""
+            + current.version()
+            + "\".");
+  }
+
+  private static ApiException lastAdministrator(User user, String what) {
+    return ApiException.conflict(
+        "last_administrator",
+        "User \""
+            + user.username()
+            + "\" is the last enabled administrator and cannot be "
+            + what
+            + ". Give another user the administrator role first.");
+  }
+}

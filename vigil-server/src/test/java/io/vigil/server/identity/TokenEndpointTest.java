@@ -1,0 +1,410 @@
+package io.vigil.server.identity;
+
+import static io.vigil.server.identity.IdpFixture.ADMIN_PASSWORD;
+import static io.vigil.server.identity.IdpFixture.read;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallenge;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TokenEndpointTest {
+
+  private IdpFixture f;
+
+  @BeforeEach
+  void start() {
+    f = new IdpFixture(ADMIN_PASSWORD);
+  }
+
+  @AfterEach
+  void stop() {
+    f.close();
+  }
+
+  @Test
+  void discoveryNamesTheEndpointsAndJwksServesThePublicKeyOnly() throws Exception {
+    JsonNode meta = read(f.get("/idp/.well-known/openid-configuration", null));
+    assertThat(meta.get("issuer").asText()).isEqualTo("http://vigil.test:8080/idp");
+    assertThat(meta.get("token_endpoint").asText())
+        .isEqualTo("http://vigil.test:8080/idp/connect/token");
+    assertThat(meta.get("jwks_uri").asText())
+        .isEqualTo("http://vigil.test:8080/idp/.well-known/jwks.json");
+    assertThat(meta.get("code_challenge_methods_supported").toString()).isEqualTo("[\"S256\"]");
+
+    JsonNode jwks = read(f.get("/idp/.well-known/jwks.json", null));
+    assertThat(jwks.get("keys")).hasSize(1);
+    JsonNode key = jwks.get("keys").get(0);
+    assertThat(key.get("kty").asText()).isEqualTo("RSA");
+    assertThat(key.has("kid")).isTrue();
+    assertThat(key.has("d")).isFalse();
+    assertThat(key.has("p")).isFalse();
+  }
+
+  @Test
+  void passwordGrantIssuesAnAccessTokenTheApiAccepts() throws Exception {
+    HttpResponse<String> r = f.passwordGrant("ADMIN", ADMIN_PASSWORD, null);
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonNode body = read(r);
+    assertThat(body.get("token_type").asText()).isEqualTo("Bearer");
+    assertThat(body.get("expires_in").asLong()).isEqualTo(300);
+    assertThat(body.has("refresh_token")).isTrue();
+    assertThat(body.has("id_token")).isTrue();
+    String access = body.get("access_token").asText();
+    var claims = SignedJWT.parse(access).getJWTClaimsSet();
+    assertThat(claims.getAudience()).containsExactly("vigil-api");
+    assertThat(claims.getStringListClaim("roles")).containsExactly("administrator");
+    assertThat(claims.getStringClaim("preferred_username")).isEqualTo("admin");
+    assertThat(claims.getStringClaim("client_id")).isEqualTo("vigil-cli");
+    assertThat(claims.getJWTID()).isNotBlank();
+
+    assertThat(f.get("/api/v1/users", access).statusCode()).isEqualTo(200);
+    JsonNode info = read(f.get("/idp/connect/userinfo", access));
+    assertThat(info.get("preferred_username").asText()).isEqualTo("admin");
+  }
+
+  @Test
+  void wrongPasswordAndUnknownUserGetTheSameInvalidGrant() throws Exception {
+    HttpResponse<String> wrong = f.passwordGrant("admin", "not the password!!", null);
+    HttpResponse<String> unknown = f.passwordGrant("nobody", "not the password!!", null);
+    assertThat(wrong.statusCode()).isEqualTo(400);
+    assertThat(read(wrong).get("error").asText()).isEqualTo("invalid_grant");
+    assertThat(read(unknown).get("error_description").asText())
+        .isEqualTo(read(wrong).get("error_description").asText());
+    assertThat(wrong.body()).doesNotContain("not the password");
+  }
+
+  @Test
+  void malformedTokenRequestsGetOAuthErrors() throws Exception {
+    HttpResponse<String> noGrant =
+        f.form("/idp/connect/token", Map.of("client_id", "vigil-cli"), null);
+    assertThat(noGrant.statusCode()).isEqualTo(400);
+    assertThat(read(noGrant).get("error").asText()).isEqualTo("invalid_request");
+
+    HttpResponse<String> badScope = f.passwordGrant("admin", ADMIN_PASSWORD, "vigil.api root");
+    assertThat(read(badScope).get("error").asText()).isEqualTo("invalid_scope");
+
+    HttpResponse<String> unknownClient =
+        f.form(
+            "/idp/connect/token",
+            Map.of("grant_type", "password", "client_id", "x", "username", "a", "password", "b"),
+            null);
+    assertThat(unknownClient.statusCode()).isEqualTo(401);
+    assertThat(read(unknownClient).get("error").asText()).isEqualTo("invalid_client");
+  }
+
+  @Test
+  void tamperedTokensAreRejectedWith401Json() throws Exception {
+    String token = f.adminToken();
+    String[] parts = token.split("\\.");
+    String badSignature = parts[0] + "." + parts[1] + "." + flip(parts[2], 10);
+    String badPayload = parts[0] + "." + flip(parts[1], 20) + "." + parts[2];
+    for (String tampered : List.of(badSignature, badPayload)) {
+      HttpResponse<String> r = f.get("/api/v1/users", tampered);
+      assertThat(r.statusCode()).isEqualTo(401);
+      assertThat(read(r).get("code").asText()).isEqualTo("unauthorized");
+      assertThat(r.body()).doesNotContain(parts[2]);
+    }
+    assertThat(read(f.get("/api/v1/users", badSignature)).get("message").asText())
+        .contains("signature");
+    HttpResponse<String> garbage = f.get("/api/v1/users", "not-a-jwt");
+    assertThat(garbage.statusCode()).isEqualTo(401);
+    assertThat(read(garbage).get("message").asText()).contains("malformed");
+  }
+
+  @Test
+  void expiredTokenIsRejectedAfterTheSkew() throws Exception {
+    String token = f.adminToken();
+    f.clock.advance(Duration.ofSeconds(300 + 20));
+    assertThat(f.get("/api/v1/users", token).statusCode()).isEqualTo(200);
+    f.clock.advance(Duration.ofSeconds(15));
+    HttpResponse<String> r = f.get("/api/v1/users", token);
+    assertThat(r.statusCode()).isEqualTo(401);
+    assertThat(read(r).get("message").asText()).contains("expired");
+  }
+
+  @Test
+  void idTokenIsRejectedForTheApiAsWrongAudience() throws Exception {
+    String idToken = read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("id_token").asText();
+    HttpResponse<String> r = f.get("/api/v1/users", idToken);
+    assertThat(r.statusCode()).isEqualTo(401);
+    assertThat(read(r).get("message").asText()).contains("audience");
+  }
+
+  @Test
+  void confidentialClientGetsTokensWithBasicAndPostButNotWithAWrongSecret() throws Exception {
+    String admin = f.adminToken();
+    HttpResponse<String> created =
+        f.json(
+            "POST",
+            "/api/v1/clients",
+            admin,
+            "{\"clientId\":\"recorder-1\",\"roles\":[\"component\"]}",
+            Map.of());
+    assertThat(created.statusCode()).isEqualTo(201);
+    String secret = read(created).get("clientSecret").asText();
+    assertThat(read(f.get("/api/v1/clients/recorder-1", admin)).has("clientSecret")).isFalse();
+
+    HttpResponse<String> basic =
+        f.form(
+            "/idp/connect/token",
+            Map.of("grant_type", "client_credentials"),
+            "recorder-1:" + secret);
+    assertThat(basic.statusCode()).isEqualTo(200);
+    JsonNode body = read(basic);
+    assertThat(body.has("refresh_token")).isFalse();
+    var claims = SignedJWT.parse(body.get("access_token").asText()).getJWTClaimsSet();
+    assertThat(claims.getSubject()).isEqualTo("recorder-1");
+    assertThat(claims.getStringListClaim("roles")).containsExactly("component");
+
+    HttpResponse<String> post =
+        f.form(
+            "/idp/connect/token",
+            Map.of(
+                "grant_type",
+                "client_credentials",
+                "client_id",
+                "recorder-1",
+                "client_secret",
+                secret),
+            null);
+    assertThat(post.statusCode()).isEqualTo(200);
+    // A component may not manage users.
+    assertThat(f.get("/api/v1/users", read(post).get("access_token").asText()).statusCode())
+        .isEqualTo(403);
+
+    HttpResponse<String> wrong =
+        f.form("/idp/connect/token", Map.of("grant_type", "client_credentials"), "recorder-1:nope");
+    assertThat(wrong.statusCode()).isEqualTo(401);
+    assertThat(read(wrong).get("error").asText()).isEqualTo("invalid_client");
+    assertThat(wrong.headers().firstValue("WWW-Authenticate")).isPresent();
+
+    HttpResponse<String> rotated =
+        f.json("POST", "/api/v1/clients/recorder-1/secret", admin, null, Map.of());
+    assertThat(rotated.statusCode()).isEqualTo(200);
+    assertThat(
+            f.form(
+                    "/idp/connect/token",
+                    Map.of("grant_type", "client_credentials"),
+                    "recorder-1:" + secret)
+                .statusCode())
+        .isEqualTo(401);
+  }
+
+  @Test
+  void passwordGrantIsRefusedToTheConsoleClient() throws Exception {
+    HttpResponse<String> r =
+        f.form(
+            "/idp/connect/token",
+            Map.of(
+                "grant_type",
+                "password",
+                "client_id",
+                "vigil-console",
+                "username",
+                "admin",
+                "password",
+                ADMIN_PASSWORD),
+            null);
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(read(r).get("error").asText()).isEqualTo("unauthorized_client");
+  }
+
+  @Test
+  void authorizationCodeWithS256IsSingleUse() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    HttpResponse<String> page = f.get(authorizeQuery(verifier, "S256", redirect), null);
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
+    assertThat(page.body()).contains("<form").contains("name=\"code_challenge\"");
+
+    String code = signInAndGetCode(verifier, redirect);
+    HttpResponse<String> tokens = exchange(code, verifier.getValue(), redirect);
+    assertThat(tokens.statusCode()).isEqualTo(200);
+    var claims = SignedJWT.parse(read(tokens).get("access_token").asText()).getJWTClaimsSet();
+    assertThat(claims.getStringClaim("client_id")).isEqualTo("vigil-console");
+    var idClaims = SignedJWT.parse(read(tokens).get("id_token").asText()).getJWTClaimsSet();
+    assertThat(idClaims.getStringClaim("nonce")).isEqualTo("n-0S6_WzA2Mj");
+
+    HttpResponse<String> again = exchange(code, verifier.getValue(), redirect);
+    assertThat(again.statusCode()).isEqualTo(400);
+    assertThat(read(again).get("error").asText()).isEqualTo("invalid_grant");
+  }
+
+  @Test
+  void wrongVerifierIsRejected() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://localhost:40000/cb";
+    String code = signInAndGetCode(verifier, redirect);
+    HttpResponse<String> r = exchange(code, new CodeVerifier().getValue(), redirect);
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(read(r).get("error").asText()).isEqualTo("invalid_grant");
+    assertThat(read(r).get("error_description").asText()).contains("code_verifier");
+  }
+
+  @Test
+  void plainPkceAndUnregisteredRedirectsAreRefused() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    HttpResponse<String> plain = f.get(authorizeQuery(verifier, "plain", redirect), null);
+    assertThat(plain.statusCode()).isEqualTo(302);
+    String location = plain.headers().firstValue("Location").orElseThrow();
+    assertThat(location)
+        .startsWith(redirect)
+        .contains("error=invalid_request")
+        .contains("state=xyz");
+
+    HttpResponse<String> evil =
+        f.get(authorizeQuery(verifier, "S256", "https://evil.example/callback"), null);
+    assertThat(evil.statusCode()).isEqualTo(400);
+    assertThat(evil.headers().firstValue("Location")).isEmpty();
+  }
+
+  @Test
+  void refreshTokensRotateAndReuseRevokesTheFamily() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    HttpResponse<String> r1 = refresh(first);
+    assertThat(r1.statusCode()).isEqualTo(200);
+    String second = read(r1).get("refresh_token").asText();
+    assertThat(second).isNotEqualTo(first);
+
+    HttpResponse<String> reuse = refresh(first);
+    assertThat(reuse.statusCode()).isEqualTo(400);
+    assertThat(read(reuse).get("error").asText()).isEqualTo("invalid_grant");
+    assertThat(read(reuse).get("error_description").asText()).contains("already used");
+
+    // The reuse revoked the whole family, including the token the rightful client holds.
+    HttpResponse<String> afterReuse = refresh(second);
+    assertThat(afterReuse.statusCode()).isEqualTo(400);
+    assertThat(read(afterReuse).get("error_description").asText()).contains("revoked");
+  }
+
+  @Test
+  void noRefreshTokenWithoutOfflineAccess() throws Exception {
+    JsonNode body = read(f.passwordGrant("admin", ADMIN_PASSWORD, "vigil.api"));
+    assertThat(body.has("refresh_token")).isFalse();
+    assertThat(body.has("id_token")).isFalse();
+    assertThat(body.get("scope").asText()).isEqualTo("vigil.api");
+  }
+
+  @Test
+  void sixthFailedAttemptIsRefusedEvenWithTheRightPasswordUntilTheWindowEnds() throws Exception {
+    for (int i = 0; i < LoginThrottle.MAX_PER_USER; i++) {
+      assertThat(f.passwordGrant("admin", "wrong password " + i, null).statusCode()).isEqualTo(400);
+    }
+    HttpResponse<String> locked = f.passwordGrant("admin", ADMIN_PASSWORD, null);
+    assertThat(locked.statusCode()).isEqualTo(429);
+    assertThat(read(locked).get("error").asText()).isEqualTo("invalid_grant");
+    assertThat(read(locked).get("error_description").asText()).contains("Too many failed");
+    assertThat(locked.headers().firstValue("Retry-After")).hasValue("300");
+
+    f.clock.advance(Duration.ofMinutes(4));
+    assertThat(f.passwordGrant("admin", ADMIN_PASSWORD, null).statusCode()).isEqualTo(429);
+    f.clock.advance(Duration.ofMinutes(1));
+    assertThat(f.passwordGrant("admin", ADMIN_PASSWORD, null).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void revokedRefreshTokenCannotBeUsed() throws Exception {
+    String token =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    HttpResponse<String> r =
+        f.form(
+            "/idp/connect/revocation",
+            Map.of("token", token, "token_type_hint", "refresh_token", "client_id", "vigil-cli"),
+            null);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(refresh(token).statusCode()).isEqualTo(400);
+  }
+
+  private HttpResponse<String> refresh(String token) throws Exception {
+    return f.form(
+        "/idp/connect/token",
+        Map.of("grant_type", "refresh_token", "client_id", "vigil-cli", "refresh_token", token),
+        null);
+  }
+
+  private String authorizeQuery(CodeVerifier verifier, String method, String redirect) {
+    String challenge =
+        "plain".equals(method)
+            ? verifier.getValue()
+            : CodeChallenge.compute(CodeChallengeMethod.S256, verifier).getValue();
+    Map<String, String> q = new LinkedHashMap<>();
+    q.put("response_type", "code");
+    q.put("client_id", "vigil-console");
+    q.put("redirect_uri", redirect);
+    q.put("scope", "openid vigil.api offline_access");
+    q.put("state", "xyz");
+    q.put("nonce", "n-0S6_WzA2Mj");
+    q.put("code_challenge", challenge);
+    q.put("code_challenge_method", method);
+    return "/idp/connect/authorize?" + IdpFixture.encode(q);
+  }
+
+  private String signInAndGetCode(CodeVerifier verifier, String redirect) throws Exception {
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("response_type", "code");
+    form.put("client_id", "vigil-console");
+    form.put("redirect_uri", redirect);
+    form.put("scope", "openid vigil.api offline_access");
+    form.put("state", "xyz");
+    form.put("nonce", "n-0S6_WzA2Mj");
+    form.put(
+        "code_challenge", CodeChallenge.compute(CodeChallengeMethod.S256, verifier).getValue());
+    form.put("code_challenge_method", "S256");
+    form.put("username", "admin");
+    form.put("password", "wrong password!");
+    HttpResponse<String> wrong = f.form("/idp/connect/authorize", form, null);
+    assertThat(wrong.statusCode()).isEqualTo(401);
+    assertThat(wrong.body()).contains("wrong");
+    form.put("password", ADMIN_PASSWORD);
+    HttpResponse<String> r = f.form("/idp/connect/authorize", form, null);
+    assertThat(r.statusCode()).isEqualTo(302);
+    URI location = URI.create(r.headers().firstValue("Location").orElseThrow());
+    assertThat(location.toString()).startsWith(redirect + "?");
+    assertThat(location.getQuery()).contains("state=xyz");
+    return java.util.Arrays.stream(location.getRawQuery().split("&"))
+        .filter(p -> p.startsWith("code="))
+        .map(p -> java.net.URLDecoder.decode(p.substring(5), StandardCharsets.UTF_8))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private HttpResponse<String> exchange(String code, String verifier, String redirect)
+      throws Exception {
+    return f.form(
+        "/idp/connect/token",
+        Map.of(
+            "grant_type",
+            "authorization_code",
+            "client_id",
+            "vigil-console",
+            "code",
+            code,
+            "redirect_uri",
+            redirect,
+            "code_verifier",
+            verifier),
+        null);
+  }
+
+  private static String flip(String s, int index) {
+    char c = s.charAt(index);
+    char replacement = c == 'A' ? 'B' : 'A';
+    return s.substring(0, index) + replacement + s.substring(index + 1);
+  }
+}
