@@ -329,9 +329,11 @@ public final class GenericResource implements Resource {
               + name()
               + " could not be run: "
               + e.getMessage()
-              + " (check the working directory "
-              + (workingDirectory == null ? "(current)" : workingDirectory)
-              + " and the shell)",
+              + " (check that the working directory "
+              + (workingDirectory == null ? "(the current one)" : workingDirectory)
+              + " exists and that "
+              + (WINDOWS ? "cmd.exe" : "/bin/sh")
+              + " can be run)",
           e);
     }
     log.debug("Resource {}: {} command running as pid {}", name(), which, process.pid());
