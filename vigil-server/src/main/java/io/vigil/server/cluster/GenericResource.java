@@ -1,0 +1,538 @@
+package io.vigil.server.cluster;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An operator-defined resource made of three shell commands (start, stop and an optional check)
+ * plus dependencies: the counterpart of the seed's "Add a resource &gt; Generic Service".
+ *
+ * <p>Each command runs through the platform shell ({@code /bin/sh -c} on Linux and macOS, {@code
+ * cmd.exe /c} on Windows) in the configured working directory, with stdin from the null device,
+ * stdout and stderr merged, and the environment of the node plus {@code VIGIL_RESOURCE} (the
+ * resource name), {@code VIGIL_NODE} (the node name) and {@code VIGIL_EPOCH} (the epoch given to
+ * the last {@link #start}; absent before the first start). Exit code 0 means success. The last
+ * {@value #OUTPUT_TAIL_BYTES} bytes of output are kept for the failure message; the output is
+ * drained on its own thread so a chatty command never blocks on a full pipe.
+ *
+ * <p>Each command gets the matching timeout of the {@link ResourcePolicy}. A command that overruns,
+ * or whose calling thread is interrupted, is killed together with every process it started
+ * (politely first, forcibly after {@value #KILL_GRACE_MILLIS} ms), and the call returns only once
+ * they are gone. A command that exits normally may leave background processes behind on purpose (a
+ * start command that launches a daemon); they are not touched, and their output is still drained.
+ *
+ * <p>Descendants are found through {@link ProcessHandle#descendants()}: a process that detached
+ * itself completely (double fork, {@code setsid}) before the kill is no longer a descendant and
+ * cannot be found; the stop command is the place to end such processes.
+ *
+ * <p>The command text and the environment are never logged: operators put credentials in them.
+ */
+public final class GenericResource implements Resource {
+
+  private static final Logger log = LoggerFactory.getLogger(GenericResource.class);
+
+  /** Longest accepted command, in characters; longer logic belongs in a script. */
+  public static final int MAX_COMMAND_LENGTH = 4096;
+
+  /** How much of the combined stdout and stderr a failure message can draw on. */
+  static final int OUTPUT_TAIL_BYTES = 4096;
+
+  /** Time between the polite and the forced kill of a command that overran. */
+  static final long KILL_GRACE_MILLIS = 1000;
+
+  /** Lines of output quoted in a failure message. */
+  private static final int MESSAGE_LINES = 5;
+
+  /**
+   * How long to wait for the output of a command that exited: a background process it started may
+   * hold the pipe open forever, so the wait must be short and bounded.
+   */
+  private static final long OUTPUT_WAIT_MILLIS = 300;
+
+  private static final long END_POLL_MILLIS = 20;
+
+  private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,62}");
+  private static final boolean WINDOWS =
+      System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows");
+  private static final File NULL_FILE = new File(WINDOWS ? "NUL" : "/dev/null");
+
+  /**
+   * What an operator defines.
+   *
+   * @param name unique within the role, {@code [a-z][a-z0-9-]{0,62}}
+   * @param startCommand shell command that starts the resource and exits 0 once it runs
+   * @param stopCommand shell command that stops it and exits 0; must succeed when not running
+   * @param checkCommand shell command that exits 0 when healthy; null for no health check
+   * @param dependsOn names of the resources that must run before this one
+   * @param policy timeouts and restart limits
+   */
+  public record Definition(
+      String name,
+      String startCommand,
+      String stopCommand,
+      String checkCommand,
+      List<String> dependsOn,
+      ResourcePolicy policy) {}
+
+  private final Definition definition;
+  private final List<String> dependsOn;
+  private final String nodeName;
+  private final File workingDirectory;
+  private volatile Long lastEpoch;
+
+  /**
+   * A resource that runs its commands in the current working directory.
+   *
+   * @throws IllegalArgumentException when the definition is invalid (see {@link #validate})
+   */
+  public GenericResource(Definition definition, String nodeName) {
+    this(definition, nodeName, null);
+  }
+
+  /**
+   * A resource that runs its commands in {@code workingDirectory} (normally the node's data
+   * directory), or in the current one when it is null.
+   *
+   * @throws IllegalArgumentException when the definition is invalid (see {@link #validate})
+   */
+  public GenericResource(Definition definition, String nodeName, Path workingDirectory) {
+    validate(definition);
+    if (nodeName == null || nodeName.isBlank()) {
+      throw new IllegalArgumentException(
+          "node name of generic resource " + definition.name() + " is missing: pass the node name");
+    }
+    this.definition = definition;
+    this.dependsOn = List.copyOf(definition.dependsOn());
+    this.nodeName = nodeName;
+    this.workingDirectory = workingDirectory == null ? null : workingDirectory.toFile();
+  }
+
+  /**
+   * Checks a definition as an operator entered it.
+   *
+   * @throws IllegalArgumentException naming the field, what is wrong and how to fix it
+   */
+  public static void validate(Definition definition) {
+    if (definition == null) {
+      throw new IllegalArgumentException("generic resource definition is missing");
+    }
+    String name = definition.name();
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException(
+          "name of generic resource "
+              + (name == null ? "is missing" : "'" + name + "' is invalid")
+              + ": use 1 to 63 lower-case letters, digits and hyphens, starting with a letter,"
+              + " e.g. 'backup-agent'");
+    }
+    requireCommand(name, "start", definition.startCommand());
+    requireCommand(name, "stop", definition.stopCommand());
+    if (definition.checkCommand() != null) {
+      requireCommand(name, "check", definition.checkCommand());
+    }
+    List<String> dependencies = definition.dependsOn();
+    if (dependencies == null) {
+      throw new IllegalArgumentException(
+          "dependsOn of generic resource " + name + " is missing: give an empty list for none");
+    }
+    Set<String> seen = new HashSet<>();
+    for (String dependency : dependencies) {
+      if (dependency == null || !NAME.matcher(dependency).matches()) {
+        throw new IllegalArgumentException(
+            "dependsOn of generic resource "
+                + name
+                + " contains "
+                + (dependency == null ? "an empty entry" : "'" + dependency + "'")
+                + ", which is not a resource name: list names such as 'management-server'");
+      }
+      if (dependency.equals(name)) {
+        throw new IllegalArgumentException(
+            "generic resource " + name + " depends on itself: remove it from its dependsOn");
+      }
+      if (!seen.add(dependency)) {
+        throw new IllegalArgumentException(
+            "dependsOn of generic resource "
+                + name
+                + " lists '"
+                + dependency
+                + "' twice: list each dependency once");
+      }
+    }
+    ResourcePolicy policy = definition.policy();
+    if (policy == null) {
+      throw new IllegalArgumentException(
+          "policy of generic resource " + name + " is missing: use the default policy");
+    }
+    requirePositive(name, "start timeout", policy.startTimeout());
+    requirePositive(name, "stop timeout", policy.stopTimeout());
+  }
+
+  private static void requireCommand(String name, String which, String command) {
+    if (command == null || command.isBlank()) {
+      throw new IllegalArgumentException(
+          which
+              + " command of generic resource "
+              + name
+              + " is "
+              + (command == null ? "missing" : "blank")
+              + (which.equals("check")
+                  ? ": leave it out for no health check, or give a command that exits 0 when"
+                      + " healthy"
+                  : ": give the shell command that " + which + "s it"));
+    }
+    if (command.length() > MAX_COMMAND_LENGTH) {
+      throw new IllegalArgumentException(
+          which
+              + " command of generic resource "
+              + name
+              + " is "
+              + command.length()
+              + " characters long, more than the "
+              + MAX_COMMAND_LENGTH
+              + " allowed: put the commands in a script and call the script");
+    }
+  }
+
+  private static void requirePositive(String name, String what, Duration timeout) {
+    if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException(
+          what + " of generic resource " + name + " must be positive, e.g. 30 seconds");
+    }
+  }
+
+  @Override
+  public String name() {
+    return definition.name();
+  }
+
+  @Override
+  public List<String> dependsOn() {
+    return dependsOn;
+  }
+
+  @Override
+  public ResourcePolicy policy() {
+    return definition.policy();
+  }
+
+  /** The definition this resource was built from. */
+  public Definition definition() {
+    return definition;
+  }
+
+  /**
+   * Runs the start command under {@code epoch}.
+   *
+   * @throws CommandFailedException when it exits non-zero
+   * @throws TimeoutException when it overran the start timeout (it has been killed)
+   * @throws InterruptedException when the calling thread was interrupted (it has been killed)
+   * @throws IOException when the shell cannot be run at all
+   */
+  @Override
+  public void start(long epoch) throws Exception {
+    // Recorded before running, so a stop after an abandoned start sees the epoch it belongs to.
+    lastEpoch = epoch;
+    requireSuccess("start", definition.startCommand(), definition.policy().startTimeout());
+  }
+
+  /**
+   * Runs the stop command.
+   *
+   * @throws CommandFailedException when it exits non-zero
+   * @throws TimeoutException when it overran the stop timeout (it has been killed)
+   * @throws InterruptedException when the calling thread was interrupted (it has been killed)
+   * @throws IOException when the shell cannot be run at all
+   */
+  @Override
+  public void stop() throws Exception {
+    requireSuccess("stop", definition.stopCommand(), definition.policy().stopTimeout());
+  }
+
+  /**
+   * Runs the check command: null when it exits 0 or there is none, otherwise {@code check command
+   * exited with CODE: OUTPUT}.
+   *
+   * @throws TimeoutException when it overran the check timeout (it has been killed)
+   * @throws InterruptedException when the calling thread was interrupted (it has been killed)
+   * @throws IOException when the shell cannot be run at all
+   */
+  @Override
+  public String check() throws Exception {
+    String command = definition.checkCommand();
+    if (command == null) {
+      return null;
+    }
+    Outcome outcome = run("check", command, definition.policy().checkTimeout());
+    if (outcome.exitCode() == 0) {
+      return null;
+    }
+    return "check command exited with " + outcome.exitCode() + ": " + outcome.summary();
+  }
+
+  private void requireSuccess(String which, String command, Duration timeout) throws Exception {
+    Outcome outcome = run(which, command, timeout);
+    if (outcome.exitCode() != 0) {
+      throw new CommandFailedException(
+          which
+              + " command of resource "
+              + name()
+              + " exited with "
+              + outcome.exitCode()
+              + ": "
+              + outcome.summary(),
+          outcome.exitCode(),
+          outcome.output());
+    }
+  }
+
+  private Outcome run(String which, String command, Duration timeout)
+      throws IOException, InterruptedException, TimeoutException {
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                WINDOWS ? List.of("cmd.exe", "/c", command) : List.of("/bin/sh", "-c", command))
+            .directory(workingDirectory)
+            .redirectInput(ProcessBuilder.Redirect.from(NULL_FILE))
+            .redirectErrorStream(true);
+    Map<String, String> environment = builder.environment();
+    environment.put("VIGIL_RESOURCE", name());
+    environment.put("VIGIL_NODE", nodeName);
+    Long epoch = lastEpoch;
+    if (epoch == null) {
+      environment.remove("VIGIL_EPOCH");
+    } else {
+      environment.put("VIGIL_EPOCH", Long.toString(epoch));
+    }
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new IOException(
+          which
+              + " command of resource "
+              + name()
+              + " could not be run: "
+              + e.getMessage()
+              + " (check that the working directory "
+              + (workingDirectory == null ? "(the current one)" : workingDirectory)
+              + " exists and that "
+              + (WINDOWS ? "cmd.exe" : "/bin/sh")
+              + " can be run)",
+          e);
+    }
+    log.debug("Resource {}: {} command running as pid {}", name(), which, process.pid());
+    OutputTail tail = new OutputTail();
+    Thread reader =
+        Thread.ofVirtual()
+            .name("resource-" + name() + "-" + which + "-output")
+            .start(() -> tail.drain(process.getInputStream()));
+    boolean exited;
+    try {
+      exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      killTree(process);
+      log.info("Resource {}: {} command killed because its caller was interrupted", name(), which);
+      throw e;
+    }
+    if (!exited) {
+      killTree(process);
+      reader.join(OUTPUT_WAIT_MILLIS);
+      String output = tail.text();
+      throw new TimeoutException(
+          which
+              + " command of resource "
+              + name()
+              + " timed out after "
+              + timeout.toMillis()
+              + " ms and was killed"
+              + (output.isEmpty() ? "" : ": " + lastLines(output)));
+    }
+    reader.join(OUTPUT_WAIT_MILLIS);
+    int code = process.exitValue();
+    log.debug("Resource {}: {} command exited with {}", name(), which, code);
+    return new Outcome(code, tail.text());
+  }
+
+  /**
+   * Ends {@code process} and all its descendants and returns once they are gone (or after two kill
+   * rounds, when something refuses to die even to a forced kill). Descendants are collected before
+   * the process is killed, since they stop being its descendants once it is gone.
+   */
+  private void killTree(Process process) {
+    AtomicBoolean interrupted = new AtomicBoolean(Thread.interrupted());
+    try {
+      List<ProcessHandle> tree = tree(process.toHandle());
+      tree.forEach(ProcessHandle::destroy);
+      if (!awaitEnd(tree, KILL_GRACE_MILLIS, interrupted)) {
+        // Collect again: a process may have started children while it was asked to stop.
+        List<ProcessHandle> survivors = new ArrayList<>();
+        for (ProcessHandle handle : tree) {
+          if (!ended(handle)) {
+            survivors.addAll(tree(handle));
+          }
+        }
+        survivors.forEach(ProcessHandle::destroyForcibly);
+        if (!awaitEnd(survivors, KILL_GRACE_MILLIS, interrupted)) {
+          log.warn(
+              "Resource {}: processes {} did not end after a forced kill",
+              name(),
+              survivors.stream().filter(h -> !ended(h)).map(ProcessHandle::pid).toList());
+        }
+      }
+    } finally {
+      if (interrupted.get()) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static List<ProcessHandle> tree(ProcessHandle root) {
+    List<ProcessHandle> tree = new ArrayList<>();
+    tree.add(root);
+    root.descendants().forEach(tree::add);
+    return tree;
+  }
+
+  /**
+   * Waits until every process has ended, at most {@code millis}. Keeps waiting when interrupted
+   * (the tree must be gone before the caller continues) and records the interrupt instead.
+   */
+  private static boolean awaitEnd(
+      List<ProcessHandle> handles, long millis, AtomicBoolean interrupted) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    while (true) {
+      if (handles.stream().allMatch(GenericResource::ended)) {
+        return true;
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        return false;
+      }
+      try {
+        Thread.sleep(END_POLL_MILLIS);
+      } catch (InterruptedException e) {
+        interrupted.set(true);
+      }
+    }
+  }
+
+  /**
+   * Whether a process has stopped running. A killed process whose parent already exited is a zombie
+   * until init reaps it, which some init processes (in containers, micro-VMs) do only every second
+   * or so; it runs no more code and holds nothing but its pid, so it counts as ended. {@link
+   * ProcessHandle#isAlive()} alone cannot tell, so on Linux the state is read from {@code /proc}.
+   */
+  static boolean ended(ProcessHandle handle) {
+    if (!handle.isAlive()) {
+      return true;
+    }
+    Path stat = Path.of("/proc", Long.toString(handle.pid()), "stat");
+    try {
+      String line = Files.readString(stat);
+      // Format: "pid (command) state ...": the command may contain spaces and parentheses.
+      int close = line.lastIndexOf(')');
+      return close > 0 && close + 2 < line.length() && line.charAt(close + 2) == 'Z';
+    } catch (IOException | UncheckedIOException e) {
+      // No /proc (macOS) or the process is gone right now: trust isAlive on the next poll.
+      return !handle.isAlive();
+    }
+  }
+
+  /** The last few non-blank lines of {@code output}, joined with " | ". */
+  static String lastLines(String output) {
+    List<String> lines = new ArrayList<>();
+    for (String line : output.split("\\R")) {
+      if (!line.isBlank()) {
+        lines.add(line.strip());
+      }
+    }
+    if (lines.isEmpty()) {
+      return "(no output)";
+    }
+    return String.join(
+        " | ", lines.subList(Math.max(0, lines.size() - MESSAGE_LINES), lines.size()));
+  }
+
+  private record Outcome(int exitCode, String output) {
+    String summary() {
+      return lastLines(output);
+    }
+  }
+
+  /** A command that ran and exited non-zero. */
+  public static final class CommandFailedException extends Exception {
+    private final int exitCode;
+    private final String output;
+
+    CommandFailedException(String message, int exitCode, String output) {
+      super(message);
+      this.exitCode = exitCode;
+      this.output = output;
+    }
+
+    public int exitCode() {
+      return exitCode;
+    }
+
+    /** The last {@value GenericResource#OUTPUT_TAIL_BYTES} bytes of combined stdout and stderr. */
+    public String output() {
+      return output;
+    }
+  }
+
+  /** Keeps the last {@link #OUTPUT_TAIL_BYTES} bytes of a stream, read until it ends. */
+  private static final class OutputTail {
+    private final byte[] ring = new byte[OUTPUT_TAIL_BYTES];
+    private long written;
+
+    void drain(InputStream in) {
+      byte[] buffer = new byte[1024];
+      try (in) {
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+          append(buffer, n);
+        }
+      } catch (IOException e) {
+        // The pipe closes when the process is killed; what was read so far is the tail.
+      }
+    }
+
+    private synchronized void append(byte[] buffer, int n) {
+      for (int i = 0; i < n; i++) {
+        ring[(int) (written++ % ring.length)] = buffer[i];
+      }
+    }
+
+    synchronized String text() {
+      int size = (int) Math.min(written, ring.length);
+      byte[] bytes = new byte[size];
+      long start = written - size;
+      for (int i = 0; i < size; i++) {
+        bytes[i] = ring[(int) ((start + i) % ring.length)];
+      }
+      int from = 0;
+      if (start > 0) {
+        // The tail may begin inside a UTF-8 sequence: skip its continuation bytes.
+        while (from < size && (bytes[from] & 0xC0) == 0x80) {
+          from++;
+        }
+      }
+      return new String(bytes, from, size - from, StandardCharsets.UTF_8);
+    }
+  }
+}
