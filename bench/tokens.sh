@@ -52,7 +52,7 @@ vb_node_for_load "$URL"
 
 admin_token="$(vb_admin_token)" || exit 1
 client="$(vb_post_json /api/v1/clients \
-  "{\"clientId\":\"$CLIENT_ID\",\"roles\":[\"component\"],\"grants\":[\"client_credentials\"]}" \
+  "{\"clientId\":\"$CLIENT_ID\",\"roles\":[\"component\"]}" \
   "$admin_token")" || exit 1
 secret="$(vb_json_field clientSecret "$client")"
 [[ -n "$secret" ]] || vb_die "POST /api/v1/clients answered 201 without a clientSecret"

@@ -4,7 +4,6 @@ import io.vigil.server.config.Settings;
 import io.vigil.server.config.SettingsLoader;
 import io.vigil.server.node.Node;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -91,18 +90,6 @@ final class NodeCommand {
   static final class StartDev extends Base {
     static final Path DEV_DATA_DIR = Path.of(".vigil", "dev");
 
-    /**
-     * Environment variables that would point a development node at production state; start-dev
-     * ignores them so that running it on a server cannot touch the real data or database.
-     */
-    static final java.util.Set<String> IGNORED_ENV =
-        java.util.Set.of(
-            "VIGIL_DATA_DIR",
-            "VIGIL_DB_URL",
-            "VIGIL_DB_USER",
-            "VIGIL_DB_PASSWORD",
-            "VIGIL_HTTP_HOST");
-
     @Option(
         names = "--nodes",
         paramLabel = "N",
@@ -129,13 +116,15 @@ final class NodeCommand {
       return runUntilStopped(node);
     }
 
+    /**
+     * Development defaults under the usual overrides: data in ./.vigil/dev unless --data-dir or
+     * VIGIL_DATA_DIR says otherwise, and loopback only unless VIGIL_HTTP_HOST names an address.
+     */
     Settings settings() {
-      Map<String, String> env = new HashMap<>(terminal.env());
-      IGNORED_ENV.forEach(env::remove);
-      Path dir = dataDir != null ? dataDir : DEV_DATA_DIR;
-      // A development node is for this machine only: loopback, whatever the file says.
+      Map<String, String> env = terminal.env();
+      String host = env.containsKey("VIGIL_HTTP_HOST") ? null : "127.0.0.1";
       return SettingsLoader.load(
-          dir, env, new SettingsLoader.Overrides(dir, httpPort, "127.0.0.1"));
+          DEV_DATA_DIR, env, new SettingsLoader.Overrides(dataDir, httpPort, host));
     }
 
     static String readyLine(Node node) {

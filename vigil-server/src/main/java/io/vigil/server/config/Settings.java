@@ -31,6 +31,12 @@ public final class Settings {
   /** Where the node keeps its files; not read from the file itself (the file lives in it). */
   public transient Path dataDir;
 
+  /**
+   * The {@code admin} user's password on first start (VIGIL_ADMIN_PASSWORD), or null to generate
+   * one. Only from the environment: a password has no place in a configuration file.
+   */
+  public transient String adminPassword;
+
   public static final class NodeSection {
     /** The node's name in the cluster; defaults to the host name. */
     @JsonProperty("Name")

@@ -101,6 +101,8 @@ public final class SettingsLoader {
     set(env, "VIGIL_DB_PASSWORD", v -> s.database.password = v);
     set(env, "VIGIL_MACHINE_KEY_FILE", v -> s.dataProtection.machineKeyFile = v);
     set(env, "VIGIL_ISSUER", v -> s.identity.issuer = v);
+    String admin = env.get("VIGIL_ADMIN_PASSWORD");
+    s.adminPassword = admin == null || admin.isEmpty() ? null : admin;
   }
 
   private static void set(

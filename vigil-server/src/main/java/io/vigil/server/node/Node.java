@@ -2,12 +2,19 @@ package io.vigil.server.node;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vigil.server.audit.AuditLog;
+import io.vigil.server.cluster.Fence;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
-import io.vigil.server.http.ApiException;
 import io.vigil.server.http.HttpServer;
-import io.vigil.server.http.RouteModule;
-import java.util.ArrayList;
+import io.vigil.server.identity.IdentityProvider;
+import io.vigil.server.management.Devices;
+import io.vigil.server.management.ManagementRoutes;
+import io.vigil.server.management.ServerRegistry;
+import io.vigil.server.management.SiteSettings;
+import io.vigil.server.protect.DataProtection;
+import io.vigil.server.protect.KeyRing;
+import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,18 +53,27 @@ public final class Node implements AutoCloseable {
             settings.database.password,
             settings.database.poolSize);
     AtomicBoolean ready = new AtomicBoolean(false);
-    List<RouteModule> modules = new ArrayList<>();
     HttpServer http;
     try {
+      KeyRing ring = DataProtection.open(settings, db);
+      Fence fence = Fence.unfenced(db.jdbi());
+      IdentityProvider idp =
+          new IdentityProvider(
+              settings, db.jdbi(), fence, ring, Clock.systemUTC(), settings.adminPassword);
+      idp.start();
+      ManagementRoutes management =
+          new ManagementRoutes(
+              new ServerRegistry(fence),
+              new Devices(fence, ring),
+              new SiteSettings(fence),
+              new AuditLog(db.jdbi()));
       http =
           HttpServer.start(
               settings,
-              token -> {
-                throw ApiException.unauthorized("No identity provider is running on this node.");
-              },
+              idp.authenticator(),
               metrics,
               ready::get,
-              modules);
+              List.of(idp.routes(), management));
     } catch (RuntimeException e) {
       db.close();
       throw e;

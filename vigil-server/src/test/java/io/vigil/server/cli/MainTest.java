@@ -104,25 +104,37 @@ class MainTest {
   }
 
   @Test
-  void startDevIgnoresProductionEnvironmentAndListensOnLoopback() {
-    Terminal terminal =
-        new Terminal(
-            Map.of(
-                "VIGIL_DATA_DIR", "/var/lib/vigil",
-                "VIGIL_DB_URL", "jdbc:postgresql://db/vigil",
-                "VIGIL_HTTP_HOST", "0.0.0.0",
-                "VIGIL_HTTP_PORT", "9090"),
-            null,
-            null,
-            null,
-            null);
-    NodeCommand.StartDev dev = new NodeCommand.StartDev(terminal);
+  void startDevDefaultsToALoopbackNodeInTheWorkingDirectory() {
+    NodeCommand.StartDev dev =
+        new NodeCommand.StartDev(new Terminal(Map.of(), null, null, null, null));
 
     Settings settings = dev.settings();
 
     assertThat(settings.dataDir).isEqualTo(Path.of(".vigil", "dev").toAbsolutePath());
     assertThat(settings.databaseUrl()).startsWith("jdbc:h2:file:");
     assertThat(settings.http.host).isEqualTo("127.0.0.1");
+    assertThat(settings.http.port).isEqualTo(8080);
+  }
+
+  @Test
+  void startDevHonoursTheEnvironmentOverrides() {
+    Terminal terminal =
+        new Terminal(
+            Map.of(
+                "VIGIL_DATA_DIR", "/tmp/vigil-dev-test",
+                "VIGIL_DB_URL", "jdbc:postgresql://127.0.0.1/vigil",
+                "VIGIL_HTTP_HOST", "0.0.0.0",
+                "VIGIL_HTTP_PORT", "9090"),
+            null,
+            null,
+            null,
+            null);
+
+    Settings settings = new NodeCommand.StartDev(terminal).settings();
+
+    assertThat(settings.dataDir).isEqualTo(Path.of("/tmp/vigil-dev-test"));
+    assertThat(settings.databaseUrl()).isEqualTo("jdbc:postgresql://127.0.0.1/vigil");
+    assertThat(settings.http.host).isEqualTo("0.0.0.0");
     assertThat(settings.http.port).isEqualTo(9090);
   }
 

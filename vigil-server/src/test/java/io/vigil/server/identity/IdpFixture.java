@@ -8,6 +8,8 @@ import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.http.Json;
+import io.vigil.server.testing.MutableClock;
+import io.vigil.server.testing.TestProtector;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;

@@ -2,6 +2,7 @@ package io.vigil.server.identity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vigil.server.testing.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.vigil.server.config.ConfigException;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
+import io.vigil.server.testing.MutableClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;

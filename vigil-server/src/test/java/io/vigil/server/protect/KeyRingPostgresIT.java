@@ -3,6 +3,7 @@ package io.vigil.server.protect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vigil.server.db.Database;
+import io.vigil.server.testing.MutableClock;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.vigil.server.identity;
+package io.vigil.server.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,22 +6,16 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests move by hand. */
-final class MutableClock extends Clock {
-
+/** A clock that tests move by hand. */
+public final class MutableClock extends Clock {
   private volatile Instant now;
 
-  MutableClock(Instant start) {
+  public MutableClock(Instant start) {
     this.now = start;
   }
 
-  void advance(Duration by) {
+  public void advance(Duration by) {
     now = now.plus(by);
-  }
-
-  @Override
-  public Instant instant() {
-    return now;
   }
 
   @Override
@@ -32,5 +26,10 @@ final class MutableClock extends Clock {
   @Override
   public Clock withZone(ZoneId zone) {
     return this;
+  }
+
+  @Override
+  public Instant instant() {
+    return now;
   }
 }

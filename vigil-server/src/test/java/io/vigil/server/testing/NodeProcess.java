@@ -1,0 +1,198 @@
+package io.vigil.server.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A real Vigil node process started from the built distribution ({@code bin/vigil}), for
+ * integration tests that restart, kill or stop nodes. Output goes to a log file in the data
+ * directory's parent.
+ */
+public final class NodeProcess implements AutoCloseable {
+
+  private final List<String> command;
+  private final Map<String, String> env;
+  private final Path log;
+  private final int port;
+  private Process process;
+
+  private NodeProcess(List<String> command, Map<String, String> env, Path log, int port) {
+    this.command = command;
+    this.env = env;
+    this.log = log;
+    this.port = port;
+  }
+
+  /** The distribution's folder, built by {@code package} before the integration tests run. */
+  public static Path distribution() {
+    String dir = System.getProperty("vigil.dist.dir");
+    Path path = dir != null ? Path.of(dir) : Path.of("target", "vigil");
+    if (!Files.isExecutable(path.resolve("bin").resolve("vigil"))) {
+      throw new IllegalStateException("No distribution at " + path + "; run ./mvnw verify");
+    }
+    return path;
+  }
+
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A node command ({@code node} or {@code start-dev}) with its own data directory and port.
+   *
+   * @param extraEnv environment beyond the defaults (VIGIL_DATA_DIR, VIGIL_HTTP_PORT, a machine key
+   *     file inside the data directory, VIGIL_CACHE=off)
+   */
+  public static NodeProcess create(String verb, Path dataDir, Map<String, String> extraEnv) {
+    int port = freePort();
+    Map<String, String> env = new HashMap<>();
+    env.put("VIGIL_DATA_DIR", dataDir.toString());
+    env.put("VIGIL_HTTP_PORT", Integer.toString(port));
+    env.put("VIGIL_HTTP_HOST", "127.0.0.1");
+    env.put(
+        "VIGIL_MACHINE_KEY_FILE",
+        dataDir.resolveSibling(dataDir.getFileName() + "-machine.key").toString());
+    env.put("VIGIL_CACHE", "off");
+    env.putAll(extraEnv);
+    List<String> command =
+        new ArrayList<>(List.of(distribution().resolve("bin").resolve("vigil").toString(), verb));
+    return new NodeProcess(
+        command, env, dataDir.resolveSibling(dataDir.getFileName() + ".log"), port);
+  }
+
+  public NodeProcess start() {
+    try {
+      Files.createDirectories(log.getParent());
+      ProcessBuilder pb = new ProcessBuilder(command);
+      pb.environment().putAll(env);
+      pb.redirectErrorStream(true);
+      pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      process = pb.start();
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Waits until {@code /health/ready} answers 200. */
+  public NodeProcess awaitReady(Duration timeout) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(
+            "node exited with " + process.exitValue() + ":\n" + logText());
+      }
+      try {
+        HttpResponse<Void> r =
+            client.send(
+                HttpRequest.newBuilder(URI.create(url() + "/health/ready"))
+                    .timeout(Duration.ofSeconds(1))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() == 200) {
+          return this;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      sleep(50);
+    }
+    throw new IllegalStateException("node not ready within " + timeout + ":\n" + logText());
+  }
+
+  public String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  /** SIGTERM and wait: a graceful stop. */
+  public int stop() {
+    return signal("TERM");
+  }
+
+  /** SIGKILL: the process dies at once, as in a crash. */
+  public void kill() {
+    signal("KILL");
+  }
+
+  /** Sends a signal (TERM, KILL, STOP, CONT) with kill(1); waits for exit on TERM and KILL. */
+  public int signal(String name) {
+    if (process == null) {
+      return -1;
+    }
+    try {
+      new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+          .inheritIO()
+          .start()
+          .waitFor();
+      if (name.equals("TERM") || name.equals("KILL")) {
+        if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+          process.destroyForcibly().waitFor();
+        }
+        return process.exitValue();
+      }
+      return 0;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public String logText() {
+    try {
+      return Files.exists(log) ? Files.readString(log) : "";
+    } catch (IOException e) {
+      return "(log unreadable: " + e + ")";
+    }
+  }
+
+  @Override
+  public void close() {
+    if (process != null && process.isAlive()) {
+      process.destroyForcibly();
+      try {
+        process.waitFor();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
