@@ -1,0 +1,100 @@
+package io.vigil.server.cluster;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What operators can see and do with the cluster; the HTTP routes under {@code /api/v1/cluster}
+ * and the {@code vigil cluster} commands are thin layers over this. Every node serves it, owner or
+ * not, so that a cluster whose role has failed can still be inspected and reset.
+ *
+ * <p>Requests that change the cluster are recorded in the database and acted on by the owner's
+ * failover controller within one poll interval; the methods return once the request is recorded,
+ * not when it has taken effect (watch {@link #status()}).
+ */
+public interface ClusterService {
+
+  /** Nodes, the role's owner and epoch, every resource's state, maintenance and pause flags. */
+  ClusterStatus status();
+
+  /** The most recent transitions first, and why each happened. */
+  List<HistoryEntry> history(int limit);
+
+  /** Turns maintenance on or off for the role. */
+  void maintenance(boolean on, String by);
+
+  /**
+   * Asks the owner to hand the role to {@code toNode}, or to the most preferred other node when
+   * null.
+   *
+   * @throws ClusterException 404 when the node is unknown, 409 when it is paused or down, or when
+   *     the role is failed
+   */
+  void move(String toNode, String by);
+
+  /** Pauses a node: it takes no role (it keeps one it has until drained or moved). */
+  void pauseNode(String node, String by);
+
+  /** Resumes a paused or drained node. */
+  void resumeNode(String node, String by);
+
+  /** Drains a node: its role moves away first, then it is paused. */
+  void drainNode(String node, String by);
+
+  /** Adds an operator-defined generic resource to the role. */
+  void addResource(GenericResource.Definition definition, String by);
+
+  /** Removes a generic resource; refused while other resources depend on it. */
+  void removeResource(String name, String by);
+
+  /**
+   * Starts (with what it depends on) or stops (with what depends on it) a resource by hand.
+   *
+   * @throws ClusterException 409 unless the role is in maintenance
+   */
+  void startResource(String name, String by);
+
+  void stopResource(String name, String by);
+
+  /** Clears a failed role so that a node takes it again, and restarts the failover count. */
+  void resetRole(String by);
+
+  /** One row of the history. */
+  record HistoryEntry(long id, Instant at, String node, String event, String reason) {}
+
+  /** A snapshot of the cluster as the API shows it. */
+  record ClusterStatus(
+      String role,
+      String owner,
+      String ownerUrl,
+      long epoch,
+      Instant ownerSince,
+      boolean maintenance,
+      boolean failed,
+      String failedReason,
+      String moveRequestedTo,
+      List<NodeStatus> nodes,
+      List<ResourceStatus> resources) {}
+
+  /**
+   * @param state {@code active} (owns the role), {@code standby}, {@code paused}, {@code draining}
+   *     or {@code down} (no heartbeat within the liveness window)
+   */
+  record NodeStatus(
+      String name, String url, String state, Instant lastHeartbeat, Instant startedAt, boolean paused, boolean draining) {}
+
+  /**
+   * A resource of the role as the owner reports it.
+   *
+   * @param kind {@code builtin} or {@code generic}
+   * @param state {@code stopped}, {@code starting}, {@code running} or {@code stopping}
+   */
+  record ResourceStatus(
+      String name,
+      String kind,
+      List<String> dependsOn,
+      String state,
+      String node,
+      Instant since,
+      String lastProblem) {}
+}
