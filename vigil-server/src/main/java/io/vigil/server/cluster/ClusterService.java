@@ -4,9 +4,9 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * What operators can see and do with the cluster; the HTTP routes under {@code /api/v1/cluster}
- * and the {@code vigil cluster} commands are thin layers over this. Every node serves it, owner or
- * not, so that a cluster whose role has failed can still be inspected and reset.
+ * What operators can see and do with the cluster; the HTTP routes under {@code /api/v1/cluster} and
+ * the {@code vigil cluster} commands are thin layers over this. Every node serves it, owner or not,
+ * so that a cluster whose role has failed can still be inspected and reset.
  *
  * <p>Requests that change the cluster are recorded in the database and acted on by the owner's
  * failover controller within one poll interval; the methods return once the request is recorded,
@@ -81,7 +81,13 @@ public interface ClusterService {
    *     or {@code down} (no heartbeat within the liveness window)
    */
   record NodeStatus(
-      String name, String url, String state, Instant lastHeartbeat, Instant startedAt, boolean paused, boolean draining) {}
+      String name,
+      String url,
+      String state,
+      Instant lastHeartbeat,
+      Instant startedAt,
+      boolean paused,
+      boolean draining) {}
 
   /**
    * A resource of the role as the owner reports it.

@@ -28,6 +28,9 @@ public final class Settings {
   @JsonProperty("Identity")
   public IdentitySection identity = new IdentitySection();
 
+  @JsonProperty("Cluster")
+  public ClusterSection cluster = new ClusterSection();
+
   /** Where the node keeps its files; not read from the file itself (the file lives in it). */
   public transient Path dataDir;
 
@@ -118,6 +121,58 @@ public final class Settings {
     }
   }
 
+  /**
+   * The failover controller's timing and the role's placement policy. The defaults give a crash
+   * failover in about a second (lock fast path) and a hang or cut-off failover in about four (lease
+   * path), without false failovers on a busy machine; docs/cluster.md explains each.
+   */
+  public static final class ClusterSection {
+    @JsonProperty("LeaseMillis")
+    public long leaseMillis = 4000;
+
+    @JsonProperty("RenewIntervalMillis")
+    public long renewIntervalMillis = 1000;
+
+    @JsonProperty("RenewDeadlineMillis")
+    public long renewDeadlineMillis = 2500;
+
+    @JsonProperty("PollIntervalMillis")
+    public long pollIntervalMillis = 100;
+
+    @JsonProperty("HandoverGraceMillis")
+    public long handoverGraceMillis = 2000;
+
+    @JsonProperty("FailoverBackoffMillis")
+    public long failoverBackoffMillis = 5000;
+
+    @JsonProperty("FailoverLimit")
+    public int failoverLimit = 3;
+
+    @JsonProperty("FailoverPeriodMinutes")
+    public int failoverPeriodMinutes = 15;
+
+    @JsonProperty("PreferredOwners")
+    public java.util.List<String> preferredOwners = java.util.List.of();
+
+    @JsonProperty("Failback")
+    public boolean failback = false;
+
+    @JsonProperty("FailbackDelaySeconds")
+    public int failbackDelaySeconds = 60;
+
+    @JsonProperty("CheckIntervalMillis")
+    public long checkIntervalMillis = 2000;
+
+    @JsonProperty("CheckTimeoutMillis")
+    public long checkTimeoutMillis = 2000;
+
+    @JsonProperty("RestartLimit")
+    public int restartLimit = 3;
+
+    @JsonProperty("RestartPeriodMinutes")
+    public int restartPeriodMinutes = 10;
+  }
+
   /** The database URL to use, the embedded H2 file database when none is configured. */
   public String databaseUrl() {
     if (database.url != null && !database.url.isBlank()) {
@@ -125,7 +180,7 @@ public final class Settings {
     }
     return "jdbc:h2:file:"
         + dataDir.resolve("db").resolve("vigil").toAbsolutePath()
-        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE";
   }
 
   public String advertisedUrl() {

@@ -135,6 +135,31 @@ public final class SettingsLoader {
       throw new ConfigException(
           "Http.MaxRequestBytes " + s.http.maxRequestBytes + " is too small: use at least 1024.");
     }
+    var c = s.cluster;
+    if (c.renewIntervalMillis < 50
+        || c.renewDeadlineMillis <= c.renewIntervalMillis
+        || c.leaseMillis <= c.renewDeadlineMillis) {
+      throw new ConfigException(
+          "Cluster timing in "
+              + file
+              + " is unsafe: it needs RenewIntervalMillis < RenewDeadlineMillis < LeaseMillis (now "
+              + c.renewIntervalMillis
+              + " / "
+              + c.renewDeadlineMillis
+              + " / "
+              + c.leaseMillis
+              + "), so that an owner stops before its lease can expire.");
+    }
+    if (c.pollIntervalMillis < 10
+        || c.failoverLimit < 0
+        || c.restartLimit < 0
+        || c.checkIntervalMillis < 100
+        || c.checkTimeoutMillis < 100) {
+      throw new ConfigException(
+          "Cluster settings in "
+              + file
+              + " are out of range: PollIntervalMillis >= 10, CheckIntervalMillis and CheckTimeoutMillis >= 100, limits >= 0.");
+    }
     if (s.database.poolSize < 2) {
       throw new ConfigException("Database.PoolSize must be at least 2 in " + file + ".");
     }

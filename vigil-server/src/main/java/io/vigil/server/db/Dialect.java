@@ -26,4 +26,11 @@ public enum Dialect {
   public String forShare() {
     return this == POSTGRESQL ? "FOR SHARE" : "FOR UPDATE";
   }
+
+  /** The database's current time plus {@code millis} (a trusted number, not user input). */
+  public String nowPlusMillis(long millis) {
+    return this == POSTGRESQL
+        ? "(CURRENT_TIMESTAMP + " + millis + " * INTERVAL '1 millisecond')"
+        : "DATEADD(MILLISECOND, " + millis + ", CURRENT_TIMESTAMP)";
+  }
 }

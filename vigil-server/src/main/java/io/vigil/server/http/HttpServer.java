@@ -45,6 +45,20 @@ public final class HttpServer implements AutoCloseable {
       PrometheusMeterRegistry metrics,
       BooleanSupplier ready,
       List<RouteModule> modules) {
+    return start(settings, authenticator, metrics, ready, ctx -> {}, modules);
+  }
+
+  /**
+   * Starts listening, with a {@code gate} that sees every request first: on a cluster node it
+   * redirects requests the node must not serve to the active node.
+   */
+  public static HttpServer start(
+      Settings settings,
+      Authenticator authenticator,
+      PrometheusMeterRegistry metrics,
+      BooleanSupplier ready,
+      io.javalin.http.Handler gate,
+      List<RouteModule> modules) {
     Api[] api = new Api[1];
     long maxBody = settings.http.maxRequestBytes;
     Javalin app =
@@ -73,6 +87,7 @@ public final class HttpServer implements AutoCloseable {
                               + maxBody
                               + " bytes (Http.MaxRequestBytes).");
                     }
+                    gate.handle(ctx);
                   });
               r.before(
                   "/api/*",

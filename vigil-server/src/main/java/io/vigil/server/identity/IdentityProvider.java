@@ -157,6 +157,20 @@ public final class IdentityProvider {
     }
   }
 
+  /**
+   * Checks that the provider can sign tokens: its current signing key loads and unwraps.
+   *
+   * @return null when healthy, otherwise what is wrong
+   */
+  public String check() {
+    try {
+      keys.current();
+      return null;
+    } catch (RuntimeException e) {
+      return "signing key unavailable: " + e.getMessage();
+    }
+  }
+
   /** The {@code /idp} endpoints and {@code /api/v1/users}, {@code /api/v1/clients}. */
   public RouteModule routes() {
     return api -> {

@@ -1,11 +1,21 @@
 package io.vigil.server.node;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.audit.AuditLog;
-import io.vigil.server.cluster.Fence;
+import io.vigil.server.cluster.ClusterOperations;
+import io.vigil.server.cluster.ClusterTiming;
+import io.vigil.server.cluster.Clusters;
+import io.vigil.server.cluster.EpochFence;
+import io.vigil.server.cluster.FailoverController;
+import io.vigil.server.cluster.Resource;
+import io.vigil.server.cluster.ResourcePolicy;
+import io.vigil.server.cluster.RolePolicy;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
+import io.vigil.server.db.Dialect;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.identity.IdentityProvider;
 import io.vigil.server.management.Devices;
@@ -15,15 +25,21 @@ import io.vigil.server.management.SiteSettings;
 import io.vigil.server.protect.DataProtection;
 import io.vigil.server.protect.KeyRing;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running Vigil node: its database, its services and its HTTP server. {@link #start} returns
- * once the node is ready; {@link #close} stops it in reverse order.
+ * One running Vigil node: its database, its services, its failover controller and its HTTP server.
+ * A single server is a cluster of one: the same controller takes the lease in the embedded database
+ * and starts the same role. {@link #start} returns once the node has settled (it is active, or it
+ * has seen another node be active); {@link #close} hands the role over and stops.
  */
 public final class Node implements AutoCloseable {
 
@@ -31,18 +47,28 @@ public final class Node implements AutoCloseable {
 
   private final Settings settings;
   private final Database database;
+  private final HikariDataSource controllerPool;
+  private final FailoverController controller;
   private final HttpServer http;
   private final AtomicBoolean ready;
   private final CountDownLatch stopped = new CountDownLatch(1);
 
-  private Node(Settings settings, Database database, HttpServer http, AtomicBoolean ready) {
+  private Node(
+      Settings settings,
+      Database database,
+      HikariDataSource controllerPool,
+      FailoverController controller,
+      HttpServer http,
+      AtomicBoolean ready) {
     this.settings = settings;
     this.database = database;
+    this.controllerPool = controllerPool;
+    this.controller = controller;
     this.http = http;
     this.ready = ready;
   }
 
-  /** Starts a node from its settings and returns when it is ready. */
+  /** Starts a node from its settings and returns when it has settled. */
   public static Node start(Settings settings) {
     long t0 = System.nanoTime();
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -52,42 +78,149 @@ public final class Node implements AutoCloseable {
             settings.database.user,
             settings.database.password,
             settings.database.poolSize);
-    AtomicBoolean ready = new AtomicBoolean(false);
-    HttpServer http;
+    List<AutoCloseable> opened = new ArrayList<>();
+    opened.add(db);
     try {
+      String me = settings.nodeName();
       KeyRing ring = DataProtection.open(settings, db);
-      Fence fence = Fence.unfenced(db.jdbi());
+      ClusterTiming timing = Clusters.timing(settings.cluster);
+      RolePolicy policy = Clusters.rolePolicy(settings.cluster);
+      ResourcePolicy resourcePolicy = Clusters.resourcePolicy(settings.cluster);
+      AtomicReference<FailoverController> controllerRef = new AtomicReference<>();
+      EpochFence fence =
+          new EpochFence(
+              db.jdbi(),
+              db.dialect(),
+              me,
+              why -> {
+                FailoverController c = controllerRef.get();
+                if (c != null) {
+                  Clusters.fenced(c, why);
+                }
+              });
       IdentityProvider idp =
           new IdentityProvider(
               settings, db.jdbi(), fence, ring, Clock.systemUTC(), settings.adminPassword);
-      idp.start();
       ManagementRoutes management =
           new ManagementRoutes(
               new ServerRegistry(fence),
               new Devices(fence, ring),
               new SiteSettings(fence),
               new AuditLog(db.jdbi()));
-      http =
+      AtomicInteger port = new AtomicInteger();
+      List<Resource> builtins =
+          BuiltinResources.create(resourcePolicy, port::get, idp, db.dataSource());
+      ClusterOperations operations =
+          new ClusterOperations(db.jdbi(), db.dialect(), me, timing, builtins);
+
+      HikariDataSource controllerPool = controllerPool(settings, db.dialect());
+      opened.add(controllerPool);
+      FailoverController controller =
+          Clusters.controller(
+              me,
+              settings.advertisedUrl(),
+              timing,
+              policy,
+              controllerPool,
+              db.dialect(),
+              settings,
+              fence,
+              builtins,
+              operations::genericDefinitions);
+      controllerRef.set(controller);
+      ActiveGate gate = new ActiveGate(controller, operations, me, settings.advertisedUrl());
+      AtomicBoolean ready = new AtomicBoolean(false);
+      io.javalin.http.Handler fault = FaultInjection.fromEnvironment(System.getenv());
+      HttpServer http =
           HttpServer.start(
               settings,
               idp.authenticator(),
               metrics,
               ready::get,
-              List.of(idp.routes(), management));
+              ctx -> {
+                gate.handle(ctx);
+                fault.handle(ctx);
+              },
+              List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
+      opened.add(http);
+      port.set(http.port());
+      controller.start();
+      opened.add(controller);
+      settle(controller, gate, db.dialect() == Dialect.H2);
+      ready.set(true);
+      Node node = new Node(settings, db, controllerPool, controller, http, ready);
+      log.info(
+          "Vigil node {} ready in {} ms at {} ({}; listening on {}:{})",
+          me,
+          (System.nanoTime() - t0) / 1_000_000,
+          node.url(),
+          controller.isActive() ? "active" : "standby",
+          settings.http.host,
+          http.port());
+      return node;
     } catch (RuntimeException e) {
-      db.close();
+      for (int i = opened.size() - 1; i >= 0; i--) {
+        try {
+          opened.get(i).close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       throw e;
     }
-    ready.set(true);
-    Node node = new Node(settings, db, http, ready);
-    log.info(
-        "Vigil node {} ready in {} ms at {} (listening on {}:{})",
-        settings.nodeName(),
-        (System.nanoTime() - t0) / 1_000_000,
-        node.url(),
-        settings.http.host,
-        http.port());
-    return node;
+  }
+
+  /**
+   * Waits until the node is active, or has seen another active node, or (in a cluster) until the
+   * role had time to be placed. A single server waits to be active: it is the only candidate.
+   */
+  private static void settle(FailoverController controller, ActiveGate gate, boolean single) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(single ? 60 : 10).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (controller.isServing()) {
+        return;
+      }
+      if (!single && controller.lastView() != null) {
+        ActiveGate.Active active = gate.active();
+        if (active != null && !controller.isActive()) {
+          return;
+        }
+        var view = controller.lastView();
+        if (view.selfPaused() || view.roleFailed() || view.maintenance()) {
+          return;
+        }
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private static HikariDataSource controllerPool(Settings settings, Dialect dialect) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(settings.databaseUrl());
+    if (settings.database.user != null) {
+      config.setUsername(settings.database.user);
+    }
+    if (settings.database.password != null) {
+      config.setPassword(settings.database.password);
+    }
+    config.setPoolName("vigil-controller");
+    config.setMaximumPoolSize(2);
+    config.setMinimumIdle(1);
+    config.setConnectionTimeout(2_000);
+    config.setValidationTimeout(1_000);
+    config.setInitializationFailTimeout(-1);
+    if (dialect == Dialect.POSTGRESQL) {
+      // A cut-off database must fail the controller's statements quickly, not hang them.
+      config.addDataSourceProperty("socketTimeout", "3");
+      config.addDataSourceProperty("connectTimeout", "2");
+      config.addDataSourceProperty("ApplicationName", "vigil-controller-" + settings.nodeName());
+    }
+    return new HikariDataSource(config);
   }
 
   /** The base URL on which this node answers, e.g. {@code http://127.0.0.1:8080}. */
@@ -115,6 +248,11 @@ public final class Node implements AutoCloseable {
     return http;
   }
 
+  /** Whether this node is the cluster's active node now. */
+  public boolean isActive() {
+    return controller.isActive();
+  }
+
   /** Blocks until {@link #close} has run. */
   public void awaitStop() throws InterruptedException {
     stopped.await();
@@ -122,15 +260,21 @@ public final class Node implements AutoCloseable {
 
   @Override
   public void close() {
-    if (!ready.getAndSet(false) && stopped.getCount() == 0) {
+    if (stopped.getCount() == 0) {
       return;
     }
     log.info("Vigil node {} stopping", settings.nodeName());
+    ready.set(false);
     try {
-      http.close();
+      controller.close();
     } finally {
-      database.close();
-      stopped.countDown();
+      try {
+        http.close();
+      } finally {
+        controllerPool.close();
+        database.close();
+        stopped.countDown();
+      }
     }
   }
 }

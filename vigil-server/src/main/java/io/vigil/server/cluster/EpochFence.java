@@ -1,0 +1,103 @@
+package io.vigil.server.cluster;
+
+import io.vigil.server.db.Dialect;
+import java.util.function.Consumer;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The cluster's {@link Fence}: every write transaction first reads the fencing epoch under a share
+ * lock and goes on only if it is still this node's. A takeover changes the epoch row, which waits
+ * for the writes that hold the share lock; any write after the takeover finds another epoch and is
+ * refused with {@link FencedException}. So a node that was paused or cut off can never commit after
+ * a new owner took over.
+ *
+ * <p>On PostgreSQL the transaction also sets {@code idle_in_transaction_session_timeout}: if the
+ * process stops in the middle of a write, PostgreSQL ends its session (rolling the write back and
+ * freeing the share lock) instead of making the new owner wait for it.
+ */
+public final class EpochFence implements Fence {
+
+  private final Jdbi jdbi;
+  private final Dialect dialect;
+  private final String me;
+  private final Consumer<String> onFenced;
+  private volatile long epoch = -1;
+
+  /**
+   * @param onFenced told why, each time a write finds that another node owns the role
+   */
+  public EpochFence(Jdbi jdbi, Dialect dialect, String me, Consumer<String> onFenced) {
+    this.jdbi = jdbi;
+    this.dialect = dialect;
+    this.me = me;
+    this.onFenced = onFenced;
+  }
+
+  /** The epoch under which this node owns the role now, or -1 when it does not. */
+  void epoch(long epoch) {
+    this.epoch = epoch;
+  }
+
+  public long epoch() {
+    return epoch;
+  }
+
+  @Override
+  public <R, X extends Exception> R write(HandleCallback<R, X> work) throws X {
+    long mine = epoch;
+    if (mine < 0) {
+      throw new FencedException(
+          "Node "
+              + me
+              + " does not own the role now, so it may not write; send the request to the active node.");
+    }
+    return jdbi.inTransaction(
+        h -> {
+          if (dialect == Dialect.POSTGRESQL) {
+            h.execute("SET LOCAL idle_in_transaction_session_timeout = '2s'");
+          }
+          var row =
+              h.createQuery(
+                      "SELECT epoch, owner FROM cluster_epoch WHERE role = :role "
+                          + dialect.forShare())
+                  .bind("role", LeaseStore.ROLE)
+                  .map((rs, ctx) -> new Object[] {rs.getLong("epoch"), rs.getString("owner")})
+                  .one();
+          long current = (Long) row[0];
+          String owner = (String) row[1];
+          if (current != mine || !me.equals(owner)) {
+            String why =
+                "the role's epoch is "
+                    + current
+                    + " (owner "
+                    + owner
+                    + "), not this node's "
+                    + mine;
+            onFenced.accept(why);
+            throw new FencedException(
+                "Write refused: node "
+                    + me
+                    + " lost the role ("
+                    + why
+                    + "). The active node has the current data; retry there.");
+          }
+          return work.withHandle(h);
+        });
+  }
+
+  @Override
+  public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
+    return jdbi.withHandle(work);
+  }
+
+  /** Runs {@code work} in a fenced transaction. */
+  public void run(Consumer<Handle> work) {
+    write(
+        h -> {
+          work.accept(h);
+          return null;
+        });
+  }
+}

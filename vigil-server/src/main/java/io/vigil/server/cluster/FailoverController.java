@@ -1,0 +1,459 @@
+package io.vigil.server.cluster;
+
+import io.vigil.server.cluster.RoleController.ResourceState;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The failover controller of one node: it runs the {@link RoleController} state machine against the
+ * real world. One thread feeds the state machine (ticks every 10 ms and results of actions); one
+ * worker carries out database actions in order; resource starts, stops and checks run on their own
+ * threads under the timeouts of their policies. Nothing here decides anything.
+ *
+ * <p>Call {@link #start()} once and {@link #close()} to stop: close stops the resources, releases
+ * the lease (handing it to the best other node) and returns, or gives up after 30 s.
+ *
+ * <p>Request handlers ask {@link #isActive()}, which compares the owner's deadline with the clock
+ * on every call: a node that wakes from a pause answers as a standby before its controller thread
+ * has noticed anything.
+ */
+public final class FailoverController implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(FailoverController.class);
+  static final String CLIENT_ACCESS_POINT = "client-access-point";
+
+  private final String me;
+  private final ClusterTiming timing;
+  private final RolePolicy policy;
+  private final LeaseStore store;
+  private final EpochFence fence;
+  private final List<Resource> builtins;
+  private final Supplier<List<GenericResource.Definition>> genericDefinitions;
+  private final Map<String, Resource> resources = new LinkedHashMap<>();
+  private final BlockingQueue<ControllerEvent> events = new LinkedBlockingQueue<>();
+  private final ExecutorService dbWorker;
+  private final ExecutorService resourceWorkers = Executors.newVirtualThreadPerTaskExecutor();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final Map<String, ResourceState> reported = new HashMap<>();
+  private RoleController controller;
+  private Thread loop;
+  private volatile boolean running;
+  private volatile long ownerUntil = Long.MIN_VALUE;
+  private volatile boolean accessPointUp;
+  private volatile RoleController.Status status;
+  private volatile ClusterView lastView;
+  private long lastHeartbeat;
+  private String genericVersion = "";
+  private long lastGenericPoll;
+  private long lastRequestId = -1;
+
+  /**
+   * @param builtins the role's built-in resources
+   * @param genericDefinitions reads the operator-defined resources (called on the database worker)
+   */
+  FailoverController(
+      String me,
+      ClusterTiming timing,
+      RolePolicy policy,
+      LeaseStore store,
+      EpochFence fence,
+      List<Resource> builtins,
+      Supplier<List<GenericResource.Definition>> genericDefinitions) {
+    this.me = me;
+    this.timing = timing;
+    this.policy = policy;
+    this.store = store;
+    this.fence = fence;
+    this.builtins = List.copyOf(builtins);
+    this.genericDefinitions = genericDefinitions;
+    this.dbWorker =
+        Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("vigil-cluster-db").daemon().unstarted(r));
+  }
+
+  public void start() {
+    builtins.forEach(r -> resources.put(r.name(), r));
+    controller =
+        new RoleController(
+            me,
+            timing,
+            policy,
+            builtins.stream().map(ResourceSpec::of).toList(),
+            System.nanoTime());
+    running = true;
+    loop = Thread.ofPlatform().name("vigil-failover-controller").start(this::run);
+  }
+
+  /** Whether this node is the active one right now: it owns the role and its access point is up. */
+  public boolean isActive() {
+    return accessPointUp && System.nanoTime() < ownerUntil;
+  }
+
+  /** Whether this node is active with every resource of the role running. */
+  public boolean isServing() {
+    RoleController.Status s = status;
+    return isActive()
+        && s != null
+        && s.resources().stream().allMatch(r -> r.state() == ResourceState.RUNNING);
+  }
+
+  /** Whether this node may act as the owner right now (the lease is valid by its own clock). */
+  public boolean ownsRole() {
+    return System.nanoTime() < ownerUntil;
+  }
+
+  public String nodeName() {
+    return me;
+  }
+
+  /** The last state the controller showed, for status displays. */
+  public RoleController.Status status() {
+    return status;
+  }
+
+  /** The last view of the shared state, or null before the first. */
+  public ClusterView lastView() {
+    return lastView;
+  }
+
+  /** A write was fenced: this node lost the role. */
+  void fenced(String why) {
+    events.add(new ControllerEvent.Fenced(why));
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  private void run() {
+    try {
+      while (running || !controller.isShutdownComplete()) {
+        ControllerEvent event = events.poll(10, TimeUnit.MILLISECONDS);
+        handle(event == null ? new ControllerEvent.Tick() : event);
+        if (controller.isShutdownComplete()) {
+          break;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      log.error("The failover controller of {} failed; the node stops acting as owner", me, e);
+      ownerUntil = Long.MIN_VALUE;
+      fence.epoch(-1);
+    } finally {
+      stopped.countDown();
+    }
+  }
+
+  private void handle(ControllerEvent event) {
+    long now = System.nanoTime();
+    List<ControllerAction> actions = controller.handle(event, now);
+    boolean owner = controller.isOwner();
+    fence.epoch(owner ? controller.epoch() : -1);
+    ownerUntil = controller.ownerUntil();
+    accessPointUp = owner && controller.state(CLIENT_ACCESS_POINT) == ResourceState.RUNNING;
+    status = controller.status();
+    if (event instanceof ControllerEvent.Observed o) {
+      lastView = o.view();
+    }
+    for (ControllerAction action : actions) {
+      carryOut(action);
+    }
+    reportStates(owner);
+  }
+
+  private void reportStates(boolean owner) {
+    for (RoleController.ResourceStatus r : status.resources()) {
+      if (reported.get(r.name()) != r.state()) {
+        reported.put(r.name(), r.state());
+        String name = r.name();
+        String state = r.state().name().toLowerCase();
+        String problem = r.lastProblem();
+        db(() -> store.resourceState(name, state, problem));
+      }
+    }
+  }
+
+  private void carryOut(ControllerAction action) {
+    switch (action) {
+      case ControllerAction.Observe o -> {
+        boolean owner = controller.isOwner();
+        long now = System.nanoTime();
+        boolean beat = now - lastHeartbeat >= timing.renewInterval().toNanos() / 2;
+        if (beat) {
+          lastHeartbeat = now;
+        }
+        boolean pollGenerics = now - lastGenericPoll >= Duration.ofSeconds(1).toNanos();
+        if (pollGenerics) {
+          lastGenericPoll = now;
+        }
+        dbWorker.execute(
+            () -> {
+              try {
+                ClusterView view = store.observe(owner, beat, policy);
+                if (pollGenerics) {
+                  pollGenerics();
+                }
+                if (owner) {
+                  pollRequests();
+                }
+                events.add(new ControllerEvent.Observed(view));
+              } catch (Exception e) {
+                events.add(new ControllerEvent.ObserveFailed(String.valueOf(e.getMessage())));
+              }
+            });
+      }
+      case ControllerAction.Acquire a -> {
+        long sent = System.nanoTime();
+        dbWorker.execute(
+            () -> {
+              try {
+                long epoch = store.acquire(a.mode(), a.seenOwner(), a.seenEpoch());
+                if (epoch > 0) {
+                  lastRequestId = -1;
+                  events.add(new ControllerEvent.Acquired(epoch, sent, store.holdsLock()));
+                } else {
+                  events.add(new ControllerEvent.NotAcquired("the lease changed"));
+                }
+              } catch (Exception e) {
+                events.add(new ControllerEvent.NotAcquired(String.valueOf(e.getMessage())));
+              }
+            });
+      }
+      case ControllerAction.Renew r -> {
+        long sent = System.nanoTime();
+        dbWorker.execute(
+            () -> {
+              try {
+                boolean ok = store.renew(r.epoch());
+                events.add(
+                    ok
+                        ? new ControllerEvent.Renewed(sent, store.holdsLock())
+                        : new ControllerEvent.RenewFailed(
+                            true, "the lease is no longer this node's at epoch " + r.epoch()));
+              } catch (Exception e) {
+                events.add(new ControllerEvent.RenewFailed(false, String.valueOf(e.getMessage())));
+              }
+            });
+      }
+      case ControllerAction.Release r ->
+          dbWorker.execute(
+              () -> {
+                try {
+                  store.release(r.epoch(), r.handoverTo());
+                } catch (Exception e) {
+                  log.warn(
+                      "Could not release the lease (it will expire by itself): {}", e.getMessage());
+                }
+                events.add(new ControllerEvent.Released());
+              });
+      case ControllerAction.ReleaseLock r -> db(store::releaseLock);
+      case ControllerAction.Start s -> startResource(s.name(), s.epoch());
+      case ControllerAction.Stop s -> stopResource(s.name());
+      case ControllerAction.Check c -> checkResource(c.name(), c.seq());
+      case ControllerAction.Record r -> {
+        log.info("Cluster: {} - {}", r.event(), r.reason());
+        db(() -> store.history(r.event(), r.reason()));
+      }
+      case ControllerAction.CountFailover f -> db(() -> store.history("failover", f.reason()));
+      case ControllerAction.MarkRoleFailed f -> {
+        log.error("Cluster: the role is marked failed: {}", f.reason());
+        db(() -> store.markRoleFailed(f.reason()));
+      }
+      case ControllerAction.ClearMove c -> db(store::clearMove);
+      case ControllerAction.Drained d -> db(store::drained);
+      case ControllerAction.ShutdownComplete s ->
+          log.info("Cluster: {} stopped its part in the cluster", me);
+    }
+  }
+
+  private interface DbTask {
+    void run() throws Exception;
+  }
+
+  private void db(DbTask task) {
+    dbWorker.execute(
+        () -> {
+          try {
+            task.run();
+          } catch (Exception e) {
+            log.warn("Cluster bookkeeping failed: {}", e.getMessage());
+          }
+        });
+  }
+
+  private void pollGenerics() {
+    List<GenericResource.Definition> defs = genericDefinitions.get();
+    String version = defs.toString();
+    if (version.equals(genericVersion)) {
+      return;
+    }
+    genericVersion = version;
+    Map<String, Resource> next = new LinkedHashMap<>();
+    builtins.forEach(r -> next.put(r.name(), r));
+    for (GenericResource.Definition d : defs) {
+      Resource existing = resources.get(d.name());
+      if (existing instanceof GenericResource g && g.definition().equals(d)) {
+        next.put(d.name(), existing);
+      } else {
+        next.put(d.name(), new GenericResource(d, me));
+      }
+    }
+    // Resources being removed stay reachable until the controller has stopped them.
+    synchronized (resources) {
+      for (Map.Entry<String, Resource> e : next.entrySet()) {
+        resources.put(e.getKey(), e.getValue());
+      }
+    }
+    events.add(
+        new ControllerEvent.ResourcesChanged(
+            next.values().stream().map(ResourceSpec::of).toList()));
+  }
+
+  private void pollRequests() throws java.sql.SQLException {
+    store.requestsAfter(
+        lastRequestId,
+        (id, action, resource, by) -> {
+          if (lastRequestId >= 0) {
+            events.add(
+                "start".equals(action)
+                    ? new ControllerEvent.ManualStart(resource, by)
+                    : new ControllerEvent.ManualStop(resource, by));
+          }
+          lastRequestId = Math.max(lastRequestId, id);
+        });
+    if (lastRequestId < 0) {
+      lastRequestId = 0;
+    }
+  }
+
+  // ---------------------------------------------------------------- resources
+
+  private Resource resource(String name) {
+    synchronized (resources) {
+      return Objects.requireNonNull(resources.get(name), name);
+    }
+  }
+
+  private void startResource(String name, long epoch) {
+    Resource r = resource(name);
+    Future<?> f =
+        resourceWorkers.submit(
+            () -> {
+              r.start(epoch);
+              return null;
+            });
+    resourceWorkers.execute(
+        () -> {
+          try {
+            f.get(r.policy().startTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            events.add(new ControllerEvent.ResourceStarted(name));
+          } catch (TimeoutException e) {
+            f.cancel(true);
+            events.add(
+                new ControllerEvent.ResourceStartFailed(
+                    name, "did not start within " + r.policy().startTimeout().toMillis() + " ms"));
+          } catch (Exception e) {
+            events.add(new ControllerEvent.ResourceStartFailed(name, cause(e)));
+          }
+        });
+  }
+
+  private void stopResource(String name) {
+    Resource r = resource(name);
+    Future<?> f =
+        resourceWorkers.submit(
+            () -> {
+              r.stop();
+              return null;
+            });
+    resourceWorkers.execute(
+        () -> {
+          String problem = null;
+          try {
+            f.get(r.policy().stopTimeout().toMillis() + 2000, TimeUnit.MILLISECONDS);
+          } catch (TimeoutException e) {
+            f.cancel(true);
+            problem = "did not stop within " + r.policy().stopTimeout().toMillis() + " ms";
+          } catch (Exception e) {
+            problem = "stop failed: " + cause(e);
+          }
+          if (problem != null) {
+            log.warn("Resource {} {}", name, problem);
+          }
+          events.add(new ControllerEvent.ResourceStopped(name, problem));
+        });
+  }
+
+  private void checkResource(String name, long seq) {
+    Resource r = resource(name);
+    resourceWorkers.execute(
+        () -> {
+          String problem;
+          try {
+            problem = r.check();
+          } catch (Exception e) {
+            problem = cause(e);
+          }
+          events.add(new ControllerEvent.CheckResult(name, seq, problem));
+        });
+  }
+
+  private static String cause(Throwable e) {
+    Throwable t =
+        e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+            ? e.getCause()
+            : e;
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+
+  // ---------------------------------------------------------------- stop
+
+  @Override
+  public void close() {
+    if (controller == null) {
+      return;
+    }
+    running = false;
+    events.add(new ControllerEvent.Shutdown());
+    try {
+      if (!stopped.await(30, TimeUnit.SECONDS)) {
+        log.warn("The failover controller of {} did not stop within 30 s; stopping anyway", me);
+        loop.interrupt();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    ownerUntil = Long.MIN_VALUE;
+    fence.epoch(-1);
+    dbWorker.shutdown();
+    try {
+      dbWorker.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    resourceWorkers.shutdownNow();
+    store.close();
+  }
+
+  /** Names of the resources the controller knows. */
+  List<String> resourceNames() {
+    synchronized (resources) {
+      return new ArrayList<>(resources.keySet());
+    }
+  }
+}

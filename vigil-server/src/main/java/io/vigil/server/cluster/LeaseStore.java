@@ -1,0 +1,510 @@
+package io.vigil.server.cluster;
+
+import io.vigil.server.cluster.ControllerAction.AcquireMode;
+import io.vigil.server.db.Dialect;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The lease, the fencing epoch and the advisory lock in the shared database: the SQL behind the
+ * controller's database actions. Used by one thread only (the controller's database worker).
+ *
+ * <p>The advisory lock is a PostgreSQL session lock held on a dedicated connection that does
+ * nothing else, so that it stays idle: PostgreSQL frees an idle session's locks as soon as the
+ * process behind it dies (its socket closes), but not while the process is merely stopped or cut
+ * off, nor while the connection is busy. That makes "the lock is free" proof that the owner's
+ * process ended. A hung or cut-off owner still holds it, and is handled by the lease. The lease row
+ * records whether its owner holds the lock, so that a standby never mistakes an owner that has not
+ * taken the lock yet for a dead one.
+ */
+final class LeaseStore implements AutoCloseable {
+
+  static final String ROLE = "management";
+
+  /** The advisory lock's key: "VIGIL" and the role number. */
+  static final long LOCK_KEY = 0x564947494CL << 8 | 1;
+
+  private static final Logger log = LoggerFactory.getLogger(LeaseStore.class);
+
+  private final DataSource dataSource;
+  private final Dialect dialect;
+  private final String me;
+  private final String instanceId;
+  private final ClusterTiming timing;
+  private final String lockUrl;
+  private final Properties lockProps;
+  private Connection lockConnection;
+  private boolean holdsLock;
+
+  LeaseStore(
+      DataSource dataSource,
+      Dialect dialect,
+      String me,
+      String instanceId,
+      ClusterTiming timing,
+      String jdbcUrl,
+      String user,
+      String password) {
+    this.dataSource = dataSource;
+    this.dialect = dialect;
+    this.me = me;
+    this.instanceId = instanceId;
+    this.timing = timing;
+    this.lockUrl = jdbcUrl;
+    this.lockProps = new Properties();
+    if (user != null) {
+      lockProps.setProperty("user", user);
+    }
+    if (password != null) {
+      lockProps.setProperty("password", password);
+    }
+    lockProps.setProperty("ApplicationName", "vigil-lock-" + me);
+    lockProps.setProperty("connectTimeout", "2");
+    lockProps.setProperty("socketTimeout", "3");
+  }
+
+  boolean locksSupported() {
+    return dialect == Dialect.POSTGRESQL;
+  }
+
+  boolean holdsLock() {
+    return holdsLock;
+  }
+
+  // ---- the advisory lock
+
+  /** Takes the lock if it is free. Never blocks on the lock itself. */
+  boolean tryLock() {
+    if (!locksSupported()) {
+      return false;
+    }
+    if (holdsLock) {
+      return true;
+    }
+    try {
+      if (lockConnection == null || lockConnection.isClosed()) {
+        lockConnection = DriverManager.getConnection(lockUrl, lockProps);
+        lockConnection.setAutoCommit(true);
+      }
+      try (Statement s = lockConnection.createStatement();
+          ResultSet rs = s.executeQuery("SELECT pg_try_advisory_lock(" + LOCK_KEY + ")")) {
+        rs.next();
+        holdsLock = rs.getBoolean(1);
+      }
+    } catch (SQLException e) {
+      dropLockConnection();
+    }
+    return holdsLock;
+  }
+
+  void releaseLock() {
+    if (!holdsLock) {
+      return;
+    }
+    try (Statement s = lockConnection.createStatement()) {
+      s.execute("SELECT pg_advisory_unlock(" + LOCK_KEY + ")");
+      holdsLock = false;
+    } catch (SQLException e) {
+      // Closing the session frees the lock too.
+      dropLockConnection();
+    }
+  }
+
+  /** Whether the lock connection still holds the lock (false after the connection broke). */
+  boolean verifyLock() {
+    if (!holdsLock) {
+      return false;
+    }
+    try (Statement s = lockConnection.createStatement();
+        ResultSet rs = s.executeQuery("SELECT 1")) {
+      return true;
+    } catch (SQLException e) {
+      dropLockConnection();
+      return false;
+    }
+  }
+
+  private void dropLockConnection() {
+    holdsLock = false;
+    if (lockConnection != null) {
+      try {
+        lockConnection.close();
+      } catch (SQLException ignored) {
+        // already broken
+      }
+      lockConnection = null;
+    }
+  }
+
+  // ---- node registry
+
+  /**
+   * Registers this node, refusing to run beside a live node of the same name.
+   *
+   * @return null when registered, otherwise why not
+   */
+  String register(String advertisedUrl, String version) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      String problem = null;
+      try (PreparedStatement q =
+          c.prepareStatement(
+              "SELECT instance_id, CURRENT_TIMESTAMP - heartbeat_at < "
+                  + liveWindowSql()
+                  + " AS live FROM cluster_nodes WHERE name = ? FOR UPDATE")) {
+        q.setString(1, me);
+        try (ResultSet rs = q.executeQuery()) {
+          if (rs.next()) {
+            if (rs.getBoolean("live") && dialect == Dialect.POSTGRESQL) {
+              problem =
+                  "another node named "
+                      + me
+                      + " sent a heartbeat less than "
+                      + liveWindow().toMillis()
+                      + " ms ago";
+            }
+            if (problem == null) {
+              try (PreparedStatement u =
+                  c.prepareStatement(
+                      "UPDATE cluster_nodes SET instance_id = ?, advertised_url = ?, started_at ="
+                          + " CURRENT_TIMESTAMP, heartbeat_at = CURRENT_TIMESTAMP, version = ? WHERE name = ?")) {
+                u.setString(1, instanceId);
+                u.setString(2, advertisedUrl);
+                u.setString(3, version);
+                u.setString(4, me);
+                u.executeUpdate();
+              }
+            }
+          } else {
+            try (PreparedStatement i =
+                c.prepareStatement(
+                    "INSERT INTO cluster_nodes (name, instance_id, advertised_url, started_at,"
+                        + " heartbeat_at, paused, draining, version) VALUES (?, ?, ?, CURRENT_TIMESTAMP,"
+                        + " CURRENT_TIMESTAMP, FALSE, FALSE, ?)")) {
+              i.setString(1, me);
+              i.setString(2, instanceId);
+              i.setString(3, advertisedUrl);
+              i.setString(4, version);
+              i.executeUpdate();
+            }
+          }
+        }
+      }
+      c.commit();
+      return problem;
+    }
+  }
+
+  Duration liveWindow() {
+    return timing.leaseDuration().minus(timing.renewInterval());
+  }
+
+  private String liveWindowSql() {
+    long ms = liveWindow().toMillis();
+    return dialect == Dialect.POSTGRESQL
+        ? "(" + ms + " * INTERVAL '1 millisecond')"
+        : "INTERVAL '" + ms / 1000.0 + "' SECOND";
+  }
+
+  // ---- observe
+
+  /** Reads the shared state; on a standby, probes the owner's lock; sends the heartbeat. */
+  ClusterView observe(boolean owner, boolean heartbeat, RolePolicy policy) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(true);
+      if (heartbeat) {
+        try (PreparedStatement u =
+            c.prepareStatement(
+                "UPDATE cluster_nodes SET heartbeat_at = CURRENT_TIMESTAMP WHERE name = ? AND instance_id = ?")) {
+          u.setString(1, me);
+          u.setString(2, instanceId);
+          if (u.executeUpdate() == 0) {
+            log.warn(
+                "Node {} was registered again by another process; this one keeps running but should be stopped",
+                me);
+          }
+        }
+      }
+      LeaseView lease;
+      boolean maintenance;
+      boolean failed;
+      String moveTo;
+      String moveBy;
+      int recent;
+      try (PreparedStatement q =
+          c.prepareStatement(
+              "SELECT l.owner, l.epoch, l.expires_at < CURRENT_TIMESTAMP AS expired, l.handover_to,"
+                  + " l.owner_has_lock, r.maintenance, r.failed, r.move_to, r.move_requested_by,"
+                  + " (SELECT COUNT(*) FROM cluster_history h WHERE h.event = 'failover' AND h.at >"
+                  + " r.failovers_since AND h.at > "
+                  + dialect.nowPlusMillis(-policy.failoverPeriod().toMillis())
+                  + ") AS recent FROM cluster_lease l JOIN cluster_role r ON r.role = l.role WHERE l.role = ?")) {
+        q.setString(1, ROLE);
+        try (ResultSet rs = q.executeQuery()) {
+          rs.next();
+          lease =
+              new LeaseView(
+                  rs.getString("owner"),
+                  rs.getLong("epoch"),
+                  rs.getBoolean("expired"),
+                  rs.getString("handover_to"),
+                  rs.getBoolean("owner_has_lock"));
+          maintenance = rs.getBoolean("maintenance");
+          failed = rs.getBoolean("failed");
+          moveTo = rs.getString("move_to");
+          moveBy = rs.getString("move_requested_by");
+          recent = rs.getInt("recent");
+        }
+      }
+      Map<String, Duration> live = new LinkedHashMap<>();
+      boolean selfPaused = false;
+      boolean selfDraining = false;
+      try (PreparedStatement q =
+          c.prepareStatement(
+              "SELECT name, paused, draining, started_at, heartbeat_at, CURRENT_TIMESTAMP AS db_now FROM cluster_nodes")) {
+        try (ResultSet rs = q.executeQuery()) {
+          while (rs.next()) {
+            String name = rs.getString("name");
+            Instant now = rs.getTimestamp("db_now").toInstant();
+            boolean paused = rs.getBoolean("paused");
+            boolean draining = rs.getBoolean("draining");
+            if (name.equals(me)) {
+              selfPaused = paused;
+              selfDraining = draining;
+            }
+            Instant beat = rs.getTimestamp("heartbeat_at").toInstant();
+            boolean alive =
+                name.equals(me) || Duration.between(beat, now).compareTo(liveWindow()) < 0;
+            if (alive && !paused && !draining) {
+              live.put(name, Duration.between(rs.getTimestamp("started_at").toInstant(), now));
+            }
+          }
+        }
+      }
+      boolean lock = holdsLock && verifyLock();
+      if (!owner
+          && !lock
+          && locksSupported()
+          && lease.ownerHasLock()
+          && lease.owner() != null
+          && !selfPaused) {
+        lock = tryLock();
+      }
+      return new ClusterView(
+          lease,
+          maintenance,
+          failed,
+          moveTo,
+          moveBy,
+          selfPaused,
+          selfDraining,
+          live,
+          recent,
+          lock,
+          dialect == Dialect.H2);
+    }
+  }
+
+  // ---- acquire, renew, release
+
+  /**
+   * Takes the lease if it is still as seen. On success also moves the fencing epoch, which waits
+   * for writes still in flight under the old epoch.
+   *
+   * @return the new epoch, or -1 when the lease had changed
+   */
+  long acquire(AcquireMode mode, String seenOwner, long seenEpoch) throws SQLException {
+    boolean lock = locksSupported() && tryLock();
+    String condition =
+        switch (mode) {
+          case FREE -> "(owner IS NULL OR expires_at < CURRENT_TIMESTAMP)";
+          case HANDOVER -> "owner IS NULL AND handover_to = ?";
+          case DEAD_OWNER -> "owner = ? AND owner_has_lock = TRUE";
+          case OWN_PREVIOUS_RUN -> "owner = ?";
+        };
+    if (mode == AcquireMode.DEAD_OWNER && !lock) {
+      return -1;
+    }
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        if (dialect == Dialect.POSTGRESQL) {
+          try (Statement s = c.createStatement()) {
+            s.execute("SET LOCAL lock_timeout = '5s'");
+          }
+        }
+        int rows;
+        try (PreparedStatement u =
+            c.prepareStatement(
+                "UPDATE cluster_lease SET owner = ?, epoch = epoch + 1, expires_at = "
+                    + dialect.nowPlusMillis(timing.leaseDuration().toMillis())
+                    + ", handover_to = NULL, owner_has_lock = ?, acquired_at = CURRENT_TIMESTAMP"
+                    + " WHERE role = ? AND epoch = ? AND "
+                    + condition)) {
+          u.setString(1, me);
+          u.setBoolean(2, lock);
+          u.setString(3, ROLE);
+          u.setLong(4, seenEpoch);
+          switch (mode) {
+            case HANDOVER, OWN_PREVIOUS_RUN -> u.setString(5, me);
+            case DEAD_OWNER -> u.setString(5, seenOwner);
+            case FREE -> {}
+          }
+          rows = u.executeUpdate();
+        }
+        if (rows != 1) {
+          c.rollback();
+          return -1;
+        }
+        long epoch = seenEpoch + 1;
+        try (PreparedStatement u =
+            c.prepareStatement("UPDATE cluster_epoch SET epoch = ?, owner = ? WHERE role = ?")) {
+          u.setLong(1, epoch);
+          u.setString(2, me);
+          u.setString(3, ROLE);
+          u.executeUpdate();
+        }
+        c.commit();
+        return epoch;
+      } catch (SQLException e) {
+        c.rollback();
+        throw e;
+      }
+    }
+  }
+
+  /** Extends the lease; false when it is no longer this node's at {@code epoch}. */
+  boolean renew(long epoch) throws SQLException {
+    boolean lock = locksSupported() && (verifyLock() || tryLock());
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement u =
+            c.prepareStatement(
+                "UPDATE cluster_lease SET expires_at = "
+                    + dialect.nowPlusMillis(timing.leaseDuration().toMillis())
+                    + ", owner_has_lock = ? WHERE role = ? AND owner = ? AND epoch = ?")) {
+      c.setAutoCommit(true);
+      u.setBoolean(1, lock);
+      u.setString(2, ROLE);
+      u.setString(3, me);
+      u.setLong(4, epoch);
+      return u.executeUpdate() == 1;
+    }
+  }
+
+  /** Gives the lease up, reserving it for {@code handoverTo}, and lets go of the lock. */
+  void release(long epoch, String handoverTo) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement u =
+            c.prepareStatement(
+                "UPDATE cluster_lease SET owner = NULL, expires_at = CURRENT_TIMESTAMP, handover_to = ?,"
+                    + " owner_has_lock = FALSE WHERE role = ? AND owner = ? AND epoch = ?")) {
+      c.setAutoCommit(true);
+      u.setString(1, handoverTo);
+      u.setString(2, ROLE);
+      u.setString(3, me);
+      u.setLong(4, epoch);
+      u.executeUpdate();
+    } finally {
+      releaseLock();
+    }
+  }
+
+  // ---- records
+
+  void history(String event, String reason) throws SQLException {
+    update("INSERT INTO cluster_history (node, event, reason) VALUES (?, ?, ?)", me, event, reason);
+  }
+
+  void markRoleFailed(String reason) throws SQLException {
+    update(
+        "UPDATE cluster_role SET failed = TRUE, failed_reason = ?, failed_at = CURRENT_TIMESTAMP WHERE role = ?",
+        reason,
+        ROLE);
+    history("role_failed", reason);
+  }
+
+  void clearMove() throws SQLException {
+    update("UPDATE cluster_role SET move_to = NULL, move_requested_by = NULL WHERE role = ?", ROLE);
+  }
+
+  void drained() throws SQLException {
+    update("UPDATE cluster_nodes SET draining = FALSE, paused = TRUE WHERE name = ?", me);
+    history("drained", me + " gave its role away and is paused");
+  }
+
+  void resourceState(String resource, String state, String problem) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(true);
+      int n;
+      try (PreparedStatement u =
+          c.prepareStatement(
+              "UPDATE cluster_resource_state SET state = ?, since = CURRENT_TIMESTAMP, last_problem = ? WHERE node = ? AND resource = ?")) {
+        u.setString(1, state);
+        u.setString(2, problem);
+        u.setString(3, me);
+        u.setString(4, resource);
+        n = u.executeUpdate();
+      }
+      if (n == 0) {
+        try (PreparedStatement i =
+            c.prepareStatement(
+                "INSERT INTO cluster_resource_state (node, resource, state, since, last_problem) VALUES (?, ?, ?, CURRENT_TIMESTAMP, ?)")) {
+          i.setString(1, me);
+          i.setString(2, resource);
+          i.setString(3, state);
+          i.setString(4, problem);
+          i.executeUpdate();
+        }
+      }
+    }
+  }
+
+  /** Receives one manual request. */
+  interface RequestSink {
+    void accept(long id, String action, String resource, String by);
+  }
+
+  /** Manual start/stop requests with an id above {@code afterId}, oldest first. */
+  void requestsAfter(long afterId, RequestSink sink) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement q =
+            c.prepareStatement(
+                "SELECT id, action, resource, requested_by FROM cluster_requests WHERE id > ? ORDER BY id")) {
+      q.setLong(1, afterId);
+      try (ResultSet rs = q.executeQuery()) {
+        while (rs.next()) {
+          sink.accept(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4));
+        }
+      }
+    }
+  }
+
+  private void update(String sql, Object... params) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement u = c.prepareStatement(sql)) {
+      c.setAutoCommit(true);
+      for (int i = 0; i < params.length; i++) {
+        u.setObject(i + 1, params[i]);
+      }
+      u.executeUpdate();
+    }
+  }
+
+  @Override
+  public void close() {
+    releaseLock();
+    dropLockConnection();
+  }
+}

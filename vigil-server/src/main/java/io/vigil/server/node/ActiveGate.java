@@ -1,0 +1,158 @@
+package io.vigil.server.node;
+
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import io.vigil.server.cluster.ClusterService;
+import io.vigil.server.cluster.ClusterView;
+import io.vigil.server.cluster.FailoverController;
+import io.vigil.server.cluster.RoleController;
+import io.vigil.server.http.Api;
+import io.vigil.server.http.RouteModule;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Decides which requests this node serves. The active node serves everything. A standby serves
+ * health, metrics, {@code /cluster/active} and the cluster API ({@code /api/v1/cluster}, so that a
+ * cluster can be inspected and repaired through any node), and answers API and identity provider
+ * requests with a 307 redirect to the active node, or a 503 naming no node when none is active.
+ * When no node is active a standby still issues tokens itself, so that operators can sign in to
+ * repair the cluster.
+ */
+final class ActiveGate implements Handler {
+
+  /** Where the active node is, as far as this node knows. */
+  record Active(String name, String url) {}
+
+  private final FailoverController controller;
+  private final ClusterService cluster;
+  private final String me;
+  private final String myUrl;
+  private volatile Map<String, String> urls = Map.of();
+  private volatile long urlsReadAt;
+
+  ActiveGate(FailoverController controller, ClusterService cluster, String me, String myUrl) {
+    this.controller = controller;
+    this.cluster = cluster;
+    this.me = me;
+    this.myUrl = myUrl;
+  }
+
+  @Override
+  public void handle(Context ctx) {
+    String path = ctx.path();
+    boolean idp = path.startsWith("/idp/");
+    boolean api = path.startsWith("/api/") && !path.startsWith("/api/v1/cluster");
+    if (!idp && !api) {
+      return;
+    }
+    if (controller.isActive()
+        && running(idp ? BuiltinResources.IDENTITY_PROVIDER : BuiltinResources.MANAGEMENT_SERVER)) {
+      return;
+    }
+    Active active = active();
+    if (active != null && !active.name().equals(me) && active.url() != null) {
+      String query = ctx.queryString();
+      ctx.status(307)
+          .header("Location", active.url() + path + (query == null ? "" : "?" + query))
+          .json(
+              body(
+                  "not_active",
+                  "Node "
+                      + me
+                      + " is a standby; the active node is "
+                      + active.name()
+                      + " at "
+                      + active.url()
+                      + ".",
+                  active));
+      ctx.skipRemainingHandlers();
+      return;
+    }
+    if (idp && (path.equals("/idp/connect/token") || path.startsWith("/idp/.well-known/"))) {
+      return;
+    }
+    ctx.status(503)
+        .json(
+            body(
+                "no_active_node",
+                "No node is active for the management role right now (a failover may be in progress); retry in a few seconds, or see vigil cluster status.",
+                null));
+    ctx.skipRemainingHandlers();
+  }
+
+  private boolean running(String resource) {
+    RoleController.Status s = controller.status();
+    return s != null
+        && s.resources().stream()
+            .anyMatch(
+                r ->
+                    r.name().equals(resource) && r.state() == RoleController.ResourceState.RUNNING);
+  }
+
+  /** The node that owns the role by the last observation, with its URL, or null. */
+  Active active() {
+    if (controller.isActive()) {
+      return new Active(me, myUrl);
+    }
+    ClusterView view = controller.lastView();
+    if (view == null || view.lease().owner() == null || view.lease().expired()) {
+      return null;
+    }
+    String owner = view.lease().owner();
+    return new Active(owner, url(owner));
+  }
+
+  private String url(String node) {
+    String url = urls.get(node);
+    if (url == null || System.nanoTime() - urlsReadAt > 2_000_000_000L) {
+      try {
+        Map<String, String> fresh = new LinkedHashMap<>();
+        cluster.status().nodes().forEach(n -> fresh.put(n.name(), n.url()));
+        urls = fresh;
+        urlsReadAt = System.nanoTime();
+        url = fresh.get(node);
+      } catch (RuntimeException e) {
+        // database unreachable: answer without a URL
+      }
+    }
+    return url;
+  }
+
+  private static Map<String, Object> body(String code, String message, Active active) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("code", code);
+    body.put("message", message);
+    body.put("active", active == null ? null : active.name());
+    body.put("url", active == null ? null : active.url());
+    return body;
+  }
+
+  /** {@code GET /cluster/active}: 200 on the active node, 503 naming the active node elsewhere. */
+  RouteModule routes() {
+    return (Api api) ->
+        api.open(
+            HandlerType.GET,
+            "/cluster/active",
+            ctx -> {
+              if (controller.isActive()) {
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("active", me);
+                body.put("url", myUrl);
+                body.put("epoch", controller.status().epoch());
+                ctx.json(body);
+              } else {
+                Active active = active();
+                ctx.status(503)
+                    .json(
+                        body(
+                            active == null ? "no_active_node" : "not_active",
+                            active == null
+                                ? "No node is active right now."
+                                : "This node is a standby; " + active.name() + " is active.",
+                            active));
+              }
+            });
+  }
+}

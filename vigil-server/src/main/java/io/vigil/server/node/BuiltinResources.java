@@ -1,0 +1,137 @@
+package io.vigil.server.node;
+
+import io.vigil.server.cluster.Resource;
+import io.vigil.server.cluster.ResourcePolicy;
+import io.vigil.server.identity.IdentityProvider;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.IntSupplier;
+import javax.sql.DataSource;
+
+/**
+ * The role's built-in resources, in dependency order: the client access point (this node answers
+ * for the cluster's address), the identity provider, the management server. Each is a plain {@link
+ * Resource}; the controller treats them like any generic resource.
+ */
+final class BuiltinResources {
+
+  static final String CLIENT_ACCESS_POINT = "client-access-point";
+  static final String IDENTITY_PROVIDER = "identity-provider";
+  static final String MANAGEMENT_SERVER = "management-server";
+
+  private BuiltinResources() {}
+
+  static List<Resource> create(
+      ResourcePolicy policy, IntSupplier httpPort, IdentityProvider idp, DataSource db) {
+    return List.of(
+        new ClientAccessPoint(policy, httpPort),
+        new IdentityProviderResource(policy, idp),
+        new ManagementServer(policy, db));
+  }
+
+  private abstract static class Base implements Resource {
+    private final String name;
+    private final List<String> dependsOn;
+    private final ResourcePolicy policy;
+
+    Base(String name, List<String> dependsOn, ResourcePolicy policy) {
+      this.name = name;
+      this.dependsOn = dependsOn;
+      this.policy = policy;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public List<String> dependsOn() {
+      return dependsOn;
+    }
+
+    @Override
+    public ResourcePolicy policy() {
+      return policy;
+    }
+
+    @Override
+    public void start(long epoch) throws Exception {}
+
+    @Override
+    public void stop() {}
+  }
+
+  /**
+   * The address clients use. While it runs, this node answers {@code /cluster/active} with 200 and
+   * serves the API; its check asks the node's own HTTP server whether it is alive.
+   */
+  static final class ClientAccessPoint extends Base {
+    private final IntSupplier port;
+    private final HttpClient client =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+
+    ClientAccessPoint(ResourcePolicy policy, IntSupplier port) {
+      super(CLIENT_ACCESS_POINT, List.of(), policy);
+      this.port = port;
+    }
+
+    @Override
+    public String check() throws Exception {
+      HttpResponse<Void> r =
+          client.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + port.getAsInt() + "/health/live"))
+                  .timeout(Duration.ofSeconds(1))
+                  .build(),
+              HttpResponse.BodyHandlers.discarding());
+      return r.statusCode() == 200
+          ? null
+          : "the node's HTTP server answered " + r.statusCode() + " to /health/live";
+    }
+  }
+
+  /** The identity provider: on start it makes sure signing keys, clients and the admin exist. */
+  static final class IdentityProviderResource extends Base {
+    private final IdentityProvider idp;
+
+    IdentityProviderResource(ResourcePolicy policy, IdentityProvider idp) {
+      super(IDENTITY_PROVIDER, List.of(CLIENT_ACCESS_POINT), policy);
+      this.idp = idp;
+    }
+
+    @Override
+    public void start(long epoch) {
+      idp.start();
+    }
+
+    @Override
+    public String check() {
+      return idp.check();
+    }
+  }
+
+  /** The management server: its check is a round trip to the database it serves from. */
+  static final class ManagementServer extends Base {
+    private final DataSource db;
+
+    ManagementServer(ResourcePolicy policy, DataSource db) {
+      super(MANAGEMENT_SERVER, List.of(IDENTITY_PROVIDER), policy);
+      this.db = db;
+    }
+
+    @Override
+    public String check() throws Exception {
+      try (var c = db.getConnection();
+          var s = c.createStatement()) {
+        s.setQueryTimeout(2);
+        s.execute("SELECT 1");
+        return null;
+      }
+    }
+  }
+}
