@@ -48,6 +48,7 @@ public final class Main implements Runnable {
             .addSubcommand(new NodeCommand.StartDev(terminal))
             .addSubcommand(UserCommand.commandLine(terminal))
             .addSubcommand(ServerCommand.commandLine(terminal))
+            .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(new VersionCommand(terminal))
             .addSubcommand(new WarmupCommand(terminal));
     cli.setOut(terminal.out());

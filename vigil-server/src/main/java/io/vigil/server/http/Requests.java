@@ -69,9 +69,14 @@ public final class Requests {
 
   /** The {@code limit} query parameter: 1-500, default 100. */
   public static int limit(Context ctx) {
+    return limit(ctx, 100);
+  }
+
+  /** The {@code limit} query parameter: 1-500, {@code defaultLimit} when absent. */
+  public static int limit(Context ctx, int defaultLimit) {
     String raw = ctx.queryParam("limit");
     if (raw == null) {
-      return 100;
+      return defaultLimit;
     }
     try {
       int limit = Integer.parseInt(raw);
