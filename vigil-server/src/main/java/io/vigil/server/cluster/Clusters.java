@@ -112,6 +112,6 @@ public final class Clusters {
 
   /** The cluster API under /api/v1/cluster. */
   public static RouteModule routes(ClusterService service) {
-    return api -> {};
+    return new ClusterRoutes(service);
   }
 }
