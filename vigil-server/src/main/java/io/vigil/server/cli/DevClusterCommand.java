@@ -31,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code vigil start-dev --nodes N} (N from 2 to {@value #MAX_NODES}): a development cluster on one
@@ -68,6 +69,9 @@ final class DevClusterCommand {
 
   /** Where the embedded PostgreSQL keeps its data and which database the nodes share. */
   static final String DATABASE_NAME = "vigil";
+
+  /** The line start-dev writes to a node's log before each start. */
+  static final String RUN_MARKER = "--- start-dev: starting ";
 
   /** One node of the plan: its name, port, data directory and log file. */
   record NodePlan(String name, int port, Path dataDir, Path log) {
@@ -363,13 +367,7 @@ final class DevClusterCommand {
       terminal
           .out()
           .println(
-              "PostgreSQL at "
-                  + db.url()
-                  + " (user postgres; data in "
-                  + plan.postgresDataDir()
-                  + ", log in "
-                  + plan.postgresLog()
-                  + ")");
+              "PostgreSQL at " + db.url() + " (user postgres, log in " + plan.postgresLog() + ")");
     }
     terminal.out().flush();
     return db;
@@ -391,6 +389,12 @@ final class DevClusterCommand {
               + " e.g. jdbc:postgresql://localhost:5432/vigil.");
     }
     Path dir = plan.postgresDataDir();
+    // Its progress lines would bury the table below; failures still show, and say where to look.
+    if (LoggerFactory.getLogger("io.zonky.test") instanceof ch.qos.logback.classic.Logger l) {
+      l.setLevel(ch.qos.logback.classic.Level.WARN);
+    }
+    terminal.out().println("Starting PostgreSQL (data in " + dir + ")...");
+    terminal.out().flush();
     EmbeddedPostgres pg;
     try {
       pg =
@@ -488,6 +492,12 @@ final class DevClusterCommand {
     }
     try {
       Files.createDirectories(node.dataDir());
+      // The log is appended to across runs; the marker lets a failure show this run's lines only.
+      Files.writeString(
+          node.log(),
+          RUN_MARKER + node.name() + " at " + java.time.Instant.now() + "\n",
+          java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
       ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "node");
       pb.environment().clear();
       pb.environment().putAll(env);
@@ -744,7 +754,15 @@ final class DevClusterCommand {
   private static String tail(Path log, int lines) {
     try {
       List<String> all = Files.readAllLines(log);
-      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+      int from = 0;
+      for (int i = all.size() - 1; i >= 0; i--) {
+        if (all.get(i).startsWith(RUN_MARKER)) {
+          from = i + 1;
+          break;
+        }
+      }
+      from = Math.max(from, all.size() - lines);
+      return String.join("\n", all.subList(from, all.size()));
     } catch (IOException | UncheckedIOException e) {
       return "(cannot read " + log + ": " + e.getMessage() + ")";
     }
