@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
@@ -702,7 +703,11 @@ final class DevClusterCommand {
         }
       }
       if (db != null && db.embedded() != null) {
+        Optional<ProcessHandle> postmaster = postmaster(plan.postgresDataDir());
         closeQuietly(db.embedded());
+        // pg_ctl returns when the server has removed its pid file, a moment before the process
+        // ends; wait for it, so nothing of the cluster is left when this command exits.
+        postmaster.ifPresent(p -> awaitExit(p, Duration.ofSeconds(10)));
         out.line("Stopped PostgreSQL.");
       }
     } finally {
@@ -787,6 +792,28 @@ final class DevClusterCommand {
 
   private static String blankToNull(String s) {
     return s == null || s.isBlank() ? null : s.trim();
+  }
+
+  /** The server process named by the first line of {@code postmaster.pid}, while it runs. */
+  private static Optional<ProcessHandle> postmaster(Path dataDir) {
+    try {
+      List<String> lines = Files.readAllLines(dataDir.resolve("postmaster.pid"));
+      return lines.isEmpty()
+          ? Optional.empty()
+          : ProcessHandle.of(Long.parseLong(lines.getFirst().trim()));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static void awaitExit(ProcessHandle process, Duration timeout) {
+    try {
+      process.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      // Reported by the caller's check, if anyone looks; nothing more to do here.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static void closeQuietly(EmbeddedPostgres pg) {
