@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
@@ -158,9 +159,17 @@ final class DevClusterCommand {
     }
     Path root = (dataDir != null ? dataDir : DEFAULT_DATA_DIR).toAbsolutePath().normalize();
     List<NodePlan> list = new ArrayList<>();
+    java.util.Set<Integer> taken = new java.util.HashSet<>();
     for (int k = 1; k <= nodes; k++) {
       String name = "node-" + k;
-      int port = base == 0 ? freePort() : base + k - 1;
+      int port = base + k - 1;
+      if (base == 0) {
+        // The system may hand out the same free port twice; every node needs its own.
+        do {
+          port = freePort();
+        } while (taken.contains(port));
+        taken.add(port);
+      }
       Path dir = root.resolve(name);
       list.add(new NodePlan(name, port, dir, dir.resolve(name + ".log")));
     }
@@ -318,7 +327,12 @@ final class DevClusterCommand {
             + ")...");
     awaitReady();
     for (Started s : started()) {
-      s.process().onExit().thenAccept(p -> exited(s));
+      // Ctrl+C signals the nodes too (one process group); the short delay lets the shutdown hook
+      // mark the stop first, so those exits are not reported as unexpected.
+      s.process()
+          .onExit()
+          .thenRunAsync(
+              () -> exited(s), CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS));
     }
     out.line("");
     out.print(statusTable());
