@@ -108,6 +108,7 @@ final class DevClusterCommand {
   private final List<Started> started = new ArrayList<>();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean stopping;
+  private final Object databaseLock = new Object();
   private SharedDatabase database;
 
   private record Started(NodePlan node, Process process) {}
@@ -310,8 +311,13 @@ final class DevClusterCommand {
               + e
               + "): choose a folder you may write with --data-dir.");
     }
-    SharedDatabase db = openDatabase();
-    synchronized (this) {
+    SharedDatabase db;
+    // Held while PostgreSQL starts, so a stop that arrives meanwhile waits and then stops it.
+    synchronized (databaseLock) {
+      if (stopping) {
+        throw new CliException(ExitCodes.ERROR, "stopped", "Stopped before PostgreSQL started.");
+      }
+      db = openDatabase();
       database = db;
     }
     String adminPassword = adminPassword(db);
@@ -685,6 +691,8 @@ final class DevClusterCommand {
       }
       stopping = true;
       nodes = List.copyOf(started);
+    }
+    synchronized (databaseLock) {
       db = database;
     }
     PrintLines out = new PrintLines(terminal);
