@@ -356,7 +356,14 @@ final class DevClusterCommand {
           "No node reports itself active yet (/cluster/active). To watch a failover, kill the"
               + " active node with kill -9 <its PID>");
     }
-    out.line("and follow it with: vigil cluster status --server " + plan.nodes().getFirst().url());
+    // Ask a node that survives the kill: the active one will not answer.
+    String watch =
+        plan.nodes().stream()
+            .filter(n -> active == null || !n.equals(active.node()))
+            .findFirst()
+            .orElseThrow()
+            .url();
+    out.line("and follow it with: vigil cluster status --server " + watch);
     out.line("Press Ctrl+C to stop the nodes and PostgreSQL.");
   }
 
