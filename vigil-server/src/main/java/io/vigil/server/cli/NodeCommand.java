@@ -93,7 +93,10 @@ final class NodeCommand {
     @Option(
         names = "--nodes",
         paramLabel = "N",
-        description = "Several nodes in one cluster (not available yet).")
+        description =
+            "Run a development cluster of N node processes (2-9) on one PostgreSQL: the one"
+                + " VIGIL_DB_URL names, else an embedded one. Data in ./.vigil/dev-cluster,"
+                + " ports from 8081 (or --http-port) up.")
     Integer nodes;
 
     StartDev(Terminal terminal) {
@@ -102,13 +105,11 @@ final class NodeCommand {
 
     @Override
     public Integer call() throws InterruptedException {
-      if (nodes != null && nodes != 1) {
-        throw CliException.usage(
-            "not_available",
-            "--nodes "
-                + nodes
-                + " is not available yet: start-dev runs a single node for now. Run it without"
-                + " --nodes.");
+      if (nodes != null) {
+        DevClusterCommand.checkNodeCount(nodes);
+        if (nodes > 1) {
+          return DevClusterCommand.run(terminal, nodes, httpPort, dataDir);
+        }
       }
       Node node = StartupFailure.start(settings());
       terminal.out().println(readyLine(node));

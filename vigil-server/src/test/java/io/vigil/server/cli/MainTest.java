@@ -60,15 +60,6 @@ class MainTest {
   }
 
   @Test
-  void startDevRejectsSeveralNodesForNow() {
-    Run run = new Run().exec("start-dev", "--nodes", "3", "--data-dir", dir.toString());
-
-    assertThat(run.exit).isEqualTo(ExitCodes.USAGE);
-    assertThat(run.err).contains("--nodes 3 is not available yet").contains("(not_available)");
-    assertThat(dir).isEmptyDirectory();
-  }
-
-  @Test
   void nodeWithABrokenSettingsFileFailsWithOneLineAndNoStackTrace() throws Exception {
     Files.writeString(dir.resolve("appsettings.json"), "{\"Http\": {\"Prot\": 8080}}");
 

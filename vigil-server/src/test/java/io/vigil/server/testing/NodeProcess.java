@@ -60,7 +60,15 @@ public final class NodeProcess implements AutoCloseable {
    *     file inside the data directory, VIGIL_CACHE=off)
    */
   public static NodeProcess create(String verb, Path dataDir, Map<String, String> extraEnv) {
-    int port = freePort();
+    return create(verb, dataDir, freePort(), extraEnv);
+  }
+
+  /**
+   * As {@link #create(String, Path, Map)} on a port the caller chose, e.g. so that a cluster's
+   * nodes have known addresses. The port stays the same when the process is started again.
+   */
+  public static NodeProcess create(
+      String verb, Path dataDir, int port, Map<String, String> extraEnv) {
     Map<String, String> env = new HashMap<>();
     env.put("VIGIL_DATA_DIR", dataDir.toString());
     env.put("VIGIL_HTTP_PORT", Integer.toString(port));
