@@ -18,6 +18,7 @@ import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.identity.IdentityProvider;
+import io.vigil.server.identity.SharedIssuer;
 import io.vigil.server.management.Devices;
 import io.vigil.server.management.ManagementRoutes;
 import io.vigil.server.management.ServerRegistry;
@@ -98,6 +99,10 @@ public final class Node implements AutoCloseable {
                   Clusters.fenced(c, why);
                 }
               });
+      if (db.dialect() == Dialect.POSTGRESQL
+          && (settings.identity.issuer == null || settings.identity.issuer.isBlank())) {
+        settings.identity.issuer = SharedIssuer.resolve(db.jdbi(), settings.issuer());
+      }
       IdentityProvider idp =
           new IdentityProvider(
               settings, db.jdbi(), fence, ring, Clock.systemUTC(), settings.adminPassword);

@@ -47,6 +47,8 @@ public final class ClusterFixture implements AutoCloseable {
   private final HttpClient client =
       HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
   private String databaseUrl;
+  private final Map<Integer, Map<String, String>> nodeEnv = new HashMap<>();
+  private String appsettings;
 
   /**
    * @param dir a folder for the nodes' data directories, logs and the machine key (a
@@ -62,6 +64,24 @@ public final class ClusterFixture implements AutoCloseable {
     return this;
   }
 
+  /** Adds an environment variable for node {@code i} only (e.g. a database URL through a proxy). */
+  public ClusterFixture nodeEnv(int i, String name, String value) {
+    nodeEnv.computeIfAbsent(i, k -> new HashMap<>()).put(name, value);
+    return this;
+  }
+
+  /** Uses this database instead of a fresh one on the shared test server. */
+  public ClusterFixture database(String jdbcUrl) {
+    this.databaseUrl = jdbcUrl;
+    return this;
+  }
+
+  /** Writes this {@code appsettings.json} into every node's data directory before it starts. */
+  public ClusterFixture appsettings(String json) {
+    this.appsettings = json;
+    return this;
+  }
+
   /**
    * Starts {@code n} nodes at once on a new database and waits until each answers {@code
    * /health/ready} (active or standby).
@@ -73,7 +93,9 @@ public final class ClusterFixture implements AutoCloseable {
     if (n < 1 || !nodes.isEmpty()) {
       throw new IllegalArgumentException("start(n) needs n >= 1 and is called once, got " + n);
     }
-    databaseUrl = TestDatabases.postgresUrl();
+    if (databaseUrl == null) {
+      databaseUrl = TestDatabases.postgresUrl();
+    }
     Path machineKey = dir.resolve("machine.key");
     for (int i = 1; i <= n; i++) {
       int port = NodeProcess.freePort();
@@ -85,7 +107,17 @@ public final class ClusterFixture implements AutoCloseable {
       env.put("VIGIL_MACHINE_KEY_FILE", machineKey.toString());
       env.put("VIGIL_ADVERTISED_URL", "http://127.0.0.1:" + port);
       env.putAll(extraEnv);
-      nodes.add(NodeProcess.create("node", dir.resolve(name(i)), port, env));
+      env.putAll(nodeEnv.getOrDefault(i, Map.of()));
+      Path data = dir.resolve(name(i));
+      if (appsettings != null) {
+        try {
+          java.nio.file.Files.createDirectories(data);
+          java.nio.file.Files.writeString(data.resolve("appsettings.json"), appsettings);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+      nodes.add(NodeProcess.create("node", data, port, env));
     }
     try {
       nodes.forEach(NodeProcess::start);

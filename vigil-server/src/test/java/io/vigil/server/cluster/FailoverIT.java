@@ -1,0 +1,220 @@
+package io.vigil.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vigil.server.testing.ActiveSampler;
+import io.vigil.server.testing.ClusterFixture;
+import io.vigil.server.testing.NodeProcess;
+import io.vigil.server.testing.TcpProxy;
+import io.vigil.server.testing.TestDatabases;
+import io.vigil.server.testing.TestHttp;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Crashes, hangs, cut-offs and database restarts, with real processes and PostgreSQL. */
+class FailoverIT extends ClusterIT {
+
+  @Test
+  void killingTheActiveNodeFailsOverFastAndItsTokensStayValid() {
+    try (ClusterFixture cluster = new ClusterFixture(dir).start(3)) {
+      ActiveSampler sampler = cluster.sampler();
+      NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(30));
+      String token = token(owner);
+      awaitServing(cluster, token, Duration.ofSeconds(30));
+      long t0 = System.nanoTime();
+      owner.kill();
+      NodeProcess next = awaitServing(cluster, token, Duration.ofSeconds(10));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(next).isNotSameAs(owner);
+      assertThat(ms).as("kill -9 failover in ms").isLessThan(4000);
+      assertThat(history(next, token)).contains("its lock was released");
+      sampler.close();
+      assertNeverTwoActive(sampler);
+    }
+  }
+
+  @Test
+  void aStoppedOwnerIsReplacedByLeaseAndItsWriteIsFencedWhenItWakes() throws Exception {
+    try (ClusterFixture cluster =
+        new ClusterFixture(dir).env("VIGIL_FAULT_INJECTION", "on").start(2)) {
+      ActiveSampler sampler = cluster.sampler();
+      NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(30));
+      String token = token(owner);
+      awaitServing(cluster, token, Duration.ofSeconds(30));
+      // A write that is in flight on the owner when the owner is stopped.
+      CompletableFuture<TestHttp.Response> write =
+          CompletableFuture.supplyAsync(
+              () ->
+                  new TestHttp(owner.url())
+                      .send(
+                          "POST",
+                          "/api/v1/servers",
+                          token,
+                          "{\"name\":\"written-while-stopped\",\"type\":\"recording-server\",\"address\":\"http://x.local\"}",
+                          Map.of("X-Vigil-Fault-Delay-Ms", "1500")));
+      sleep(500);
+      owner.signal("STOP");
+      long t0 = System.nanoTime();
+      NodeProcess next = awaitServing(cluster, token, Duration.ofSeconds(15));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(next).isNotSameAs(owner);
+      assertThat(ms).as("lease-path failover in ms").isGreaterThan(1500).isLessThan(9000);
+      owner.signal("CONT");
+      TestHttp.Response refused = write.get(30, TimeUnit.SECONDS);
+      assertThat(refused.status()).as(refused.body()).isEqualTo(503);
+      assertThat(refused.json().get("code").asText()).isEqualTo("fenced");
+      await(
+          "the woken node says it is not active",
+          Duration.ofSeconds(5),
+          () -> get(owner, "/cluster/active", null).status() == 503);
+      assertThat(
+              count(
+                  cluster.databaseUrl(),
+                  "SELECT COUNT(*) FROM servers WHERE name = 'written-while-stopped'"))
+          .isZero();
+      assertThat(history(next, token)).contains("stopped acting as owner");
+      sampler.close();
+      assertNeverTwoActive(sampler);
+    }
+  }
+
+  @Test
+  void anOwnerCutOffFromTheDatabaseStopsServingBeforeAStandbyTakesOver() {
+    EmbeddedPostgres pg = TestDatabases.postgresServer();
+    String url = TestDatabases.postgresUrl();
+    String database =
+        url.substring(
+            url.lastIndexOf('/') + 1, url.indexOf('?') > 0 ? url.indexOf('?') : url.length());
+    try (TcpProxy proxy = new TcpProxy("127.0.0.1", pg.getPort());
+        ClusterFixture cluster =
+            new ClusterFixture(dir)
+                .database(url)
+                .nodeEnv(
+                    1,
+                    "VIGIL_DB_URL",
+                    "jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + database)
+                .start(1)) {
+      NodeProcess first = cluster.awaitActive(Duration.ofSeconds(30));
+      String token = token(first);
+      awaitServing(cluster, token, Duration.ofSeconds(30));
+      NodeProcess second = startExtraNode(cluster, url);
+      try {
+        ActiveSampler sampler =
+            new ActiveSampler(Map.of("node-1", first.url(), "node-x", second.url()));
+        sleep(1500);
+        long t0 = System.nanoTime();
+        proxy.freeze();
+        long stoppedAt = -1;
+        long takenAt = -1;
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline && takenAt < 0) {
+          if (stoppedAt < 0 && get(first, "/cluster/active", null).status() == 503) {
+            stoppedAt = System.nanoTime();
+          }
+          if (get(second, "/cluster/active", null).status() == 200) {
+            takenAt = System.nanoTime();
+          }
+          sleep(20);
+        }
+        sampler.close();
+        assertThat(stoppedAt).as("the cut-off owner stopped serving").isPositive();
+        assertThat(takenAt).as("a standby took over").isPositive();
+        assertThat(stoppedAt)
+            .as("the owner stopped before the standby started")
+            .isLessThan(takenAt);
+        assertThat((stoppedAt - t0) / 1_000_000).as("ms until the owner stopped").isLessThan(4000);
+        assertNeverTwoActive(sampler);
+        proxy.unfreeze();
+      } finally {
+        second.close();
+      }
+    }
+  }
+
+  @Test
+  void theClusterRecoversWithOneOwnerAfterPostgresRestarts() throws Exception {
+    java.nio.file.Path pgData = dir.resolve("pg");
+    int port = NodeProcess.freePort();
+    EmbeddedPostgres pg =
+        EmbeddedPostgres.builder()
+            .setDataDirectory(pgData)
+            .setCleanDataDirectory(false)
+            .setPort(port)
+            .start();
+    try {
+      String url = pg.getJdbcUrl("postgres", "postgres");
+      try (ClusterFixture cluster = new ClusterFixture(dir).database(url).start(2)) {
+        NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(30));
+        String token = token(owner);
+        awaitServing(cluster, token, Duration.ofSeconds(30));
+        ActiveSampler sampler = cluster.sampler();
+        pg.close();
+        sleep(3000);
+        pg =
+            EmbeddedPostgres.builder()
+                .setDataDirectory(pgData)
+                .setCleanDataDirectory(false)
+                .setPort(port)
+                .start();
+        NodeProcess serving = awaitServing(cluster, token, Duration.ofSeconds(30));
+        sleep(3000);
+        sampler.close();
+        assertNeverTwoActive(sampler);
+        assertThat(cluster.active()).isNotNull();
+        assertThat(get(serving, "/api/v1/servers", token).status()).isEqualTo(200);
+      }
+    } finally {
+      pg.close();
+    }
+  }
+
+  @Test
+  void nodesStartingAtTheSameMomentElectExactlyOneOwner() {
+    try (ClusterFixture cluster = new ClusterFixture(dir).start(3)) {
+      ActiveSampler sampler = cluster.sampler();
+      NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(30));
+      sleep(2000);
+      sampler.close();
+      assertNeverTwoActive(sampler);
+      assertThat(get(owner, "/cluster/active", null).json().get("epoch").asLong()).isEqualTo(1);
+    }
+  }
+
+  private NodeProcess startExtraNode(ClusterFixture cluster, String url) {
+    int port = NodeProcess.freePort();
+    NodeProcess node =
+        NodeProcess.create(
+            "node",
+            dir.resolve("node-x"),
+            port,
+            Map.of(
+                "VIGIL_NODE_NAME",
+                "node-x",
+                "VIGIL_DB_URL",
+                url,
+                "VIGIL_DB_USER",
+                "postgres",
+                "VIGIL_ADMIN_PASSWORD",
+                ClusterFixture.ADMIN_PASSWORD,
+                "VIGIL_MACHINE_KEY_FILE",
+                dir.resolve("machine.key").toString(),
+                "VIGIL_ADVERTISED_URL",
+                "http://127.0.0.1:" + port));
+    return node.start().awaitReady(Duration.ofSeconds(60));
+  }
+
+  static long count(String url, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection(url, "postgres", null);
+        ResultSet rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
