@@ -122,6 +122,11 @@ public final class FailoverController implements AutoCloseable {
     return me;
   }
 
+  /** A node's advertised URL as of the last observation, or null. */
+  public String nodeUrl(String node) {
+    return store.nodeUrls().get(node);
+  }
+
   /** The last state the controller showed, for status displays. */
   public RoleController.Status status() {
     return status;

@@ -47,6 +47,7 @@ final class LeaseStore implements AutoCloseable {
   private final Properties lockProps;
   private Connection lockConnection;
   private boolean holdsLock;
+  private volatile Map<String, String> urls = Map.of();
 
   LeaseStore(
       DataSource dataSource,
@@ -73,6 +74,11 @@ final class LeaseStore implements AutoCloseable {
     lockProps.setProperty("ApplicationName", "vigil-lock-" + me);
     lockProps.setProperty("connectTimeout", "2");
     lockProps.setProperty("socketTimeout", "3");
+  }
+
+  /** Every node's advertised URL as of the last observation. */
+  Map<String, String> nodeUrls() {
+    return urls;
   }
 
   boolean locksSupported() {
@@ -271,12 +277,15 @@ final class LeaseStore implements AutoCloseable {
       Map<String, Duration> live = new LinkedHashMap<>();
       boolean selfPaused = false;
       boolean selfDraining = false;
+      Map<String, String> seenUrls = new LinkedHashMap<>();
       try (PreparedStatement q =
           c.prepareStatement(
-              "SELECT name, paused, draining, started_at, heartbeat_at, CURRENT_TIMESTAMP AS db_now FROM cluster_nodes")) {
+              "SELECT name, advertised_url, paused, draining, started_at, heartbeat_at,"
+                  + " CURRENT_TIMESTAMP AS db_now FROM cluster_nodes")) {
         try (ResultSet rs = q.executeQuery()) {
           while (rs.next()) {
             String name = rs.getString("name");
+            seenUrls.put(name, rs.getString("advertised_url"));
             Instant now = rs.getTimestamp("db_now").toInstant();
             boolean paused = rs.getBoolean("paused");
             boolean draining = rs.getBoolean("draining");
@@ -293,6 +302,7 @@ final class LeaseStore implements AutoCloseable {
           }
         }
       }
+      urls = Map.copyOf(seenUrls);
       boolean lock = holdsLock && verifyLock();
       if (!owner
           && !lock

@@ -3,7 +3,6 @@ package io.vigil.server.node;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
-import io.vigil.server.cluster.ClusterService;
 import io.vigil.server.cluster.ClusterView;
 import io.vigil.server.cluster.FailoverController;
 import io.vigil.server.cluster.RoleController;
@@ -26,15 +25,11 @@ final class ActiveGate implements Handler {
   record Active(String name, String url) {}
 
   private final FailoverController controller;
-  private final ClusterService cluster;
   private final String me;
   private final String myUrl;
-  private volatile Map<String, String> urls = Map.of();
-  private volatile long urlsReadAt;
 
-  ActiveGate(FailoverController controller, ClusterService cluster, String me, String myUrl) {
+  ActiveGate(FailoverController controller, String me, String myUrl) {
     this.controller = controller;
-    this.cluster = cluster;
     this.me = me;
     this.myUrl = myUrl;
   }
@@ -101,23 +96,7 @@ final class ActiveGate implements Handler {
       return null;
     }
     String owner = view.lease().owner();
-    return new Active(owner, url(owner));
-  }
-
-  private String url(String node) {
-    String url = urls.get(node);
-    if (url == null || System.nanoTime() - urlsReadAt > 2_000_000_000L) {
-      try {
-        Map<String, String> fresh = new LinkedHashMap<>();
-        cluster.status().nodes().forEach(n -> fresh.put(n.name(), n.url()));
-        urls = fresh;
-        urlsReadAt = System.nanoTime();
-        url = fresh.get(node);
-      } catch (RuntimeException e) {
-        // database unreachable: answer without a URL
-      }
-    }
-    return url;
+    return new Active(owner, controller.nodeUrl(owner));
   }
 
   private static Map<String, Object> body(String code, String message, Active active) {

@@ -133,7 +133,7 @@ public final class Node implements AutoCloseable {
               builtins,
               operations::genericDefinitions);
       controllerRef.set(controller);
-      ActiveGate gate = new ActiveGate(controller, operations, me, settings.advertisedUrl());
+      ActiveGate gate = new ActiveGate(controller, me, settings.advertisedUrl());
       AtomicBoolean ready = new AtomicBoolean(false);
       io.javalin.http.Handler fault = FaultInjection.fromEnvironment(System.getenv());
       HttpServer http =

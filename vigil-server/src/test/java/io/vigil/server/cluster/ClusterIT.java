@@ -34,8 +34,9 @@ abstract class ClusterIT {
     return r.json().get("access_token").asText();
   }
 
+  /** A GET that gives up after a second: the node may be stopped. */
   static TestHttp.Response get(NodeProcess node, String path, String token) {
-    return new TestHttp(node.url()).get(path, token);
+    return new TestHttp(node.url(), Duration.ofSeconds(1)).get(path, token);
   }
 
   static TestHttp.Response send(

@@ -21,9 +21,16 @@ public final class TestHttp {
           .followRedirects(HttpClient.Redirect.NEVER)
           .build();
   private final String baseUrl;
+  private final Duration timeout;
 
   public TestHttp(String baseUrl) {
+    this(baseUrl, Duration.ofSeconds(20));
+  }
+
+  /** A client whose requests give up after {@code timeout} (for nodes that may be stopped). */
+  public TestHttp(String baseUrl, Duration timeout) {
     this.baseUrl = baseUrl;
+    this.timeout = timeout;
   }
 
   /** A response: status, headers and the body parsed as JSON when it is JSON. */
@@ -47,8 +54,7 @@ public final class TestHttp {
 
   public Response send(
       String method, String path, String token, String jsonBody, Map<String, String> headers) {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(20));
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(timeout);
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }
@@ -67,7 +73,7 @@ public final class TestHttp {
   public Response form(String path, String formBody, Map<String, String> headers) {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(baseUrl + path))
-            .timeout(Duration.ofSeconds(20))
+            .timeout(timeout)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .POST(HttpRequest.BodyPublishers.ofString(formBody));
     headers.forEach(b::header);
