@@ -71,7 +71,8 @@ public final class Clusters {
             settings.database.user,
             settings.database.password);
     register(store, advertisedUrl, timing);
-    return new FailoverController(me, timing, policy, store, fence, builtins, generics);
+    return new FailoverController(
+        me, timing, policy, store, fence, builtins, generics, settings.dataDir);
   }
 
   /** Registers the node; waits out the heartbeat of a previous, crashed run of the same name. */

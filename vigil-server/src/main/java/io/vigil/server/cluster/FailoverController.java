@@ -45,6 +45,7 @@ public final class FailoverController implements AutoCloseable {
   private final EpochFence fence;
   private final List<Resource> builtins;
   private final Supplier<List<GenericResource.Definition>> genericDefinitions;
+  private final java.nio.file.Path workingDirectory;
   private final Map<String, Resource> resources = new LinkedHashMap<>();
   private final BlockingQueue<ControllerEvent> events = new LinkedBlockingQueue<>();
   private final ExecutorService dbWorker;
@@ -66,6 +67,7 @@ public final class FailoverController implements AutoCloseable {
   /**
    * @param builtins the role's built-in resources
    * @param genericDefinitions reads the operator-defined resources (called on the database worker)
+   * @param workingDirectory where generic resources run their commands (the data directory)
    */
   FailoverController(
       String me,
@@ -74,8 +76,10 @@ public final class FailoverController implements AutoCloseable {
       LeaseStore store,
       EpochFence fence,
       List<Resource> builtins,
-      Supplier<List<GenericResource.Definition>> genericDefinitions) {
+      Supplier<List<GenericResource.Definition>> genericDefinitions,
+      java.nio.file.Path workingDirectory) {
     this.me = me;
+    this.workingDirectory = workingDirectory;
     this.timing = timing;
     this.policy = policy;
     this.store = store;
@@ -315,7 +319,7 @@ public final class FailoverController implements AutoCloseable {
       if (existing instanceof GenericResource g && g.definition().equals(d)) {
         next.put(d.name(), existing);
       } else {
-        next.put(d.name(), new GenericResource(d, me));
+        next.put(d.name(), new GenericResource(d, me, workingDirectory));
       }
     }
     // Resources being removed stay reachable until the controller has stopped them.
