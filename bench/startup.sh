@@ -12,9 +12,12 @@ usage() {
   cat <<EOF
 Usage: bench/startup.sh [--runs N] [--idle SECONDS] [--ready-timeout SECONDS]
 
-Starts a Vigil node N times, each with a fresh temporary data directory and a free port on
-127.0.0.1, and measures the time from process start to the first 200 from /health/ready (polled
-every 10 ms). Then leaves the last node idle and reports the resident memory of its java process.
+Measures the time from process start to the first 200 from /health/ready (polled every 10 ms)
+of a single node (start-dev, loopback, free port). After one untimed priming start (it makes the
+launcher's start-up cache and initializes a data directory), it measures N cold starts (a new JVM
+on that data directory, as when a node restarts) and N first starts (a new data directory each:
+creating the key ring, the signing key and the admin user), and the resident memory of the last
+cold-started node after it idled.
 Builds the distribution first (untimed) when vigil-server/target/vigil is missing.
 
   --runs N                 number of cold starts, 1-20 (default $RUNS)
@@ -45,65 +48,76 @@ vb_ensure_build
 
 vb_tmpdir
 work="$VB_TMP"
-# All runs share one private cache directory (XDG_CACHE_HOME), empty at first: files the first
-# start writes there or into the distribution (an AOT or CDS cache a launcher may create) make
-# later starts faster, so they are detected and the first and later runs are reported apart.
+# A private cache directory (XDG_CACHE_HOME) for the launcher's start-up cache, made by an untimed
+# first start that also initializes a data directory (keys, the admin user).
 VB_CACHE_HOME="$work/cache"
 mkdir -p "$VB_CACHE_HOME"
-touch "$work/before-first-run"
-sleep 0.01
+VIGIL_ADMIN_PASSWORD="$(vb_random_secret)"
 
-load_before="$(vb_load)"
-times=()
-for run in $(seq 1 "$RUNS"); do
-  data="$work/data-$run"
+# One timed start of a node on data directory $1; sets $ms. Leaves the node running.
+timed_start() {
+  local data="$1" log="$2" port
   mkdir -p "$data"
   port="$(vb_free_port)"
-  VIGIL_ADMIN_PASSWORD="$(vb_random_secret)"
-  vb_start_node "$data" "$port" "$work/node-$run.log"
-  vb_wait_ready "http://127.0.0.1:$port" "$VB_NODE_PID" "$work/node-$run.log" "$READY_TIMEOUT"
+  vb_start_node "$data" "$port" "$log"
+  vb_wait_ready "http://127.0.0.1:$port" "$VB_NODE_PID" "$log" "$READY_TIMEOUT"
   ms=$(((VB_READY_US - VB_START_US + 500) / 1000))
-  times+=("$ms")
-  vb_note "run $run: $ms ms"
-  if ((run == 1)); then
-    mapfile -t cache_files < <(find "$VB_DIST" "$VB_CACHE_HOME" -type f \
-      -newer "$work/before-first-run" 2>/dev/null | sed -e "s|^$VB_DIST/||" -e "s|^$work/||")
+}
+
+median_of() {
+  local sorted n
+  mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
+  n=${#sorted[@]}
+  if ((n % 2)); then
+    echo "${sorted[n / 2]}"
+  else
+    echo $(((sorted[n / 2 - 1] + sorted[n / 2] + 1) / 2))
   fi
+}
+
+load_before="$(vb_load)"
+timed_start "$work/data" "$work/prime.log"
+prime_ms=$ms
+vb_stop_node "$VB_NODE_PID"
+vb_note "untimed priming start (start-up cache, data directory): $prime_ms ms"
+
+# Cold starts: a new JVM on an existing data directory, as when a node (re)starts.
+cold=()
+for run in $(seq 1 "$RUNS"); do
+  timed_start "$work/data" "$work/cold-$run.log"
+  cold+=("$ms")
+  vb_note "cold start $run: $ms ms"
   if ((run < RUNS)); then
     vb_stop_node "$VB_NODE_PID"
   fi
 done
 last_pid="$VB_NODE_PID"
-
 sleep "$IDLE"
 java_pid="$(vb_java_pid "$last_pid")" || vb_die "no java process found under the node's process $last_pid"
 rss="$(vb_rss_mib "$java_pid")" || vb_die "cannot read VmRSS from /proc/$java_pid/status"
 vb_stop_node "$last_pid"
 
-mapfile -t sorted < <(printf '%s\n' "${times[@]}" | sort -n)
-n=${#sorted[@]}
-if ((n % 2)); then
-  median=${sorted[n / 2]}
-else
-  median=$(((sorted[n / 2 - 1] + sorted[n / 2] + 1) / 2))
-fi
+# First starts: a new data directory each time (creates the key ring, signing key, admin user).
+first=()
+for run in $(seq 1 "$RUNS"); do
+  timed_start "$work/first-$run" "$work/first-$run.log"
+  first+=("$ms")
+  vb_note "first start $run: $ms ms"
+  vb_stop_node "$VB_NODE_PID"
+done
 
+mapfile -t cold_sorted < <(printf '%s\n' "${cold[@]}" | sort -n)
+mapfile -t first_sorted < <(printf '%s\n' "${first[@]}" | sort -n)
 echo "JDK: $VB_JDK ($VB_JDK_VERSION)"
 echo "launcher: $(vb_launcher)"
-echo "cold start to ready: median $median ms (min ${sorted[0]} ms, max ${sorted[n - 1]} ms) over $n runs [runs: ${times[*]}]"
-if ((${#cache_files[@]} > 0 && n > 1)); then
-  later=("${times[@]:1}")
-  mapfile -t later_sorted < <(printf '%s\n' "${later[@]}" | sort -n)
-  m=${#later_sorted[@]}
-  if ((m % 2)); then
-    later_median=${later_sorted[m / 2]}
-  else
-    later_median=$(((later_sorted[m / 2 - 1] + later_sorted[m / 2] + 1) / 2))
-  fi
-  echo "first run wrote ${cache_files[*]} (a start-up cache):" \
-    "first run ${times[0]} ms, later runs median $later_median ms"
+echo "cold start to ready (new JVM, existing data directory): median $(median_of "${cold[@]}") ms" \
+  "(min ${cold_sorted[0]} ms, max ${cold_sorted[-1]} ms) over $RUNS runs [runs: ${cold[*]}]"
+echo "first start to ready (new data directory: key ring, signing key, admin password hash):" \
+  "median $(median_of "${first[@]}") ms (min ${first_sorted[0]} ms, max ${first_sorted[-1]} ms) [runs: ${first[*]}]"
+if find "$VB_CACHE_HOME" -type f | grep -q .; then
+  echo "start-up cache in use: $(find "$VB_CACHE_HOME" -type f -printf '%f ' ) (made by the untimed priming start, $prime_ms ms)"
 else
-  echo "first run wrote no files into the distribution or the cache directory (no start-up cache created)"
+  echo "no start-up cache was made (JDK without AOT/CDS support, or VIGIL_CACHE=off)"
 fi
 echo "idle RSS after $IDLE s: $rss MiB (java pid $java_pid)"
 echo "cores: $(nproc)"

@@ -31,7 +31,19 @@ public final class PasswordHasher {
       throw new IllegalArgumentException("PBKDF2 iterations must be positive");
     }
     this.iterations = iterations;
-    this.dummyHash = hash("not-a-real-password-" + RANDOM.nextLong());
+    // A hash of no password, in the stored format: checking a password against it costs the same
+    // PBKDF2 work as a real check and never succeeds. Random bytes, so nothing is computed here.
+    byte[] salt = new byte[16];
+    byte[] nothing = new byte[32];
+    RANDOM.nextBytes(salt);
+    RANDOM.nextBytes(nothing);
+    this.dummyHash =
+        String.join(
+            "$",
+            SCHEME,
+            Integer.toString(iterations),
+            Base64.getEncoder().withoutPadding().encodeToString(salt),
+            Base64.getEncoder().withoutPadding().encodeToString(nothing));
   }
 
   /** Hashes a password with a fresh salt. */

@@ -83,7 +83,9 @@ public final class Node implements AutoCloseable {
     opened.add(db);
     try {
       String me = settings.nodeName();
+      long tDb = System.nanoTime();
       KeyRing ring = DataProtection.open(settings, db);
+      long tKeys = System.nanoTime();
       ClusterTiming timing = Clusters.timing(settings.cluster);
       RolePolicy policy = Clusters.rolePolicy(settings.cluster);
       ResourcePolicy resourcePolicy = Clusters.resourcePolicy(settings.cluster);
@@ -149,19 +151,26 @@ public final class Node implements AutoCloseable {
               List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
       opened.add(http);
       port.set(http.port());
+      long tHttp = System.nanoTime();
       controller.start();
       opened.add(controller);
       settle(controller, gate, db.dialect() == Dialect.H2);
+      long tRole = System.nanoTime();
       ready.set(true);
       Node node = new Node(settings, db, controllerPool, controller, http, ready);
       log.info(
-          "Vigil node {} ready in {} ms at {} ({}; listening on {}:{})",
+          "Vigil node {} ready in {} ms at {} ({}; listening on {}:{}; database {} ms, key ring {}"
+              + " ms, services and HTTP {} ms, role {} ms)",
           me,
           (System.nanoTime() - t0) / 1_000_000,
           node.url(),
           controller.isActive() ? "active" : "standby",
           settings.http.host,
-          http.port());
+          http.port(),
+          (tDb - t0) / 1_000_000,
+          (tKeys - tDb) / 1_000_000,
+          (tHttp - tKeys) / 1_000_000,
+          (tRole - tHttp) / 1_000_000);
       return node;
     } catch (RuntimeException e) {
       for (int i = opened.size() - 1; i >= 0; i--) {
