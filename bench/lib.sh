@@ -126,7 +126,8 @@ vb_launcher() {
 vb_free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    # Below the kernel's ephemeral range (32768+), so no outgoing connection can take it meanwhile.
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
     # A refused connection means the port is free (a race with other programs remains possible).
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
