@@ -118,7 +118,7 @@ vb_launcher() {
   if [[ -x "$VB_DIST/bin/vigil" ]]; then
     echo "bin/vigil start-dev --data-dir DIR --http-port PORT"
   else
-    echo "java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp 'lib/*' io.vigil.server.cli.Main (bin/vigil not in the distribution)"
+    echo "java -XX:+UseSerialGC -Xms24m -cp 'lib/*' io.vigil.server.cli.Main (bin/vigil not in the distribution)"
   fi
 }
 
@@ -176,7 +176,7 @@ vb_start_node() {
     env "${env[@]}" setsid "$VB_DIST/bin/vigil" start-dev --data-dir "$data" --http-port "$port" \
       </dev/null >"$log" 2>&1 &
   else
-    env "${env[@]}" setsid "$VB_JAVA" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    env "${env[@]}" setsid "$VB_JAVA" -XX:+UseSerialGC -Xms24m \
       -cp "$VB_DIST/lib/*" io.vigil.server.cli.Main </dev/null >"$log" 2>&1 &
   fi
   VB_NODE_PID=$!

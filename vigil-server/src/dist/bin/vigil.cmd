@@ -12,5 +12,5 @@ if not exist "%JAVA_HOME%\bin\java.exe" (
   echo vigil: JAVA_HOME=%JAVA_HOME% has no bin\java.exe; set it to a JDK 21 or newer. 1>&2
   exit /b 1
 )
-"%JAVA_HOME%\bin\java.exe" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -Xms24m %JAVA_OPTS% %VIGIL_JAVA_OPTS% -cp "%VIGIL_HOME%\lib\*" io.vigil.server.cli.Main %*
+"%JAVA_HOME%\bin\java.exe" -XX:+UseSerialGC -Xss512k -Xms24m %JAVA_OPTS% %VIGIL_JAVA_OPTS% -cp "%VIGIL_HOME%\lib\*" io.vigil.server.cli.Main %*
 exit /b %ERRORLEVEL%
