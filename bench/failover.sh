@@ -194,6 +194,8 @@ fb_start_node() {
   # printed settings; setsid makes the node the leader of its own process group.
   env -i "${env[@]}" setsid "$VB_DIST/bin/vigil" node </dev/null >>"${LOG[i]}" 2>&1 &
   PID[i]=$!
+  # Not a job of this shell: a node killed on purpose is not reported as "Killed".
+  disown "${PID[i]}"
   STOPPED[i]=0
 }
 
@@ -405,7 +407,11 @@ for r in $(seq 1 "$ROUNDS"); do
     kill_log+=("timeout")
     vb_note "kill -9 round $r: ${NAME[a]} killed, no survivor served within $FAILOVER_TIMEOUT s; last answers: $LAST_ANSWERS"
   fi
-  wait "${PID[a]}" 2>/dev/null
+  # The port is free again once the killed process has gone.
+  for _ in $(seq 1 100); do
+    kill -0 "${PID[a]}" 2>/dev/null || break
+    sleep 0.05
+  done
   fb_start_node "$a"
   fb_wait_ready "$a"
 done
