@@ -2,7 +2,6 @@ package io.vigil.server.cluster;
 
 import io.vigil.server.db.Dialect;
 import java.util.function.Consumer;
-import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 
@@ -90,14 +89,5 @@ public final class EpochFence implements Fence {
   @Override
   public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
     return jdbi.withHandle(work);
-  }
-
-  /** Runs {@code work} in a fenced transaction. */
-  public void run(Consumer<Handle> work) {
-    write(
-        h -> {
-          work.accept(h);
-          return null;
-        });
   }
 }

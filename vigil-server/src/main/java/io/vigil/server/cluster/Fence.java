@@ -9,8 +9,9 @@ import org.jdbi.v3.core.Jdbi;
  * that the failover controller can check, in the same transaction, that this node still owns the
  * role before anything commits.
  *
- * <p>A single server owns its role for as long as it runs, so {@link #unfenced} is the whole story
- * there; the cluster's implementation adds the epoch check.
+ * <p>Nodes use {@link EpochFence}, which checks that the node still owns the role's epoch, on a
+ * single server as in a cluster. {@link #unfenced} is for code that runs without a failover
+ * controller (tests of a single part).
  */
 public interface Fence {
 
@@ -19,7 +20,7 @@ public interface Fence {
   /** Read-only work; never fenced, never holds locks longer than the callback. */
   <R, X extends Exception> R read(HandleCallback<R, X> work) throws X;
 
-  /** A fence for a node that owns its role unconditionally (a cluster of one). */
+  /** A fence that checks nothing: for parts tested without a failover controller. */
   static Fence unfenced(Jdbi jdbi) {
     return new Fence() {
       @Override
