@@ -133,8 +133,8 @@ final class LeaseStore implements AutoCloseable {
     if (!holdsLock) {
       return false;
     }
-    try (Statement s = lockConnection.createStatement();
-        ResultSet rs = s.executeQuery("SELECT 1")) {
+    try (Statement s = lockConnection.createStatement()) {
+      s.execute("SELECT 1");
       return true;
     } catch (SQLException e) {
       dropLockConnection();

@@ -33,6 +33,9 @@ public final class Devices {
   private static final Set<String> RECORDERS =
       Set.of(ServerType.RECORDING_SERVER.id(), ServerType.FAILOVER_RECORDING_SERVER.id());
 
+  private static final String CAMERAS =
+      "SELECT c.*, h.recording_server_id FROM cameras c JOIN hardware h ON h.id = c.hardware_id";
+
   private final Fence fence;
   private final DataProtector protector;
 
@@ -106,26 +109,17 @@ public final class Devices {
   }
 
   public Page<Hardware> listHardware(UUID recordingServerId, String cursor, int limit) {
-    String after = Page.decodeCursor(cursor);
     return fence.read(
-        h -> {
-          StringBuilder sql = new StringBuilder("SELECT * FROM hardware WHERE 1 = 1");
-          if (after != null) {
-            sql.append(" AND name_key > :after");
-          }
-          if (recordingServerId != null) {
-            sql.append(" AND recording_server_id = :server");
-          }
-          sql.append(" ORDER BY name_key LIMIT :limit");
-          var q = h.createQuery(sql.toString()).bind("limit", limit + 1);
-          if (after != null) {
-            q.bind("after", after);
-          }
-          if (recordingServerId != null) {
-            q.bind("server", recordingServerId);
-          }
-          return page(q.map(Devices::hardwareRow).list(), limit);
-        });
+        h ->
+            Page.query(
+                h,
+                "SELECT * FROM hardware",
+                "name_key",
+                cursor,
+                limit,
+                Devices::hardwareRow,
+                "recording_server_id",
+                recordingServerId));
   }
 
   public Hardware getHardware(UUID id) {
@@ -201,13 +195,12 @@ public final class Devices {
           Hardware before = lockHardware(h, id, expectedRevision);
           List<Camera> cameras =
               h
-                  .createQuery(
-                      "SELECT c.*, h.recording_server_id FROM cameras c JOIN hardware h ON h.id = c.hardware_id WHERE c.hardware_id = :id")
+                  .createQuery(CAMERAS + " WHERE c.hardware_id = :id")
                   .bind("id", id)
                   .map(Devices::cameraRow)
                   .list()
                   .stream()
-                  .map(Row::value)
+                  .map(Page.Keyed::value)
                   .toList();
           for (Camera camera : cameras) {
             h.createUpdate("DELETE FROM cameras WHERE id = :id").bind("id", camera.id()).execute();
@@ -261,35 +254,19 @@ public final class Devices {
 
   public Page<Camera> listCameras(
       UUID hardwareId, UUID recordingServerId, String cursor, int limit) {
-    String after = Page.decodeCursor(cursor);
     return fence.read(
-        h -> {
-          StringBuilder sql =
-              new StringBuilder(
-                  "SELECT c.*, h.recording_server_id FROM cameras c JOIN hardware h ON h.id ="
-                      + " c.hardware_id WHERE 1 = 1");
-          if (after != null) {
-            sql.append(" AND c.name_key > :after");
-          }
-          if (hardwareId != null) {
-            sql.append(" AND c.hardware_id = :hw");
-          }
-          if (recordingServerId != null) {
-            sql.append(" AND h.recording_server_id = :server");
-          }
-          sql.append(" ORDER BY c.name_key LIMIT :limit");
-          var q = h.createQuery(sql.toString()).bind("limit", limit + 1);
-          if (after != null) {
-            q.bind("after", after);
-          }
-          if (hardwareId != null) {
-            q.bind("hw", hardwareId);
-          }
-          if (recordingServerId != null) {
-            q.bind("server", recordingServerId);
-          }
-          return page(q.map(Devices::cameraRow).list(), limit);
-        });
+        h ->
+            Page.query(
+                h,
+                CAMERAS,
+                "c.name_key",
+                cursor,
+                limit,
+                Devices::cameraRow,
+                "c.hardware_id",
+                hardwareId,
+                "h.recording_server_id",
+                recordingServerId));
   }
 
   public Camera getCamera(UUID id) {
@@ -403,7 +380,7 @@ public final class Devices {
             .bind("id", id)
             .map(Devices::hardwareRow)
             .findOne()
-            .map(Row::value)
+            .map(Page.Keyed::value)
             .orElseThrow(() -> hardwareNotFound(id));
     if (expectedRevision != null && current.revision() != expectedRevision) {
       throw ServerRegistry.versionConflict(
@@ -430,16 +407,15 @@ public final class Devices {
         .bind("id", id)
         .map(Devices::hardwareRow)
         .findOne()
-        .map(Row::value);
+        .map(Page.Keyed::value);
   }
 
   private static Optional<Camera> findCamera(Handle h, UUID id) {
-    return h.createQuery(
-            "SELECT c.*, h.recording_server_id FROM cameras c JOIN hardware h ON h.id = c.hardware_id WHERE c.id = :id")
+    return h.createQuery(CAMERAS + " WHERE c.id = :id")
         .bind("id", id)
         .map(Devices::cameraRow)
         .findOne()
-        .map(Row::value);
+        .map(Page.Keyed::value);
   }
 
   private static ApiException hardwareNotFound(UUID id) {
@@ -450,19 +426,9 @@ public final class Devices {
     return ApiException.notFound("Camera", id.toString());
   }
 
-  private record Row<T>(String nameKey, T value) {}
-
-  private static <T> Page<T> page(List<Row<T>> rows, int limit) {
-    if (rows.size() > limit) {
-      List<Row<T>> page = rows.subList(0, limit);
-      return new Page<>(
-          page.stream().map(Row::value).toList(), Page.cursorAfter(page.get(limit - 1).nameKey()));
-    }
-    return new Page<>(rows.stream().map(Row::value).toList(), null);
-  }
-
-  private static Row<Hardware> hardwareRow(ResultSet rs, StatementContext ctx) throws SQLException {
-    return new Row<>(
+  private static Page.Keyed<Hardware> hardwareRow(ResultSet rs, StatementContext ctx)
+      throws SQLException {
+    return new Page.Keyed<>(
         rs.getString("name_key"),
         new Hardware(
             rs.getObject("id", UUID.class),
@@ -478,8 +444,9 @@ public final class Devices {
             Sql.instant(rs.getTimestamp("updated_at"))));
   }
 
-  private static Row<Camera> cameraRow(ResultSet rs, StatementContext ctx) throws SQLException {
-    return new Row<>(
+  private static Page.Keyed<Camera> cameraRow(ResultSet rs, StatementContext ctx)
+      throws SQLException {
+    return new Page.Keyed<>(
         rs.getString("name_key"),
         new Camera(
             rs.getObject("id", UUID.class),

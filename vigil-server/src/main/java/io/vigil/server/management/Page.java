@@ -4,9 +4,53 @@ import io.vigil.server.http.ApiException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.mapper.RowMapper;
 
 /** One page of a list, in name order, and the opaque cursor for the next page (null at the end). */
 public record Page<T>(List<T> items, String nextCursor) {
+
+  /** A row with the name key it is sorted by. */
+  record Keyed<T>(String key, T value) {}
+
+  /**
+   * Reads one page in name order: {@code select} (ending in its FROM clause), the equality filters
+   * given as column/value pairs whose value is not null, then the rows after {@code cursor}.
+   *
+   * @param keyColumn the lower-cased name column the list is sorted and paged by
+   */
+  static <T> Page<T> query(
+      Handle h,
+      String select,
+      String keyColumn,
+      String cursor,
+      int limit,
+      RowMapper<Keyed<T>> mapper,
+      Object... columnValuePairs) {
+    String after = decodeCursor(cursor);
+    StringBuilder sql = new StringBuilder(select).append(" WHERE 1 = 1");
+    java.util.Map<String, Object> binds = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < columnValuePairs.length; i += 2) {
+      if (columnValuePairs[i + 1] != null) {
+        sql.append(" AND ").append(columnValuePairs[i]).append(" = :f").append(i);
+        binds.put("f" + i, columnValuePairs[i + 1]);
+      }
+    }
+    if (after != null) {
+      sql.append(" AND ").append(keyColumn).append(" > :after");
+      binds.put("after", after);
+    }
+    sql.append(" ORDER BY ").append(keyColumn).append(" LIMIT :limit");
+    var q = h.createQuery(sql.toString()).bind("limit", limit + 1);
+    binds.forEach(q::bind);
+    List<Keyed<T>> rows = q.map(mapper).list();
+    if (rows.size() > limit) {
+      List<Keyed<T>> page = rows.subList(0, limit);
+      return new Page<>(
+          page.stream().map(Keyed::value).toList(), cursorAfter(page.get(limit - 1).key()));
+    }
+    return new Page<>(rows.stream().map(Keyed::value).toList(), null);
+  }
 
   /** Encodes the sort key of the last item of a page as a cursor. */
   static String cursorAfter(String nameKey) {

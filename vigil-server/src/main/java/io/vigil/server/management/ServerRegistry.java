@@ -9,7 +9,6 @@ import io.vigil.server.http.ApiException;
 import io.vigil.server.security.Principal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -69,34 +68,18 @@ public final class ServerRegistry {
   }
 
   public Page<Server> list(String typeFilter, String cursor, int limit) {
-    String after = Page.decodeCursor(cursor);
     String type = typeFilter == null ? null : type(typeFilter).id();
     return fence.read(
-        h -> {
-          StringBuilder sql = new StringBuilder("SELECT * FROM servers WHERE 1 = 1");
-          if (after != null) {
-            sql.append(" AND name_key > :after");
-          }
-          if (type != null) {
-            sql.append(" AND type = :type");
-          }
-          sql.append(" ORDER BY name_key LIMIT :limit");
-          var q = h.createQuery(sql.toString()).bind("limit", limit + 1);
-          if (after != null) {
-            q.bind("after", after);
-          }
-          if (type != null) {
-            q.bind("type", type);
-          }
-          List<Row> rows = q.map(ServerRegistry::row).list();
-          if (rows.size() > limit) {
-            List<Row> page = rows.subList(0, limit);
-            return new Page<>(
-                page.stream().map(Row::server).toList(),
-                Page.cursorAfter(page.get(limit - 1).nameKey()));
-          }
-          return new Page<>(rows.stream().map(Row::server).toList(), null);
-        });
+        h ->
+            Page.query(
+                h,
+                "SELECT * FROM servers",
+                "name_key",
+                cursor,
+                limit,
+                ServerRegistry::row,
+                "type",
+                type));
   }
 
   public Server get(UUID id) {
@@ -196,7 +179,7 @@ public final class ServerRegistry {
         .bind("id", id)
         .map(ServerRegistry::row)
         .findOne()
-        .map(Row::server);
+        .map(Page.Keyed::value);
   }
 
   private static Optional<Server> lock(Handle h, UUID id) {
@@ -204,7 +187,7 @@ public final class ServerRegistry {
         .bind("id", id)
         .map(ServerRegistry::row)
         .findOne()
-        .map(Row::server);
+        .map(Page.Keyed::value);
   }
 
   /** Locks the row and checks the caller saw the current revision. */
@@ -282,11 +265,9 @@ public final class ServerRegistry {
     }
   }
 
-  private record Row(String nameKey, Server server) {}
-
-  private static Row row(ResultSet rs, org.jdbi.v3.core.statement.StatementContext ctx)
-      throws SQLException {
-    return new Row(
+  private static Page.Keyed<Server> row(
+      ResultSet rs, org.jdbi.v3.core.statement.StatementContext ctx) throws SQLException {
+    return new Page.Keyed<>(
         rs.getString("name_key"),
         new Server(
             rs.getObject("id", UUID.class),

@@ -128,6 +128,7 @@ class DevClusterIT {
       int p = NodeProcess.freePort();
       if (p < 65535) {
         try (ServerSocket next = new ServerSocket(p + 1, 1, InetAddress.getByName("127.0.0.1"))) {
+          next.setReuseAddress(true);
           return p;
         } catch (IOException taken) {
           // try another

@@ -40,6 +40,7 @@ class ActiveSamplerTest {
   }
 
   @Test
+  @SuppressWarnings("try") // closed early on purpose: sampling stops before the assertions
   void countsEveryNodeThatAnswers200InTheSameRoundAndSeparatesTheUnreachable() throws IOException {
     AtomicInteger first = new AtomicInteger(200);
     AtomicInteger second = new AtomicInteger(503);
