@@ -68,10 +68,7 @@ public final class ClusterOperations implements ClusterService {
             Instant beat = instant(row.get("heartbeat_at"));
             boolean paused = Boolean.TRUE.equals(row.get("paused"));
             boolean draining = Boolean.TRUE.equals(row.get("draining"));
-            boolean up =
-                Duration.between(beat, dbNow)
-                        .compareTo(timing.leaseDuration().minus(timing.renewInterval()))
-                    < 0;
+            boolean up = timing.isLive(beat, dbNow);
             String state =
                 !up
                     ? "down"
@@ -474,9 +471,7 @@ public final class ClusterOperations implements ClusterService {
   private boolean isUp(Handle h, Map<String, Object> node) {
     Instant dbNow =
         h.createQuery("SELECT CURRENT_TIMESTAMP").mapTo(java.sql.Timestamp.class).one().toInstant();
-    return Duration.between(instant(node.get("heartbeat_at")), dbNow)
-            .compareTo(timing.leaseDuration().minus(timing.renewInterval()))
-        < 0;
+    return timing.isLive(instant(node.get("heartbeat_at")), dbNow);
   }
 
   private static ClusterException unknownNode(String node) {

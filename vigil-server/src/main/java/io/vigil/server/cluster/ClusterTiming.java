@@ -39,6 +39,19 @@ public record ClusterTiming(
           Duration.ofMillis(5000),
           Duration.ofMillis(300));
 
+  /**
+   * How recent a node's heartbeat must be for it to count as up: a lease minus one renew interval,
+   * so a node that stopped heartbeating is down before a lease it held could expire.
+   */
+  public Duration liveWindow() {
+    return leaseDuration.minus(renewInterval);
+  }
+
+  /** Whether a heartbeat at {@code beat} is recent at database time {@code now}. */
+  public boolean isLive(java.time.Instant beat, java.time.Instant now) {
+    return Duration.between(beat, now).compareTo(liveWindow()) < 0;
+  }
+
   public ClusterTiming {
     if (renewDeadline.compareTo(leaseDuration) >= 0) {
       throw new IllegalArgumentException(

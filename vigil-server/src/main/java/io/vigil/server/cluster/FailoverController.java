@@ -2,7 +2,6 @@ package io.vigil.server.cluster;
 
 import io.vigil.server.cluster.RoleController.ResourceState;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -115,15 +114,6 @@ public final class FailoverController implements AutoCloseable {
     return isActive()
         && s != null
         && s.resources().stream().allMatch(r -> r.state() == ResourceState.RUNNING);
-  }
-
-  /** Whether this node may act as the owner right now (the lease is valid by its own clock). */
-  public boolean ownsRole() {
-    return System.nanoTime() < ownerUntil;
-  }
-
-  public String nodeName() {
-    return me;
   }
 
   /** A node's advertised URL as of the last observation, or null. */
@@ -457,12 +447,5 @@ public final class FailoverController implements AutoCloseable {
     }
     resourceWorkers.shutdownNow();
     store.close();
-  }
-
-  /** Names of the resources the controller knows. */
-  List<String> resourceNames() {
-    synchronized (resources) {
-      return new ArrayList<>(resources.keySet());
-    }
   }
 }

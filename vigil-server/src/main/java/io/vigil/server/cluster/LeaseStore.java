@@ -214,7 +214,7 @@ final class LeaseStore implements AutoCloseable {
   }
 
   Duration liveWindow() {
-    return timing.leaseDuration().minus(timing.renewInterval());
+    return timing.liveWindow();
   }
 
   private String liveWindowSql() {
@@ -294,8 +294,7 @@ final class LeaseStore implements AutoCloseable {
               selfDraining = draining;
             }
             Instant beat = rs.getTimestamp("heartbeat_at").toInstant();
-            boolean alive =
-                name.equals(me) || Duration.between(beat, now).compareTo(liveWindow()) < 0;
+            boolean alive = name.equals(me) || timing.isLive(beat, now);
             if (alive && !paused && !draining) {
               live.put(name, Duration.between(rs.getTimestamp("started_at").toInstant(), now));
             }

@@ -5,6 +5,7 @@ import io.javalin.http.Context;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.Json;
+import io.vigil.server.http.Requests;
 import io.vigil.server.security.Permission;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -165,16 +166,7 @@ final class ManagementRoutes {
   }
 
   private static UUID id(Context ctx) {
-    String raw = ctx.pathParam("id");
-    try {
-      UUID id = UUID.fromString(raw);
-      if (!id.toString().equalsIgnoreCase(raw)) {
-        throw notFound(ctx);
-      }
-      return id;
-    } catch (IllegalArgumentException e) {
-      throw notFound(ctx);
-    }
+    return Requests.id(ctx, "id", "User");
   }
 
   private static ApiException notFound(Context ctx) {
