@@ -1,0 +1,135 @@
+package io.vigil.server.protect;
+
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The Windows personal certificate store of the service account ({@code Windows-MY}, through the
+ * JDK's SunMSCAPI provider), with {@code Windows-ROOT} as the trusted roots. Certificates are
+ * imported with Windows' own tools ({@code certlm.msc}, {@code Import-PfxCertificate}); the private
+ * key's permissions are the ones shown under "Manage Private Keys".
+ */
+public final class WindowsCertificateStore implements CertificateStore {
+
+  @Override
+  public String describe() {
+    return "the Windows personal certificate store (Windows-MY)";
+  }
+
+  @Override
+  public List<StoredCertificate> list() {
+    KeyStore ks = open("Windows-MY");
+    List<StoredCertificate> out = new ArrayList<>();
+    try {
+      for (String alias : Collections.list(ks.aliases())) {
+        if (ks.getCertificate(alias) instanceof X509Certificate cert) {
+          List<X509Certificate> chain = new ArrayList<>();
+          var stored = ks.getCertificateChain(alias);
+          if (stored != null) {
+            for (var c : stored) {
+              chain.add((X509Certificate) c);
+            }
+          } else {
+            chain.add(cert);
+          }
+          out.add(new Entry(ks, alias, List.copyOf(chain)));
+        }
+      }
+    } catch (GeneralSecurityException e) {
+      throw new ProtectionException("The Windows personal certificate store cannot be read: " + e);
+    }
+    out.sort(Comparator.comparing(c -> c.thumbprint().hex()));
+    return out;
+  }
+
+  @Override
+  public List<UnreadableEntry> unreadable() {
+    return List.of();
+  }
+
+  @Override
+  public Optional<String> untrustedReason(StoredCertificate certificate) {
+    try {
+      KeyStore roots = open("Windows-ROOT");
+      Set<TrustAnchor> anchors = new HashSet<>();
+      for (String alias : Collections.list(roots.aliases())) {
+        if (roots.getCertificate(alias) instanceof X509Certificate c) {
+          anchors.add(new TrustAnchor(c, null));
+          if (c.equals(certificate.certificate())) {
+            return Optional.empty();
+          }
+        }
+      }
+      List<X509Certificate> path = new ArrayList<>(certificate.chain());
+      path.removeIf(c -> anchors.stream().anyMatch(a -> a.getTrustedCert().equals(c)));
+      if (path.isEmpty()) {
+        return Optional.empty();
+      }
+      PKIXParameters params = new PKIXParameters(anchors);
+      params.setRevocationEnabled(false);
+      CertPathValidator.getInstance("PKIX")
+          .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), params);
+      return Optional.empty();
+    } catch (GeneralSecurityException e) {
+      return Optional.of(
+          "it does not chain to a root in the Windows trusted root store (" + e.getMessage() + ")");
+    }
+  }
+
+  private static KeyStore open(String type) {
+    try {
+      KeyStore ks = KeyStore.getInstance(type);
+      ks.load(null, null);
+      return ks;
+    } catch (GeneralSecurityException | IOException e) {
+      throw new ProtectionException(
+          "The Windows certificate store " + type + " cannot be opened: " + e);
+    }
+  }
+
+  private record Entry(KeyStore store, String alias, List<X509Certificate> chain)
+      implements StoredCertificate {
+    @Override
+    public Thumbprint thumbprint() {
+      return Thumbprint.of(chain.get(0));
+    }
+
+    @Override
+    public X509Certificate certificate() {
+      return chain.get(0);
+    }
+
+    @Override
+    public String source() {
+      return "Windows-MY:" + alias;
+    }
+
+    @Override
+    public PrivateKey privateKey() {
+      try {
+        if (store.getKey(alias, null) instanceof PrivateKey key) {
+          return key;
+        }
+        throw new KeyAccessException("Windows-MY holds no private key for " + alias);
+      } catch (GeneralSecurityException e) {
+        throw new KeyAccessException(
+            "the service account cannot use the private key of " + alias + ": " + e.getMessage(),
+            e);
+      }
+    }
+  }
+}
