@@ -94,8 +94,16 @@ public final class Settings {
   }
 
   public static final class CertificateSection {
+    /**
+     * SHA-1 thumbprint of the certificate in the node's personal store that wraps the key ring's
+     * keys; empty means the machine key file. Case, spaces and colons are ignored.
+     */
     @JsonProperty("Thumbprint")
     public String thumbprint;
+
+    /** Certificates used before, kept for unwrapping keys they wrapped; never for new keys. */
+    @JsonProperty("OlderThumbprints")
+    public java.util.List<String> olderThumbprints = java.util.List.of();
   }
 
   public static final class IdentitySection {

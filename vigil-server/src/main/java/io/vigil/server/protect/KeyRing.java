@@ -257,6 +257,58 @@ public final class KeyRing implements DataProtector {
   }
 
   /**
+   * Re-wraps with this node's {@link #protector()} every key that another protector of this node
+   * (an unwrap-only one, such as the machine key file or an older certificate) wrapped, so that
+   * switching protectors needs no secret re-entered. A key another node re-wraps at the same moment
+   * is left as that node wrote it (the update is conditional on the row being unchanged).
+   *
+   * @return the ids of the keys re-wrapped, with the protector each was wrapped by before
+   */
+  public Map<UUID, String> rewrap() {
+    Map<UUID, String> done = new LinkedHashMap<>();
+    for (StoredKey key : load()) {
+      if (key.protectorId().equals(protector.id()) || !protectors.containsKey(key.protectorId())) {
+        continue;
+      }
+      SecretKey data = dataKey(key);
+      byte[] raw = data.getEncoded();
+      try {
+        byte[] wrapped = protector.wrap(key.id(), raw);
+        int changed =
+            jdbi.withHandle(
+                h ->
+                    h.createUpdate(
+                            "UPDATE data_protection_keys SET protector_id = :to, wrapped_key = :w"
+                                + " WHERE id = :id AND protector_id = :from")
+                        .bind("to", protector.id())
+                        .bind("w", wrapped)
+                        .bind("id", key.id())
+                        .bind("from", key.protectorId())
+                        .execute());
+        if (changed == 1) {
+          done.put(key.id(), key.protectorId());
+          log.info(
+              "Re-wrapped data protection key {} from {} to {}",
+              key.id(),
+              key.protectorId(),
+              protector.id());
+        }
+      } finally {
+        Arrays.fill(raw, (byte) 0);
+      }
+    }
+    if (!done.isEmpty()) {
+      current = null;
+    }
+    return done;
+  }
+
+  /** The keys of the ring this node cannot unwrap, with the reason for each. */
+  public List<KeyInfo> unusableKeys() {
+    return keys().stream().filter(k -> !k.unwrapsHere()).toList();
+  }
+
+  /**
    * The ring's keys, oldest activation first, each with whether this node can unwrap it and, when
    * not, why. Reads the database; never creates a key.
    */
