@@ -37,13 +37,14 @@ final class ClusterCommand implements Runnable {
   public void run() {
     throw new CommandLine.ParameterException(
         spec.commandLine(),
-        "Missing command: use one of status, history, maintenance, move, node, resource, reset.");
+        "Missing command: use one of status, history, validate, maintenance, move, node, resource, reset.");
   }
 
   static CommandLine commandLine(Terminal terminal) {
     return new CommandLine(new ClusterCommand())
         .addSubcommand(new Status(terminal))
         .addSubcommand(new History(terminal))
+        .addSubcommand(new Validate(terminal))
         .addSubcommand(new Maintenance(terminal))
         .addSubcommand(new Move(terminal))
         .addSubcommand(
@@ -165,6 +166,96 @@ final class ClusterCommand implements Runnable {
       terminal.out().print(table.render());
       terminal.out().flush();
       return ExitCodes.OK;
+    }
+  }
+
+  @Command(
+      name = "validate",
+      description = {
+        "Show, for every node, whether it could take the role and what a failover to it would"
+            + " break (data protection keys it cannot unwrap, certificate problems), before anyone"
+            + " fails over.",
+        "Exits 0 only when every live node can take the role."
+      },
+      mixinStandardHelpOptions = true)
+  static final class Validate extends RemoteCommand {
+    Validate(Terminal terminal) {
+      super(terminal);
+    }
+
+    @Override
+    int run(ApiClient api) {
+      JsonNode result = api.get(CLUSTER + "/validation");
+      boolean allCan = true;
+      for (JsonNode n : result.path("items")) {
+        if (n.path("up").asBoolean() && !n.path("eligible").asBoolean()) {
+          allCan = false;
+        }
+      }
+      if (json) {
+        printJson(result);
+        return allCan ? ExitCodes.OK : ExitCodes.ERROR;
+      }
+      Table table =
+          new Table("NODE", "STATE", "CAN TAKE ROLE", "PROTECTOR", "KEYS", "CHECKED", "PROBLEM");
+      StringBuilder details = new StringBuilder();
+      for (JsonNode n : result.path("items")) {
+        JsonNode report = n.path("report");
+        boolean up = n.path("up").asBoolean();
+        table.row(
+            text(n, "node"),
+            text(n, "state"),
+            !up ? "down" : n.path("eligible").asBoolean() ? "yes" : "NO",
+            text(report, "protector"),
+            report.isMissingNode() || report.isNull()
+                ? "-"
+                : report.path("keysUnwrappable").asInt() + "/" + report.path("keys").asInt(),
+            UserCommand.instant(text(n, "checkedAt")),
+            text(n, "problem") == null ? "-" : text(n, "problem"));
+        for (JsonNode c : report.path("certificates")) {
+          details
+              .append(text(n, "node"))
+              .append(": ")
+              .append(text(c, "use"))
+              .append(" certificate ")
+              .append(text(c, "thumbprint"))
+              .append(
+                  c.path("found").asBoolean()
+                      ? " "
+                          + text(c, "subject")
+                          + ", "
+                          + c.path("daysLeft").asLong()
+                          + " days left, "
+                          + (c.path("trusted").asBoolean() ? "trusted" : "NOT trusted")
+                          + ", private key "
+                          + (c.path("privateKeyReadable").asBoolean() ? "readable" : "NOT readable")
+                      : " not in the store")
+              .append('\n');
+        }
+        for (JsonNode b : n.path("failoverWouldBreak")) {
+          details
+              .append(text(n, "node"))
+              .append(": a failover here would break: ")
+              .append(b.asText())
+              .append('\n');
+        }
+        for (JsonNode w : n.path("warnings")) {
+          details.append(text(n, "node")).append(": warning: ").append(w.asText()).append('\n');
+        }
+      }
+      terminal.out().print(table.render());
+      if (!details.isEmpty()) {
+        terminal.out().print("\n" + details);
+      }
+      terminal
+          .out()
+          .println(
+              allCan
+                  ? "\nEvery live node can take the role."
+                  : "\nNot every live node can take the role: fix the problems above before a"
+                      + " failover or move.");
+      terminal.out().flush();
+      return allCan ? ExitCodes.OK : ExitCodes.ERROR;
     }
   }
 

@@ -63,25 +63,40 @@ public final class ClusterOperations implements ClusterService {
                   .one()
                   .toInstant();
           for (var row :
-              h.createQuery("SELECT * FROM cluster_nodes ORDER BY name").mapToMap().list()) {
+              h.createQuery(
+                      "SELECT n.*, c.eligible AS check_eligible, c.problem AS check_problem FROM"
+                          + " cluster_nodes n LEFT JOIN cluster_node_checks c ON c.node = n.name"
+                          + " ORDER BY n.name")
+                  .mapToMap()
+                  .list()) {
             String name = (String) row.get("name");
             Instant beat = instant(row.get("heartbeat_at"));
             boolean paused = Boolean.TRUE.equals(row.get("paused"));
             boolean draining = Boolean.TRUE.equals(row.get("draining"));
+            boolean ineligible = Boolean.FALSE.equals(row.get("check_eligible"));
             boolean up = timing.isLive(beat, dbNow);
             String state =
                 !up
                     ? "down"
                     : name.equals(owner)
                         ? "active"
-                        : draining ? "draining" : paused ? "paused" : "standby";
+                        : draining
+                            ? "draining"
+                            : paused ? "paused" : ineligible ? "ineligible" : "standby";
             String url = (String) row.get("advertised_url");
             if (name.equals(owner)) {
               ownerUrl = url;
             }
             nodes.add(
                 new NodeStatus(
-                    name, url, state, beat, instant(row.get("started_at")), paused, draining));
+                    name,
+                    url,
+                    state,
+                    beat,
+                    instant(row.get("started_at")),
+                    paused,
+                    draining,
+                    ineligible ? (String) row.get("check_problem") : null));
           }
           Map<String, Map<String, Object>> states = new LinkedHashMap<>();
           if (owner != null) {
@@ -149,6 +164,88 @@ public final class ClusterOperations implements ClusterService {
       return i;
     }
     throw new IllegalArgumentException("not a time: " + value.getClass());
+  }
+
+  @Override
+  public List<NodeValidation> validate() {
+    return jdbi.withHandle(
+        h -> {
+          Instant dbNow =
+              h.createQuery("SELECT CURRENT_TIMESTAMP")
+                  .mapTo(java.sql.Timestamp.class)
+                  .one()
+                  .toInstant();
+          String owner =
+              h.createQuery("SELECT owner FROM cluster_lease WHERE role = :role")
+                  .bind("role", LeaseStore.ROLE)
+                  .mapTo(String.class)
+                  .findOne()
+                  .orElse(null);
+          List<NodeValidation> out = new ArrayList<>();
+          for (var row :
+              h.createQuery(
+                      "SELECT n.name, n.heartbeat_at, n.paused, n.draining, c.checked_at,"
+                          + " c.eligible, c.problem, c.report FROM cluster_nodes n LEFT JOIN"
+                          + " cluster_node_checks c ON c.node = n.name ORDER BY n.name")
+                  .mapToMap()
+                  .list()) {
+            String name = (String) row.get("name");
+            boolean up = timing.isLive(instant(row.get("heartbeat_at")), dbNow);
+            String reportText = (String) row.get("report");
+            com.fasterxml.jackson.databind.JsonNode report = null;
+            if (reportText != null) {
+              try {
+                report = io.vigil.server.http.Json.MAPPER.readTree(reportText);
+              } catch (java.io.IOException e) {
+                report = null;
+              }
+            }
+            boolean checked = row.get("eligible") != null;
+            boolean eligible = Boolean.TRUE.equals(row.get("eligible"));
+            List<String> breaks = new ArrayList<>();
+            List<String> warnings = new ArrayList<>();
+            if (report != null) {
+              report.path("warnings").forEach(w -> warnings.add(w.asText()));
+            }
+            if (!checked) {
+              breaks.add(
+                  "unknown: the node has not published a check (it runs an older version, or has"
+                      + " not started since the upgrade)");
+            } else if (!eligible) {
+              breaks.add(
+                  "the node would not take the role, so the identity provider, the management"
+                      + " server and every resource would stay stopped there: "
+                      + row.get("problem"));
+              if (report != null) {
+                report
+                    .path("secretsAtRisk")
+                    .forEach(x -> breaks.add(x.asText() + " could not be read there"));
+              }
+            }
+            String state =
+                !up
+                    ? "down"
+                    : name.equals(owner)
+                        ? "active"
+                        : Boolean.TRUE.equals(row.get("draining"))
+                            ? "draining"
+                            : Boolean.TRUE.equals(row.get("paused"))
+                                ? "paused"
+                                : checked && !eligible ? "ineligible" : "standby";
+            out.add(
+                new NodeValidation(
+                    name,
+                    state,
+                    up,
+                    row.get("checked_at") == null ? null : instant(row.get("checked_at")),
+                    eligible,
+                    (String) row.get("problem"),
+                    List.copyOf(breaks),
+                    List.copyOf(warnings),
+                    report));
+          }
+          return out;
+        });
   }
 
   @Override

@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  * <pre>
  * GET    /api/v1/cluster                           200 ClusterStatus
  * GET    /api/v1/cluster/history?limit=N           200 {"items": [HistoryEntry], "nextCursor": null}
+ * GET    /api/v1/cluster/validation                200 {"items": [NodeValidation], "nextCursor": null}
  * PUT    /api/v1/cluster/maintenance               {"enabled": true|false}              204
  * POST   /api/v1/cluster/move                      {"to": "node-2"|null} or {} or none  202
  * POST   /api/v1/cluster/nodes/{name}/pause|resume|drain                               202
@@ -67,6 +68,10 @@ public final class ClusterRoutes implements RouteModule {
         ctx ->
             ctx.json(
                 new ListBody<>(service.history(Requests.limit(ctx, DEFAULT_HISTORY_LIMIT)), null)));
+    api.get(
+        BASE + "/validation",
+        Permission.CLUSTER_READ,
+        ctx -> ctx.json(new ListBody<>(service.validate(), null)));
     api.put(
         BASE + "/maintenance",
         Permission.CLUSTER_WRITE,

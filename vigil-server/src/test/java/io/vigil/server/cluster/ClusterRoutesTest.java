@@ -115,6 +115,18 @@ class ClusterRoutesTest {
   }
 
   @Test
+  void validationListsEachNodesCheckForAViewer() {
+    Response r = http.get("/api/v1/cluster/validation", VIEWER);
+    assertThat(r.status()).isEqualTo(200);
+    JsonNode node = r.json().get("items").get(0);
+    assertThat(node.get("node").asText()).isEqualTo("node-2");
+    assertThat(node.get("eligible").asBoolean()).isFalse();
+    assertThat(node.get("problem").asText()).startsWith("Keyset does not exist");
+    assertThat(node.get("failoverWouldBreak").get(0).asText()).contains("would not take the role");
+    assertThat(service.calls).containsExactly("validate()");
+  }
+
+  @Test
   void historyDefaultsToFiftyAndPassesTheLimit() {
     Response r = http.get("/api/v1/cluster/history", VIEWER);
     assertThat(r.status()).isEqualTo(200);
@@ -433,8 +445,10 @@ class ClusterRoutesTest {
           null,
           null,
           List.of(
-              new NodeStatus("node-1", "http://10.0.0.1:8080", "active", T0, T0, false, false),
-              new NodeStatus("node-2", "http://10.0.0.2:8080", "standby", T0, T0, false, false)),
+              new NodeStatus(
+                  "node-1", "http://10.0.0.1:8080", "active", T0, T0, false, false, null),
+              new NodeStatus(
+                  "node-2", "http://10.0.0.2:8080", "standby", T0, T0, false, false, null)),
           List.of(
               new ResourceStatus(
                   "client-access-point", "builtin", List.of(), "running", "node-1", T0, null),
@@ -452,6 +466,22 @@ class ClusterRoutesTest {
     public List<HistoryEntry> history(int limit) {
       record("history(" + limit + ")");
       return List.of(new HistoryEntry(3, T0, "node-1", "took-role", "lease expired on node-2"));
+    }
+
+    @Override
+    public List<NodeValidation> validate() {
+      record("validate()");
+      return List.of(
+          new NodeValidation(
+              "node-2",
+              "ineligible",
+              true,
+              T0,
+              false,
+              "Keyset does not exist: ...",
+              List.of("the node would not take the role"),
+              List.of(),
+              null));
     }
 
     @Override
