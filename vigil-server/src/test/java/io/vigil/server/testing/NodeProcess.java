@@ -100,6 +100,18 @@ public final class NodeProcess implements AutoCloseable {
 
   /** Waits until {@code /health/ready} answers 200. */
   public NodeProcess awaitReady(Duration timeout) {
+    return await("/health/ready", timeout);
+  }
+
+  /**
+   * Waits until {@code /health/live} answers 200: the node is up, ready or not (a node that cannot
+   * take the role stays up without becoming ready).
+   */
+  public NodeProcess awaitLive(Duration timeout) {
+    return await("/health/live", timeout);
+  }
+
+  private NodeProcess await(String path, Duration timeout) {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
@@ -110,7 +122,7 @@ public final class NodeProcess implements AutoCloseable {
       try {
         HttpResponse<Void> r =
             client.send(
-                HttpRequest.newBuilder(URI.create(url() + "/health/ready"))
+                HttpRequest.newBuilder(URI.create(url() + path))
                     .timeout(Duration.ofSeconds(1))
                     .build(),
                 HttpResponse.BodyHandlers.discarding());
@@ -125,7 +137,8 @@ public final class NodeProcess implements AutoCloseable {
       }
       sleep(50);
     }
-    throw new IllegalStateException("node not ready within " + timeout + ":\n" + logText());
+    throw new IllegalStateException(
+        "node did not answer " + path + " within " + timeout + ":\n" + logText());
   }
 
   public String url() {
