@@ -84,6 +84,22 @@ public final class NodeProcess implements AutoCloseable {
         command, env, dataDir.resolveSibling(dataDir.getFileName() + ".log"), port);
   }
 
+  /**
+   * This node run as another (unprivileged) account through {@code setpriv}, for tests of file
+   * permissions: the tests run as root, which reads every file. The data directory and the machine
+   * key file's folder must be writable by that account.
+   */
+  public NodeProcess runAs(int uid, int gid) {
+    List<String> prefixed =
+        new ArrayList<>(
+            List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--"));
+    prefixed.addAll(command);
+    Map<String, String> withPath = new HashMap<>(env);
+    withPath.putIfAbsent("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
+    withPath.putIfAbsent("JAVA_HOME", System.getProperty("java.home"));
+    return new NodeProcess(prefixed, withPath, log, port);
+  }
+
   public NodeProcess start() {
     try {
       Files.createDirectories(log.getParent());
