@@ -93,7 +93,8 @@ public final class Node implements AutoCloseable {
               db,
               DataProtection.databaseClock(db),
               CertificateStore.forPlatform(settings.dataDir),
-              me);
+              me,
+              metrics);
       opened.add(ring);
       long tKeys = System.nanoTime();
       ClusterTiming timing = Clusters.timing(settings.cluster);

@@ -1,6 +1,10 @@
 package io.vigil.server.node;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.http.Json;
@@ -57,23 +61,43 @@ final class ProtectionMonitor implements DataProtector, AutoCloseable {
             return t;
           });
 
+  private final MultiGauge expiry;
   private volatile KeyRing ring;
   private volatile ProtectionReport report;
   private volatile List<String> loggedWarnings = List.of();
 
   private ProtectionMonitor(
-      Settings settings, Database database, Clock clock, CertificateStore store, String me) {
+      Settings settings,
+      Database database,
+      Clock clock,
+      CertificateStore store,
+      String me,
+      MeterRegistry metrics) {
     this.settings = settings;
     this.database = database;
     this.clock = clock;
     this.store = store;
     this.me = me;
+    this.expiry =
+        MultiGauge.builder("vigil.certificate.expiry.days")
+            .description(
+                "Days until each configured certificate expires (data protection, older, TLS);"
+                    + " renew within 30")
+            .register(metrics);
+    Gauge.builder("vigil.node.eligible", this, m -> m.eligible() ? 1 : 0)
+        .description("1 when this node can take the role (its data protection is usable), else 0")
+        .register(metrics);
   }
 
   /** Checks once (before returning) and schedules the next checks. */
   static ProtectionMonitor start(
-      Settings settings, Database database, Clock clock, CertificateStore store, String me) {
-    ProtectionMonitor m = new ProtectionMonitor(settings, database, clock, store, me);
+      Settings settings,
+      Database database,
+      Clock clock,
+      CertificateStore store,
+      String me,
+      MeterRegistry metrics) {
+    ProtectionMonitor m = new ProtectionMonitor(settings, database, clock, store, me, metrics);
     m.check(true);
     m.schedule();
     return m;
@@ -120,6 +144,15 @@ final class ProtectionMonitor implements DataProtector, AutoCloseable {
       report.warnings().forEach(w -> log.warn("{}", w));
       loggedWarnings = report.warnings();
     }
+    expiry.register(
+        report.certificates().stream()
+            .filter(c -> c.daysLeft() != null)
+            .map(
+                c ->
+                    MultiGauge.Row.of(
+                        Tags.of("use", c.use(), "thumbprint", c.thumbprint()), c.daysLeft()))
+            .toList(),
+        true);
     publish();
   }
 

@@ -171,6 +171,12 @@ class CertificateClusterIT {
     Cli validate = cli(one, "cluster", "validate");
     assertThat(validate.exit).as(validate.out).isZero();
     assertThat(validate.out).contains("data-protection certificate " + cert.thumbprint().hex());
+    assertThat(get(two, "/metrics", null).body())
+        .contains("vigil_node_eligible 1.0")
+        .containsPattern(
+            "vigil_certificate_expiry_days\\{thumbprint=\""
+                + cert.thumbprint().hex()
+                + "\",use=\"data-protection\"} 36[45]\\.0");
 
     one.kill();
     await(() -> get(two, "/cluster/active", null), r -> r.status() == 200);
