@@ -43,7 +43,7 @@ public final class ProtectedSecrets {
               "password of hardware %s",
               "set the device password again (PUT /api/v1/hardware/{id})"),
           new Location(
-              "external_providers",
+              "identity_providers",
               "name",
               "client_secret_protected",
               "client secret of external identity provider %s",
