@@ -207,9 +207,11 @@ final class ProtectCommand implements Runnable {
           out.println(who + " is already in " + store.describe() + " with its private key.");
         } else {
           out.println("Imported " + who + " into " + store.describe() + ":");
+          List<Path> files = new ArrayList<>(written.personalFiles());
+          java.util.Collections.reverse(files);
           out.println(
               "  "
-                  + written.personalFiles().stream()
+                  + files.stream()
                       .map(p -> store.root().relativize(p).toString())
                       .collect(Collectors.joining(", "))
                   + " (owner-only, user "
@@ -258,8 +260,8 @@ final class ProtectCommand implements Runnable {
         out.println(
             "Next: vigil protect use --thumbprint "
                 + material.thumbprint()
-                + " (data protection; add --tls for the HTTPS certificate)"
-                + (dataDir == null ? "" : " --data-dir " + dataDir()));
+                + (dataDir == null ? "" : " --data-dir " + dataDir())
+                + " (for data protection; add --tls for the HTTPS certificate)");
       } else {
         out.println(
             "It has no private key, so it is not in the personal store; certificates it issued"
@@ -374,7 +376,7 @@ final class ProtectCommand implements Runnable {
         r.untrustedReason().ifPresent(why -> notes.add(r.thumbprint() + " not trusted: " + why));
         r.keyProblem().ifPresent(why -> notes.add(r.thumbprint() + " private key: " + why));
       }
-      out.println(store.describe() + ":");
+      out.println("Certificates in " + store.describe() + ":");
       if (table.size() > 0) {
         out.print(table.render());
       }
