@@ -139,8 +139,7 @@ record CertificateReport(
               true));
     }
     if (validityMatters && expired(now)) {
-      out.add(
-          new Problem("certificate_expired", who + " expired on " + seconds(notAfter) + "", true));
+      out.add(new Problem("certificate_expired", who + " expired on " + seconds(notAfter), true));
     }
     if (validityMatters && notYetValid(now)) {
       out.add(

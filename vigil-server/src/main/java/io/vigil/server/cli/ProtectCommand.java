@@ -2,6 +2,7 @@ package io.vigil.server.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vigil.server.http.Json;
 import io.vigil.server.protect.CertificateStore;
 import io.vigil.server.protect.FileCertificateStore;
 import io.vigil.server.protect.MachineProtector;
@@ -16,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -113,10 +115,7 @@ final class ProtectCommand implements Runnable {
       try {
         terminal
             .out()
-            .println(
-                io.vigil.server.http.Json.MAPPER
-                    .writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(value));
+            .println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(value));
         terminal.out().flush();
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
         throw new IllegalStateException(e);
@@ -208,7 +207,7 @@ final class ProtectCommand implements Runnable {
         } else {
           out.println("Imported " + who + " into " + store.describe() + ":");
           List<Path> files = new ArrayList<>(written.personalFiles());
-          java.util.Collections.reverse(files);
+          Collections.reverse(files);
           out.println(
               "  "
                   + files.stream()
