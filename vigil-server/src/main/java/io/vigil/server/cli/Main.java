@@ -49,6 +49,7 @@ public final class Main implements Runnable {
             .addSubcommand(UserCommand.commandLine(terminal))
             .addSubcommand(ServerCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
+            .addSubcommand(ProtectCommand.commandLine(terminal))
             .addSubcommand(new VersionCommand(terminal))
             .addSubcommand(new WarmupCommand(terminal));
     cli.setOut(terminal.out());

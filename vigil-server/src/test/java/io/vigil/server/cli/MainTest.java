@@ -43,7 +43,7 @@ class MainTest {
 
     assertThat(run.exit).isZero();
     assertThat(run.out)
-        .contains("node", "start-dev", "user", "server", "version")
+        .contains("node", "start-dev", "user", "server", "protect", "version")
         .contains("3 authentication failed")
         .doesNotContain("warmup");
   }
