@@ -78,6 +78,10 @@ public final class ServerTls implements AutoCloseable {
   private final Clock clock;
   private final SslContextFactory.Server factory;
   private volatile Material current;
+  // The certificate served before the last reload, accepted by the self-check for a few seconds so
+  // that a handshake racing the reload does not fail the node's health check.
+  private volatile X509Certificate previousLeaf;
+  private volatile long previousUntilNanos;
   private List<Object> checkedSnapshot;
   private String lastProblem;
   private ScheduledExecutorService watcher;
@@ -208,6 +212,8 @@ public final class ServerTls implements AutoCloseable {
     if (next.sameAs(current)) {
       return false;
     }
+    previousLeaf = current.chain().get(0);
+    previousUntilNanos = System.nanoTime() + CHECK_INTERVAL.toNanos();
     try {
       factory.reload(f -> apply(f, next));
     } catch (Exception e) {
@@ -479,7 +485,13 @@ public final class ServerTls implements AutoCloseable {
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType)
         throws CertificateException {
-      if (chain == null || chain.length == 0 || !chain[0].equals(current.chain().get(0))) {
+      if (chain == null || chain.length == 0) {
+        throw new CertificateException("no certificate");
+      }
+      boolean served = chain[0].equals(current.chain().get(0));
+      boolean justReplaced =
+          chain[0].equals(previousLeaf) && System.nanoTime() - previousUntilNanos < 0;
+      if (!served && !justReplaced) {
         throw new CertificateException("not the certificate this node serves");
       }
     }
