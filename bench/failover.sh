@@ -186,6 +186,8 @@ fb_start_node() {
     VIGIL_ADMIN_PASSWORD="$VIGIL_ADMIN_PASSWORD"
     VIGIL_DB_URL="$DB_URL"
     VIGIL_CACHE=off
+    # Loopback benchmark: plain HTTP, chosen explicitly ("vigil node" serves HTTPS otherwise).
+    VIGIL_HTTP_ALLOW_PLAIN=true
   )
   [[ -n "$DB_USER" ]] && env+=(VIGIL_DB_USER="$DB_USER")
   [[ -n "$DB_PASSWORD" ]] && env+=(VIGIL_DB_PASSWORD="$DB_PASSWORD")

@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
+import javax.net.ssl.SSLException;
 
 /**
  * The CLI's connection to a running node: signs in with the OAuth password grant as client {@code
@@ -26,7 +27,8 @@ import java.util.Set;
  * <p>Every failure becomes a {@link CliException}: the node's {@code {"code","message"}} errors
  * (and the token endpoint's {@code {"error","error_description"}}) keep their code and message, and
  * the HTTP status picks the exit code (401 → 3, 404 → 4, 409 → 5, else 1). A node that cannot be
- * reached is named with its URL and the way to start one.
+ * reached is named with its URL and the way to start one. An {@code https} node's certificate is
+ * verified ({@link ServerTrust}); a certificate that fails is one line naming why, exit code 1.
  *
  * <p>Not thread-safe; one command uses one client. The token is fetched once, on first use, and not
  * refreshed: commands are short compared with the token's lifetime.
@@ -39,19 +41,27 @@ final class ApiClient {
 
   private final URI server;
   private final HttpClient http;
+  private final ServerTrust trust;
   private final String user;
   private final java.util.function.Supplier<char[]> password;
   private String token;
 
   /**
-   * @param server the node's base URL, e.g. {@code http://127.0.0.1:8080}
+   * @param server the node's base URL, e.g. {@code https://vigil.example.com:8080}
+   * @param trust the certificates accepted for an {@code https} server (host name verified)
    * @param password asked only when a token is needed, so commands that fail earlier never prompt
    */
-  ApiClient(URI server, String user, java.util.function.Supplier<char[]> password) {
+  ApiClient(
+      URI server, ServerTrust trust, String user, java.util.function.Supplier<char[]> password) {
     this.server = server;
+    this.trust = trust;
     this.user = user;
     this.password = password;
-    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .sslContext(trust.sslContext())
+            .build();
   }
 
   URI server() {
@@ -192,12 +202,19 @@ final class ApiClient {
               + (e.getMessage() == null ? "connection refused" : e.getMessage())
               + "). Start one with \"vigil start-dev\", or point --server (or VIGIL_SERVER) at a"
               + " running node.");
+    } catch (SSLException e) {
+      throw trust.explain(e, server);
     } catch (HttpTimeoutException e) {
       throw new CliException(
           ExitCodes.ERROR,
           "timeout",
           "The Vigil node at " + server + " did not answer within " + REQUEST_TIMEOUT + ".");
     } catch (IOException e) {
+      for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+        if (t instanceof SSLException ssl) {
+          throw trust.explain(ssl, server);
+        }
+      }
       throw new CliException(
           ExitCodes.ERROR,
           "unreachable",
@@ -205,7 +222,10 @@ final class ApiClient {
               + server
               + ": "
               + e
-              + ". Check the URL given with --server (or VIGIL_SERVER).");
+              + ". Check the URL given with --server (or VIGIL_SERVER)"
+              + ("http".equalsIgnoreCase(server.getScheme())
+                  ? "; a node with a TLS certificate answers only https://."
+                  : "."));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CliException(ExitCodes.ERROR, "interrupted", "Interrupted.");

@@ -244,6 +244,10 @@ final class DevClusterCommand {
     env.remove("VIGIL_ADMIN_PASSWORD");
     env.remove("VIGIL_DB_USER");
     env.remove("VIGIL_DB_PASSWORD");
+    // A development cluster is plain HTTP on loopback, like start-dev: its nodes run "vigil node",
+    // which serves HTTPS unless plain HTTP is chosen.
+    env.remove("VIGIL_TLS_THUMBPRINT");
+    env.put("VIGIL_HTTP_ALLOW_PLAIN", "true");
     env.put("VIGIL_NODE_NAME", node.name());
     env.put("VIGIL_HTTP_PORT", Integer.toString(node.port()));
     env.put("VIGIL_HTTP_HOST", HOST);

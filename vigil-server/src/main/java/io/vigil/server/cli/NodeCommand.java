@@ -66,7 +66,28 @@ final class NodeCommand {
               defaultDataDir(terminal.env()),
               terminal.env(),
               new SettingsLoader.Overrides(dataDir, httpPort, null));
+      requireTlsOrPlainChosen(settings);
       return runUntilStopped(StartupFailure.start(settings));
+    }
+
+    /**
+     * Secure by default: a production node serves HTTPS, and plain HTTP only when the operator
+     * chose it for a TLS-terminating proxy in front of the node.
+     */
+    static void requireTlsOrPlainChosen(Settings settings) {
+      if (settings.http.tlsEnabled() || settings.http.allowPlainHttp) {
+        return;
+      }
+      throw new CliException(
+          ExitCodes.ERROR,
+          "tls_required",
+          "vigil node serves HTTPS and no certificate is configured: set Http.Tls.Thumbprint in "
+              + settings.dataDir.resolve(SettingsLoader.FILE_NAME)
+              + " (or VIGIL_TLS_THUMBPRINT) to the thumbprint of a certificate in the node's"
+              + " certificate store (vigil protect list-certs shows them), or, when a proxy in"
+              + " front of the node terminates TLS, allow plain HTTP with Http.AllowPlainHttp: true"
+              + " (or VIGIL_HTTP_ALLOW_PLAIN=true). For development, vigil start-dev serves plain"
+              + " HTTP on loopback.");
     }
 
     /**
@@ -85,7 +106,8 @@ final class NodeCommand {
   @Command(
       name = "start-dev",
       description =
-          "Run a development node: data in ./.vigil/dev, HTTP on 127.0.0.1:8080, embedded H2.",
+          "Run a development node: data in ./.vigil/dev, plain HTTP on 127.0.0.1:8080, embedded"
+              + " H2.",
       mixinStandardHelpOptions = true)
   static final class StartDev extends Base {
     static final Path DEV_DATA_DIR = Path.of(".vigil", "dev");
@@ -119,13 +141,17 @@ final class NodeCommand {
 
     /**
      * Development defaults under the usual overrides: data in ./.vigil/dev unless --data-dir or
-     * VIGIL_DATA_DIR says otherwise, and loopback only unless VIGIL_HTTP_HOST names an address.
+     * VIGIL_DATA_DIR says otherwise, loopback only unless VIGIL_HTTP_HOST names an address, and
+     * plain HTTP unless a certificate is configured (then HTTPS, as on a production node).
      */
     Settings settings() {
       Map<String, String> env = terminal.env();
       String host = env.containsKey("VIGIL_HTTP_HOST") ? null : "127.0.0.1";
-      return SettingsLoader.load(
-          DEV_DATA_DIR, env, new SettingsLoader.Overrides(dataDir, httpPort, host));
+      Settings settings =
+          SettingsLoader.load(
+              DEV_DATA_DIR, env, new SettingsLoader.Overrides(dataDir, httpPort, host));
+      settings.http.allowPlainHttp = true;
+      return settings;
     }
 
     static String readyLine(Node node) {

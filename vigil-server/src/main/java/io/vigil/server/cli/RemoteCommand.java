@@ -2,12 +2,15 @@ package io.vigil.server.cli;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Option;
 
 /**
- * Base of the administrative verbs that talk to a running node over HTTP: the connection options
- * every one of them shares, and how the password is found.
+ * Base of the administrative verbs that talk to a running node over HTTP(S): the connection options
+ * every one of them shares ({@code --server}, {@code --user}, {@code --json}, {@code --cacert}),
+ * and how the password is found. An https node's certificate is always verified (see {@link
+ * ServerTrust}); there is no option to skip that.
  *
  * <p>The caller's password comes from {@code VIGIL_PASSWORD}, else from a prompt when a person is
  * at an interactive terminal; otherwise the command fails with exit code 3 rather than wait for
@@ -33,6 +36,14 @@ abstract class RemoteCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the server's JSON instead of a table.")
   boolean json;
 
+  @Option(
+      names = "--cacert",
+      paramLabel = "FILE",
+      description =
+          "Also trust the certificates in this PEM file (the node's CA, or its self-signed"
+              + " certificate) when verifying an https server (default: VIGIL_CACERT).")
+  Path caCert;
+
   final Terminal terminal;
 
   RemoteCommand(Terminal terminal) {
@@ -43,7 +54,17 @@ abstract class RemoteCommand implements Callable<Integer> {
   public final Integer call() {
     URI uri = serverUri();
     String name = firstNonBlank(user, terminal.env().get("VIGIL_USER"), DEFAULT_USER);
-    return run(new ApiClient(uri, name, () -> password(uri, name)));
+    return run(new ApiClient(uri, trust(), name, () -> password(uri, name)));
+  }
+
+  /** The system's trust store plus {@code --cacert} (or VIGIL_CACERT). */
+  ServerTrust trust() {
+    Path file = caCert;
+    String env = terminal.env().get("VIGIL_CACERT");
+    if (file == null && env != null && !env.isBlank()) {
+      file = Path.of(env.strip());
+    }
+    return ServerTrust.load(file);
   }
 
   /** Runs the command against the node; returns the exit code. */

@@ -45,7 +45,10 @@ public final class Settings {
     @JsonProperty("Name")
     public String name;
 
-    /** The URL other nodes and clients use to reach this node; defaults to http://host:port. */
+    /**
+     * The URL other nodes and clients use to reach this node; defaults to http://host:port, or
+     * https://host:port when the node serves HTTPS.
+     */
     @JsonProperty("AdvertisedUrl")
     public String advertisedUrl;
   }
@@ -60,6 +63,44 @@ public final class Settings {
     /** Largest request body accepted; larger bodies get 413 before any handler runs. */
     @JsonProperty("MaxRequestBytes")
     public long maxRequestBytes = 1024 * 1024;
+
+    /**
+     * Lets {@code vigil node} serve plain HTTP when no certificate is configured: only for a node
+     * behind a proxy that terminates TLS. Without it, and without {@link TlsSection#thumbprint},
+     * the node refuses to start.
+     */
+    @JsonProperty("AllowPlainHttp")
+    public boolean allowPlainHttp = false;
+
+    @JsonProperty("Tls")
+    public TlsSection tls = new TlsSection();
+
+    /**
+     * IP addresses and CIDR ranges of the proxies (load balancers) whose {@code Forwarded} and
+     * {@code X-Forwarded-*} headers name the client; from any other peer those headers are ignored.
+     */
+    @JsonProperty("TrustedProxies")
+    public java.util.List<String> trustedProxies = java.util.List.of();
+
+    /** Whether the node serves HTTPS: a certificate thumbprint is configured. */
+    public boolean tlsEnabled() {
+      return tls.thumbprint != null && !tls.thumbprint.isBlank();
+    }
+  }
+
+  public static final class TlsSection {
+    /**
+     * SHA-1 thumbprint of the HTTPS certificate in the node's personal certificate store. A change
+     * in {@code appsettings.json} is picked up while the node runs.
+     */
+    @JsonProperty("Thumbprint")
+    public String thumbprint;
+
+    /**
+     * Whether {@code VIGIL_TLS_THUMBPRINT} set {@link #thumbprint}; then a later change of the file
+     * does not replace it, exactly as at start-up.
+     */
+    public transient boolean thumbprintFromEnvironment;
   }
 
   public static final class DatabaseSection {
@@ -186,7 +227,7 @@ public final class Settings {
    * {@code Http} section; one place so that data-protection checks can report the TLS certificate.)
    */
   public String tlsThumbprint() {
-    return null;
+    return http.tls.thumbprint;
   }
 
   /** The database URL to use, the embedded H2 file database when none is configured. */
@@ -204,7 +245,7 @@ public final class Settings {
       return stripSlash(node.advertisedUrl);
     }
     String host = "0.0.0.0".equals(http.host) || "::".equals(http.host) ? nodeName() : http.host;
-    return "http://" + host + ":" + http.port;
+    return (http.tlsEnabled() ? "https://" : "http://") + host + ":" + http.port;
   }
 
   public String issuer() {

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.vigil.server.http.TrustedProxies;
+import io.vigil.server.protect.Thumbprint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,6 +98,26 @@ public final class SettingsLoader {
     set(env, "VIGIL_ADVERTISED_URL", v -> s.node.advertisedUrl = v);
     set(env, "VIGIL_HTTP_HOST", v -> s.http.host = v);
     set(env, "VIGIL_HTTP_PORT", v -> s.http.port = parseInt("VIGIL_HTTP_PORT", v));
+    set(
+        env,
+        "VIGIL_HTTP_ALLOW_PLAIN",
+        v -> s.http.allowPlainHttp = parseBoolean("VIGIL_HTTP_ALLOW_PLAIN", v));
+    set(
+        env,
+        "VIGIL_TLS_THUMBPRINT",
+        v -> {
+          s.http.tls.thumbprint = v;
+          s.http.tls.thumbprintFromEnvironment = true;
+        });
+    set(
+        env,
+        "VIGIL_HTTP_TRUSTED_PROXIES",
+        v ->
+            s.http.trustedProxies =
+                java.util.Arrays.stream(v.split(","))
+                    .map(String::strip)
+                    .filter(e -> !e.isEmpty())
+                    .toList());
     set(env, "VIGIL_DB_URL", v -> s.database.url = v);
     set(env, "VIGIL_DB_USER", v -> s.database.user = v);
     set(env, "VIGIL_DB_PASSWORD", v -> s.database.password = v);
@@ -113,6 +135,26 @@ public final class SettingsLoader {
     }
   }
 
+  private static void parseThumbprint(String value, Path file) {
+    try {
+      Thumbprint.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(
+          "Http.Tls.Thumbprint in " + file + " (or VIGIL_TLS_THUMBPRINT): " + e.getMessage());
+    }
+  }
+
+  private static boolean parseBoolean(String name, String value) {
+    if (value.equalsIgnoreCase("true")) {
+      return true;
+    }
+    if (value.equalsIgnoreCase("false")) {
+      return false;
+    }
+    throw new ConfigException(
+        "Environment variable " + name + "=\"" + value + "\" is not true or false.");
+  }
+
   private static int parseInt(String name, String value) {
     try {
       return Integer.parseInt(value);
@@ -122,7 +164,49 @@ public final class SettingsLoader {
     }
   }
 
+  /**
+   * {@code Http.Tls.Thumbprint} as a start of the node would see it now: {@code
+   * VIGIL_TLS_THUMBPRINT} when that set it at start-up, else the value in {@code appsettings.json}
+   * as the file reads today. Lets a running node follow {@code vigil protect use --tls}.
+   *
+   * @return the thumbprint text, or null when none is configured any more
+   * @throws ConfigException when the file cannot be read or is invalid
+   */
+  public static String currentTlsThumbprint(Settings running) {
+    if (running.http.tls.thumbprintFromEnvironment) {
+      return running.http.tls.thumbprint;
+    }
+    Path file = running.dataDir.resolve(FILE_NAME);
+    Settings now = readFile(file);
+    String thumbprint = now.http == null || now.http.tls == null ? null : now.http.tls.thumbprint;
+    if (thumbprint == null || thumbprint.isBlank()) {
+      return null;
+    }
+    parseThumbprint(thumbprint, file);
+    return thumbprint.strip();
+  }
+
   private static void validate(Settings s, Path file) {
+    if (s.http.tls == null) {
+      s.http.tls = new Settings.TlsSection();
+    }
+    if (s.http.tlsEnabled()) {
+      s.http.tls.thumbprint = s.http.tls.thumbprint.strip();
+      parseThumbprint(s.http.tls.thumbprint, file);
+    }
+    if (s.http.trustedProxies == null) {
+      s.http.trustedProxies = java.util.List.of();
+    }
+    try {
+      TrustedProxies.parse(s.http.trustedProxies);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(
+          "Http.TrustedProxies in "
+              + file
+              + " (or VIGIL_HTTP_TRUSTED_PROXIES): "
+              + e.getMessage()
+              + " List the load balancers' addresses, e.g. [\"10.0.0.5\", \"10.1.0.0/16\"].");
+    }
     if (s.http.port < 0 || s.http.port > 65535) {
       throw new ConfigException(
           "Http.Port "

@@ -8,9 +8,22 @@ import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.config.Settings;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * The node's HTTP server: health and metrics, then each {@link RouteModule}'s routes, with one
  * error format ({@link ErrorBody}) for everything that goes wrong, and a bearer token required on
  * every path under {@code /api}.
+ *
+ * <p>It serves HTTPS when the settings name a certificate ({@link ServerTls}), else plain HTTP.
+ * Every request's client is resolved once, when it arrives ({@link ClientAddress}, honouring {@code
+ * Http.TrustedProxies}); responses to clients that used HTTPS carry {@code
+ * Strict-Transport-Security}.
  */
 public final class HttpServer implements AutoCloseable {
 
@@ -26,12 +44,25 @@ public final class HttpServer implements AutoCloseable {
   private static final String TIMER = "vigil.timer";
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
 
+  /** One year, the value browsers' preload lists ask for. */
+  static final String HSTS = "max-age=31536000";
+
   private final Javalin app;
   private final List<RouteInfo> routes;
+  private final ServerTls tls;
+  private final String host;
+  private final HttpClient probe;
 
-  private HttpServer(Javalin app, List<RouteInfo> routes) {
+  private HttpServer(Javalin app, List<RouteInfo> routes, ServerTls tls, String host) {
     this.app = app;
     this.routes = routes;
+    this.tls = tls;
+    this.host = host;
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1));
+    if (tls != null) {
+      b.sslContext(tls.selfTrust());
+    }
+    this.probe = b.build();
   }
 
   /**
@@ -59,8 +90,25 @@ public final class HttpServer implements AutoCloseable {
       BooleanSupplier ready,
       io.javalin.http.Handler gate,
       List<RouteModule> modules) {
+    return start(settings, ServerTls.load(settings), authenticator, metrics, ready, gate, modules);
+  }
+
+  /**
+   * Starts listening with a certificate loaded beforehand (so that a node can refuse a bad one
+   * before it opens its database), or on plain HTTP when {@code tls} is null. The server owns
+   * {@code tls} from here on: it watches it for a replaced certificate and closes it.
+   */
+  public static HttpServer start(
+      Settings settings,
+      ServerTls tls,
+      Authenticator authenticator,
+      PrometheusMeterRegistry metrics,
+      BooleanSupplier ready,
+      io.javalin.http.Handler gate,
+      List<RouteModule> modules) {
     Api[] api = new Api[1];
     long maxBody = settings.http.maxRequestBytes;
+    TrustedProxies proxies = TrustedProxies.parse(settings.http.trustedProxies);
     Javalin app =
         Javalin.create(
             config -> {
@@ -71,11 +119,20 @@ public final class HttpServer implements AutoCloseable {
               config.jetty.host = settings.http.host;
               config.jetty.port = settings.http.port;
               config.jetty.modifyServer(server -> server.setStopTimeout(2_000));
+              if (tls != null) {
+                config.jetty.addConnector(
+                    (server, httpConfig) -> httpsConnector(server, httpConfig, tls, settings));
+              }
 
               var r = config.routes;
               r.before(
                   ctx -> {
                     ctx.attribute(TIMER, Timer.start(metrics));
+                    ClientAddress client = ClientAddress.resolve(proxies, ctx);
+                    ctx.attribute(ClientAddress.ATTRIBUTE, client);
+                    if (client.secure()) {
+                      ctx.header("Strict-Transport-Security", HSTS);
+                    }
                     ctx.header("X-Content-Type-Options", "nosniff");
                     ctx.header("Cache-Control", "no-store");
                     String length = ctx.header("Content-Length");
@@ -155,13 +212,88 @@ public final class HttpServer implements AutoCloseable {
                           .result(metrics.scrape()));
               modules.forEach(m -> m.register(a));
             });
-    app.start();
-    return new HttpServer(app, api[0].table());
+    try {
+      app.start();
+    } catch (RuntimeException e) {
+      if (tls != null) {
+        tls.close();
+      }
+      throw e;
+    }
+    if (tls != null) {
+      tls.watch();
+      log.info("Serving HTTPS with {}", tls.describe());
+    }
+    return new HttpServer(app, api[0].table(), tls, settings.http.host);
+  }
+
+  /**
+   * A TLS connector: Jetty's SSL connection factory in front of HTTP/1.1, on the configured host
+   * and port.
+   */
+  private static ServerConnector httpsConnector(
+      Server server, HttpConfiguration httpConfig, ServerTls tls, Settings settings) {
+    // The SNI host check would answer 400 to a client that reaches the node by a name or address
+    // the certificate does not list, such as a load balancer's health check by IP; clients verify
+    // the host name against the certificate themselves.
+    SecureRequestCustomizer secure = new SecureRequestCustomizer();
+    secure.setSniHostCheck(false);
+    secure.setSniRequired(false);
+    httpConfig.addCustomizer(secure);
+    httpConfig.setSecureScheme("https");
+    ServerConnector connector =
+        new ServerConnector(
+            server,
+            new SslConnectionFactory(tls.factory(), HttpVersion.HTTP_1_1.asString()),
+            new HttpConnectionFactory(httpConfig));
+    connector.setHost(settings.http.host);
+    connector.setPort(settings.http.port);
+    return connector;
   }
 
   /** The port the server listens on (useful when configured with port 0). */
   public int port() {
     return app.port();
+  }
+
+  /** {@code https} when the server has a certificate, else {@code http}. */
+  public String scheme() {
+    return tls != null ? "https" : "http";
+  }
+
+  /** The served certificate, or null on plain HTTP. */
+  public ServerTls tls() {
+    return tls;
+  }
+
+  /**
+   * The URL this node answers on from this machine: the loopback address when it listens on every
+   * interface, else the address it listens on.
+   */
+  public String localUrl() {
+    String h = "0.0.0.0".equals(host) || "::".equals(host) ? "127.0.0.1" : host;
+    if (h.contains(":") && !h.startsWith("[")) {
+      h = "[" + h + "]";
+    }
+    return scheme() + "://" + h + ":" + port();
+  }
+
+  /**
+   * Asks the server itself whether it is alive ({@code GET /health/live} through its own listener,
+   * over TLS when it serves TLS).
+   *
+   * @return null when alive, else what is wrong
+   */
+  public String checkLive() throws IOException, InterruptedException {
+    HttpResponse<Void> r =
+        probe.send(
+            HttpRequest.newBuilder(URI.create(localUrl() + "/health/live"))
+                .timeout(Duration.ofSeconds(1))
+                .build(),
+            HttpResponse.BodyHandlers.discarding());
+    return r.statusCode() == 200
+        ? null
+        : "the node's HTTP server answered " + r.statusCode() + " to /health/live";
   }
 
   /** Every route registered, for the OpenAPI check. */
@@ -171,7 +303,13 @@ public final class HttpServer implements AutoCloseable {
 
   @Override
   public void close() {
-    app.stop();
+    try {
+      app.stop();
+    } finally {
+      if (tls != null) {
+        tls.close();
+      }
+    }
   }
 
   static void error(Context ctx, int status, String code, String message) {

@@ -41,6 +41,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.ClientAddress;
 import io.vigil.server.security.Principal;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -305,7 +306,9 @@ final class IdpEndpoints {
       ResourceOwnerPasswordCredentialsGrant grant,
       Scope requested) {
     String scope = userScope(requested);
-    User user = signIn(grant.getUsername(), grant.getPassword().getValue(), ctx.ip());
+    User user =
+        signIn(
+            grant.getUsername(), grant.getPassword().getValue(), ClientAddress.of(ctx).address());
     Instant now = clock.instant();
     return issueForUser(user, client, scope, null, now, null);
   }
@@ -663,7 +666,7 @@ final class IdpEndpoints {
     String password = Optional.ofNullable(single(params, "password")).orElse("");
     User user;
     try {
-      user = signIn(username, password, ctx.ip());
+      user = signIn(username, password, ClientAddress.of(ctx).address());
     } catch (OAuthError.Failure f) {
       if (f.error.retryAfter() != null) {
         ctx.header("Retry-After", Long.toString(Math.max(1, f.error.retryAfter().toSeconds())));

@@ -17,6 +17,7 @@ import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
 import io.vigil.server.http.HttpServer;
+import io.vigil.server.http.ServerTls;
 import io.vigil.server.identity.IdentityProvider;
 import io.vigil.server.identity.SharedIssuer;
 import io.vigil.server.management.Devices;
@@ -31,7 +32,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,15 +75,28 @@ public final class Node implements AutoCloseable {
   /** Starts a node from its settings and returns when it has settled. */
   public static Node start(Settings settings) {
     long t0 = System.nanoTime();
+    // A certificate that cannot be served stops the node before it touches the database.
+    ServerTls tls = ServerTls.load(settings);
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Database db =
-        Database.open(
-            settings.databaseUrl(),
-            settings.database.user,
-            settings.database.password,
-            settings.database.poolSize);
+    Database db;
+    try {
+      db =
+          Database.open(
+              settings.databaseUrl(),
+              settings.database.user,
+              settings.database.password,
+              settings.database.poolSize);
+    } catch (RuntimeException e) {
+      if (tls != null) {
+        tls.close();
+      }
+      throw e;
+    }
     List<AutoCloseable> opened = new ArrayList<>();
     opened.add(db);
+    if (tls != null) {
+      opened.add(tls);
+    }
     try {
       String me = settings.nodeName();
       long tDb = System.nanoTime();
@@ -125,9 +138,16 @@ public final class Node implements AutoCloseable {
               new Devices(fence, ring),
               new SiteSettings(fence),
               new AuditLog(db.jdbi()));
-      AtomicInteger port = new AtomicInteger();
+      AtomicReference<HttpServer> httpRef = new AtomicReference<>();
       List<Resource> builtins =
-          BuiltinResources.create(resourcePolicy, port::get, idp, db.dataSource());
+          BuiltinResources.create(
+              resourcePolicy,
+              () -> {
+                HttpServer h = httpRef.get();
+                return h == null ? "the node's HTTP server is not listening yet" : h.checkLive();
+              },
+              idp,
+              db.dataSource());
       ClusterOperations operations =
           new ClusterOperations(db.jdbi(), db.dialect(), me, timing, builtins);
 
@@ -153,6 +173,7 @@ public final class Node implements AutoCloseable {
       HttpServer http =
           HttpServer.start(
               settings,
+              tls,
               idp.authenticator(),
               metrics,
               ready::get,
@@ -162,7 +183,7 @@ public final class Node implements AutoCloseable {
               },
               List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
       opened.add(http);
-      port.set(http.port());
+      httpRef.set(http);
       long tHttp = System.nanoTime();
       controller.start();
       opened.add(controller);
@@ -265,13 +286,12 @@ public final class Node implements AutoCloseable {
     return new HikariDataSource(config);
   }
 
-  /** The base URL on which this node answers, e.g. {@code http://127.0.0.1:8080}. */
+  /**
+   * The base URL on which this node answers from this machine, e.g. {@code http://127.0.0.1:8080},
+   * or {@code https://…} when it serves HTTPS.
+   */
   public String url() {
-    String host =
-        "0.0.0.0".equals(settings.http.host) || "::".equals(settings.http.host)
-            ? "127.0.0.1"
-            : settings.http.host;
-    return "http://" + host + ":" + http.port();
+    return http.localUrl();
   }
 
   public int port() {

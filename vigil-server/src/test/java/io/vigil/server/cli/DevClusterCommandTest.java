@@ -157,6 +157,7 @@ class DevClusterCommandTest {
             "PATH", "/usr/bin",
             "VIGIL_ADVERTISED_URL", "http://one-for-all:1",
             "VIGIL_DB_PASSWORD", "stale",
+            "VIGIL_TLS_THUMBPRINT", "0123456789ABCDEF0123456789ABCDEF01234567",
             "VIGIL_HTTP_PORT", "1");
 
     Map<String, String> one = DevClusterCommand.nodeEnv(base, plan, plan.nodes().get(0), db, "pw");
@@ -172,7 +173,8 @@ class DevClusterCommandTest {
         .containsEntry("VIGIL_DB_USER", "postgres")
         .containsEntry("VIGIL_ADMIN_PASSWORD", "pw")
         .containsEntry("VIGIL_MACHINE_KEY_FILE", dir.resolve("machine.key").toString())
-        .doesNotContainKeys("VIGIL_ADVERTISED_URL", "VIGIL_DB_PASSWORD");
+        .containsEntry("VIGIL_HTTP_ALLOW_PLAIN", "true")
+        .doesNotContainKeys("VIGIL_ADVERTISED_URL", "VIGIL_DB_PASSWORD", "VIGIL_TLS_THUMBPRINT");
     assertThat(two)
         .containsEntry("VIGIL_NODE_NAME", "node-2")
         .containsEntry("VIGIL_HTTP_PORT", "9101")

@@ -75,6 +75,7 @@ class MainTest {
       Run run =
           new Run()
               .env("VIGIL_HTTP_HOST", "127.0.0.1")
+              .env("VIGIL_HTTP_ALLOW_PLAIN", "true")
               .exec(
                   "node",
                   "--data-dir",

@@ -57,7 +57,7 @@ public final class NodeProcess implements AutoCloseable {
    * A node command ({@code node} or {@code start-dev}) with its own data directory and port.
    *
    * @param extraEnv environment beyond the defaults (VIGIL_DATA_DIR, VIGIL_HTTP_PORT, a machine key
-   *     file inside the data directory, VIGIL_CACHE=off)
+   *     file inside the data directory, VIGIL_CACHE=off, VIGIL_HTTP_ALLOW_PLAIN=true)
    */
   public static NodeProcess create(String verb, Path dataDir, Map<String, String> extraEnv) {
     return create(verb, dataDir, freePort(), extraEnv);
@@ -77,6 +77,9 @@ public final class NodeProcess implements AutoCloseable {
         "VIGIL_MACHINE_KEY_FILE",
         dataDir.resolveSibling(dataDir.getFileName() + "-machine.key").toString());
     env.put("VIGIL_CACHE", "off");
+    // "vigil node" serves HTTPS unless plain HTTP is chosen; tests that want HTTPS set
+    // VIGIL_TLS_THUMBPRINT.
+    env.put("VIGIL_HTTP_ALLOW_PLAIN", "true");
     env.putAll(extraEnv);
     List<String> command =
         new ArrayList<>(List.of(distribution().resolve("bin").resolve("vigil").toString(), verb));
