@@ -136,6 +136,10 @@ public final class IdentityProvider {
                         > 0
                     && ClientService.builtInsCurrent(h, origins));
     String password = adminPassword != null ? adminPassword : Secrets.random256().substring(0, 24);
+    // The slow parts (a 600,000-iteration hash, an RSA key) happen before the fenced transaction:
+    // inside it they could outlast its idle timeout, which kills the transaction.
+    String adminHash = settled ? null : users.hashForBootstrap(password);
+    var firstKey = settled ? null : keys.newKey();
     boolean created =
         !settled
             && fence.write(
@@ -145,9 +149,9 @@ public final class IdentityProvider {
                   h.createQuery("SELECT id FROM identity_signing_state WHERE id = 1 FOR UPDATE")
                       .mapTo(Integer.class)
                       .one();
-                  keys.ensureFirst(h);
+                  keys.ensureFirst(h, firstKey);
                   clients.ensureBuiltIns(h, origins);
-                  return users.bootstrapAdmin(h, SYSTEM, password);
+                  return users.bootstrapAdmin(h, SYSTEM, adminHash);
                 });
     keys.reload();
     if (created && adminPassword == null) {

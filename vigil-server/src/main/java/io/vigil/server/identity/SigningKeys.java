@@ -61,11 +61,19 @@ public final class SigningKeys {
    * Installs the first key when there is none, inside the caller's transaction (which holds the
    * state row's lock); the caller {@link #reload}s after the commit.
    */
-  void ensureFirst(Handle h) {
+  void ensureFirst(Handle h, RSAKey first) {
     String current = currentKid(h);
     if (current == null) {
-      install(h, null, generate());
+      install(h, null, first);
     }
+  }
+
+  /**
+   * A new key for {@link #ensureFirst}, made before its transaction opens: key generation takes
+   * long enough on a busy machine to outlast the fenced transaction's idle timeout.
+   */
+  RSAKey newKey() {
+    return generate();
   }
 
   /** The key that signs now, rotating first when it has been current for the rotation period. */

@@ -110,15 +110,22 @@ public final class UserService {
     return e.getCause() instanceof SQLException sql && "23505".equals(sql.getSQLState());
   }
 
+  /**
+   * A password hash for {@link #bootstrapAdmin}, computed before its transaction opens: 600,000
+   * PBKDF2 iterations can outlast the fenced transaction's idle timeout on a busy machine.
+   */
+  String hashForBootstrap(String password) {
+    return hasher.hash(password);
+  }
+
   /** Creates the first administrator when there is no user at all; inside the bootstrap lock. */
-  boolean bootstrapAdmin(Handle h, Principal system, String password) {
+  boolean bootstrapAdmin(Handle h, Principal system, String passwordHash) {
     long users = h.createQuery("SELECT COUNT(*) FROM users").mapTo(Long.class).one();
     if (users > 0) {
       return false;
     }
     User admin =
-        insert(
-            h, "admin", "Administrator", hasher.hash(password), List.of(Role.ADMINISTRATOR.id()));
+        insert(h, "admin", "Administrator", passwordHash, List.of(Role.ADMINISTRATOR.id()));
     AuditLog.record(h, system, "user.create", TYPE, admin.id().toString(), null, admin);
     return true;
   }

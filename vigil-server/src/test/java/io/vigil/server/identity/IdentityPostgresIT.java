@@ -4,19 +4,78 @@ import static io.vigil.server.identity.IdpFixture.ADMIN_PASSWORD;
 import static io.vigil.server.identity.IdpFixture.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vigil.server.cluster.Fence;
+import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
+import io.vigil.server.testing.TestProtector;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.jdbi.v3.core.HandleCallback;
 import org.junit.jupiter.api.Test;
 
 /** The identity provider's SQL on PostgreSQL, where a cluster keeps it. */
 class IdentityPostgresIT {
+
+  /**
+   * The epoch fence sets {@code idle_in_transaction_session_timeout} so that a paused owner cannot
+   * hold its share lock; a first start that hashed the admin password (600,000 PBKDF2 iterations)
+   * or generated the signing key inside that transaction was killed by it on a busy machine, and
+   * the role came up without its built-in clients ("Client vigil-cli is unknown").
+   */
+  @Test
+  void firstStartDoesItsSlowWorkOutsideTheFencedTransaction() throws Exception {
+    try (EmbeddedPostgres pg = EmbeddedPostgres.start();
+        Database db = Database.open(pg.getJdbcUrl("postgres", "postgres"), "postgres", null, 4)) {
+      Fence strict =
+          new Fence() {
+            @Override
+            public <R, X extends Exception> R write(HandleCallback<R, X> work) throws X {
+              return db.jdbi()
+                  .inTransaction(
+                      h -> {
+                        h.execute("SET LOCAL idle_in_transaction_session_timeout = '200ms'");
+                        return work.withHandle(h);
+                      });
+            }
+
+            @Override
+            public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
+              return db.jdbi().withHandle(work);
+            }
+          };
+      Settings settings = new Settings();
+      settings.node.advertisedUrl = "http://vigil.test:8080";
+      // Enough iterations that one hash takes well over the 200 ms the transaction may idle.
+      IdentityProvider idp =
+          new IdentityProvider(
+              settings,
+              db.jdbi(),
+              strict,
+              new TestProtector(),
+              Clock.systemUTC(),
+              ADMIN_PASSWORD,
+              1_500_000,
+              new PrintStream(OutputStream.nullOutputStream()));
+
+      idp.start();
+
+      long clients =
+          db.jdbi()
+              .withHandle(
+                  h -> h.createQuery("SELECT COUNT(*) FROM oauth_clients").mapTo(Long.class).one());
+      assertThat(clients).isEqualTo(2);
+      assertThat(idp.check()).isNull();
+    }
+  }
 
   @Test
   void grantsRotationAndConcurrentStartWorkOnPostgres() throws Exception {
