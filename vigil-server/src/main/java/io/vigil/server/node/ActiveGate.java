@@ -65,8 +65,26 @@ final class ActiveGate implements Handler {
     if (!idp && !api) {
       return;
     }
-    if (controller.isActive()
-        && running(idp ? BuiltinResources.IDENTITY_PROVIDER : BuiltinResources.MANAGEMENT_SERVER)) {
+    if (controller.isActive()) {
+      String needed = idp ? BuiltinResources.IDENTITY_PROVIDER : BuiltinResources.MANAGEMENT_SERVER;
+      if (running(needed)) {
+        return;
+      }
+      // The owner is starting (or restarting) the resource: answering from a half-started
+      // service would give misleading protocol errors, such as an unknown built-in client.
+      ctx.status(503)
+          .header("Retry-After", "1")
+          .json(
+              body(
+                  "resource_starting",
+                  "Node "
+                      + me
+                      + " is active, but its "
+                      + needed
+                      + " resource is not running yet (it is starting or restarting); retry in a"
+                      + " moment.",
+                  new Active(me, myUrl)));
+      ctx.skipRemainingHandlers();
       return;
     }
     Active active = active();
@@ -141,19 +159,30 @@ final class ActiveGate implements Handler {
     return body;
   }
 
-  /** {@code GET /cluster/active}: 200 on the active node, 503 naming the active node elsewhere. */
+  /**
+   * {@code GET /cluster/active}: 200 on the active node once every resource of the role runs (the
+   * signal a load balancer routes on), 503 otherwise, naming the active node when there is one.
+   */
   RouteModule routes() {
     return (Api api) ->
         api.open(
             HandlerType.GET,
             "/cluster/active",
             ctx -> {
-              if (controller.isActive()) {
+              if (controller.isServing()) {
                 Map<String, Object> body = new LinkedHashMap<>();
                 body.put("active", me);
                 body.put("url", myUrl);
                 body.put("epoch", controller.status().epoch());
                 ctx.json(body);
+              } else if (controller.isActive()) {
+                ctx.status(503)
+                    .json(
+                        body(
+                            "resource_starting",
+                            "This node owns the role but not all of its resources are running"
+                                + " yet.",
+                            new Active(me, myUrl)));
               } else {
                 Active active = active();
                 ctx.status(503)
