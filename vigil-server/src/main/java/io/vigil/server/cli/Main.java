@@ -47,6 +47,7 @@ public final class Main implements Runnable {
             .addSubcommand(new NodeCommand.Run(terminal))
             .addSubcommand(new NodeCommand.StartDev(terminal))
             .addSubcommand(UserCommand.commandLine(terminal))
+            .addSubcommand(IdentityCommand.commandLine(terminal))
             .addSubcommand(ServerCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(ProtectCommand.commandLine(terminal))

@@ -5,6 +5,10 @@ import io.vigil.server.config.ConfigException;
 import io.vigil.server.config.Settings;
 import io.vigil.server.http.Authenticator;
 import io.vigil.server.http.RouteModule;
+import io.vigil.server.identity.external.ClientAssertionKeys;
+import io.vigil.server.identity.external.ExternalProviders;
+import io.vigil.server.identity.external.ExternalRoutes;
+import io.vigil.server.identity.external.ExternalSignIn;
 import io.vigil.server.protect.DataProtector;
 import io.vigil.server.security.Principal;
 import java.io.PrintStream;
@@ -47,6 +51,7 @@ public final class IdentityProvider {
   private final TokenVerifier verifier;
   private final IdpEndpoints endpoints;
   private final ManagementRoutes management;
+  private final ExternalRoutes external;
 
   /**
    * A provider hashing passwords with {@link PasswordHasher#PRODUCTION_ITERATIONS}.
@@ -60,11 +65,30 @@ public final class IdentityProvider {
       DataProtector protector,
       Clock clock,
       String adminPassword) {
+    this(settings, jdbi, fence, protector, ClientAssertionKeys.none(), clock, adminPassword);
+  }
+
+  /**
+   * A provider hashing passwords with {@link PasswordHasher#PRODUCTION_ITERATIONS}.
+   *
+   * @param assertionKeys the node's personal certificate store, for external providers that
+   *     authenticate Vigil with {@code private_key_jwt}
+   * @param adminPassword the first administrator's password, or null to generate one
+   */
+  public IdentityProvider(
+      Settings settings,
+      Jdbi jdbi,
+      Fence fence,
+      DataProtector protector,
+      ClientAssertionKeys assertionKeys,
+      Clock clock,
+      String adminPassword) {
     this(
         settings,
         jdbi,
         fence,
         protector,
+        assertionKeys,
         clock,
         adminPassword,
         PasswordHasher.PRODUCTION_ITERATIONS,
@@ -81,6 +105,33 @@ public final class IdentityProvider {
       Jdbi jdbi,
       Fence fence,
       DataProtector protector,
+      Clock clock,
+      String adminPassword,
+      int pbkdf2Iterations,
+      PrintStream out) {
+    this(
+        settings,
+        jdbi,
+        fence,
+        protector,
+        ClientAssertionKeys.none(),
+        clock,
+        adminPassword,
+        pbkdf2Iterations,
+        out);
+  }
+
+  /**
+   * @param pbkdf2Iterations PBKDF2 iterations for new password hashes; production uses {@link
+   *     PasswordHasher#PRODUCTION_ITERATIONS}, tests a lower count to run fast
+   * @param out where a generated administrator password is printed
+   */
+  public IdentityProvider(
+      Settings settings,
+      Jdbi jdbi,
+      Fence fence,
+      DataProtector protector,
+      ClientAssertionKeys assertionKeys,
       Clock clock,
       String adminPassword,
       int pbkdf2Iterations,
@@ -104,6 +155,9 @@ public final class IdentityProvider {
     this.users = new UserService(fence, hasher, clock);
     this.clients = new ClientService(fence, protector, clock);
     this.verifier = new TokenVerifier(issuer, keys, clock);
+    ExternalProviders providers =
+        new ExternalProviders(fence, protector, clock, redirectBase(settings));
+    this.external = new ExternalRoutes(providers);
     this.endpoints =
         new IdpEndpoints(
             issuer,
@@ -117,7 +171,8 @@ public final class IdentityProvider {
             new LoginThrottle(clock),
             hasher,
             clock,
-            settings.identity.refreshTokenLifetime());
+            settings.identity.refreshTokenLifetime(),
+            new ExternalSignIn(providers, fence, protector, assertionKeys, clock));
     this.management = new ManagementRoutes(users, clients);
   }
 
@@ -175,11 +230,16 @@ public final class IdentityProvider {
     }
   }
 
-  /** The {@code /idp} endpoints and {@code /api/v1/users}, {@code /api/v1/clients}. */
+  /**
+   * The {@code /idp} endpoints, external providers' callback paths, and {@code /api/v1/users},
+   * {@code /api/v1/clients}, {@code /api/v1/identity/…}.
+   */
   public RouteModule routes() {
     return api -> {
-      endpoints.register(api);
       management.register(api);
+      external.register(api);
+      // Last: its catch-all callback route must not shadow the management routes.
+      endpoints.register(api);
     };
   }
 
@@ -191,6 +251,17 @@ public final class IdentityProvider {
   /** Users, for other parts of the node (the CLI goes through HTTP instead). */
   public UserService users() {
     return users;
+  }
+
+  /**
+   * The origin external providers send browsers back to: the issuer's, which every node of a
+   * cluster shares (the cluster address), so one redirect URI registered at a provider serves all.
+   */
+  static String redirectBase(Settings settings) {
+    String issuer = settings.issuer();
+    return issuer.endsWith("/idp")
+        ? issuer.substring(0, issuer.length() - 4)
+        : settings.advertisedUrl();
   }
 
   private List<String> consoleOrigins() {

@@ -42,6 +42,9 @@ import io.javalin.http.HandlerType;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.ClientAddress;
+import io.vigil.server.identity.external.ExternalProvider;
+import io.vigil.server.identity.external.ExternalSignIn;
+import io.vigil.server.identity.external.SignInFailure;
 import io.vigil.server.security.Principal;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -85,6 +88,7 @@ final class IdpEndpoints {
   private final PasswordHasher hasher;
   private final Clock clock;
   private final Duration refreshLifetime;
+  private final ExternalSignIn external;
 
   IdpEndpoints(
       String issuer,
@@ -98,7 +102,8 @@ final class IdpEndpoints {
       LoginThrottle throttle,
       PasswordHasher hasher,
       Clock clock,
-      Duration refreshLifetime) {
+      Duration refreshLifetime,
+      ExternalSignIn external) {
     this.issuer = issuer;
     this.keys = keys;
     this.signer = signer;
@@ -111,6 +116,7 @@ final class IdpEndpoints {
     this.hasher = hasher;
     this.clock = clock;
     this.refreshLifetime = refreshLifetime;
+    this.external = external;
   }
 
   void register(Api api) {
@@ -122,6 +128,11 @@ final class IdpEndpoints {
     api.open(HandlerType.POST, "/idp/connect/userinfo", this::userinfo);
     api.open(HandlerType.GET, "/idp/connect/authorize", this::authorizePage);
     api.open(HandlerType.POST, "/idp/connect/authorize", this::authorizeSubmit);
+    api.open(HandlerType.GET, "/idp/connect/external/{name}", this::externalStart);
+    // An external provider's callback: one path segment (see ExternalProviders.callbackPath).
+    // Routes
+    // match in the order they were added, so this comes after every other single-segment route.
+    api.open(HandlerType.GET, "/{callback}", this::externalCallback);
   }
 
   // --- discovery and keys ---------------------------------------------------------------------
@@ -426,7 +437,7 @@ final class IdpEndpoints {
     Set<String> scopes = Set.copyOf(Scope.parse(scope).toStringList());
     String access =
         signer.accessToken(
-            user.id().toString(), user.username(), client.clientId(), user.roles(), scope);
+            user.id().toString(), user.username(), client.clientId(), user.effectiveRoles(), scope);
     String refresh = null;
     if (scopes.contains("offline_access")) {
       RefreshTokens.Grant next =
@@ -674,6 +685,11 @@ final class IdpEndpoints {
       loginPage(ctx, f.error.status() == 429 ? 429 : 401, params, f.error.description());
       return;
     }
+    completeAuthorization(ctx, request, user);
+  }
+
+  /** Issues the authorization code for a signed-in user and sends the browser to the client. */
+  private void completeAuthorization(Context ctx, AuthRequest request, User user) {
     String code =
         codes.issue(
             request.client().clientId(),
@@ -692,6 +708,101 @@ final class IdpEndpoints {
                 ResponseMode.QUERY)
             .toURI();
     ctx.redirect(location.toString(), io.javalin.http.HttpStatus.FOUND);
+  }
+
+  // --- external providers -----------------------------------------------------------------------
+
+  /**
+   * {@code GET /idp/connect/external/{name}?<authorize parameters>}: the sign-in page's "Sign in
+   * with …" link. Validates the authorization request as the sign-in page did, keeps it server-side
+   * and sends the browser to the provider.
+   */
+  private void externalStart(Context ctx) {
+    Map<String, List<String>> params = ctx.queryParamMap();
+    try {
+      parseAuthRequest(params);
+    } catch (NoRedirect e) {
+      errorPage(ctx, e.getMessage());
+      return;
+    } catch (RedirectError e) {
+      ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+      return;
+    }
+    Map<String, String> original = new LinkedHashMap<>();
+    for (String name : AUTH_PARAMS) {
+      String value = single(params, name);
+      if (value != null) {
+        original.put(name, value);
+      }
+    }
+    try {
+      URI provider = external.start(ctx.pathParam("name"), original);
+      ctx.redirect(provider.toString(), io.javalin.http.HttpStatus.FOUND);
+    } catch (SignInFailure f) {
+      externalError(ctx, f.status(), f.code(), f.getMessage());
+    }
+  }
+
+  /**
+   * The provider's redirect back to its callback path: complete the external sign-in, provision the
+   * user, and finish the original authorization request with Vigil's own code.
+   */
+  private void externalCallback(Context ctx) {
+    String path = ctx.path();
+    if (path.length() > 1 && path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    if (!external.isCallbackPath(path)) {
+      throw new ApiException(404, "not_found", "No resource at GET " + ctx.path() + ".");
+    }
+    try {
+      ExternalSignIn.Verified verified = external.complete(path, ctx.queryParamMap());
+      Map<String, List<String>> original = new LinkedHashMap<>();
+      verified.authorizeRequest().forEach((k, v) -> original.put(k, List.of(v)));
+      AuthRequest request;
+      try {
+        request = parseAuthRequest(original);
+      } catch (NoRedirect e) {
+        errorPage(ctx, e.getMessage());
+        return;
+      } catch (RedirectError e) {
+        ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+        return;
+      }
+      User user =
+          users.signInExternal(
+              verified.provider(),
+              verified.subject(),
+              verified.username(),
+              verified.displayName(),
+              verified.ruleIds());
+      completeAuthorization(ctx, request, user);
+    } catch (SignInFailure f) {
+      externalError(ctx, f.status(), f.code(), f.getMessage());
+    } catch (ApiException e) {
+      externalError(ctx, e.status(), e.code(), e.getMessage());
+    }
+  }
+
+  /** An external sign-in error: JSON for API callers, otherwise a page a person can read. */
+  private static void externalError(Context ctx, int status, String code, String message) {
+    String accept = ctx.header("Accept");
+    if (accept != null && accept.contains("application/json") && !accept.contains("text/html")) {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("code", code);
+      body.put("message", message);
+      ctx.status(status).json(body);
+      return;
+    }
+    htmlHeaders(ctx);
+    ctx.status(status)
+        .result(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in"
+                + " failed</title></head><body><h1>Sign-in failed</h1><p role=\"alert\">"
+                + escape(message)
+                + "</p><p>Error code: <code id=\"error-code\">"
+                + escape(code)
+                + "</code></p><p>Open the console or the sign-in link again.</p></body></html>\n");
   }
 
   /** RFC 6749 §5.2: an error_description must not contain '"' or '\\'. */
@@ -727,12 +838,33 @@ final class IdpEndpoints {
       }
     }
     String username = Optional.ofNullable(single(params, "username")).orElse("");
+    StringBuilder query = new StringBuilder();
+    for (String name : AUTH_PARAMS) {
+      String value = single(params, name);
+      if (value != null) {
+        query
+            .append(query.isEmpty() ? "?" : "&")
+            .append(name)
+            .append('=')
+            .append(java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    StringBuilder providers = new StringBuilder();
+    for (ExternalProvider p : external.choices()) {
+      providers
+          .append("<a class=\"provider\" href=\"external/")
+          .append(p.name())
+          .append(escape(query.toString()))
+          .append("\">Sign in with ")
+          .append(escape(p.displayName()))
+          .append("</a>\n");
+    }
     htmlHeaders(ctx);
     ctx.status(status)
         .result(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to"
                 + " Vigil</title>\n<style>body{font-family:sans-serif;max-width:22em;margin:4em"
-                + " auto}label,input,button{display:block;width:100%;margin:.4em 0}"
+                + " auto}label,input,button,a.provider{display:block;width:100%;margin:.4em 0}"
                 + ".error{color:#b00020}</style></head><body>\n<h1>Sign in to Vigil</h1>\n"
                 + (error == null
                     ? ""
@@ -744,7 +876,13 @@ final class IdpEndpoints {
                 + escape(username)
                 + "\">\n<label for=\"password\">Password</label><input id=\"password\""
                 + " name=\"password\" type=\"password\" autocomplete=\"current-password\""
-                + " required>\n<button type=\"submit\">Sign in</button>\n</form></body></html>\n");
+                + " required>\n<button type=\"submit\">Sign in</button>\n</form>\n"
+                + (providers.isEmpty()
+                    ? ""
+                    : "<div class=\"providers\"><p>Or sign in with your organisation:</p>\n"
+                        + providers
+                        + "</div>\n")
+                + "</body></html>\n");
   }
 
   private static void errorPage(Context ctx, String message) {

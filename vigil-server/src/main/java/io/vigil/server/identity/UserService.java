@@ -10,9 +10,12 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -50,10 +53,26 @@ public final class UserService {
 
   public List<User> list() {
     return fence.read(
-        h ->
-            h.createQuery("SELECT * FROM users ORDER BY username_key")
-                .map(UserService::map)
-                .list());
+        h -> {
+          Map<UUID, List<User.RuleGrant>> grants = new HashMap<>();
+          h.createQuery(GRANTS_SQL + " ORDER BY r.provider, r.claim, r.claim_value, r.role")
+              .map(
+                  (rs, c) -> {
+                    grants
+                        .computeIfAbsent(
+                            rs.getObject("user_id", UUID.class), k -> new ArrayList<>())
+                        .add(grant(rs));
+                    return null;
+                  })
+              .list();
+          return h
+              .createQuery("SELECT * FROM users ORDER BY username_key")
+              .map(UserService::map)
+              .list()
+              .stream()
+              .map(u -> u.withGrants(grants.getOrDefault(u.id(), List.of())))
+              .toList();
+        });
   }
 
   public Optional<User> find(UUID id) {
@@ -62,7 +81,8 @@ public final class UserService {
             h.createQuery("SELECT * FROM users WHERE id = :id")
                 .bind("id", id)
                 .map(UserService::map)
-                .findOne());
+                .findOne()
+                .map(u -> withGrants(h, u)));
   }
 
   Optional<Login> login(String username) {
@@ -71,7 +91,180 @@ public final class UserService {
             h.createQuery("SELECT * FROM users WHERE username_key = :key")
                 .bind("key", username.toLowerCase(Locale.ROOT))
                 .map((rs, c) -> new Login(map(rs, c), rs.getString("password_hash")))
-                .findOne());
+                .findOne()
+                .map(l -> new Login(withGrants(h, l.user()), l.passwordHash())));
+  }
+
+  private static final String GRANTS_SQL =
+      "SELECT g.user_id, r.id, r.role, r.claim, r.claim_value, r.provider FROM user_rule_roles g"
+          + " JOIN identity_claim_rules r ON r.id = g.rule_id";
+
+  private static User.RuleGrant grant(ResultSet rs) throws SQLException {
+    return new User.RuleGrant(
+        rs.getObject("id", UUID.class),
+        rs.getString("role"),
+        rs.getString("claim"),
+        rs.getString("claim_value"));
+  }
+
+  private static User withGrants(Handle h, User user) {
+    return user.withGrants(
+        h.createQuery(
+                GRANTS_SQL
+                    + " WHERE g.user_id = :id ORDER BY r.provider, r.claim, r.claim_value, r.role")
+            .bind("id", user.id())
+            .map((rs, c) -> grant(rs))
+            .list());
+  }
+
+  /**
+   * Signs in a user vouched for by an external provider: creates it on first sign-in (no password,
+   * linked by provider and subject), otherwise updates its user name and display name from the
+   * provider, and replaces the roles claim rules granted with those of {@code ruleIds} (roles given
+   * directly stay). One fenced transaction; audited when something changed.
+   *
+   * @param ruleIds the rules that matched; a rule deleted meanwhile grants nothing
+   * @throws ApiException 409 {@code username_taken} when another user has the name, 403 {@code
+   *     user_disabled} when the linked user is disabled
+   */
+  public User signInExternal(
+      String provider, String subject, String username, String displayName, List<UUID> ruleIds) {
+    String display = displayName.length() > 200 ? username : displayName;
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return fence.write(
+            h -> {
+              Optional<User> linked =
+                  h.createQuery(
+                          "SELECT * FROM users WHERE external_provider = :p AND external_subject ="
+                              + " :s FOR UPDATE")
+                      .bind("p", provider)
+                      .bind("s", subject)
+                      .map(UserService::map)
+                      .findOne()
+                      .map(u -> withGrants(h, u));
+              if (linked.isPresent() && !linked.get().enabled()) {
+                throw new ApiException(
+                    403,
+                    "user_disabled",
+                    "User \""
+                        + linked.get().username()
+                        + "\" is disabled; ask an administrator to enable it.");
+              }
+              boolean nameTaken =
+                  h.createQuery("SELECT id FROM users WHERE username_key = :key")
+                      .bind("key", username.toLowerCase(Locale.ROOT))
+                      .mapTo(UUID.class)
+                      .findOne()
+                      .filter(id -> linked.map(u -> !u.id().equals(id)).orElse(true))
+                      .isPresent();
+              if (nameTaken) {
+                throw ApiException.conflict(
+                    "username_taken",
+                    "The user name \""
+                        + username
+                        + "\" from identity provider \""
+                        + provider
+                        + "\" already belongs to another Vigil user, so it cannot sign in this"
+                        + " way. An administrator can rename or remove that user, or choose"
+                        + " another user-name claim for the provider.");
+              }
+              Instant now = now();
+              User before = linked.orElse(null);
+              UUID id;
+              if (before == null) {
+                id = UUID.randomUUID();
+                h.createUpdate(
+                        "INSERT INTO users (id, username, username_key, display_name, roles,"
+                            + " password_hash, enabled, version, created_at, updated_at,"
+                            + " external_provider, external_subject) VALUES (:id, :username, :key,"
+                            + " :display, '', NULL, TRUE, 1, :now, :now, :p, :s)")
+                    .bind("id", id)
+                    .bind("username", username)
+                    .bind("key", username.toLowerCase(Locale.ROOT))
+                    .bind("display", display)
+                    .bind("now", Timestamp.from(now))
+                    .bind("p", provider)
+                    .bind("s", subject)
+                    .execute();
+              } else {
+                id = before.id();
+              }
+              h.createUpdate("DELETE FROM user_rule_roles WHERE user_id = :id")
+                  .bind("id", id)
+                  .execute();
+              for (UUID rule : ruleIds) {
+                h.createUpdate(
+                        "INSERT INTO user_rule_roles (user_id, rule_id) SELECT :id, r.id FROM"
+                            + " identity_claim_rules r WHERE r.id = :rule AND r.provider = :p")
+                    .bind("id", id)
+                    .bind("rule", rule)
+                    .bind("p", provider)
+                    .execute();
+              }
+              User current =
+                  withGrants(
+                      h,
+                      h.createQuery("SELECT * FROM users WHERE id = :id")
+                          .bind("id", id)
+                          .map(UserService::map)
+                          .one());
+              if (before == null) {
+                AuditLog.record(
+                    h, actor(current), "user.create", TYPE, id.toString(), null, current);
+                return current;
+              }
+              boolean renamed =
+                  !before.username().equals(username) || !before.displayName().equals(display);
+              if (!renamed && before.ruleGrants().equals(current.ruleGrants())) {
+                return current;
+              }
+              h.createUpdate(
+                      "UPDATE users SET username = :username, username_key = :key, display_name ="
+                          + " :display, version = version + 1, updated_at = :now WHERE id = :id")
+                  .bind("username", username)
+                  .bind("key", username.toLowerCase(Locale.ROOT))
+                  .bind("display", display)
+                  .bind("now", Timestamp.from(now))
+                  .bind("id", id)
+                  .execute();
+              User after =
+                  new User(
+                      id,
+                      username,
+                      display,
+                      before.roles(),
+                      true,
+                      before.version() + 1,
+                      before.createdAt(),
+                      now,
+                      provider,
+                      current.ruleGrants());
+              AuditLog.record(
+                  h, actor(after), "user.external.update", TYPE, id.toString(), before, after);
+              return after;
+            });
+      } catch (UnableToExecuteStatementException e) {
+        // Two first sign-ins of one person at once: the loser finds the winner's row next time.
+        if (attempt == 0 && isUniqueViolation(e)) {
+          continue;
+        }
+        if (isUniqueViolation(e)) {
+          throw duplicate(username);
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** The audit actor of an external sign-in: the user itself, through its provider. */
+  private static Principal actor(User user) {
+    return new Principal(
+        user.id().toString(),
+        user.username() + " (via " + user.provider() + ")",
+        ClientService.CONSOLE,
+        java.util.Set.of(),
+        java.util.Set.of());
   }
 
   /**
@@ -156,7 +349,9 @@ public final class UserService {
                   changes.enabled() != null ? changes.enabled() : before.enabled(),
                   before.version() + 1,
                   before.createdAt(),
-                  now());
+                  now(),
+                  before.provider(),
+                  before.ruleGrants());
           boolean stillAdmin = after.enabled() && after.roles().contains(Role.ADMINISTRATOR.id());
           if (!stillAdmin && admins.equals(List.of(id))) {
             throw lastAdministrator(before, "disabled or lose the administrator role");
@@ -187,6 +382,15 @@ public final class UserService {
     return fence.write(
         h -> {
           User before = lock(h, id);
+          if (before.provider() != null) {
+            throw ApiException.conflict(
+                "external_user",
+                "User \""
+                    + before.username()
+                    + "\" signs in with identity provider \""
+                    + before.provider()
+                    + "\" and has no Vigil password to set.");
+          }
           Instant now = now();
           h.createUpdate(
                   "UPDATE users SET password_hash = :hash, version = version + 1, updated_at = :now"
@@ -205,7 +409,9 @@ public final class UserService {
                   before.enabled(),
                   before.version() + 1,
                   before.createdAt(),
-                  now);
+                  now,
+                  before.provider(),
+                  before.ruleGrants());
           AuditLog.record(h, actor, "user.password", TYPE, id.toString(), before, after);
           return after;
         });
@@ -261,6 +467,7 @@ public final class UserService {
         .bind("id", id)
         .map(UserService::map)
         .findOne()
+        .map(u -> withGrants(h, u))
         .orElseThrow(() -> ApiException.notFound("User", id.toString()));
   }
 
@@ -289,7 +496,9 @@ public final class UserService {
         rs.getBoolean("enabled"),
         rs.getLong("version"),
         rs.getTimestamp("created_at").toInstant(),
-        rs.getTimestamp("updated_at").toInstant());
+        rs.getTimestamp("updated_at").toInstant(),
+        rs.getString("external_provider"),
+        List.of());
   }
 
   static void checkPassword(String password) {

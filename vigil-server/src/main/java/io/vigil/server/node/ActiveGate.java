@@ -16,10 +16,10 @@ import java.util.function.Supplier;
 /**
  * Decides which requests this node serves. The active node serves everything. A standby serves
  * health, metrics, {@code /cluster/active} and the cluster API ({@code /api/v1/cluster}, so that a
- * cluster can be inspected and repaired through any node), and answers API and identity provider
- * requests with a 307 redirect to the active node, or a 503 naming no node when none is active.
- * When no node is active a standby still issues tokens itself, so that operators can sign in to
- * repair the cluster.
+ * cluster can be inspected and repaired through any node), and answers every other request (the
+ * API, the identity provider and the callback paths of external identity providers) with a 307
+ * redirect to the active node, or a 503 naming no node when none is active. When no node is active
+ * a standby still issues tokens itself, so that operators can sign in to repair the cluster.
  */
 final class ActiveGate implements Handler {
 
@@ -60,13 +60,15 @@ final class ActiveGate implements Handler {
       ctx.skipRemainingHandlers();
       return;
     }
-    boolean idp = path.startsWith("/idp/");
-    boolean api = path.startsWith("/api/") && !path.startsWith("/api/v1/cluster");
-    if (!idp && !api) {
+    if (servedByEveryNode(path)) {
       return;
     }
+    // Everything else belongs to the active node: the API, the identity provider under /idp and
+    // the callback paths of external identity providers (such as /signin-oidc), which an operator
+    // configures and a standby therefore cannot list.
+    boolean api = path.startsWith("/api/");
     if (controller.isActive()) {
-      String needed = idp ? BuiltinResources.IDENTITY_PROVIDER : BuiltinResources.MANAGEMENT_SERVER;
+      String needed = api ? BuiltinResources.MANAGEMENT_SERVER : BuiltinResources.IDENTITY_PROVIDER;
       if (running(needed)) {
         return;
       }
@@ -116,7 +118,7 @@ final class ActiveGate implements Handler {
       ctx.skipRemainingHandlers();
       return;
     }
-    if (idp && (path.equals("/idp/connect/token") || path.startsWith("/idp/.well-known/"))) {
+    if (path.equals("/idp/connect/token") || path.startsWith("/idp/.well-known/")) {
       return;
     }
     ctx.status(503)
@@ -126,6 +128,14 @@ final class ActiveGate implements Handler {
                 "No node is active for the management role right now (a failover may be in progress); retry in a few seconds, or see vigil cluster status.",
                 null));
     ctx.skipRemainingHandlers();
+  }
+
+  /** Health, metrics, the active-node probe and the cluster API: answered by any node itself. */
+  private static boolean servedByEveryNode(String path) {
+    return path.startsWith("/health/")
+        || path.equals("/metrics")
+        || path.equals("/cluster/active")
+        || path.startsWith("/api/v1/cluster");
   }
 
   private boolean running(String resource) {

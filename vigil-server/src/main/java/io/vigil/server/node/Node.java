@@ -20,6 +20,7 @@ import io.vigil.server.http.HttpServer;
 import io.vigil.server.http.ServerTls;
 import io.vigil.server.identity.IdentityProvider;
 import io.vigil.server.identity.SharedIssuer;
+import io.vigil.server.identity.external.ClientAssertionKeys;
 import io.vigil.server.management.Devices;
 import io.vigil.server.management.ManagementRoutes;
 import io.vigil.server.management.ServerRegistry;
@@ -131,7 +132,14 @@ public final class Node implements AutoCloseable {
       }
       IdentityProvider idp =
           new IdentityProvider(
-              settings, db.jdbi(), fence, ring, Clock.systemUTC(), settings.adminPassword);
+              settings,
+              db.jdbi(),
+              fence,
+              ring,
+              // The personal certificate store, for external providers using private_key_jwt.
+              ClientAssertionKeys.none(),
+              Clock.systemUTC(),
+              settings.adminPassword);
       ManagementRoutes management =
           new ManagementRoutes(
               new ServerRegistry(fence),

@@ -8,6 +8,7 @@ import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.http.Json;
+import io.vigil.server.identity.external.ClientAssertionKeys;
 import io.vigil.server.testing.MutableClock;
 import io.vigil.server.testing.TestProtector;
 import java.io.ByteArrayOutputStream;
@@ -37,12 +38,17 @@ final class IdpFixture implements AutoCloseable {
   final MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
   final TestProtector protector = new TestProtector();
   final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  final ClientAssertionKeys assertionKeys;
   IdentityProvider idp;
   HttpServer http;
   final HttpClient client =
       HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
 
   IdpFixture(String adminPassword) {
+    this(adminPassword, ClientAssertionKeys.none());
+  }
+
+  IdpFixture(String adminPassword, ClientAssertionKeys assertionKeys) {
     this(
         adminPassword,
         Database.open(
@@ -51,11 +57,20 @@ final class IdpFixture implements AutoCloseable {
                 + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1",
             null,
             null,
-            4));
+            4),
+        assertionKeys);
   }
 
   IdpFixture(String adminPassword, Database db) {
+    this(adminPassword, db, ClientAssertionKeys.none());
+  }
+
+  /**
+   * @param assertionKeys the certificates external providers' private_key_jwt assertions use
+   */
+  IdpFixture(String adminPassword, Database db, ClientAssertionKeys assertionKeys) {
     this.db = db;
+    this.assertionKeys = assertionKeys;
     settings = new Settings();
     settings.http.host = "127.0.0.1";
     settings.http.port = 0;
@@ -71,6 +86,7 @@ final class IdpFixture implements AutoCloseable {
         db.jdbi(),
         Fence.unfenced(db.jdbi()),
         protector,
+        assertionKeys,
         clock,
         adminPassword,
         TEST_ITERATIONS,
