@@ -9,7 +9,6 @@ import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
 import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
 import java.net.URI;
 import java.net.URLDecoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -146,9 +145,5 @@ final class ExternalLogin {
   static String authority(MockOAuth2Server mock, String issuerId) {
     String url = mock.issuerUrl(issuerId).toString();
     return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
-  }
-
-  static HttpClient client() {
-    return HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
   }
 }

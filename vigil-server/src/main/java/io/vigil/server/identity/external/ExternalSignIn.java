@@ -349,13 +349,14 @@ public final class ExternalSignIn {
       ExternalProvider provider, ProviderMetadata.Document doc, String code, String verifier) {
     URI endpoint = doc.metadata().getTokenEndpointURI();
     TokenRequest request =
-        new TokenRequest(
-            endpoint,
-            clientAuthentication(provider, endpoint),
-            new AuthorizationCodeGrant(
-                new AuthorizationCode(code),
-                URI.create(provider.redirectUri()),
-                new CodeVerifier(verifier)));
+        new TokenRequest.Builder(
+                endpoint,
+                clientAuthentication(provider, endpoint),
+                new AuthorizationCodeGrant(
+                    new AuthorizationCode(code),
+                    URI.create(provider.redirectUri()),
+                    new CodeVerifier(verifier)))
+            .build();
     HTTPRequest nimbus = request.toHTTPRequest();
     HttpRequest.Builder builder =
         HttpRequest.newBuilder(nimbus.getURI())
