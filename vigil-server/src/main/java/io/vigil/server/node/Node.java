@@ -27,10 +27,13 @@ import io.vigil.server.management.ServerRegistry;
 import io.vigil.server.management.SiteSettings;
 import io.vigil.server.protect.CertificateStore;
 import io.vigil.server.protect.DataProtection;
+import io.vigil.server.protect.StoredCertificate;
+import io.vigil.server.protect.Thumbprint;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -137,7 +140,7 @@ public final class Node implements AutoCloseable {
               fence,
               ring,
               // The personal certificate store, for external providers using private_key_jwt.
-              ClientAssertionKeys.none(),
+              assertionKeys(CertificateStore.forPlatform(settings.dataDir)),
               Clock.systemUTC(),
               settings.adminPassword);
       ManagementRoutes management =
@@ -268,6 +271,19 @@ public final class Node implements AutoCloseable {
         return;
       }
     }
+  }
+
+  /** {@code private_key_jwt} keys from the node's personal certificate store. */
+  private static ClientAssertionKeys assertionKeys(CertificateStore store) {
+    return thumbprint -> {
+      try {
+        return store
+            .find(Thumbprint.parse(thumbprint))
+            .map(c -> new ClientAssertionKeys.KeyAndCertificate(c.privateKey(), c.certificate()));
+      } catch (IllegalArgumentException | StoredCertificate.KeyAccessException e) {
+        return Optional.empty();
+      }
+    };
   }
 
   private static HikariDataSource controllerPool(Settings settings, Dialect dialect) {
