@@ -1,0 +1,312 @@
+package io.vigil.server.testing.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The lab itself: names, links, processes, accounts and teardown, with real namespaces. */
+class LabNetworkIT {
+
+  /** A fresh lab for every test: each starts its own web server on the same port. */
+  @RegisterExtension final LabExtension lab = new LabExtension();
+
+  @TempDir Path tmp;
+
+  @Test
+  void hostsResolveAndReachEachOtherByName() throws IOException {
+    Host server = lab.get().host("server");
+    Host client = lab.get().host("client");
+    startWebServer(server);
+
+    assertThat(server.run("hostname").orThrow().stdout().strip()).isEqualTo("server");
+    assertThat(client.run("hostname").orThrow().stdout().strip()).isEqualTo("client");
+    assertThat(client.run("getent", "hosts", "server").orThrow().stdout())
+        .startsWith(server.ip() + " ");
+    assertThat(server.ip()).isNotEqualTo(client.ip()).startsWith("10.");
+    awaitServed(client, Duration.ofSeconds(15));
+    // The server sees the client's own address: two machines, not one loopback.
+    assertThat(server.processes().getFirst().logText()).contains(client.ip());
+  }
+
+  @Test
+  void aCutLinkStopsTrafficAndReconnectRestoresIt() throws IOException {
+    Host server = lab.get().host("server");
+    Host client = lab.get().host("client");
+    startWebServer(server);
+    awaitServed(client, Duration.ofSeconds(15));
+
+    server.disconnect();
+    assertThat(server.connected()).isFalse();
+    ExecResult cut = fetch(client);
+    assertThat(cut.exitCode()).as(cut.describe()).isEqualTo(28); // curl: timed out
+    // Loopback on the cut-off host still works.
+    assertThat(server.run("curl", "-sf", "-m", "2", "http://localhost:8000/who.txt").ok()).isTrue();
+
+    server.reconnect();
+    awaitServed(client, Duration.ofSeconds(10));
+  }
+
+  @Test
+  void aStartedProgramRunsInItsHostsNamespaceWithItsHomeAndKill9KillsIt() {
+    Host host = lab.get().host("worker");
+    HostProcess sleeper =
+        host.start(
+            List.of("sh", "-c", "echo \"home=$HOME greeting=$GREETING\"; exec sleep 300"),
+            Map.of("GREETING", "hello"),
+            host.dir().resolve("sleep.log"));
+    await("the program wrote its home", () -> sleeper.logText().contains("home="));
+    assertThat(sleeper.logText().strip()).isEqualTo("home=" + host.home() + " greeting=hello");
+    // ip netns exec, unshare and the host-name step exec: the pid is the program itself.
+    await(
+        "the program is sleep",
+        () ->
+            ProcessHandle.of(sleeper.pid())
+                .flatMap(p -> p.info().command())
+                .orElse("")
+                .endsWith("/sleep"));
+    assertThat(pidsIn(host)).containsExactly(sleeper.pid());
+
+    sleeper.kill9();
+    assertThat(sleeper.isAlive()).isFalse();
+    assertThat(pidsIn(host)).isEmpty();
+  }
+
+  @Test
+  void aProgramRunAsTheLabAccountHasItsRightsOnly() {
+    Host host = lab.get().host("worker");
+    LabAccount account = LabAccount.system();
+    ExecResult id = host.runAs(account, Duration.ofSeconds(10), List.of("id", "-u"));
+    assertThat(id.orThrow().stdout().strip()).isEqualTo(Integer.toString(account.uid()));
+    assertThat(account.uid()).isNotZero();
+    ExecResult home =
+        host.runAs(account, Duration.ofSeconds(10), List.of("sh", "-c", "echo $HOME; touch x"));
+    assertThat(home.orThrow().stdout().strip()).isEqualTo(host.home(account).toString());
+    assertThat(host.home(account).resolve("x")).exists();
+    // Root's home on the host is owner-only.
+    ExecResult denied =
+        host.runAs(account, Duration.ofSeconds(10), List.of("ls", host.home().toString()));
+    assertThat(denied.exitCode()).isNotZero();
+    assertThat(denied.stderr()).contains("Permission denied");
+  }
+
+  @Test
+  void aCommandThatRunsTooLongIsKilledAndReported() {
+    Host host = lab.get().host("worker");
+    long t0 = System.nanoTime();
+    try {
+      host.run(Duration.ofMillis(500), List.of("sleep", "30"));
+      throw new AssertionError("sleep 30 returned within 500 ms");
+    } catch (LabException e) {
+      assertThat(e.getMessage()).contains("did not finish within PT0.5S");
+    }
+    assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(10_000);
+    assertThat(pidsIn(host)).isEmpty();
+  }
+
+  @Test
+  void closingALabLeavesNoNamespaceFolderOrProcessBehind() throws IOException {
+    Lab own = Lab.create();
+    Host a = own.host("a");
+    own.host("b");
+    HostProcess sleeper = a.start(List.of("sleep", "300"), Map.of(), a.dir().resolve("s.log"));
+    // A daemon the lab did not start itself, which only the namespace sweep can find.
+    a.run("sh", "-c", "setsid sleep 300 > /dev/null 2>&1 < /dev/null &").orThrow();
+    assertThat(Lab.namespacesOf(own.id())).hasSize(3);
+    List<Long> pids = pidsIn(a);
+    assertThat(pids).hasSize(2).contains(sleeper.pid());
+
+    own.close();
+
+    assertThat(sleeper.isAlive()).isFalse();
+    assertThat(pids).noneMatch(Lab::running);
+    assertThat(Lab.namespacesOf(own.id())).isEmpty();
+    assertThat(etcNetnsOf(own.id())).isEmpty();
+    assertThat(own.dir()).doesNotExist();
+    assertThat(Lab.LOCK_DIR.resolve(own.id() + ".lock")).doesNotExist();
+    own.close(); // idempotent
+  }
+
+  @Test
+  void aNewLabSweepsAwayWhatTheLabOfAKilledJvmLeft() throws Exception {
+    String id = unusedId();
+    String ns = id + "-ghost";
+    Path dir = Path.of(System.getProperty("java.io.tmpdir")).resolve("vigil-lab-" + id);
+    Process ghost = leaveBehind(id, ns, dir);
+
+    Lab.create().close();
+
+    assertThat(ghost.waitFor(10, TimeUnit.SECONDS)).as("the ghost's process was killed").isTrue();
+    assertThat(Lab.namespacesOf(id)).isEmpty();
+    assertThat(etcNetnsOf(id)).isEmpty();
+    assertThat(dir).doesNotExist();
+    assertThat(Lab.LOCK_DIR.resolve(id + ".lock")).doesNotExist();
+  }
+
+  @Test
+  void aNewLabLeavesALiveLabOfAnotherJvmAlone() throws Exception {
+    String id = unusedId();
+    String ns = id + "-alive";
+    Path dir = Path.of(System.getProperty("java.io.tmpdir")).resolve("vigil-lab-" + id);
+    Process resident = leaveBehind(id, ns, dir);
+    Process holder = holdLock(Lab.LOCK_DIR.resolve(id + ".lock"));
+    try {
+      Lab.create().close();
+      assertThat(resident.isAlive()).isTrue();
+      assertThat(Lab.namespacesOf(id)).containsExactly(ns);
+      assertThat(dir).exists();
+    } finally {
+      holder.destroyForcibly().waitFor();
+    }
+    // Its JVM is gone now: the next lab sweeps it away.
+    Lab.create().close();
+    assertThat(resident.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(Lab.namespacesOf(id)).isEmpty();
+  }
+
+  // --- helpers
+
+  private static void startWebServer(Host server) throws IOException {
+    Path www = server.dir().resolve("www");
+    Files.createDirectories(www);
+    Files.writeString(www.resolve("who.txt"), "served by " + server.name());
+    String jwebserver = Path.of(System.getProperty("java.home"), "bin", "jwebserver").toString();
+    server.start(
+        List.of(jwebserver, "-b", "0.0.0.0", "-p", "8000", "-d", www.toString()),
+        Map.of(),
+        server.dir().resolve("web.log"));
+  }
+
+  private static ExecResult fetch(Host client) {
+    return client.run("curl", "-sS", "-m", "2", "http://server:8000/who.txt");
+  }
+
+  private static void awaitServed(Host client, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      ExecResult r = fetch(client);
+      if (r.ok()) {
+        assertThat(r.stdout()).isEqualTo("served by server");
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "client did not reach server within " + timeout + ": " + r.describe());
+      }
+      Commands.sleep(100);
+    }
+  }
+
+  private static List<Long> pidsIn(Host host) {
+    return Commands.check(Commands.ip(), "netns", "pids", host.namespace())
+        .stdout()
+        .lines()
+        .map(String::strip)
+        .filter(s -> !s.isEmpty())
+        .map(Long::valueOf)
+        .filter(Lab::running)
+        .toList();
+  }
+
+  private static List<Path> etcNetnsOf(String id) throws IOException {
+    if (!Files.isDirectory(Lab.NETNS_ETC)) {
+      return List.of();
+    }
+    try (var s = Files.list(Lab.NETNS_ETC)) {
+      return s.filter(p -> p.getFileName().toString().startsWith(id + "-")).toList();
+    }
+  }
+
+  private static String unusedId() {
+    while (true) {
+      StringBuilder id = new StringBuilder("vlab");
+      for (int i = 0; i < 4; i++) {
+        id.append(Character.forDigit(ThreadLocalRandom.current().nextInt(36), 36));
+      }
+      if (Lab.namespacesOf(id.toString()).isEmpty()
+          && !Files.exists(Lab.LOCK_DIR.resolve(id + ".lock"))) {
+        return id.toString();
+      }
+    }
+  }
+
+  /**
+   * What a lab of a JVM killed with SIGKILL leaves: a namespace with a running process, its
+   * /etc/netns folder, its folder and its (unlocked) lock file.
+   */
+  private static Process leaveBehind(String id, String ns, Path dir) throws IOException {
+    Commands.check(Commands.ip(), "netns", "add", ns);
+    Files.createDirectories(Lab.NETNS_ETC.resolve(ns));
+    Files.writeString(Lab.NETNS_ETC.resolve(ns).resolve("hosts"), "127.0.0.1 localhost\n");
+    Files.createDirectories(dir.resolve("ghost"));
+    Files.createDirectories(Lab.LOCK_DIR);
+    Files.writeString(Lab.LOCK_DIR.resolve(id + ".lock"), "lab " + id + "\n" + dir + "\n");
+    Process p =
+        new ProcessBuilder(Commands.ip(), "netns", "exec", ns, "sleep", "300")
+            .redirectErrorStream(true)
+            .start();
+    await("the left-over process runs", () -> p.isAlive() && !namespacePids(ns).isEmpty());
+    return p;
+  }
+
+  private static List<String> namespacePids(String ns) {
+    return Commands.run(Commands.ip(), "netns", "pids", ns).stdout().lines().toList();
+  }
+
+  /** Another JVM that holds the lock of a lab, as a live lab of a parallel test run does. */
+  private Process holdLock(Path lockFile) throws IOException {
+    Path source = tmp.resolve("HoldLock.java");
+    Files.writeString(
+        source,
+        """
+        import java.nio.channels.FileChannel;
+        import java.nio.file.Path;
+        import java.nio.file.StandardOpenOption;
+
+        class HoldLock {
+          public static void main(String[] args) throws Exception {
+            FileChannel c = FileChannel.open(Path.of(args[0]), StandardOpenOption.WRITE);
+            if (c.tryLock() == null) {
+              throw new IllegalStateException("already locked");
+            }
+            System.out.println("locked");
+            Thread.sleep(300_000);
+          }
+        }
+        """);
+    Process p =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                source.toString(),
+                lockFile.toString())
+            .redirectErrorStream(true)
+            .start();
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    assertThat(line).as("the lock holder's first line").isEqualTo("locked");
+    return p;
+  }
+
+  private static void await(String what, java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      Commands.sleep(20);
+    }
+  }
+}
