@@ -38,7 +38,8 @@ class LabNetworkIT {
     assertThat(server.ip()).isNotEqualTo(client.ip()).startsWith("10.");
     awaitServed(client, Duration.ofSeconds(15));
     // The server sees the client's own address: two machines, not one loopback.
-    assertThat(server.processes().getFirst().logText()).contains(client.ip());
+    HostProcess web = server.processes().getFirst();
+    await("the server logged the client's address", () -> web.logText().contains(client.ip()));
   }
 
   @Test
