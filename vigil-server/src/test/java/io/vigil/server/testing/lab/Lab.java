@@ -589,12 +589,14 @@ public final class Lab implements AutoCloseable {
           || !namespacesOf(id).isEmpty()) {
         continue;
       }
+      // Before the lock file exists: freeSubnet() reads the lock files, and closing a descriptor
+      // of our own lock file would drop our lock.
+      Subnet subnet = freeSubnet();
       FileChannel channel = null;
       try {
         channel =
             FileChannel.open(lockFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         FileLock lock = channel.lock();
-        Subnet subnet = freeSubnet();
         // Read by sweeps (the folder to delete) and by other labs (the subnet to avoid).
         channel.write(
             ByteBuffer.wrap(

@@ -38,10 +38,12 @@ class LabFailoverIT {
     for (String name : List.of("node-a", "node-b")) {
       nodes.add(new LabNode(lab.get().host(name), db, ADMIN_PASSWORD).installMachineKey(sharedKey));
     }
+    long started = System.nanoTime();
     nodes.forEach(LabNode::start);
     for (LabNode node : nodes) {
       node.awaitReady(client, Duration.ofSeconds(90));
     }
+    System.out.printf("both nodes ready in %d ms%n", (System.nanoTime() - started) / 1_000_000);
     LabHttp http = new LabHttp(client, Duration.ofSeconds(2));
 
     LabNode active = awaitOneActive(http, nodes, Duration.ofSeconds(30));
@@ -64,6 +66,7 @@ class LabFailoverIT {
     active.kill9();
     awaitStatus(http, standby.url() + "/cluster/active", 200, Duration.ofSeconds(15));
     long failoverMs = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf("%s active %d ms after %s was killed%n", standby, failoverMs, active);
     assertThat(failoverMs).as("ms until the other machine was active").isLessThan(15_000);
     TestHttp.Response after =
         awaitApi(http, standby.url() + "/api/v1/servers", token, Duration.ofSeconds(15));

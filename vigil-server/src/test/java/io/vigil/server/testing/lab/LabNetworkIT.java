@@ -15,15 +15,12 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The lab itself: names, links, processes, accounts and teardown, with real namespaces. */
 class LabNetworkIT {
 
   /** A fresh lab for every test: each starts its own web server on the same port. */
   @RegisterExtension final LabExtension lab = new LabExtension();
-
-  @TempDir Path tmp;
 
   @Test
   void hostsResolveAndReachEachOtherByName() throws IOException {
@@ -157,24 +154,71 @@ class LabNetworkIT {
   }
 
   @Test
-  void aNewLabLeavesALiveLabOfAnotherJvmAlone() throws Exception {
-    String id = unusedId();
-    String ns = id + "-alive";
-    Path dir = Path.of(System.getProperty("java.io.tmpdir")).resolve("vigil-lab-" + id);
-    Process resident = leaveBehind(id, ns, dir);
-    Process holder = holdLock(Lab.LOCK_DIR.resolve(id + ".lock"));
+  void aLabItsJvmDidNotCloseIsRemovedWhenTheJvmExits() throws Exception {
+    Process jvm = abandonLab("exit");
+    String[] lab = firstLine(jvm);
+    assertThat(jvm.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(Lab.namespacesOf(lab[0])).isEmpty();
+    assertThat(etcNetnsOf(lab[0])).isEmpty();
+    assertThat(Lab.running(Long.parseLong(lab[1]))).as("the lab's program").isFalse();
+  }
+
+  @Test
+  void aLiveLabOfAnotherJvmIsLeftAloneAndSweptOnceThatJvmIsKilled() throws Exception {
+    Process jvm = abandonLab("stay");
+    String[] lab = firstLine(jvm);
     try {
       Lab.create().close();
-      assertThat(resident.isAlive()).isTrue();
-      assertThat(Lab.namespacesOf(id)).containsExactly(ns);
-      assertThat(dir).exists();
+      assertThat(Lab.namespacesOf(lab[0])).hasSize(2);
+      assertThat(Lab.running(Long.parseLong(lab[1]))).isTrue();
     } finally {
-      holder.destroyForcibly().waitFor();
+      jvm.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
     }
-    // Its JVM is gone now: the next lab sweeps it away.
+    assertThat(Lab.namespacesOf(lab[0])).as("left behind by the killed JVM").hasSize(2);
+
     Lab.create().close();
-    assertThat(resident.waitFor(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(Lab.namespacesOf(id)).isEmpty();
+
+    assertThat(Lab.namespacesOf(lab[0])).isEmpty();
+    assertThat(etcNetnsOf(lab[0])).isEmpty();
+    assertThat(Lab.running(Long.parseLong(lab[1]))).as("the lab's program").isFalse();
+    assertThat(Lab.LOCK_DIR.resolve(lab[0] + ".lock")).doesNotExist();
+  }
+
+  /**
+   * A JVM that builds a lab with one host running {@code sleep}, prints the lab's id and the
+   * program's pid, and then exits without closing the lab ({@code exit}) or waits to be killed.
+   */
+  static final class AbandonedLab {
+    public static void main(String[] args) throws Exception {
+      Lab lab = Lab.create();
+      Host host = lab.host("left");
+      HostProcess p = host.start(List.of("sleep", "300"), Map.of(), host.dir().resolve("s.log"));
+      System.out.println(lab.id() + " " + p.pid());
+      System.out.flush();
+      if (args[0].equals("exit")) {
+        System.exit(0);
+      }
+      Thread.sleep(300_000);
+    }
+  }
+
+  private static Process abandonLab(String mode) throws IOException {
+    return new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp",
+            System.getProperty("java.class.path"),
+            AbandonedLab.class.getName(),
+            mode)
+        .redirectErrorStream(true)
+        .start();
+  }
+
+  private static String[] firstLine(Process jvm) throws IOException {
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    assertThat(line).as("the other JVM's first line").matches("vlab[a-z0-9]{4} \\d+");
+    return line.split(" ");
   }
 
   // --- helpers
@@ -264,41 +308,6 @@ class LabNetworkIT {
 
   private static List<String> namespacePids(String ns) {
     return Commands.run(Commands.ip(), "netns", "pids", ns).stdout().lines().toList();
-  }
-
-  /** Another JVM that holds the lock of a lab, as a live lab of a parallel test run does. */
-  private Process holdLock(Path lockFile) throws IOException {
-    Path source = tmp.resolve("HoldLock.java");
-    Files.writeString(
-        source,
-        """
-        import java.nio.channels.FileChannel;
-        import java.nio.file.Path;
-        import java.nio.file.StandardOpenOption;
-
-        class HoldLock {
-          public static void main(String[] args) throws Exception {
-            FileChannel c = FileChannel.open(Path.of(args[0]), StandardOpenOption.WRITE);
-            if (c.tryLock() == null) {
-              throw new IllegalStateException("already locked");
-            }
-            System.out.println("locked");
-            Thread.sleep(300_000);
-          }
-        }
-        """);
-    Process p =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                source.toString(),
-                lockFile.toString())
-            .redirectErrorStream(true)
-            .start();
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    String line = out.readLine();
-    assertThat(line).as("the lock holder's first line").isEqualTo("locked");
-    return p;
   }
 
   private static void await(String what, java.util.function.BooleanSupplier condition) {
