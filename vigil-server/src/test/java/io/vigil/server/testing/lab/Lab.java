@@ -37,7 +37,8 @@ import java.util.stream.Stream;
  * void clientReachesTheServerByName() {
  *   Host server = lab.get().host("server");
  *   Host client = lab.get().host("client");
- *   server.start(List.of("jwebserver", "-b", "0.0.0.0", "-p", "8000"), Map.of(),
+ *   String jwebserver = Path.of(System.getProperty("java.home"), "bin", "jwebserver").toString();
+ *   server.start(List.of(jwebserver, "-b", "0.0.0.0", "-p", "8000"), Map.of(),
  *       server.dir().resolve("web.log"));
  *   assertThat(client.run("curl", "-sf", "http://server:8000/").ok()).isTrue();
  *   server.disconnect(); // now the client's requests time out

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import org.junit.jupiter.api.Test;
+import org.opentest4j.TestAbortedException;
 
 /** The parts of the lab that need no root: file texts, names and parsing. */
 class LabPartsTest {
@@ -100,5 +101,20 @@ class LabPartsTest {
     assertThatThrownBy(r::orThrow)
         .isInstanceOf(LabException.class)
         .hasMessage("ip netns add x exited with 1\nstderr: File exists");
+  }
+
+  @Test
+  void aLabThatCannotRunSkipsTheTestWithTheReasonAndFailsItOnCi() {
+    LabExtension.requireAvailable(null);
+    if ("true".equals(System.getenv("CI"))) {
+      assertThatThrownBy(() -> LabExtension.requireAvailable("no root"))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("CI=true")
+          .hasMessageContaining("no root");
+    } else {
+      assertThatThrownBy(() -> LabExtension.requireAvailable("no root"))
+          .isInstanceOf(TestAbortedException.class)
+          .hasMessage("Lab tests skipped: no root");
+    }
   }
 }
