@@ -1,0 +1,349 @@
+package io.vigil.server.testing.lab;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A PostgreSQL server on a lab host of its own, as a cluster's shared database would run: a fresh
+ * cluster made by {@code initdb} in the host's folder, the server running as the unprivileged
+ * {@link LabAccount#system()} account (PostgreSQL refuses root), listening on the host's lab
+ * address only, with {@code pg_hba.conf} admitting the lab's subnet with a password (SCRAM-SHA-256)
+ * to one database {@code vigil} owned by one user {@code vigil}.
+ *
+ * <pre>{@code
+ * LabPostgres db = LabPostgres.start(lab.host("db"));
+ * db.jdbcUrl();   // jdbc:postgresql://db:5432/vigil
+ * db.user();      // vigil
+ * db.password();  // random, per lab
+ * }</pre>
+ *
+ * <p>Durability is traded for speed ({@code fsync=off}): a test database never outlives a power
+ * cut. {@link #kill9()} crashes the postmaster; its backends die when the lab closes, as every
+ * process of the host does.
+ */
+public final class LabPostgres implements AutoCloseable {
+
+  public static final int PORT = 5432;
+  public static final String DATABASE = "vigil";
+  public static final String USER = "vigil";
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Host host;
+  private final LabAccount account;
+  private final Path bin;
+  private final Path socketDir;
+  private final String password;
+  private HostProcess server;
+
+  private LabPostgres(Host host, LabAccount account, Path bin, Path socketDir, String password) {
+    this.host = host;
+    this.account = account;
+    this.bin = bin;
+    this.socketDir = socketDir;
+    this.password = password;
+  }
+
+  /**
+   * The folder of PostgreSQL's server programs ({@code initdb}, {@code postgres}): the newest
+   * {@code /usr/lib/postgresql/<version>/bin} (Debian), else the folder of {@code initdb} on the
+   * PATH; null when PostgreSQL is not installed.
+   */
+  public static Path binaries() {
+    Path debian = Path.of("/usr/lib/postgresql");
+    if (Files.isDirectory(debian)) {
+      try (Stream<Path> versions = Files.list(debian)) {
+        Path newest =
+            versions
+                .filter(v -> Files.isExecutable(v.resolve("bin").resolve("initdb")))
+                .max(Comparator.comparingInt(LabPostgres::version))
+                .orElse(null);
+        if (newest != null) {
+          return newest.resolve("bin");
+        }
+      } catch (IOException e) {
+        // fall through to PATH
+      }
+    }
+    String initdb = Commands.find("initdb");
+    return initdb == null ? null : Path.of(initdb).getParent();
+  }
+
+  /** Why a lab PostgreSQL cannot run here, or null when it can. */
+  public static String unavailableReason() {
+    String lab = Lab.unavailableReason();
+    if (lab != null) {
+      return lab;
+    }
+    return binaries() == null
+        ? "PostgreSQL is not installed (apt-get install -y postgresql): no initdb in"
+            + " /usr/lib/postgresql/*/bin or on the PATH"
+        : null;
+  }
+
+  private static int version(Path dir) {
+    try {
+      return Integer.parseInt(dir.getFileName().toString().split("\\.")[0]);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Creates the cluster on {@code host}, starts the server, creates the user and database, and
+   * returns once it accepts connections (at most about 30 s).
+   *
+   * @throws LabException with the server's log when a step fails
+   */
+  public static LabPostgres start(Host host) {
+    Path bin = binaries();
+    if (bin == null) {
+      throw new LabException(unavailableReason());
+    }
+    LabAccount account = LabAccount.system();
+    Path data = host.dir().resolve("pgdata");
+    Path socketDir = host.dir().resolve("pgsocket");
+    try {
+      for (Path dir : List.of(data, socketDir)) {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        account.chown(dir);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    LabPostgres pg = new LabPostgres(host, account, bin, socketDir, randomPassword());
+    pg.initdb(data);
+    pg.server =
+        host.startAs(
+            account,
+            List.of(
+                bin.resolve("postgres").toString(),
+                "-D",
+                data.toString(),
+                "-p",
+                Integer.toString(PORT),
+                "-c",
+                "listen_addresses=" + host.ip(),
+                "-c",
+                "unix_socket_directories=" + socketDir,
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off"),
+            Map.of(),
+            host.dir().resolve("postgres.log"));
+    pg.awaitAccepting(Duration.ofSeconds(30));
+    pg.createDatabase();
+    return pg;
+  }
+
+  private void initdb(Path data) {
+    host.runAs(
+            account,
+            Duration.ofSeconds(60),
+            List.of(
+                bin.resolve("initdb").toString(),
+                "-D",
+                data.toString(),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-sync"))
+        .orThrow();
+    // Only the lab's subnet, only with a password; the superuser only on the private socket.
+    writeOwned(
+        data.resolve("pg_hba.conf"),
+        "# lab: superuser on the socket in the host's folder only; the lab subnet by password\n"
+            + "local all postgres trust\n"
+            + "host "
+            + DATABASE
+            + " "
+            + USER
+            + " "
+            + host.lab().subnet().cidr()
+            + " scram-sha-256\n");
+  }
+
+  private void awaitAccepting(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      if (!server.isAlive()) {
+        throw new LabException("PostgreSQL on " + host.name() + " exited:\n" + server.logText());
+      }
+      ExecResult ready =
+          host.runAs(
+              account,
+              Duration.ofSeconds(5),
+              List.of(
+                  bin.resolve("pg_isready").toString(),
+                  "-q",
+                  "-h",
+                  socketDir.toString(),
+                  "-p",
+                  Integer.toString(PORT),
+                  "-U",
+                  "postgres"));
+      if (ready.ok()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new LabException(
+            "PostgreSQL on " + host.name() + " not ready within " + timeout + ":\n" + logText());
+      }
+      Commands.sleep(100);
+    }
+  }
+
+  private void createDatabase() {
+    // The password goes in a file, never on a command line where ps would show it.
+    Path sql = socketDir.resolve("create.sql");
+    writeOwned(
+        sql,
+        "CREATE ROLE "
+            + USER
+            + " LOGIN PASSWORD '"
+            + password
+            + "';\nCREATE DATABASE "
+            + DATABASE
+            + " OWNER "
+            + USER
+            + ";\n");
+    try {
+      host.runAs(
+              account,
+              Duration.ofSeconds(30),
+              List.of(
+                  bin.resolve("psql").toString(),
+                  "-q",
+                  "-v",
+                  "ON_ERROR_STOP=1",
+                  "-h",
+                  socketDir.toString(),
+                  "-p",
+                  Integer.toString(PORT),
+                  "-U",
+                  "postgres",
+                  "-d",
+                  "postgres",
+                  "-f",
+                  sql.toString()))
+          .orThrow();
+    } finally {
+      try {
+        Files.deleteIfExists(sql);
+      } catch (IOException e) {
+        // in the host's folder, deleted with the lab
+      }
+    }
+  }
+
+  /** Writes a file owner-only and owned by the server's account. */
+  private void writeOwned(Path file, String text) {
+    try {
+      Files.deleteIfExists(file);
+      Files.createFile(
+          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(file, text);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    account.chown(file);
+  }
+
+  private static String randomPassword() {
+    String alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < 24; i++) {
+      sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+    }
+    return sb.toString();
+  }
+
+  public Host host() {
+    return host;
+  }
+
+  /** {@code jdbc:postgresql://<host name>:5432/vigil}, for programs on the lab's hosts. */
+  public String jdbcUrl() {
+    return "jdbc:postgresql://" + host.name() + ":" + PORT + "/" + DATABASE;
+  }
+
+  public String user() {
+    return USER;
+  }
+
+  public String password() {
+    return password;
+  }
+
+  /** The environment a Vigil node needs for this database: VIGIL_DB_URL, _USER, _PASSWORD. */
+  public Map<String, String> nodeEnv() {
+    return Map.of("VIGIL_DB_URL", jdbcUrl(), "VIGIL_DB_USER", USER, "VIGIL_DB_PASSWORD", password);
+  }
+
+  /**
+   * Runs SQL as the superuser over the server's private socket and returns psql's unaligned,
+   * tuples-only output (one row a line, columns separated by {@code |}).
+   */
+  public String query(String database, String sql) {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                bin.resolve("psql").toString(),
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                socketDir.toString(),
+                "-p",
+                Integer.toString(PORT),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-c",
+                sql));
+    return host.runAs(account, Duration.ofSeconds(30), command).orThrow().stdout();
+  }
+
+  public boolean isAlive() {
+    return server != null && server.isAlive();
+  }
+
+  /** The server's log so far. */
+  public String logText() {
+    return server == null ? "" : server.logText();
+  }
+
+  /** Crashes the postmaster (SIGKILL), as a power cut of the database host would. */
+  public void kill9() {
+    server.kill9();
+  }
+
+  /** A fast shutdown (SIGINT): open sessions are ended, then the server stops. */
+  public void stop() {
+    if (server != null) {
+      server.stop("INT", Duration.ofSeconds(30));
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+}
