@@ -25,6 +25,7 @@ public final class LabHttp {
 
   private final Host from;
   private final Duration timeout;
+  private final Path caCert;
 
   /** Requests from {@code from} that give up after 5 s. */
   public LabHttp(Host from) {
@@ -32,8 +33,17 @@ public final class LabHttp {
   }
 
   public LabHttp(Host from, Duration timeout) {
+    this(from, timeout, null);
+  }
+
+  /**
+   * Requests that verify {@code https} servers against the PEM certificates in {@code caCert} (as
+   * curl's {@code --cacert}); null for the system's trust only.
+   */
+  public LabHttp(Host from, Duration timeout, Path caCert) {
     this.from = from;
     this.timeout = timeout;
+    this.caCert = caCert;
   }
 
   public Host from() {
@@ -93,6 +103,8 @@ public final class LabHttp {
               List.of(
                   "curl",
                   "-sS",
+                  "--proto",
+                  "=http,https",
                   "--max-time",
                   Double.toString(timeout.toMillis() / 1000.0),
                   "--connect-timeout",
@@ -105,6 +117,9 @@ public final class LabHttp {
                   "-",
                   "-o",
                   "-"));
+      if (caCert != null) {
+        command.addAll(List.of("--cacert", caCert.toString()));
+      }
       if (body != null) {
         writePrivate(data, body);
         command.addAll(List.of("--data-binary", "@" + data));

@@ -41,6 +41,7 @@ public final class LabNode implements AutoCloseable {
   private final Host host;
   private final Map<String, String> env = new HashMap<>();
   private HostProcess process;
+  private Path caCert;
 
   /**
    * A node named after its host, on {@code db}, whose first start creates the user {@code admin}
@@ -56,9 +57,23 @@ public final class LabNode implements AutoCloseable {
     env.putAll(db.nodeEnv());
     env.put("VIGIL_ADMIN_PASSWORD", adminPassword);
     env.put("VIGIL_CACHE", "off");
+    // Plain HTTP unless https() gives the node a certificate.
+    env.put("VIGIL_HTTP_ALLOW_PLAIN", "true");
     // Java takes user.home from the password database (root's is /root), not from HOME: make the
     // node's home the host's, so its default machine key file is the host's own.
     env.put("VIGIL_JAVA_OPTS", "-Duser.home=" + host.home());
+  }
+
+  /**
+   * Serves HTTPS with the certificate {@code thumbprint} of the node's store ({@code <data
+   * dir>/certificates}); readiness is then checked against the roots in {@code caCert}.
+   */
+  public LabNode https(String thumbprint, Path caCert) {
+    this.caCert = caCert;
+    env.remove("VIGIL_HTTP_ALLOW_PLAIN");
+    env.put("VIGIL_TLS_THUMBPRINT", thumbprint);
+    env.put("VIGIL_ADVERTISED_URL", "https://" + host.name() + ":" + PORT);
+    return this;
   }
 
   /** Adds or replaces an environment variable for the next {@link #start()}. */
@@ -75,9 +90,12 @@ public final class LabNode implements AutoCloseable {
     return host.name();
   }
 
-  /** {@code http://<host name>:8080}: reachable from every host of the lab. */
+  /**
+   * {@code http://<host name>:8080} ({@code https} after {@link #https}): reachable from every
+   * host.
+   */
   public String url() {
-    return "http://" + host.name() + ":" + PORT;
+    return (caCert == null ? "http://" : "https://") + host.name() + ":" + PORT;
   }
 
   public Path dataDir() {
@@ -128,7 +146,7 @@ public final class LabNode implements AutoCloseable {
    * @throws IllegalStateException with the node's log when it exits or is not ready in time
    */
   public LabNode awaitReady(Host from, Duration timeout) {
-    LabHttp http = new LabHttp(from, Duration.ofSeconds(2));
+    LabHttp http = new LabHttp(from, Duration.ofSeconds(2), caCert);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (http.status(url() + "/health/ready") != 200) {
       if (!isAlive()) {
