@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vigil.server.testing.NodeProcess;
+import io.vigil.server.testing.TestCertificates;
 import io.vigil.server.testing.TestDatabases;
 import io.vigil.server.testing.TestHttp;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,8 +37,8 @@ class CertificateClusterIT {
 
   private static final String ADMIN_PASSWORD = "certificate-cluster-admin-password";
 
-  private static CertificateFixtures.Issued ca;
-  private static CertificateFixtures.Issued cert;
+  private static TestCertificates.Issued ca;
+  private static TestCertificates.Issued cert;
 
   @TempDir Path dir;
   private final List<NodeProcess> nodes = new ArrayList<>();
@@ -44,8 +46,12 @@ class CertificateClusterIT {
 
   @BeforeAll
   static void certificates() {
-    ca = CertificateFixtures.selfSigned("Vigil Cluster Test Root", true);
-    cert = CertificateFixtures.issuedBy(ca, "vigil-cluster-data-protection");
+    ca = TestCertificates.ca("Vigil Cluster Test Root");
+    cert =
+        TestCertificates.builder("vigil-cluster-data-protection")
+            .issuedBy(ca)
+            .validUntil(Instant.now().plus(java.time.Duration.ofDays(365)))
+            .build();
   }
 
   @AfterEach
@@ -79,9 +85,9 @@ class CertificateClusterIT {
   /** Imports the cluster certificate into this machine's store and selects it, as an operator. */
   private static void configureCertificate(Path data, String password) throws IOException {
     FileCertificateStore store = new FileCertificateStore(FileCertificateStore.defaultRoot(data));
-    CertificateFixtures.writePkcs12(
-        store.personal(), "data-protection", cert, List.of(ca.certificate()), password);
-    CertificateFixtures.trust(store, ca.certificate());
+    TestCertificates.writePkcs12(store.personal(), "data-protection", cert, password);
+    TestCertificates.writeTrusted(
+        store.trusted(), Thumbprint.of(ca.certificate()).hex(), ca.certificate());
     Files.writeString(
         data.resolve("appsettings.json"),
         """

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.testing.MutableClock;
+import io.vigil.server.testing.TestCertificates;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,9 +32,9 @@ class CertificateProtectionTest {
 
   private static final byte[] SECRET = "external-idp-secret".getBytes(StandardCharsets.UTF_8);
 
-  private static CertificateFixtures.Issued ca;
-  private static CertificateFixtures.Issued certA;
-  private static CertificateFixtures.Issued certB;
+  private static TestCertificates.Issued ca;
+  private static TestCertificates.Issued certA;
+  private static TestCertificates.Issued certB;
 
   @TempDir Path dir;
   private Database db;
@@ -42,9 +43,17 @@ class CertificateProtectionTest {
 
   @BeforeAll
   static void certificates() {
-    ca = CertificateFixtures.selfSigned("Vigil Test Root", true);
-    certA = CertificateFixtures.issuedBy(ca, "vigil-data-protection-a");
-    certB = CertificateFixtures.issuedBy(ca, "vigil-data-protection-b");
+    ca = TestCertificates.ca("Vigil Test Root");
+    certA =
+        TestCertificates.builder("vigil-data-protection-a")
+            .issuedBy(ca)
+            .validUntil(Instant.now().plus(java.time.Duration.ofDays(365)))
+            .build();
+    certB =
+        TestCertificates.builder("vigil-data-protection-b")
+            .issuedBy(ca)
+            .validUntil(Instant.now().plus(java.time.Duration.ofDays(365)))
+            .build();
   }
 
   @BeforeEach
@@ -65,24 +74,16 @@ class CertificateProtectionTest {
   }
 
   /** A machine: its data directory, machine key file and store, with these certificates. */
-  private Settings machine(String name, CertificateFixtures.Issued... certs) {
+  private Settings machine(String name, TestCertificates.Issued... certs) {
     Settings settings = new Settings();
     settings.dataDir = dir.resolve(name);
     settings.dataProtection.machineKeyFile = "machine.key";
     FileCertificateStore store = store(settings);
-    for (CertificateFixtures.Issued c : certs) {
-      boolean issuedByCa =
-          c.certificate()
-              .getIssuerX500Principal()
-              .equals(ca.certificate().getSubjectX500Principal());
-      CertificateFixtures.writePkcs12(
-          store.personal(),
-          c.thumbprint().hex(),
-          c,
-          issuedByCa ? List.of(ca.certificate()) : List.of(),
-          "pw-" + name);
+    for (TestCertificates.Issued c : certs) {
+      TestCertificates.writePkcs12(store.personal(), c.thumbprint().hex(), c, "pw-" + name);
     }
-    CertificateFixtures.trust(store, ca.certificate());
+    TestCertificates.writeTrusted(
+        store.trusted(), Thumbprint.of(ca.certificate()).hex(), ca.certificate());
     return settings;
   }
 
@@ -90,7 +91,7 @@ class CertificateProtectionTest {
     return new FileCertificateStore(FileCertificateStore.defaultRoot(settings.dataDir));
   }
 
-  private static Settings use(Settings settings, CertificateFixtures.Issued cert) {
+  private static Settings use(Settings settings, TestCertificates.Issued cert) {
     settings.dataProtection.protectKeysWithCertificate.thumbprint =
         cert.thumbprint().hex().toLowerCase().replaceAll("(..)", "$1:");
     return settings;
@@ -182,10 +183,15 @@ class CertificateProtectionTest {
   void expiredCertificateIsRefusedWithItsExpiryAndTheFix() {
     Instant now = Instant.now();
     var expired =
-        CertificateFixtures.selfSigned(
-            "vigil-expired", now.minus(Duration.ofDays(400)), now.minus(Duration.ofDays(1)), false);
+        TestCertificates.builder("vigil-expired")
+            .validFrom(now.minus(Duration.ofDays(400)))
+            .validUntil(now.minus(Duration.ofDays(1)))
+            .build();
     Settings settings = use(machine("a", expired), expired);
-    CertificateFixtures.trust(store(settings), expired.certificate());
+    TestCertificates.writeTrusted(
+        store(settings).trusted(),
+        Thumbprint.of(expired.certificate()).hex(),
+        expired.certificate());
     assertThatThrownBy(() -> open(settings))
         .isInstanceOfSatisfying(
             CertificateProblem.class,
@@ -200,10 +206,13 @@ class CertificateProtectionTest {
   void certificateNotYetValidIsRefused() {
     Instant now = Instant.now();
     var future =
-        CertificateFixtures.selfSigned(
-            "vigil-future", now.plus(Duration.ofDays(2)), now.plus(Duration.ofDays(400)), false);
+        TestCertificates.builder("vigil-future")
+            .validFrom(now.plus(Duration.ofDays(2)))
+            .validUntil(now.plus(Duration.ofDays(400)))
+            .build();
     Settings settings = use(machine("a", future), future);
-    CertificateFixtures.trust(store(settings), future.certificate());
+    TestCertificates.writeTrusted(
+        store(settings).trusted(), Thumbprint.of(future.certificate()).hex(), future.certificate());
     assertThatThrownBy(() -> open(settings))
         .isInstanceOfSatisfying(
             CertificateProblem.class,
@@ -214,7 +223,10 @@ class CertificateProtectionTest {
 
   @Test
   void untrustedSelfSignedCertificateIsRefusedUntilItIsTrusted() {
-    var own = CertificateFixtures.selfSigned("vigil-self-signed", false);
+    var own =
+        TestCertificates.builder("vigil-self-signed")
+            .validUntil(Instant.now().plus(java.time.Duration.ofDays(365)))
+            .build();
     Settings settings = use(machine("a", own), own);
     assertThatThrownBy(() -> open(settings))
         .isInstanceOfSatisfying(
@@ -224,7 +236,8 @@ class CertificateProtectionTest {
         .hasMessageContaining("self-signed")
         .hasMessageContaining("--trusted");
 
-    CertificateFixtures.trust(store(settings), own.certificate());
+    TestCertificates.writeTrusted(
+        store(settings).trusted(), Thumbprint.of(own.certificate()).hex(), own.certificate());
     assertThat(open(settings).protector().id()).isEqualTo("certificate:" + own.thumbprint());
   }
 
@@ -232,7 +245,7 @@ class CertificateProtectionTest {
   void missingPrivateKeySaysKeysetDoesNotExist() throws Exception {
     Settings settings = machine("a");
     FileCertificateStore store = store(settings);
-    CertificateFixtures.writePem(store.personal(), "dp", certA);
+    TestCertificates.writePem(store.personal(), "dp", certA);
     Files.delete(store.personal().resolve("dp.key"));
     assertThatThrownBy(() -> open(use(settings, certA)))
         .isInstanceOfSatisfying(
@@ -259,8 +272,8 @@ class CertificateProtectionTest {
   void aKeyThatDoesNotMatchItsCertificateIsRefused() throws Exception {
     Settings settings = machine("a");
     FileCertificateStore store = store(settings);
-    CertificateFixtures.writePem(store.personal(), "dp", certA);
-    CertificateFixtures.writePem(store.personal(), "other", certB);
+    TestCertificates.writePem(store.personal(), "dp", certA);
+    TestCertificates.writePem(store.personal(), "other", certB);
     Files.copy(
         store.personal().resolve("other.key"),
         store.personal().resolve("dp.key"),

@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.vigil.server.testing.NodeProcess;
+import io.vigil.server.testing.TestCertificates;
 import io.vigil.server.testing.TestHttp;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,10 +35,14 @@ class PrivateKeyPermissionIT {
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     Path home = Files.createDirectory(dir.resolve("service"));
     Path data = Files.createDirectory(home.resolve("data"));
-    CertificateFixtures.Issued cert = CertificateFixtures.selfSigned("vigil-unreadable-key", false);
+    TestCertificates.Issued cert =
+        TestCertificates.builder("vigil-unreadable-key")
+            .validUntil(Instant.now().plus(java.time.Duration.ofDays(365)))
+            .build();
     FileCertificateStore store = new FileCertificateStore(FileCertificateStore.defaultRoot(data));
-    CertificateFixtures.writePem(store.personal(), "dp", cert);
-    CertificateFixtures.trust(store, cert.certificate());
+    TestCertificates.writePem(store.personal(), "dp", cert);
+    TestCertificates.writeTrusted(
+        store.trusted(), Thumbprint.of(cert.certificate()).hex(), cert.certificate());
     Path key = store.personal().resolve("dp.key");
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
     Files.writeString(
