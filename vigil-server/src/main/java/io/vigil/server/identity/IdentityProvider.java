@@ -191,10 +191,24 @@ public final class IdentityProvider {
                         > 0
                     && ClientService.builtInsCurrent(h, origins));
     String password = adminPassword != null ? adminPassword : Secrets.random256().substring(0, 24);
-    // The slow parts (a 600,000-iteration hash, an RSA key) happen before the fenced transaction:
-    // inside it they could outlast its idle timeout, which kills the transaction.
-    String adminHash = settled ? null : users.hashForBootstrap(password);
-    var firstKey = settled ? null : keys.newKey();
+    // The slow parts (a 600,000-iteration hash, an RSA key) happen before the fenced transaction,
+    // where they could outlast its idle timeout, and only when the database still lacks what they
+    // are for: a node whose built-in clients merely need its own origins must start fast.
+    boolean noUsers =
+        !settled
+            && jdbi.withHandle(
+                h -> h.createQuery("SELECT COUNT(*) FROM users").mapTo(Long.class).one() == 0);
+    boolean noKey =
+        !settled
+            && jdbi.withHandle(
+                h ->
+                    h.createQuery(
+                                "SELECT COUNT(*) FROM identity_signing_state WHERE current_kid IS NULL")
+                            .mapTo(Long.class)
+                            .one()
+                        > 0);
+    String adminHash = noUsers ? users.hashForBootstrap(password) : null;
+    var firstKey = noKey ? keys.newKey() : null;
     boolean created =
         !settled
             && fence.write(
@@ -206,7 +220,7 @@ public final class IdentityProvider {
                       .one();
                   keys.ensureFirst(h, firstKey);
                   clients.ensureBuiltIns(h, origins);
-                  return users.bootstrapAdmin(h, SYSTEM, adminHash);
+                  return users.bootstrapAdmin(h, SYSTEM, password, adminHash);
                 });
     keys.reload();
     if (created && adminPassword == null) {

@@ -64,7 +64,7 @@ public final class SigningKeys {
   void ensureFirst(Handle h, RSAKey first) {
     String current = currentKid(h);
     if (current == null) {
-      install(h, null, first);
+      install(h, null, first != null ? first : generate());
     }
   }
 

@@ -312,13 +312,14 @@ public final class UserService {
   }
 
   /** Creates the first administrator when there is no user at all; inside the bootstrap lock. */
-  boolean bootstrapAdmin(Handle h, Principal system, String passwordHash) {
+  boolean bootstrapAdmin(Handle h, Principal system, String password, String passwordHash) {
     long users = h.createQuery("SELECT COUNT(*) FROM users").mapTo(Long.class).one();
     if (users > 0) {
       return false;
     }
-    User admin =
-        insert(h, "admin", "Administrator", passwordHash, List.of(Role.ADMINISTRATOR.id()));
+    // Null when the caller saw users before the transaction; they cannot all have gone since.
+    String hash = passwordHash != null ? passwordHash : hasher.hash(password);
+    User admin = insert(h, "admin", "Administrator", hash, List.of(Role.ADMINISTRATOR.id()));
     AuditLog.record(h, system, "user.create", TYPE, admin.id().toString(), null, admin);
     return true;
   }

@@ -149,7 +149,12 @@ class OperationsIT extends ClusterIT {
       sleep(500);
       fail(cluster.nameOf(owner), true);
       sleep(1500);
-      assertThat(history(owner, token)).doesNotContain("restarting it in place");
+      // Only what happened since maintenance began counts (the history is newest first): a
+      // check that timed out while three nodes were starting on two cores is not the point here.
+      String history = history(owner, token);
+      int since = history.indexOf("\"event\":\"maintenance_on\"");
+      assertThat(since).as("maintenance is in the history").isPositive();
+      assertThat(history.substring(0, since)).doesNotContain("restarting it in place");
       assertThat(
               send(owner, "POST", "/api/v1/cluster/resources/management-server/stop", token, null)
                   .status())
@@ -162,7 +167,11 @@ class OperationsIT extends ClusterIT {
           .as("its dependent stopped first")
           .isEqualTo("stopped");
       assertThat(get(owner, "/api/v1/servers", token).status()).isEqualTo(503);
-      assertThat(cluster.active()).as("the lease is kept").isSameAs(owner);
+      assertThat(status(owner, token).get("owner").asText())
+          .as("the lease is kept")
+          .isEqualTo(cluster.nameOf(owner));
+      // ...but a load balancer is told that this node does not serve everything now.
+      assertThat(get(owner, "/cluster/active", null).status()).isEqualTo(503);
       assertThat(
               send(owner, "POST", "/api/v1/cluster/resources/management-server/start", token, null)
                   .status())
