@@ -75,14 +75,7 @@ public final class ClusterOperations implements ClusterService {
             boolean draining = Boolean.TRUE.equals(row.get("draining"));
             boolean ineligible = Boolean.FALSE.equals(row.get("check_eligible"));
             boolean up = timing.isLive(beat, dbNow);
-            String state =
-                !up
-                    ? "down"
-                    : name.equals(owner)
-                        ? "active"
-                        : draining
-                            ? "draining"
-                            : paused ? "paused" : ineligible ? "ineligible" : "standby";
+            String state = nodeState(up, name.equals(owner), draining, paused, ineligible);
             String url = (String) row.get("advertised_url");
             if (name.equals(owner)) {
               ownerUrl = url;
@@ -148,6 +141,24 @@ public final class ClusterOperations implements ClusterService {
         owner,
         instant(row.get("since")),
         (String) row.get("last_problem"));
+  }
+
+  /** A node's state as status and validation show it; the first that applies wins. */
+  private static String nodeState(
+      boolean up, boolean owner, boolean draining, boolean paused, boolean ineligible) {
+    if (!up) {
+      return "down";
+    }
+    if (owner) {
+      return "active";
+    }
+    if (draining) {
+      return "draining";
+    }
+    if (paused) {
+      return "paused";
+    }
+    return ineligible ? "ineligible" : "standby";
   }
 
   private static Instant instant(Object value) {
@@ -223,15 +234,12 @@ public final class ClusterOperations implements ClusterService {
               }
             }
             String state =
-                !up
-                    ? "down"
-                    : name.equals(owner)
-                        ? "active"
-                        : Boolean.TRUE.equals(row.get("draining"))
-                            ? "draining"
-                            : Boolean.TRUE.equals(row.get("paused"))
-                                ? "paused"
-                                : checked && !eligible ? "ineligible" : "standby";
+                nodeState(
+                    up,
+                    name.equals(owner),
+                    Boolean.TRUE.equals(row.get("draining")),
+                    Boolean.TRUE.equals(row.get("paused")),
+                    checked && !eligible);
             out.add(
                 new NodeValidation(
                     name,

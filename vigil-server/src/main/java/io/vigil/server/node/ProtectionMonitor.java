@@ -129,6 +129,8 @@ final class ProtectionMonitor implements DataProtector, AutoCloseable {
     ProtectionReport previous = report;
     if (ring == null && result.ring().isPresent()) {
       ring = result.ring().get();
+      // Once, when adopted: the periodic checks open a ring too, and must not log each time.
+      log.info("Data protection: {}", ring.describeCurrent());
     }
     report = result.report();
     boolean wasEligible = previous != null && previous.usable();

@@ -14,21 +14,16 @@ import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.UnrecoverableKeyException;
-import java.security.cert.CertPathValidator;
 import java.security.cert.CertificateFactory;
-import java.security.cert.PKIXParameters;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.TrustManagerFactory;
@@ -131,42 +126,21 @@ public final class FileCertificateStore implements CertificateStore {
 
   @Override
   public Optional<String> untrustedReason(StoredCertificate certificate) {
-    List<X509Certificate> chain = certificate.chain();
-    Set<TrustAnchor> anchors = new HashSet<>();
-    for (X509Certificate c : trustedCertificates()) {
-      anchors.add(new TrustAnchor(c, null));
-    }
     X509Certificate leaf = certificate.certificate();
-    for (TrustAnchor anchor : anchors) {
-      if (anchor.getTrustedCert().equals(leaf)) {
-        return Optional.empty();
-      }
-    }
-    try {
-      List<X509Certificate> path = new ArrayList<>(chain);
-      // The anchor itself is not part of a PKIX path.
-      path.removeIf(c -> anchors.stream().anyMatch(a -> a.getTrustedCert().equals(c)));
-      if (path.isEmpty()) {
-        return Optional.empty();
-      }
-      PKIXParameters params = new PKIXParameters(anchors);
-      params.setRevocationEnabled(false);
-      CertPathValidator.getInstance("PKIX")
-          .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), params);
-      return Optional.empty();
-    } catch (GeneralSecurityException e) {
-      boolean selfSigned = leaf.getSubjectX500Principal().equals(leaf.getIssuerX500Principal());
-      return Optional.of(
-          selfSigned
-              ? "it is self-signed and not in " + trusted() + " or the Java runtime's trust store"
-              : "its issuer "
-                  + leaf.getIssuerX500Principal().getName()
-                  + " does not chain to a root in "
-                  + trusted()
-                  + " or the Java runtime's trust store ("
-                  + e.getMessage()
-                  + ")");
-    }
+    return CertificatePaths.failure(certificate.chain(), trustedCertificates())
+        .map(
+            why ->
+                leaf.getSubjectX500Principal().equals(leaf.getIssuerX500Principal())
+                    ? "it is self-signed and not in "
+                        + trusted()
+                        + " or the Java runtime's trust store"
+                    : "its issuer "
+                        + leaf.getIssuerX500Principal().getName()
+                        + " does not chain to a root in "
+                        + trusted()
+                        + " or the Java runtime's trust store ("
+                        + why
+                        + ")");
   }
 
   /** The certificates of the {@code trusted} folder and the Java runtime's default trust store. */
@@ -326,42 +300,19 @@ public final class FileCertificateStore implements CertificateStore {
     return m == null || m.isBlank() ? "it cannot be read" : m;
   }
 
-  private static final class Pkcs12Certificate implements StoredCertificate {
-    private final List<X509Certificate> chain;
+  private static final class Pkcs12Certificate extends StoredChain {
     private final Path file;
     private final KeyStore store;
     private final String alias;
     private final char[] password;
-    private final Thumbprint thumbprint;
 
     Pkcs12Certificate(
         List<X509Certificate> chain, Path file, KeyStore store, String alias, char[] password) {
-      this.chain = List.copyOf(chain);
+      super(chain, file.toString());
       this.file = file;
       this.store = store;
       this.alias = alias;
       this.password = password;
-      this.thumbprint = Thumbprint.of(chain.get(0));
-    }
-
-    @Override
-    public Thumbprint thumbprint() {
-      return thumbprint;
-    }
-
-    @Override
-    public X509Certificate certificate() {
-      return chain.get(0);
-    }
-
-    @Override
-    public List<X509Certificate> chain() {
-      return chain;
-    }
-
-    @Override
-    public String source() {
-      return file.toString();
     }
 
     @Override
@@ -384,37 +335,14 @@ public final class FileCertificateStore implements CertificateStore {
     }
   }
 
-  private static final class PemCertificate implements StoredCertificate {
-    private final List<X509Certificate> chain;
+  private static final class PemCertificate extends StoredChain {
     private final Path file;
     private final Path keyFile;
-    private final Thumbprint thumbprint;
 
     PemCertificate(List<X509Certificate> chain, Path file, Path keyFile) {
-      this.chain = List.copyOf(chain);
+      super(chain, file.toString());
       this.file = file;
       this.keyFile = keyFile;
-      this.thumbprint = Thumbprint.of(chain.get(0));
-    }
-
-    @Override
-    public Thumbprint thumbprint() {
-      return thumbprint;
-    }
-
-    @Override
-    public X509Certificate certificate() {
-      return chain.get(0);
-    }
-
-    @Override
-    public List<X509Certificate> chain() {
-      return chain;
-    }
-
-    @Override
-    public String source() {
-      return file.toString();
     }
 
     @Override

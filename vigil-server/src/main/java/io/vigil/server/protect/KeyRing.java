@@ -248,12 +248,18 @@ public final class KeyRing implements DataProtector {
     for (StoredKey key : load()) {
       dataKey(key);
     }
+    currentKey();
+  }
+
+  /** The key that protects new data now and the protector wrapping keys, for the start-up log. */
+  public String describeCurrent() {
     StoredKey key = currentKey();
-    log.info(
-        "Data protection: key {} protects new data until {}; keys are wrapped by {}",
-        key.id(),
-        key.expiresAt(),
-        protector.describe());
+    return "key "
+        + key.id()
+        + " protects new data until "
+        + key.expiresAt()
+        + "; keys are wrapped by "
+        + protector.describe();
   }
 
   /**

@@ -4,18 +4,12 @@ import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.CertPathValidator;
-import java.security.cert.CertificateFactory;
-import java.security.cert.PKIXParameters;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * The Windows personal certificate store of the service account ({@code Windows-MY}, through the
@@ -63,31 +57,19 @@ public final class WindowsCertificateStore implements CertificateStore {
 
   @Override
   public Optional<String> untrustedReason(StoredCertificate certificate) {
+    KeyStore roots = open("Windows-ROOT");
+    List<X509Certificate> trusted = new ArrayList<>();
     try {
-      KeyStore roots = open("Windows-ROOT");
-      Set<TrustAnchor> anchors = new HashSet<>();
       for (String alias : Collections.list(roots.aliases())) {
         if (roots.getCertificate(alias) instanceof X509Certificate c) {
-          anchors.add(new TrustAnchor(c, null));
-          if (c.equals(certificate.certificate())) {
-            return Optional.empty();
-          }
+          trusted.add(c);
         }
       }
-      List<X509Certificate> path = new ArrayList<>(certificate.chain());
-      path.removeIf(c -> anchors.stream().anyMatch(a -> a.getTrustedCert().equals(c)));
-      if (path.isEmpty()) {
-        return Optional.empty();
-      }
-      PKIXParameters params = new PKIXParameters(anchors);
-      params.setRevocationEnabled(false);
-      CertPathValidator.getInstance("PKIX")
-          .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), params);
-      return Optional.empty();
     } catch (GeneralSecurityException e) {
-      return Optional.of(
-          "it does not chain to a root in the Windows trusted root store (" + e.getMessage() + ")");
+      throw new ProtectionException("The Windows trusted root store cannot be read: " + e);
     }
+    return CertificatePaths.failure(certificate.chain(), trusted)
+        .map(why -> "it does not chain to a root in the Windows trusted root store (" + why + ")");
   }
 
   private static KeyStore open(String type) {
@@ -101,21 +83,14 @@ public final class WindowsCertificateStore implements CertificateStore {
     }
   }
 
-  private record Entry(KeyStore store, String alias, List<X509Certificate> chain)
-      implements StoredCertificate {
-    @Override
-    public Thumbprint thumbprint() {
-      return Thumbprint.of(chain.get(0));
-    }
+  private static final class Entry extends StoredChain {
+    private final KeyStore store;
+    private final String alias;
 
-    @Override
-    public X509Certificate certificate() {
-      return chain.get(0);
-    }
-
-    @Override
-    public String source() {
-      return "Windows-MY:" + alias;
+    Entry(KeyStore store, String alias, List<X509Certificate> chain) {
+      super(chain, "Windows-MY:" + alias);
+      this.store = store;
+      this.alias = alias;
     }
 
     @Override
