@@ -167,7 +167,7 @@ final class CertificateImport {
     if (trust) {
       X509Certificate root = material.root();
       trustedFile = store.trusted().resolve(Thumbprint.of(root) + ".crt");
-      alreadyTrusted = store.trustedCertificates().contains(root);
+      alreadyTrusted = store.trustedRoots().contains(root);
       rootPem = pem("CERTIFICATE", encoded(root));
     }
     List<Path> written = new ArrayList<>();

@@ -13,11 +13,13 @@ import io.vigil.server.protect.DataProtector;
 import io.vigil.server.security.Principal;
 import java.io.PrintStream;
 import java.net.URI;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import javax.net.ssl.SSLContext;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -65,7 +67,15 @@ public final class IdentityProvider {
       DataProtector protector,
       Clock clock,
       String adminPassword) {
-    this(settings, jdbi, fence, protector, ClientAssertionKeys.none(), clock, adminPassword);
+    this(
+        settings,
+        jdbi,
+        fence,
+        protector,
+        ClientAssertionKeys.none(),
+        runtimeTls(),
+        clock,
+        adminPassword);
   }
 
   /**
@@ -73,6 +83,7 @@ public final class IdentityProvider {
    *
    * @param assertionKeys the node's personal certificate store, for external providers that
    *     authenticate Vigil with {@code private_key_jwt}
+   * @param outboundTls what external providers' HTTPS certificates must chain to
    * @param adminPassword the first administrator's password, or null to generate one
    */
   public IdentityProvider(
@@ -81,6 +92,7 @@ public final class IdentityProvider {
       Fence fence,
       DataProtector protector,
       ClientAssertionKeys assertionKeys,
+      SSLContext outboundTls,
       Clock clock,
       String adminPassword) {
     this(
@@ -89,6 +101,7 @@ public final class IdentityProvider {
         fence,
         protector,
         assertionKeys,
+        outboundTls,
         clock,
         adminPassword,
         PasswordHasher.PRODUCTION_ITERATIONS,
@@ -115,6 +128,7 @@ public final class IdentityProvider {
         fence,
         protector,
         ClientAssertionKeys.none(),
+        runtimeTls(),
         clock,
         adminPassword,
         pbkdf2Iterations,
@@ -132,6 +146,7 @@ public final class IdentityProvider {
       Fence fence,
       DataProtector protector,
       ClientAssertionKeys assertionKeys,
+      SSLContext outboundTls,
       Clock clock,
       String adminPassword,
       int pbkdf2Iterations,
@@ -172,8 +187,17 @@ public final class IdentityProvider {
             hasher,
             clock,
             settings.identity.refreshTokenLifetime(),
-            new ExternalSignIn(providers, fence, protector, assertionKeys, clock));
+            new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock));
     this.management = new ManagementRoutes(users, clients);
+  }
+
+  /** The Java runtime's default TLS context: its trust store only. */
+  private static SSLContext runtimeTls() {
+    try {
+      return SSLContext.getDefault();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the Java runtime offers no TLS", e);
+    }
   }
 
   /** Ensures signing keys, built-in clients and the first administrator exist; idempotent. */

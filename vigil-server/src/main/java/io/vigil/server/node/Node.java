@@ -27,6 +27,7 @@ import io.vigil.server.management.ServerRegistry;
 import io.vigil.server.management.SiteSettings;
 import io.vigil.server.protect.CertificateStore;
 import io.vigil.server.protect.DataProtection;
+import io.vigil.server.protect.StoreTrust;
 import io.vigil.server.protect.StoredCertificate;
 import io.vigil.server.protect.Thumbprint;
 import java.time.Clock;
@@ -104,14 +105,10 @@ public final class Node implements AutoCloseable {
     try {
       String me = settings.nodeName();
       long tDb = System.nanoTime();
+      CertificateStore store = CertificateStore.forPlatform(settings.dataDir);
       ProtectionMonitor ring =
           ProtectionMonitor.start(
-              settings,
-              db,
-              DataProtection.databaseClock(db),
-              CertificateStore.forPlatform(settings.dataDir),
-              me,
-              metrics);
+              settings, db, DataProtection.databaseClock(db), store, me, metrics);
       opened.add(ring);
       long tKeys = System.nanoTime();
       ClusterTiming timing = Clusters.timing(settings.cluster);
@@ -139,8 +136,10 @@ public final class Node implements AutoCloseable {
               db.jdbi(),
               fence,
               ring,
-              // The personal certificate store, for external providers using private_key_jwt.
-              assertionKeys(CertificateStore.forPlatform(settings.dataDir)),
+              // The personal certificate store: keys for external providers using
+              // private_key_jwt, and the roots their HTTPS certificates must chain to.
+              assertionKeys(store),
+              StoreTrust.sslContext(store),
               Clock.systemUTC(),
               settings.adminPassword);
       ManagementRoutes management =

@@ -32,6 +32,12 @@ public interface CertificateStore {
   /** Whether {@code certificate} chains to a root this machine trusts; empty when it does. */
   Optional<String> untrustedReason(StoredCertificate certificate);
 
+  /**
+   * The roots this machine trusts, read now: what {@link #untrustedReason} checks against, and what
+   * the node's outbound TLS connections trust ({@link StoreTrust}).
+   */
+  List<X509Certificate> trustedRoots();
+
   /** A readable name for messages, such as the folder or {@code Windows-MY}. */
   String describe();
 

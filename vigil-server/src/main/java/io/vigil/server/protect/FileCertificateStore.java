@@ -127,7 +127,7 @@ public final class FileCertificateStore implements CertificateStore {
   @Override
   public Optional<String> untrustedReason(StoredCertificate certificate) {
     X509Certificate leaf = certificate.certificate();
-    return CertificatePaths.failure(certificate.chain(), trustedCertificates())
+    return CertificatePaths.failure(certificate.chain(), trustedRoots())
         .map(
             why ->
                 leaf.getSubjectX500Principal().equals(leaf.getIssuerX500Principal())
@@ -144,7 +144,8 @@ public final class FileCertificateStore implements CertificateStore {
   }
 
   /** The certificates of the {@code trusted} folder and the Java runtime's default trust store. */
-  public List<X509Certificate> trustedCertificates() {
+  @Override
+  public List<X509Certificate> trustedRoots() {
     List<X509Certificate> out = new ArrayList<>();
     for (Path file : files(trusted())) {
       try {

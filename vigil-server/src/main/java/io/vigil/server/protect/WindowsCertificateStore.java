@@ -57,6 +57,12 @@ public final class WindowsCertificateStore implements CertificateStore {
 
   @Override
   public Optional<String> untrustedReason(StoredCertificate certificate) {
+    return CertificatePaths.failure(certificate.chain(), trustedRoots())
+        .map(why -> "it does not chain to a root in the Windows trusted root store (" + why + ")");
+  }
+
+  @Override
+  public List<X509Certificate> trustedRoots() {
     KeyStore roots = open("Windows-ROOT");
     List<X509Certificate> trusted = new ArrayList<>();
     try {
@@ -68,8 +74,7 @@ public final class WindowsCertificateStore implements CertificateStore {
     } catch (GeneralSecurityException e) {
       throw new ProtectionException("The Windows trusted root store cannot be read: " + e);
     }
-    return CertificatePaths.failure(certificate.chain(), trusted)
-        .map(why -> "it does not chain to a root in the Windows trusted root store (" + why + ")");
+    return trusted;
   }
 
   private static KeyStore open(String type) {

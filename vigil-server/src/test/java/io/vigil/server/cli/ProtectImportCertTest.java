@@ -236,7 +236,7 @@ class ProtectImportCertTest {
     Run run = vigil("protect", "import-cert", der.toString(), "--trusted");
 
     assertThat(run.exit).as(run.err).isZero();
-    assertThat(store.trustedCertificates()).contains(root.certificate());
+    assertThat(store.trustedRoots()).contains(root.certificate());
   }
 
   // ---- import-cert: refusals, with nothing written

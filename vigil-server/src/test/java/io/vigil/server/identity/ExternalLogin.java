@@ -9,6 +9,7 @@ import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
 import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
 import java.net.URI;
 import java.net.URLDecoder;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -36,12 +37,16 @@ final class ExternalLogin {
   /** The node that serves the callback; by default the one that served the sign-in page. */
   String callbackNode;
 
+  /** The browser's client for the provider's pages; by default the fixture's. */
+  HttpClient browser;
+
   URI providerAuthorize;
   URI callback;
 
   ExternalLogin(IdpFixture f) {
     this.f = f;
     this.callbackNode = f.url("");
+    this.browser = f.client;
   }
 
   /** The console's authorization request, as it sends the browser to the sign-in page. */
@@ -139,7 +144,7 @@ final class ExternalLogin {
     if (json) {
       b.header("Accept", "application/json");
     }
-    return f.client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    return browser.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   static String authority(MockOAuth2Server mock, String issuerId) {

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jwt.SignedJWT;
 import io.vigil.server.db.Database;
-import io.vigil.server.identity.external.ClientAssertionKeys;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.http.HttpResponse;
 import java.util.List;
@@ -26,8 +25,7 @@ class ExternalSignInPostgresIT {
         IdpFixture f =
             new IdpFixture(
                 ADMIN_PASSWORD,
-                Database.open(pg.getJdbcUrl("postgres", "postgres"), "postgres", null, 6),
-                ClientAssertionKeys.none())) {
+                Database.open(pg.getJdbcUrl("postgres", "postgres"), "postgres", null, 6))) {
       String admin = f.adminToken();
       HttpResponse<String> created =
           f.json(

@@ -19,6 +19,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import javax.net.ssl.SSLContext;
 
 /** An identity provider on a fresh in-memory database, served over HTTP on a free port. */
 final class IdpFixture implements AutoCloseable {
@@ -39,6 +41,7 @@ final class IdpFixture implements AutoCloseable {
   final TestProtector protector = new TestProtector();
   final ByteArrayOutputStream out = new ByteArrayOutputStream();
   final ClientAssertionKeys assertionKeys;
+  final SSLContext outboundTls;
   IdentityProvider idp;
   HttpServer http;
   final HttpClient client =
@@ -49,6 +52,13 @@ final class IdpFixture implements AutoCloseable {
   }
 
   IdpFixture(String adminPassword, ClientAssertionKeys assertionKeys) {
+    this(adminPassword, assertionKeys, runtimeTls());
+  }
+
+  /**
+   * @param outboundTls what external providers' HTTPS certificates must chain to
+   */
+  IdpFixture(String adminPassword, ClientAssertionKeys assertionKeys, SSLContext outboundTls) {
     this(
         adminPassword,
         Database.open(
@@ -58,19 +68,33 @@ final class IdpFixture implements AutoCloseable {
             null,
             null,
             4),
-        assertionKeys);
+        assertionKeys,
+        outboundTls);
   }
 
   IdpFixture(String adminPassword, Database db) {
-    this(adminPassword, db, ClientAssertionKeys.none());
+    this(adminPassword, db, ClientAssertionKeys.none(), runtimeTls());
+  }
+
+  private static SSLContext runtimeTls() {
+    try {
+      return SSLContext.getDefault();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**
    * @param assertionKeys the certificates external providers' private_key_jwt assertions use
    */
-  IdpFixture(String adminPassword, Database db, ClientAssertionKeys assertionKeys) {
+  IdpFixture(
+      String adminPassword,
+      Database db,
+      ClientAssertionKeys assertionKeys,
+      SSLContext outboundTls) {
     this.db = db;
     this.assertionKeys = assertionKeys;
+    this.outboundTls = outboundTls;
     settings = new Settings();
     settings.http.host = "127.0.0.1";
     settings.http.port = 0;
@@ -87,6 +111,7 @@ final class IdpFixture implements AutoCloseable {
         Fence.unfenced(db.jdbi()),
         protector,
         assertionKeys,
+        outboundTls,
         clock,
         adminPassword,
         TEST_ITERATIONS,

@@ -60,6 +60,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,16 +119,21 @@ public final class ExternalSignIn {
   private final HttpClient http;
   private final Duration stateLifetime;
 
+  /**
+   * @param tls whose certificates the provider's HTTPS endpoints may present
+   */
   public ExternalSignIn(
       ExternalProviders providers,
       Fence fence,
       DataProtector protector,
       ClientAssertionKeys keys,
+      SSLContext tls,
       Clock clock) {
-    this(providers, fence, protector, keys, clock, SignInStates.LIFETIME);
+    this(providers, fence, protector, keys, tls, clock, SignInStates.LIFETIME);
   }
 
   /**
+   * @param tls whose certificates the provider's HTTPS endpoints may present
    * @param stateLifetime how long a sign-in may stay at the provider
    */
   public ExternalSignIn(
@@ -135,6 +141,7 @@ public final class ExternalSignIn {
       Fence fence,
       DataProtector protector,
       ClientAssertionKeys keys,
+      SSLContext tls,
       Clock clock,
       Duration stateLifetime) {
     this.providers = providers;
@@ -142,6 +149,7 @@ public final class ExternalSignIn {
     this.stateLifetime = stateLifetime;
     this.http =
         HttpClient.newBuilder()
+            .sslContext(tls)
             .connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NEVER)
             .build();

@@ -9,6 +9,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -129,6 +132,19 @@ final class ProviderMetadata {
   }
 
   static String describe(IOException e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof CertPathBuilderException || t instanceof CertPathValidatorException) {
+        return "its TLS certificate is not trusted by this node: import the CA certificate that"
+            + " issued it with vigil protect import-cert FILE --trusted (it is then trusted at"
+            + " once, with no restart)";
+      }
+      if (t instanceof CertificateException c
+          && c.getMessage() != null
+          && c.getMessage().startsWith("No ")
+          && c.getMessage().contains("matching")) {
+        return "its TLS certificate is issued for another host name (" + c.getMessage() + ")";
+      }
+    }
     return e.getMessage() == null || e.getMessage().isBlank()
         ? e.getClass()
             .getSimpleName()
