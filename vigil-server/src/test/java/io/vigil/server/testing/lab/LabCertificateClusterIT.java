@@ -2,10 +2,14 @@ package io.vigil.server.testing.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.nimbusds.oauth2.sdk.pkce.CodeChallenge;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
 import io.vigil.server.testing.NodeProcess;
 import io.vigil.server.testing.TestCertificates;
 import io.vigil.server.testing.TestHttp;
 import java.io.IOException;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,8 +18,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -23,9 +30,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The deployment the seed describes, on two machines of the lab: each node has its own machine key
  * file (its own home), HTTPS with its own certificate, and every request crosses the lab network by
  * host name, verified against the site's CA. With one data protection certificate on both, a kill
- * -9 failover needs no secret re-entered; with the machine protector, {@code vigil cluster
- * validate} names the problem before any failover and the second node says why it cannot take the
- * role.
+ * -9 failover needs no secret re-entered, neither a component's nor an external identity provider's
+ * (a provider on a third machine, its HTTPS certificate from the site's CA, trusted through the
+ * nodes' certificate stores); with the machine protector, {@code vigil cluster validate} names the
+ * problem before any failover and the second node says why it cannot take the role.
  */
 class LabCertificateClusterIT {
 
@@ -145,7 +153,131 @@ class LabCertificateClusterIT {
     assertThat(b.logText()).containsOnlyOnce("cannot unwrap 1 data protection key");
   }
 
+  @Test
+  void anExternalProviderConfiguredOnOneMachineSignsUsersInOnTheOtherAfterAKill9()
+      throws Exception {
+    LabPostgres db = LabPostgres.start(lab.get().host("db"));
+    Host client = lab.get().host("client");
+    LabOidcProvider corp =
+        LabOidcProvider.start(
+            lab.get().host("idp"),
+            CA,
+            caFile(),
+            "corp",
+            Map.of(
+                "sub", "ines-at-corp",
+                "preferred_username", "ines",
+                "groups", List.of("vms-operators")),
+            client);
+    LabNode a = node(db, "node-a", true).start();
+    LabNode b = node(db, "node-b", true).start();
+    a.awaitReady(client, Duration.ofSeconds(120));
+    b.awaitReady(client, Duration.ofSeconds(120));
+    LabHttp http = new LabHttp(client, Duration.ofSeconds(5), caFile());
+    List<LabNode> nodes = List.of(a, b);
+    LabNode active = await(() -> activeOf(http, nodes), x -> x != null);
+    LabNode standby = active == a ? b : a;
+
+    // Configured once, on the active node: the client secret goes in through data protection.
+    String admin = token(http, active);
+    TestHttp.Response created =
+        http.json(
+            "POST",
+            active.url() + "/api/v1/identity/providers",
+            admin,
+            "{\"name\":\"corp\",\"displayName\":\"Corp ID\",\"authority\":\""
+                + corp.authority("corp")
+                + "\",\"clientId\":\"vigil-at-corp\",\"clientSecret\":\""
+                + CORP_SECRET
+                + "\"}");
+    assertThat(created.status()).as(created.body()).isEqualTo(201);
+    TestHttp.Response rule =
+        http.json(
+            "POST",
+            active.url() + "/api/v1/identity/rules",
+            admin,
+            "{\"provider\":\"corp\",\"claim\":\"groups\",\"value\":\"vms-operators\","
+                + "\"role\":\"operator\"}");
+    assertThat(rule.status()).as(rule.body()).isEqualTo(201);
+    String before = signInThroughProvider(http, active, active);
+    assertThat(http.get(active.url() + "/api/v1/servers", before).status()).isEqualTo(200);
+
+    active.kill9();
+    await(() -> http.status(standby.url() + "/cluster/active"), s -> s == 200);
+
+    // The token issued before the failover still works on the new active node.
+    TestHttp.Response servers =
+        await(() -> http.get(standby.url() + "/api/v1/servers", before), r -> r.status() == 200);
+    assertThat(servers.status()).isEqualTo(200);
+    // A new sign-in through the provider, on the other machine: it unwraps the client secret for
+    // the code exchange with the one data protection certificate; nobody re-entered it.
+    String after = signInThroughProvider(http, standby, standby);
+    TestHttp.Response me = http.get(standby.url() + "/api/v1/servers", after);
+    assertThat(me.status()).as(me.body()).isEqualTo(200);
+    assertThat(standby.logText()).doesNotContain(CORP_SECRET);
+  }
+
   // ---- helpers
+
+  private static final String CONSOLE_REDIRECT = "http://127.0.0.1:53111/callback";
+  private static final String CORP_SECRET = "corp-client-secret-5d1e9a";
+  private static final Pattern PROVIDER_LINK =
+      Pattern.compile("href=\"(external/[^\"]+)\">Sign in with Corp ID<");
+
+  /**
+   * The console's sign-in through the provider, as a browser on the client machine does it: the
+   * sign-in page of {@code node}, "Sign in with Corp ID", the provider (which signs the user in at
+   * once), the callback on {@code callback} (as the site's load balancer would route it), and the
+   * console redeeming its code. Returns the access token.
+   */
+  private static String signInThroughProvider(LabHttp http, LabNode node, LabNode callback) {
+    CodeVerifier verifier = new CodeVerifier();
+    String query =
+        "response_type=code&client_id=vigil-console&redirect_uri="
+            + encode(CONSOLE_REDIRECT)
+            + "&scope="
+            + encode("openid vigil.api")
+            + "&state=console-state&nonce=console-nonce&code_challenge_method=S256"
+            + "&code_challenge="
+            + CodeChallenge.compute(CodeChallengeMethod.S256, verifier).getValue();
+    TestHttp.Response page =
+        await(
+            () -> http.get(node.url() + "/idp/connect/authorize?" + query, null),
+            r -> r.status() == 200);
+    Matcher link = PROVIDER_LINK.matcher(page.body());
+    assertThat(link.find()).as(page.body()).isTrue();
+    TestHttp.Response start =
+        http.get(node.url() + "/idp/connect/" + link.group(1).replace("&amp;", "&"), null);
+    assertThat(start.status()).as(start.body()).isEqualTo(302);
+    String atProvider = start.header("Location");
+    assertThat(atProvider).startsWith("https://idp:");
+    TestHttp.Response provider = http.get(atProvider, null);
+    assertThat(provider.status()).as(provider.body()).isEqualTo(302);
+    URI back = URI.create(provider.header("Location"));
+    assertThat(back.getPath()).isEqualTo("/signin-oidc");
+    TestHttp.Response done =
+        http.get(callback.url() + back.getRawPath() + "?" + back.getRawQuery(), null);
+    assertThat(done.status()).as(done.body()).isEqualTo(302);
+    String console = done.header("Location");
+    assertThat(console).startsWith(CONSOLE_REDIRECT + "?");
+    Matcher code = Pattern.compile("[?&]code=([^&]+)").matcher(console);
+    assertThat(code.find()).isTrue();
+    TestHttp.Response tokens =
+        http.form(
+            node.url() + "/idp/connect/token",
+            "grant_type=authorization_code&client_id=vigil-console&code="
+                + code.group(1)
+                + "&redirect_uri="
+                + encode(CONSOLE_REDIRECT)
+                + "&code_verifier="
+                + verifier.getValue());
+    assertThat(tokens.status()).as(tokens.body()).isEqualTo(200);
+    return tokens.json().get("access_token").asText();
+  }
+
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
 
   private static LabNode activeOf(LabHttp http, List<LabNode> nodes) {
     List<LabNode> active = new ArrayList<>();
