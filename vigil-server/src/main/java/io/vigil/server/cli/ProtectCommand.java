@@ -566,9 +566,17 @@ final class ProtectCommand implements Runnable {
       settings.put(settings.object(HTTP, TLS), THUMBPRINT, t.hex());
       settings.save();
       out.println("Set " + TLS_THUMBPRINT + " to " + t + " in " + settings.file() + ".");
-      out.println(
-          "Next: nothing to restart; a running node serves HTTPS with this certificate for new"
-              + " connections once it sees the change.");
+      if (previous.isPresent()) {
+        out.println(
+            "Next: nothing to restart; a running node serves HTTPS with this certificate for new"
+                + " connections once it sees the change.");
+      } else {
+        out.println(
+            "Next: restart the node; a node started without a TLS certificate keeps serving plain"
+                + " HTTP until then, and serves HTTPS with this certificate from its next start"
+                + " (its URL then starts with https://, and Http.AllowPlainHttp is no longer"
+                + " needed).");
+      }
       out.flush();
       return ExitCodes.OK;
     }

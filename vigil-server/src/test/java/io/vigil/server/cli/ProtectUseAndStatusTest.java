@@ -269,7 +269,8 @@ class ProtectUseAndStatusTest {
   }
 
   @Test
-  void useTlsSetsTheHttpsThumbprintAndSaysNoRestartIsNeeded() throws Exception {
+  void useTlsOnANodeWithoutHttpsSetsTheThumbprintAndSaysARestartSwitchesItToHttps()
+      throws Exception {
     imported(next);
     write(settings, "{\"Http\":{\"Host\":\"0.0.0.0\",\"Port\":8443}}");
 
@@ -281,6 +282,22 @@ class ProtectUseAndStatusTest {
             "{\"Http\":{\"Host\":\"0.0.0.0\",\"Port\":8443,\"Tls\":{\"Thumbprint\":\""
                 + hex(next)
                 + "\"}}}");
+    assertThat(run.out)
+        .contains("Http.Tls.Thumbprint", "restart the node", "HTTPS")
+        .doesNotContain("nothing to restart");
+  }
+
+  @Test
+  void useTlsReplacingTheHttpsCertificateSaysNoRestartIsNeeded() throws Exception {
+    imported(current);
+    imported(next);
+    write(settings, "{\"Http\":{\"Tls\":{\"Thumbprint\":\"" + hex(current) + "\"}}}");
+
+    Run run = vigil("protect", "use", "--thumbprint", hex(next), "--tls");
+
+    assertThat(run.exit).as(run.err).isZero();
+    assertThat(settingsTree().toString())
+        .isEqualTo("{\"Http\":{\"Tls\":{\"Thumbprint\":\"" + hex(next) + "\"}}}");
     assertThat(run.out).contains("Http.Tls.Thumbprint", "nothing to restart");
   }
 
