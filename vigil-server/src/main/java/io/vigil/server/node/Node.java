@@ -80,6 +80,7 @@ public final class Node implements AutoCloseable {
   /** Starts a node from its settings and returns when it has settled. */
   public static Node start(Settings settings) {
     long t0 = System.nanoTime();
+    DataDirectory.prepare(settings.dataDir);
     // A certificate that cannot be served stops the node before it touches the database.
     ServerTls tls = ServerTls.load(settings);
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
