@@ -5,7 +5,6 @@ import io.vigil.server.db.Dialect;
 import io.vigil.server.http.RouteModule;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
 
@@ -47,10 +46,13 @@ public final class Clusters {
   /**
    * A node's failover controller, registered in the cluster's node table.
    *
+   * @param instanceId this process's id, unique across restarts; its database sessions carry it
+   *     ({@link #applicationName})
    * @throws ClusterException when another live node has the same name
    */
   public static FailoverController controller(
       String me,
+      String instanceId,
       String advertisedUrl,
       ClusterTiming timing,
       RolePolicy policy,
@@ -66,7 +68,7 @@ public final class Clusters {
             controllerPool,
             dialect,
             me,
-            UUID.randomUUID().toString(),
+            instanceId,
             timing,
             settings.databaseUrl(),
             settings.database.user,
@@ -75,6 +77,16 @@ public final class Clusters {
     register(store, advertisedUrl, timing);
     return new FailoverController(
         me, timing, policy, store, fence, builtins, generics, settings.dataDir);
+  }
+
+  /**
+   * The {@code application_name} of a node process's PostgreSQL sessions: {@code vigil:<instance
+   * id>:<purpose>:<node>}, cut to PostgreSQL's 63 characters. The instance id comes first, so a
+   * standby can find every session of the owner's process.
+   */
+  public static String applicationName(String instanceId, String purpose, String node) {
+    String name = "vigil:" + instanceId + ":" + purpose + ":" + node;
+    return name.length() <= 63 ? name : name.substring(0, 63);
   }
 
   /** Registers the node; waits out the heartbeat of a previous, crashed run of the same name. */

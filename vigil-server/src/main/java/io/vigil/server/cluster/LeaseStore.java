@@ -47,6 +47,7 @@ final class LeaseStore implements AutoCloseable {
   private final String lockUrl;
   private final Properties lockProps;
   private Connection lockConnection;
+  private java.sql.Timestamp lockSessionSince;
   private boolean holdsLock;
   private volatile Map<String, String> urls = Map.of();
   private final BooleanSupplier eligible;
@@ -75,7 +76,7 @@ final class LeaseStore implements AutoCloseable {
     if (password != null) {
       lockProps.setProperty("password", password);
     }
-    lockProps.setProperty("ApplicationName", "vigil-lock-" + me);
+    lockProps.setProperty("ApplicationName", Clusters.applicationName(instanceId, "lock", me));
     lockProps.setProperty("connectTimeout", "2");
     lockProps.setProperty("socketTimeout", "3");
   }
@@ -107,6 +108,11 @@ final class LeaseStore implements AutoCloseable {
       if (lockConnection == null || lockConnection.isClosed()) {
         lockConnection = DriverManager.getConnection(lockUrl, lockProps);
         lockConnection.setAutoCommit(true);
+        try (Statement s = lockConnection.createStatement();
+            ResultSet rs = s.executeQuery("SELECT CURRENT_TIMESTAMP")) {
+          rs.next();
+          lockSessionSince = rs.getTimestamp(1);
+        }
       }
       try (Statement s = lockConnection.createStatement();
           ResultSet rs = s.executeQuery("SELECT pg_try_advisory_lock(" + LOCK_KEY + ")")) {
@@ -148,6 +154,7 @@ final class LeaseStore implements AutoCloseable {
 
   private void dropLockConnection() {
     holdsLock = false;
+    lockSessionSince = null;
     if (lockConnection != null) {
       try {
         lockConnection.close();
@@ -270,7 +277,8 @@ final class LeaseStore implements AutoCloseable {
                   rs.getLong("epoch"),
                   rs.getBoolean("expired"),
                   rs.getString("handover_to"),
-                  rs.getBoolean("owner_has_lock"));
+                  rs.getBoolean("owner_has_lock"),
+                  false);
           maintenance = rs.getBoolean("maintenance");
           failed = rs.getBoolean("failed");
           moveTo = rs.getString("move_to");
@@ -320,6 +328,16 @@ final class LeaseStore implements AutoCloseable {
           && lease.owner() != null
           && !selfPaused) {
         lock = tryLock();
+        if (lock) {
+          lease =
+              new LeaseView(
+                  lease.owner(),
+                  lease.epoch(),
+                  lease.expired(),
+                  lease.handoverTo(),
+                  lease.ownerHasLock(),
+                  ownerGone(c, lease.owner()));
+        }
       }
       return new ClusterView(
           lease,
@@ -333,6 +351,33 @@ final class LeaseStore implements AutoCloseable {
           recent,
           lock,
           dialect == Dialect.H2);
+    }
+  }
+
+  /**
+   * Whether the process of {@code owner}, whose lock session has ended, is gone: none of its
+   * sessions remains (every connection of a node process carries its instance id in {@code
+   * application_name}), and it renewed the lease after this node's lock session opened, so its
+   * sessions did not all end in a restart of the database server. A session ended by an
+   * administrator while the process lives leaves its other sessions; a restart is caught by the
+   * second condition.
+   */
+  private boolean ownerGone(Connection c, String owner) throws SQLException {
+    if (lockSessionSince == null) {
+      return false;
+    }
+    try (PreparedStatement q =
+        c.prepareStatement(
+            "SELECT l.renewed_at > ? AS renewed_since, (SELECT COUNT(*) FROM pg_stat_activity a"
+                + " WHERE a.application_name LIKE 'vigil:' || n.instance_id || ':%') AS sessions"
+                + " FROM cluster_lease l JOIN cluster_nodes n ON n.name = l.owner"
+                + " WHERE l.role = ? AND l.owner = ?")) {
+      q.setTimestamp(1, lockSessionSince);
+      q.setString(2, ROLE);
+      q.setString(3, owner);
+      try (ResultSet rs = q.executeQuery()) {
+        return rs.next() && rs.getBoolean("renewed_since") && rs.getLong("sessions") == 0;
+      }
     }
   }
 
@@ -369,7 +414,8 @@ final class LeaseStore implements AutoCloseable {
             c.prepareStatement(
                 "UPDATE cluster_lease SET owner = ?, epoch = epoch + 1, expires_at = "
                     + dialect.nowPlusMillis(timing.leaseDuration().toMillis())
-                    + ", handover_to = NULL, owner_has_lock = ?, acquired_at = CURRENT_TIMESTAMP"
+                    + ", handover_to = NULL, owner_has_lock = ?, acquired_at = CURRENT_TIMESTAMP,"
+                    + " renewed_at = CURRENT_TIMESTAMP"
                     + " WHERE role = ? AND epoch = ? AND "
                     + condition)) {
           u.setString(1, me);
@@ -412,7 +458,8 @@ final class LeaseStore implements AutoCloseable {
             c.prepareStatement(
                 "UPDATE cluster_lease SET expires_at = "
                     + dialect.nowPlusMillis(timing.leaseDuration().toMillis())
-                    + ", owner_has_lock = ? WHERE role = ? AND owner = ? AND epoch = ?")) {
+                    + ", owner_has_lock = ?, renewed_at = CURRENT_TIMESTAMP WHERE role = ? AND"
+                    + " owner = ? AND epoch = ?")) {
       c.setAutoCommit(true);
       u.setBoolean(1, lock);
       u.setString(2, ROLE);

@@ -729,12 +729,17 @@ public final class RoleController {
     }
     boolean available = lease.owner() == null || lease.expired();
     if (!available) {
-      if (lease.ownerHasLock() && view.holdsLock()) {
+      // A free lock only says the owner's lock session ended; that can happen while the owner
+      // lives (a terminated backend, a database restart). Only proof that its process is gone
+      // lets a standby skip the lease.
+      if (lease.ownerHasLock() && view.holdsLock() && lease.ownerGone()) {
         String who = me.equals(lease.owner()) ? "a previous run of " + me : lease.owner();
         return acquire(
             AcquireMode.DEAD_OWNER,
             lease,
-            "the process of " + who + " ended (its lock was released)");
+            "the process of "
+                + who
+                + " ended (its lock was released and none of its sessions remain)");
       }
       if (me.equals(lease.owner()) && view.exclusiveDatabase()) {
         return acquire(

@@ -26,6 +26,15 @@ public final class Database implements AutoCloseable {
 
   /** Opens the pool and migrates the schema. */
   public static Database open(String url, String user, String password, int poolSize) {
+    return open(url, user, password, poolSize, null);
+  }
+
+  /**
+   * @param applicationName the name its PostgreSQL sessions show in {@code pg_stat_activity}, or
+   *     null
+   */
+  public static Database open(
+      String url, String user, String password, int poolSize, String applicationName) {
     Dialect dialect = Dialect.fromUrl(url);
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);
@@ -40,6 +49,9 @@ public final class Database implements AutoCloseable {
     config.setPoolName("vigil-db");
     config.setConnectionTimeout(5_000);
     config.setInitializationFailTimeout(-1);
+    if (applicationName != null && dialect == Dialect.POSTGRESQL) {
+      config.addDataSourceProperty("ApplicationName", applicationName);
+    }
     HikariDataSource ds = new HikariDataSource(config);
     try {
       Flyway.configure()

@@ -35,6 +35,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -81,6 +82,9 @@ public final class Node implements AutoCloseable {
   public static Node start(Settings settings) {
     long t0 = System.nanoTime();
     DataDirectory.prepare(settings.dataDir);
+    // This process's id: every database session it opens carries it, so that a standby can tell
+    // whether this process still has any (see LeaseStore).
+    String instanceId = UUID.randomUUID().toString();
     // A certificate that cannot be served stops the node before it touches the database.
     ServerTls tls = ServerTls.load(settings);
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -91,7 +95,8 @@ public final class Node implements AutoCloseable {
               settings.databaseUrl(),
               settings.database.user,
               settings.database.password,
-              settings.database.poolSize);
+              settings.database.poolSize,
+              Clusters.applicationName(instanceId, "db", settings.nodeName()));
     } catch (RuntimeException e) {
       if (tls != null) {
         tls.close();
@@ -162,11 +167,12 @@ public final class Node implements AutoCloseable {
       ClusterOperations operations =
           new ClusterOperations(db.jdbi(), db.dialect(), me, timing, builtins);
 
-      HikariDataSource controllerPool = controllerPool(settings, db.dialect());
+      HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
       opened.add(controllerPool);
       FailoverController controller =
           Clusters.controller(
               me,
+              instanceId,
               settings.advertisedUrl(),
               timing,
               policy,
@@ -286,7 +292,8 @@ public final class Node implements AutoCloseable {
     };
   }
 
-  private static HikariDataSource controllerPool(Settings settings, Dialect dialect) {
+  private static HikariDataSource controllerPool(
+      Settings settings, Dialect dialect, String instanceId) {
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(settings.databaseUrl());
     if (settings.database.user != null) {
@@ -305,7 +312,9 @@ public final class Node implements AutoCloseable {
       // A cut-off database must fail the controller's statements quickly, not hang them.
       config.addDataSourceProperty("socketTimeout", "3");
       config.addDataSourceProperty("connectTimeout", "2");
-      config.addDataSourceProperty("ApplicationName", "vigil-controller-" + settings.nodeName());
+      config.addDataSourceProperty(
+          "ApplicationName",
+          Clusters.applicationName(instanceId, "controller", settings.nodeName()));
     }
     return new HikariDataSource(config);
   }

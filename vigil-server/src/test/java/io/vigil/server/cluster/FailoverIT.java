@@ -41,6 +41,37 @@ class FailoverIT extends ClusterIT {
   }
 
   @Test
+  void anOwnerWhoseLockSessionIsTerminatedKeepsTheRoleAndNoOtherNodeAnswersActive()
+      throws Exception {
+    try (ClusterFixture cluster = new ClusterFixture(dir).start(2)) {
+      ActiveSampler sampler = cluster.sampler();
+      NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(30));
+      String token = token(owner);
+      awaitServing(cluster, token, Duration.ofSeconds(30));
+      String name = cluster.nameOf(owner);
+      try (java.sql.Connection c =
+              java.sql.DriverManager.getConnection(cluster.databaseUrl(), "postgres", null);
+          java.sql.Statement s = c.createStatement();
+          java.sql.ResultSet rs =
+              s.executeQuery(
+                  "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                      + " WHERE application_name LIKE 'vigil:%:lock:"
+                      + name
+                      + "'")) {
+        rs.next();
+        assertThat(rs.getLong(1)).as("the owner's lock sessions terminated").isEqualTo(1);
+      }
+      // Longer than a lease: a standby that took the free lock for the owner's death would have
+      // taken over by now.
+      Thread.sleep(ClusterTiming.DEFAULT.leaseDuration().toMillis() + 2000);
+      assertThat(cluster.active()).isSameAs(owner);
+      assertThat(history(owner, token)).doesNotContain("lock was released");
+      sampler.close();
+      assertNeverTwoActive(sampler);
+    }
+  }
+
+  @Test
   void aStoppedOwnerIsReplacedByLeaseAndItsWriteIsFencedWhenItWakes() throws Exception {
     try (ClusterFixture cluster =
         new ClusterFixture(dir).env("VIGIL_FAULT_INJECTION", "on").start(2)) {

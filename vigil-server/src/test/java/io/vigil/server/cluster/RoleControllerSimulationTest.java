@@ -8,9 +8,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Generated scenarios: three nodes, random crashes, restarts, pauses, cut database links, failing
- * resources, moves, drains and maintenance, on a fake clock. After every 10 ms step no two nodes
- * may act as owner; after the faults heal, one node must own the role with everything running.
+ * Generated scenarios: three nodes, random crashes, restarts, pauses, cut database links, lock
+ * sessions ended under a live owner, database server restarts, failing resources, moves, drains and
+ * maintenance, on a fake clock. After every 10 ms step no two nodes may act as owner; after the
+ * faults heal, one node must own the role with everything running.
  */
 class RoleControllerSimulationTest {
 
@@ -56,7 +57,7 @@ class RoleControllerSimulationTest {
     for (int step = 0; step < 60; step++) {
       String n = NODES.get(r.nextInt(NODES.size()));
       var node = c.node(n);
-      switch (r.nextInt(14)) {
+      switch (r.nextInt(15)) {
         case 0 -> {
           if (!node.crashed) {
             c.crash(n);
@@ -104,6 +105,8 @@ class RoleControllerSimulationTest {
             c.feed(node, new ControllerEvent.Fenced("simulated"));
           }
         }
+        case 12 -> c.loseLock(n);
+        case 13 -> c.restartDatabase();
         default -> {}
       }
       c.advance(100 + r.nextInt(3000));

@@ -120,6 +120,34 @@ class RoleControllerTest {
   }
 
   @Test
+  void anOwnerWhoseLockSessionEndsWhileItLivesKeepsTheRole() {
+    var c = cluster();
+    c.start("a");
+    c.advance(1500);
+    c.start("b");
+    c.advance(1500);
+    assertThat(c.db.ownerHasLock).isTrue();
+    c.loseLock("a");
+    c.advance(10_000);
+    assertSafe(c);
+    assertThat(c.runningOwner()).isEqualTo("a");
+    assertThat(c.db.epoch).isEqualTo(1);
+  }
+
+  @Test
+  void afterADatabaseRestartALiveOwnerIsNotTakenForDead() {
+    var c = cluster();
+    c.start("a");
+    c.advance(1500);
+    c.start("b");
+    c.advance(1500);
+    c.restartDatabase();
+    c.advance(10_000);
+    assertSafe(c);
+    assertThat(c.runningOwner()).isEqualTo("a");
+  }
+
+  @Test
   void aStandbyThatGrabsTheLockFromALiveOwnerWithoutOneGivesItBack() {
     var c = cluster();
     c.start("a");

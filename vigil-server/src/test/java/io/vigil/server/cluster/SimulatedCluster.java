@@ -39,6 +39,17 @@ final class SimulatedCluster {
     final Set<String> draining = new HashSet<>();
     final List<String> history = new ArrayList<>();
     boolean exclusive;
+
+    /** Nodes with a database session open now. */
+    final Set<String> sessions = new HashSet<>();
+
+    /** When the owner's last renewal (or acquisition) executed. */
+    long renewedAt = Long.MIN_VALUE;
+
+    long restartedAt = Long.MIN_VALUE;
+
+    /** When each node's lock session was opened (its probe reconnects after a restart). */
+    final Map<String, Long> lockSessionSince = new HashMap<>();
   }
 
   /** One simulated node process. */
@@ -140,10 +151,32 @@ final class SimulatedCluster {
     Node n = nodes.get(name);
     n.crashed = true;
     n.running.clear();
+    db.sessions.remove(name);
+    db.lockSessionSince.remove(name);
     if (name.equals(db.lockHolder)) {
       db.lockHolder = null;
     }
     incarnations.merge(name, 1, Integer::sum);
+  }
+
+  /**
+   * The node's lock session ends while its process lives ({@code pg_terminate_backend}, the lock
+   * connection's socket timeout): the lock is free, but the node keeps its other sessions.
+   */
+  void loseLock(String name) {
+    if (name.equals(db.lockHolder)) {
+      db.lockHolder = null;
+    }
+  }
+
+  /**
+   * The database server restarts (a crash-restart after one backend was killed): every session
+   * ends, so the lock is free and no node has a session until its next statement.
+   */
+  void restartDatabase() {
+    db.lockHolder = null;
+    db.sessions.clear();
+    db.restartedAt = now;
   }
 
   /** SIGSTOP for {@code ms}: nothing runs, the session and lock stay. */
@@ -274,7 +307,13 @@ final class SimulatedCluster {
             order++,
             n,
             incarnations.get(n.name),
-            () -> n.cut() ? failure(what) : op.get()));
+            () -> {
+              if (n.cut()) {
+                return failure(what);
+              }
+              db.sessions.add(n.name);
+              return op.get();
+            }));
   }
 
   private static ControllerEvent failure(String what) {
@@ -287,11 +326,19 @@ final class SimulatedCluster {
   }
 
   private ClusterView view(Node n) {
+    long since = db.lockSessionSince.computeIfAbsent(n.name, k -> now);
+    if (db.restartedAt > since) {
+      db.lockSessionSince.put(n.name, now);
+    }
+    boolean ownerGone = false;
     if (db.ownerHasLock
         && db.lockHolder == null
         && !n.name.equals(db.owner)
         && !db.paused.contains(n.name)) {
       db.lockHolder = n.name;
+      // The real store's proof: the owner renewed after this node's lock session opened, and no
+      // session of the owner's process remains.
+      ownerGone = db.renewedAt > db.lockSessionSince.get(n.name) && !db.sessions.contains(db.owner);
     }
     Map<String, Duration> live = new LinkedHashMap<>();
     for (Node other : nodes.values()) {
@@ -307,7 +354,8 @@ final class SimulatedCluster {
             db.epoch,
             db.owner == null || db.expiresAt < now,
             db.handoverTo,
-            db.ownerHasLock),
+            db.ownerHasLock,
+            ownerGone),
         db.maintenance,
         db.roleFailed,
         db.moveTo,
@@ -341,6 +389,7 @@ final class SimulatedCluster {
     db.expiresAt = now + timing.leaseDuration().toNanos();
     db.handoverTo = null;
     db.ownerHasLock = n.name.equals(db.lockHolder);
+    db.renewedAt = now;
     return new ControllerEvent.Acquired(db.epoch, sent, db.ownerHasLock);
   }
 
@@ -354,6 +403,7 @@ final class SimulatedCluster {
     }
     db.ownerHasLock = n.name.equals(db.lockHolder);
     db.expiresAt = now + timing.leaseDuration().toNanos();
+    db.renewedAt = now;
     return new ControllerEvent.Renewed(sent, db.ownerHasLock);
   }
 
