@@ -158,6 +158,13 @@ public final class Settings {
     @JsonProperty("RefreshTokenLifetimeSeconds")
     public long refreshTokenLifetimeSeconds = 8 * 3600;
 
+    /**
+     * How long after a refresh a client may present the same refresh token again, as long as the
+     * token it was given has not been used: the response may have been lost in a failover.
+     */
+    @JsonProperty("RefreshTokenReuseGraceSeconds")
+    public long refreshTokenReuseGraceSeconds = 30;
+
     @JsonProperty("SigningKeyRotationDays")
     public int signingKeyRotationDays = 30;
 
@@ -167,6 +174,10 @@ public final class Settings {
 
     public Duration refreshTokenLifetime() {
       return Duration.ofSeconds(refreshTokenLifetimeSeconds);
+    }
+
+    public Duration refreshTokenReuseGrace() {
+      return Duration.ofSeconds(refreshTokenReuseGraceSeconds);
     }
   }
 

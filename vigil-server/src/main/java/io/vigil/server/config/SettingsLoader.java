@@ -259,5 +259,10 @@ public final class SettingsLoader {
               + ": AccessTokenLifetimeSeconds must be >= 10 and"
               + " RefreshTokenLifetimeSeconds >= AccessTokenLifetimeSeconds.");
     }
+    if (s.identity.refreshTokenReuseGraceSeconds < 0
+        || s.identity.refreshTokenReuseGraceSeconds > 300) {
+      throw new ConfigException(
+          "Identity.RefreshTokenReuseGraceSeconds must be between 0 and 300 in " + file + ".");
+    }
   }
 }

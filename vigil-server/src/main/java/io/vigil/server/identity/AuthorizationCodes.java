@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 
 /**
  * Authorization codes for the code flow with PKCE (S256 only). Codes are stored as SHA-256 hashes
@@ -70,66 +71,70 @@ final class AuthorizationCodes {
     return code;
   }
 
-  Redemption redeem(String code, String clientId, String redirectUri, String verifier) {
+  /**
+   * Uses up {@code code} inside the caller's transaction, which issues the tokens it stands for;
+   * the caller commits a rejection too, so that a used-up code stays used.
+   */
+  Redemption redeem(Handle h, String code, String clientId, String redirectUri, String verifier) {
     String hash = Secrets.sha256(code);
-    return fence.write(
-        h -> {
-          var row =
-              h.createQuery("SELECT * FROM authorization_codes WHERE code_hash = :hash")
-                  .bind("hash", hash)
-                  .map(
-                      (rs, c) ->
-                          new Object[] {
-                            rs.getString("client_id"),
-                            rs.getObject("user_id", UUID.class),
-                            rs.getString("redirect_uri"),
-                            rs.getString("code_challenge"),
-                            rs.getString("scope"),
-                            rs.getString("nonce"),
-                            rs.getTimestamp("expires_at").toInstant()
-                          })
-                  .findOne();
-          int deleted =
-              h.createUpdate("DELETE FROM authorization_codes WHERE code_hash = :hash")
-                  .bind("hash", hash)
-                  .execute();
-          if (row.isEmpty() || deleted == 0) {
-            return new Redemption.Rejected(
-                "The authorization code is unknown or was already used; codes are single-use."
-                    + " Sign in again.");
-          }
-          Object[] r = row.get();
-          Instant expires = (Instant) r[6];
-          if (!clock.instant().isBefore(expires)) {
-            return new Redemption.Rejected("The authorization code has expired; sign in again.");
-          }
-          if (!r[0].equals(clientId)) {
-            return new Redemption.Rejected(
-                "The authorization code was issued to another client than \"" + clientId + "\".");
-          }
-          if (!r[2].equals(redirectUri)) {
-            return new Redemption.Rejected(
-                "redirect_uri does not match the one used in the authorization request.");
-          }
-          if (verifier == null) {
-            return new Redemption.Rejected(
-                "code_verifier is required: this provider requires PKCE (S256).");
-          }
-          CodeVerifier codeVerifier;
-          try {
-            codeVerifier = new CodeVerifier(verifier);
-          } catch (IllegalArgumentException e) {
-            return new Redemption.Rejected(
-                "code_verifier is malformed: it must be 43-128 unreserved characters.");
-          }
-          String computed =
-              CodeChallenge.compute(CodeChallengeMethod.S256, codeVerifier).getValue();
-          if (!Secrets.constantTimeEquals(computed, (String) r[3])) {
-            return new Redemption.Rejected(
-                "code_verifier does not match the code_challenge of the authorization request.");
-          }
-          return new Redemption.Redeemed(
-              new Grant((UUID) r[1], (String) r[4], (String) r[5], expires.minus(LIFETIME)));
-        });
+    {
+      {
+        var row =
+            h.createQuery("SELECT * FROM authorization_codes WHERE code_hash = :hash")
+                .bind("hash", hash)
+                .map(
+                    (rs, c) ->
+                        new Object[] {
+                          rs.getString("client_id"),
+                          rs.getObject("user_id", UUID.class),
+                          rs.getString("redirect_uri"),
+                          rs.getString("code_challenge"),
+                          rs.getString("scope"),
+                          rs.getString("nonce"),
+                          rs.getTimestamp("expires_at").toInstant()
+                        })
+                .findOne();
+        int deleted =
+            h.createUpdate("DELETE FROM authorization_codes WHERE code_hash = :hash")
+                .bind("hash", hash)
+                .execute();
+        if (row.isEmpty() || deleted == 0) {
+          return new Redemption.Rejected(
+              "The authorization code is unknown or was already used; codes are single-use."
+                  + " Sign in again.");
+        }
+        Object[] r = row.get();
+        Instant expires = (Instant) r[6];
+        if (!clock.instant().isBefore(expires)) {
+          return new Redemption.Rejected("The authorization code has expired; sign in again.");
+        }
+        if (!r[0].equals(clientId)) {
+          return new Redemption.Rejected(
+              "The authorization code was issued to another client than \"" + clientId + "\".");
+        }
+        if (!r[2].equals(redirectUri)) {
+          return new Redemption.Rejected(
+              "redirect_uri does not match the one used in the authorization request.");
+        }
+        if (verifier == null) {
+          return new Redemption.Rejected(
+              "code_verifier is required: this provider requires PKCE (S256).");
+        }
+        CodeVerifier codeVerifier;
+        try {
+          codeVerifier = new CodeVerifier(verifier);
+        } catch (IllegalArgumentException e) {
+          return new Redemption.Rejected(
+              "code_verifier is malformed: it must be 43-128 unreserved characters.");
+        }
+        String computed = CodeChallenge.compute(CodeChallengeMethod.S256, codeVerifier).getValue();
+        if (!Secrets.constantTimeEquals(computed, (String) r[3])) {
+          return new Redemption.Rejected(
+              "code_verifier does not match the code_challenge of the authorization request.");
+        }
+        return new Redemption.Redeemed(
+            new Grant((UUID) r[1], (String) r[4], (String) r[5], expires.minus(LIFETIME)));
+      }
+    }
   }
 }

@@ -182,12 +182,13 @@ public final class IdentityProvider {
             users,
             clients,
             new AuthorizationCodes(fence, clock),
-            new RefreshTokens(fence, clock),
+            new RefreshTokens(fence, clock, settings.identity.refreshTokenReuseGrace()),
             new LoginThrottle(clock),
             hasher,
             clock,
             settings.identity.refreshTokenLifetime(),
-            new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock));
+            new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock),
+            fence);
     this.management = new ManagementRoutes(users, clients);
   }
 

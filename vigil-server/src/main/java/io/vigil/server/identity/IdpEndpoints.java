@@ -39,6 +39,7 @@ import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import com.nimbusds.openid.connect.sdk.token.OIDCTokens;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.vigil.server.cluster.Fence;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.ClientAddress;
@@ -59,6 +60,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 
 /**
  * The OpenID Connect endpoints under {@code /idp}: discovery, JWKS, token, authorize (an HTML
@@ -89,6 +91,7 @@ final class IdpEndpoints {
   private final Clock clock;
   private final Duration refreshLifetime;
   private final ExternalSignIn external;
+  private final Fence fence;
 
   IdpEndpoints(
       String issuer,
@@ -103,7 +106,8 @@ final class IdpEndpoints {
       PasswordHasher hasher,
       Clock clock,
       Duration refreshLifetime,
-      ExternalSignIn external) {
+      ExternalSignIn external,
+      Fence fence) {
     this.issuer = issuer;
     this.keys = keys;
     this.signer = signer;
@@ -117,6 +121,7 @@ final class IdpEndpoints {
     this.clock = clock;
     this.refreshLifetime = refreshLifetime;
     this.external = external;
+    this.fence = fence;
   }
 
   void register(Api api) {
@@ -320,8 +325,7 @@ final class IdpEndpoints {
     User user =
         signIn(
             grant.getUsername(), grant.getPassword().getValue(), ClientAddress.of(ctx).address());
-    Instant now = clock.instant();
-    return issueForUser(user, client, scope, null, now, null);
+    return newSession(user, client, scope, clock.instant());
   }
 
   /**
@@ -371,50 +375,90 @@ final class IdpEndpoints {
     return tokenResponse(access, API_SCOPE, null, null);
   }
 
+  /** What a grant gives, decided and stored in one transaction, signed after it commits. */
+  private record Session(
+      User user, String scope, String nonce, Instant authTime, String refreshToken) {}
+
   private Map<String, Object> codeGrant(OAuthClient client, AuthorizationCodeGrant grant) {
     String verifierValue =
         grant.getCodeVerifier() == null ? null : grant.getCodeVerifier().getValue();
     String redirect = grant.getRedirectionURI() == null ? "" : grant.getRedirectionURI().toString();
-    var redemption =
-        codes.redeem(
-            grant.getAuthorizationCode().getValue(), client.clientId(), redirect, verifierValue);
-    return switch (redemption) {
-      case AuthorizationCodes.Redemption.Rejected r ->
-          throw OAuthError.invalidGrant(r.reason()).failure();
-      case AuthorizationCodes.Redemption.Redeemed r -> {
-        User user = enabledUser(r.grant().userId());
-        yield issueForUser(
-            user, client, r.grant().scope(), r.grant().nonce(), r.grant().authTime(), null);
-      }
-    };
+    String code = grant.getAuthorizationCode().getValue();
+    Object outcome =
+        fence.write(
+            h ->
+                switch (codes.redeem(h, code, client.clientId(), redirect, verifierValue)) {
+                  case AuthorizationCodes.Redemption.Rejected r -> r;
+                  case AuthorizationCodes.Redemption.Redeemed r -> {
+                    User user = enabledUser(h, r.grant().userId());
+                    String scope = r.grant().scope();
+                    yield new Session(
+                        user,
+                        scope,
+                        r.grant().nonce(),
+                        r.grant().authTime(),
+                        startFamily(h, user, client, scope));
+                  }
+                });
+    if (outcome instanceof AuthorizationCodes.Redemption.Rejected r) {
+      throw OAuthError.invalidGrant(r.reason()).failure();
+    }
+    return sign(client, (Session) outcome);
   }
 
+  /**
+   * Redeems the refresh token and stores its successor in one fenced transaction: a node that loses
+   * the role in between commits neither, and the client's retry on the next owner works. A check
+   * that fails after redemption (scope, user) rolls the redemption back too.
+   */
   private Map<String, Object> refreshGrant(
       OAuthClient client, RefreshTokenGrant grant, Scope requested) {
-    var redemption = refreshTokens.redeem(grant.getRefreshToken().getValue(), client.clientId());
-    return switch (redemption) {
-      case RefreshTokens.Redemption.Rejected r ->
-          throw OAuthError.invalidGrant(r.reason()).failure();
-      case RefreshTokens.Redemption.Redeemed r -> {
-        String scope = r.grant().scope();
-        if (requested != null && !requested.isEmpty()) {
-          if (!Scope.parse(scope).containsAll(requested)) {
-            throw OAuthError.invalidScope(
-                    "A refresh may only narrow the scope; it was granted \"" + scope + "\".")
-                .failure();
-          }
-          scope = requested.toString();
-        }
-        User user = enabledUser(r.grant().userId());
-        yield issueForUser(user, client, scope, null, clock.instant(), r.grant());
-      }
-    };
+    String token = grant.getRefreshToken().getValue();
+    Object outcome =
+        fence.write(
+            h ->
+                switch (refreshTokens.redeem(h, token, client.clientId())) {
+                  case RefreshTokens.Redemption.Rejected r -> r;
+                  case RefreshTokens.Redemption.Redeemed r -> {
+                    String scope = narrowed(r.grant().scope(), requested);
+                    User user = enabledUser(h, r.grant().userId());
+                    String successor =
+                        offline(scope)
+                            ? refreshTokens.issue(
+                                h,
+                                new RefreshTokens.Grant(
+                                    r.grant().familyId(),
+                                    user.id(),
+                                    client.clientId(),
+                                    r.grant().scope(),
+                                    r.grant().expiresAt()),
+                                r.parentHash())
+                            : null;
+                    yield new Session(user, scope, null, clock.instant(), successor);
+                  }
+                });
+    if (outcome instanceof RefreshTokens.Redemption.Rejected r) {
+      throw OAuthError.invalidGrant(r.reason()).failure();
+    }
+    return sign(client, (Session) outcome);
   }
 
-  private User enabledUser(UUID id) {
+  private static String narrowed(String granted, Scope requested) {
+    if (requested == null || requested.isEmpty()) {
+      return granted;
+    }
+    if (!Scope.parse(granted).containsAll(requested)) {
+      throw OAuthError.invalidScope(
+              "A refresh may only narrow the scope; it was granted \"" + granted + "\".")
+          .failure();
+    }
+    return requested.toString();
+  }
+
+  private User enabledUser(Handle h, UUID id) {
     User user =
         users
-            .find(id)
+            .find(h, id)
             .orElseThrow(
                 () ->
                     OAuthError.invalidGrant("The user of this grant no longer exists.").failure());
@@ -424,41 +468,47 @@ final class IdpEndpoints {
     return user;
   }
 
-  /**
-   * @param family the refresh token family to continue, or null to start one
-   */
-  private Map<String, Object> issueForUser(
-      User user,
-      OAuthClient client,
-      String scope,
-      String nonce,
-      Instant authTime,
-      RefreshTokens.Grant family) {
-    Set<String> scopes = Set.copyOf(Scope.parse(scope).toStringList());
+  private static boolean offline(String scope) {
+    return Scope.parse(scope).contains("offline_access");
+  }
+
+  /** Stores the first refresh token of a new session when the scope asks for one. */
+  private String startFamily(Handle h, User user, OAuthClient client, String scope) {
+    if (!offline(scope)) {
+      return null;
+    }
+    return refreshTokens.issue(
+        h,
+        new RefreshTokens.Grant(
+            UUID.randomUUID(),
+            user.id(),
+            client.clientId(),
+            scope,
+            clock.instant().plus(refreshLifetime)),
+        null);
+  }
+
+  /** A session that starts now, its refresh token stored in a transaction of its own. */
+  private Map<String, Object> newSession(
+      User user, OAuthClient client, String scope, Instant authTime) {
+    String refresh = offline(scope) ? fence.write(h -> startFamily(h, user, client, scope)) : null;
+    return sign(client, new Session(user, scope, null, authTime, refresh));
+  }
+
+  private Map<String, Object> sign(OAuthClient client, Session s) {
+    User user = s.user();
     String access =
         signer.accessToken(
-            user.id().toString(), user.username(), client.clientId(), user.effectiveRoles(), scope);
-    String refresh = null;
-    if (scopes.contains("offline_access")) {
-      RefreshTokens.Grant next =
-          family != null
-              ? new RefreshTokens.Grant(
-                  family.familyId(),
-                  user.id(),
-                  client.clientId(),
-                  family.scope(),
-                  family.expiresAt())
-              : new RefreshTokens.Grant(
-                  UUID.randomUUID(),
-                  user.id(),
-                  client.clientId(),
-                  scope,
-                  clock.instant().plus(refreshLifetime));
-      refresh = refreshTokens.issueInOwnTransaction(next);
-    }
+            user.id().toString(),
+            user.username(),
+            client.clientId(),
+            user.effectiveRoles(),
+            s.scope());
     String idToken =
-        scopes.contains("openid") ? signer.idToken(user, client.clientId(), nonce, authTime) : null;
-    return tokenResponse(access, scope, refresh, idToken);
+        Scope.parse(s.scope()).contains("openid")
+            ? signer.idToken(user, client.clientId(), s.nonce(), s.authTime())
+            : null;
+    return tokenResponse(access, s.scope(), s.refreshToken(), idToken);
   }
 
   private Map<String, Object> tokenResponse(

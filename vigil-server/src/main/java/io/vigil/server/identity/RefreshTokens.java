@@ -3,6 +3,7 @@ package io.vigil.server.identity;
 import io.vigil.server.cluster.Fence;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
@@ -15,8 +16,17 @@ import org.jdbi.v3.core.Handle;
  * <p>A family ends when the session that started it ends: every token of a family keeps the expiry
  * of the first one (the refresh token lifetime after sign-in), so rotation never extends a session.
  *
- * <p>Races: two requests redeeming the same token both read it unused, but only one conditional
- * {@code UPDATE … WHERE used = FALSE} matches; the other is treated as reuse.
+ * <p>Redemption and the successor are written in the caller's one transaction ({@link #redeem} and
+ * {@link #issue} on the same handle), so a node that loses the role in between leaves the token
+ * unused for the next owner. A response can still be lost after the commit (the node is killed
+ * before it answers). So a client that presents a used token again within the reuse grace (by the
+ * database clock) and whose successor has never been redeemed is served again: the unused successor
+ * is retired and a new one issued. A thief who replays within the grace gets a token, but the
+ * rightful client's next refresh then presents a retired token, which revokes the family; after the
+ * grace, or once the successor was redeemed, any reuse revokes it at once.
+ *
+ * <p>Races: redemption locks the token's row first, so two requests for one token run one after the
+ * other and the second sees what the first did.
  */
 final class RefreshTokens {
 
@@ -25,26 +35,39 @@ final class RefreshTokens {
 
   /** The outcome of redeeming a token. */
   sealed interface Redemption {
-    record Redeemed(Grant grant) implements Redemption {}
+    /**
+     * @param parentHash the redeemed token's hash, which its successor records
+     */
+    record Redeemed(Grant grant, String parentHash) implements Redemption {}
 
     record Rejected(String reason) implements Redemption {}
   }
 
   private final Fence fence;
   private final Clock clock;
+  private final Duration reuseGrace;
 
-  RefreshTokens(Fence fence, Clock clock) {
+  /**
+   * @param reuseGrace how long after its redemption a token whose successor is still unused may be
+   *     redeemed again (a lost response); zero turns this off
+   */
+  RefreshTokens(Fence fence, Clock clock, Duration reuseGrace) {
     this.fence = fence;
     this.clock = clock;
+    this.reuseGrace = reuseGrace;
   }
 
-  /** Stores a new token for {@code grant} inside the caller's transaction; returns its value. */
-  String issue(Handle h, Grant grant) {
+  /**
+   * Stores a new token for {@code grant} inside the caller's transaction; returns its value.
+   *
+   * @param parentHash the hash of the token it succeeds, or null for a family's first token
+   */
+  String issue(Handle h, Grant grant, String parentHash) {
     String token = Secrets.random256();
     h.createUpdate(
             "INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope,"
-                + " issued_at, expires_at, used, revoked) VALUES (:hash, :family, :user, :client,"
-                + " :scope, :now, :expires, FALSE, FALSE)")
+                + " issued_at, expires_at, used, revoked, parent_hash) VALUES (:hash, :family,"
+                + " :user, :client, :scope, :now, :expires, FALSE, FALSE, :parent)")
         .bind("hash", Secrets.sha256(token))
         .bind("family", grant.familyId())
         .bind("user", grant.userId())
@@ -52,68 +75,91 @@ final class RefreshTokens {
         .bind("scope", grant.scope())
         .bind("now", Timestamp.from(clock.instant()))
         .bind("expires", Timestamp.from(grant.expiresAt()))
+        .bind("parent", parentHash)
         .execute();
     return token;
   }
 
-  String issueInOwnTransaction(Grant grant) {
-    return fence.write(h -> issue(h, grant));
-  }
+  private record Row(Grant grant, boolean used, boolean revoked, boolean withinGrace) {}
 
   /**
-   * Marks {@code token} used if it is valid for {@code clientId}; on reuse revokes its family. The
-   * revocation commits even though the request fails.
+   * Marks {@code token} used, inside the caller's transaction, if it is valid for {@code clientId};
+   * on reuse revokes its family. The caller commits a rejection too, so that a revocation stays.
    */
-  Redemption redeem(String token, String clientId) {
+  Redemption redeem(Handle h, String token, String clientId) {
     String hash = Secrets.sha256(token);
-    return fence.write(
-        h -> {
-          var row =
-              h.createQuery("SELECT * FROM refresh_tokens WHERE token_hash = :hash")
-                  .bind("hash", hash)
-                  .map(
-                      (rs, c) ->
-                          new Object[] {
-                            new Grant(
-                                rs.getObject("family_id", UUID.class),
-                                rs.getObject("user_id", UUID.class),
-                                rs.getString("client_id"),
-                                rs.getString("scope"),
-                                rs.getTimestamp("expires_at").toInstant()),
-                            rs.getBoolean("used"),
-                            rs.getBoolean("revoked")
-                          })
-                  .findOne();
-          if (row.isEmpty()) {
-            return new Redemption.Rejected("The refresh token is not known to this provider.");
-          }
-          Grant grant = (Grant) row.get()[0];
-          if (!grant.clientId().equals(clientId)) {
-            return new Redemption.Rejected(
-                "The refresh token was issued to another client than \"" + clientId + "\".");
-          }
-          if ((Boolean) row.get()[2]) {
-            return new Redemption.Rejected("The refresh token has been revoked; sign in again.");
-          }
-          if (!clock.instant().isBefore(grant.expiresAt())) {
-            return new Redemption.Rejected("The refresh token has expired; sign in again.");
-          }
-          int claimed =
-              h.createUpdate(
-                      "UPDATE refresh_tokens SET used = TRUE WHERE token_hash = :hash AND used ="
-                          + " FALSE AND revoked = FALSE")
-                  .bind("hash", hash)
-                  .execute();
-          if ((Boolean) row.get()[1] || claimed == 0) {
-            h.createUpdate("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = :family")
-                .bind("family", grant.familyId())
-                .execute();
-            return new Redemption.Rejected(
-                "The refresh token was already used, so it may have been copied: every token of"
-                    + " this session is now revoked. Sign in again.");
-          }
-          return new Redemption.Redeemed(grant);
-        });
+    var found =
+        h.createQuery(
+                "SELECT family_id, user_id, client_id, scope, expires_at, used, revoked,"
+                    + " CASE WHEN used_at > :graceStart THEN TRUE ELSE FALSE END AS within_grace"
+                    + " FROM refresh_tokens WHERE token_hash = :hash FOR UPDATE")
+            .bind("hash", hash)
+            .bind("graceStart", Timestamp.from(databaseNow(h).minus(reuseGrace)))
+            .map(
+                (rs, c) ->
+                    new Row(
+                        new Grant(
+                            rs.getObject("family_id", UUID.class),
+                            rs.getObject("user_id", UUID.class),
+                            rs.getString("client_id"),
+                            rs.getString("scope"),
+                            rs.getTimestamp("expires_at").toInstant()),
+                        rs.getBoolean("used"),
+                        rs.getBoolean("revoked"),
+                        rs.getBoolean("within_grace")))
+            .findOne();
+    if (found.isEmpty()) {
+      return new Redemption.Rejected("The refresh token is not known to this provider.");
+    }
+    Row row = found.get();
+    Grant grant = row.grant();
+    if (!grant.clientId().equals(clientId)) {
+      return new Redemption.Rejected(
+          "The refresh token was issued to another client than \"" + clientId + "\".");
+    }
+    if (row.revoked()) {
+      return new Redemption.Rejected("The refresh token has been revoked; sign in again.");
+    }
+    if (!clock.instant().isBefore(grant.expiresAt())) {
+      return new Redemption.Rejected("The refresh token has expired; sign in again.");
+    }
+    if (!row.used()) {
+      h.createUpdate(
+              "UPDATE refresh_tokens SET used = TRUE, used_at = CURRENT_TIMESTAMP"
+                  + " WHERE token_hash = :hash")
+          .bind("hash", hash)
+          .execute();
+      return new Redemption.Redeemed(grant, hash);
+    }
+    if (row.withinGrace() && successorsUnused(h, hash)) {
+      h.createUpdate("UPDATE refresh_tokens SET used = TRUE WHERE parent_hash = :hash")
+          .bind("hash", hash)
+          .execute();
+      return new Redemption.Redeemed(grant, hash);
+    }
+    h.createUpdate("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = :family")
+        .bind("family", grant.familyId())
+        .execute();
+    return new Redemption.Rejected(
+        "The refresh token was already used, so it may have been copied: every token of"
+            + " this session is now revoked. Sign in again.");
+  }
+
+  /** Whether no token issued for {@code hash} has been redeemed yet (retired ones do not count). */
+  private static boolean successorsUnused(Handle h, String hash) {
+    return h.createQuery(
+                "SELECT COUNT(*) FROM refresh_tokens WHERE parent_hash = :hash"
+                    + " AND used_at IS NOT NULL")
+            .bind("hash", hash)
+            .mapTo(Long.class)
+            .one()
+        == 0;
+  }
+
+  private static Instant databaseNow(Handle h) {
+    return h.createQuery("SELECT CURRENT_TIMESTAMP")
+        .map((rs, c) -> rs.getTimestamp(1).toInstant())
+        .one();
   }
 
   /** Revokes a token's family (RFC 7009); unknown tokens are ignored, as that RFC asks. */

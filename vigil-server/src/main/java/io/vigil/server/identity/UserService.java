@@ -76,13 +76,16 @@ public final class UserService {
   }
 
   public Optional<User> find(UUID id) {
-    return fence.read(
-        h ->
-            h.createQuery("SELECT * FROM users WHERE id = :id")
-                .bind("id", id)
-                .map(UserService::map)
-                .findOne()
-                .map(u -> withGrants(h, u)));
+    return fence.read(h -> find(h, id));
+  }
+
+  /** The user, read in the caller's transaction. */
+  Optional<User> find(Handle h, UUID id) {
+    return h.createQuery("SELECT * FROM users WHERE id = :id")
+        .bind("id", id)
+        .map(UserService::map)
+        .findOne()
+        .map(u -> withGrants(h, u));
   }
 
   Optional<Login> login(String username) {

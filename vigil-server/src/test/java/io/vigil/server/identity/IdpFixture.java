@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.cluster.Fence;
+import io.vigil.server.cluster.FencedException;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.http.HttpServer;
@@ -28,6 +29,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import javax.net.ssl.SSLContext;
+import org.jdbi.v3.core.HandleCallback;
 
 /** An identity provider on a fresh in-memory database, served over HTTP on a free port. */
 final class IdpFixture implements AutoCloseable {
@@ -42,6 +44,7 @@ final class IdpFixture implements AutoCloseable {
   final ByteArrayOutputStream out = new ByteArrayOutputStream();
   final ClientAssertionKeys assertionKeys;
   final SSLContext outboundTls;
+  final GatedFence fence;
   IdentityProvider idp;
   HttpServer http;
   final HttpClient client =
@@ -93,6 +96,7 @@ final class IdpFixture implements AutoCloseable {
       ClientAssertionKeys assertionKeys,
       SSLContext outboundTls) {
     this.db = db;
+    this.fence = new GatedFence(Fence.unfenced(db.jdbi()));
     this.assertionKeys = assertionKeys;
     this.outboundTls = outboundTls;
     settings = new Settings();
@@ -108,7 +112,7 @@ final class IdpFixture implements AutoCloseable {
     return new IdentityProvider(
         settings,
         db.jdbi(),
-        Fence.unfenced(db.jdbi()),
+        fence,
         protector,
         assertionKeys,
         outboundTls,
@@ -213,6 +217,47 @@ final class IdpFixture implements AutoCloseable {
   long count(String table) {
     return db.jdbi()
         .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM " + table).mapTo(Long.class).one());
+  }
+
+  /**
+   * A fence that lets a given number of further writes through and then refuses every write, as a
+   * node's fence does once another node took the role, until it is opened again (the next owner).
+   */
+  static final class GatedFence implements Fence {
+    private final Fence inner;
+    private int writesLeft = Integer.MAX_VALUE;
+
+    GatedFence(Fence inner) {
+      this.inner = inner;
+    }
+
+    synchronized void depose(int afterWrites) {
+      writesLeft = afterWrites;
+    }
+
+    synchronized void open() {
+      writesLeft = Integer.MAX_VALUE;
+    }
+
+    private synchronized void check() {
+      if (writesLeft == 0) {
+        throw new FencedException("Write refused: this node lost the role; retry on the next.");
+      }
+      if (writesLeft != Integer.MAX_VALUE) {
+        writesLeft--;
+      }
+    }
+
+    @Override
+    public <R, X extends Exception> R write(HandleCallback<R, X> work) throws X {
+      check();
+      return inner.write(work);
+    }
+
+    @Override
+    public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
+      return inner.read(work);
+    }
   }
 
   @Override

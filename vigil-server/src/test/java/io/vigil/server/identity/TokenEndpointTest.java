@@ -274,13 +274,16 @@ class TokenEndpointTest {
   }
 
   @Test
-  void refreshTokensRotateAndReuseRevokesTheFamily() throws Exception {
+  void refreshTokensRotateAndReuseAfterTheSuccessorWasUsedRevokesTheFamily() throws Exception {
     String first =
         read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
     HttpResponse<String> r1 = refresh(first);
     assertThat(r1.statusCode()).isEqualTo(200);
     String second = read(r1).get("refresh_token").asText();
     assertThat(second).isNotEqualTo(first);
+    HttpResponse<String> r2 = refresh(second);
+    assertThat(r2.statusCode()).isEqualTo(200);
+    String third = read(r2).get("refresh_token").asText();
 
     HttpResponse<String> reuse = refresh(first);
     assertThat(reuse.statusCode()).isEqualTo(400);
@@ -288,9 +291,116 @@ class TokenEndpointTest {
     assertThat(read(reuse).get("error_description").asText()).contains("already used");
 
     // The reuse revoked the whole family, including the token the rightful client holds.
-    HttpResponse<String> afterReuse = refresh(second);
+    HttpResponse<String> afterReuse = refresh(third);
     assertThat(afterReuse.statusCode()).isEqualTo(400);
     assertThat(read(afterReuse).get("error_description").asText()).contains("revoked");
+  }
+
+  @Test
+  void withoutAReuseGraceAnyReuseRevokesTheFamilyAtOnce() throws Exception {
+    f.settings.identity.refreshTokenReuseGraceSeconds = 0;
+    restartProvider();
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    String second = read(refresh(first)).get("refresh_token").asText();
+
+    assertThat(read(refresh(first)).get("error_description").asText()).contains("already used");
+    assertThat(read(refresh(second)).get("error_description").asText()).contains("revoked");
+  }
+
+  @Test
+  void aClientWhoseRefreshResponseWasLostRetriesTheSameTokenAndKeepsItsSession() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    String lost = read(refresh(first)).get("refresh_token").asText();
+
+    HttpResponse<String> retry = refresh(first);
+    assertThat(retry.statusCode()).isEqualTo(200);
+    String replacement = read(retry).get("refresh_token").asText();
+    assertThat(replacement).isNotEqualTo(lost);
+    HttpResponse<String> secondRetry = refresh(first);
+    assertThat(secondRetry.statusCode()).isEqualTo(200);
+    String latest = read(secondRetry).get("refresh_token").asText();
+
+    assertThat(refresh(latest).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aSuccessorRetiredByARetryRevokesTheFamilyWhenItIsPresentedLater() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    String retired = read(refresh(first)).get("refresh_token").asText();
+    String replacement = read(refresh(first)).get("refresh_token").asText();
+
+    // Two parties hold successors of one token: one of them copied it.
+    HttpResponse<String> stale = refresh(retired);
+    assertThat(stale.statusCode()).isEqualTo(400);
+    assertThat(read(stale).get("error_description").asText()).contains("already used");
+    assertThat(read(refresh(replacement)).get("error_description").asText()).contains("revoked");
+  }
+
+  @Test
+  void redeemingARefreshTokenAndStoringItsSuccessorIsOneFencedWrite() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    f.fence.depose(1);
+
+    HttpResponse<String> r = refresh(first);
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    assertThat(read(r).get("refresh_token").asText()).isNotBlank();
+  }
+
+  @Test
+  void aRefreshRefusedByTheFenceLeavesTheTokenUnusedForTheNextOwner() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    f.fence.depose(0);
+
+    HttpResponse<String> refused = refresh(first);
+    assertThat(refused.statusCode()).isEqualTo(503);
+    assertThat(usedRefreshTokens()).isZero();
+
+    f.fence.open();
+    HttpResponse<String> retried = refresh(first);
+    assertThat(retried.statusCode()).isEqualTo(200);
+    assertThat(refresh(read(retried).get("refresh_token").asText()).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aRefreshThatAsksForMoreScopeLeavesTheTokenUsable() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, "openid vigil.api offline_access"))
+            .get("refresh_token")
+            .asText();
+    HttpResponse<String> wider =
+        f.form(
+            "/idp/connect/token",
+            Map.of(
+                "grant_type", "refresh_token",
+                "client_id", "vigil-cli",
+                "refresh_token", first,
+                "scope", "openid profile vigil.api offline_access"),
+            null);
+    assertThat(wider.statusCode()).isEqualTo(400);
+    assertThat(read(wider).get("error").asText()).isEqualTo("invalid_scope");
+    assertThat(usedRefreshTokens()).isZero();
+    assertThat(refresh(first).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void redeemingACodeAndStoringItsRefreshTokenIsOneFencedWrite() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    String code = signInAndGetCode(verifier, redirect);
+    f.fence.depose(1);
+
+    HttpResponse<String> tokens = exchange(code, verifier.getValue(), redirect);
+
+    assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
+    f.fence.open();
+    assertThat(refresh(read(tokens).get("refresh_token").asText(), "vigil-console").statusCode())
+        .isEqualTo(200);
   }
 
   @Test
@@ -332,10 +442,31 @@ class TokenEndpointTest {
   }
 
   private HttpResponse<String> refresh(String token) throws Exception {
+    return refresh(token, "vigil-cli");
+  }
+
+  private HttpResponse<String> refresh(String token, String clientId) throws Exception {
     return f.form(
         "/idp/connect/token",
-        Map.of("grant_type", "refresh_token", "client_id", "vigil-cli", "refresh_token", token),
+        Map.of("grant_type", "refresh_token", "client_id", clientId, "refresh_token", token),
         null);
+  }
+
+  private long usedRefreshTokens() {
+    return f.db
+        .jdbi()
+        .withHandle(
+            h ->
+                h.createQuery("SELECT COUNT(*) FROM refresh_tokens WHERE used = TRUE")
+                    .mapTo(Long.class)
+                    .one());
+  }
+
+  private void restartProvider() {
+    f.http.close();
+    f.idp = f.newProvider(ADMIN_PASSWORD);
+    f.idp.start();
+    f.http = f.serve(f.idp);
   }
 
   private String authorizeQuery(CodeVerifier verifier, String method, String redirect) {
