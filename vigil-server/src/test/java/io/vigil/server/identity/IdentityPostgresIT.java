@@ -133,7 +133,23 @@ class IdentityPostgresIT {
           read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
       Map<String, String> refreshForm =
           Map.of("grant_type", "refresh_token", "client_id", "vigil-cli", "refresh_token", refresh);
-      assertThat(f.form("/idp/connect/token", refreshForm, null).statusCode()).isEqualTo(200);
+      var first = f.form("/idp/connect/token", refreshForm, null);
+      assertThat(first.statusCode()).isEqualTo(200);
+      // A retry within the reuse grace (a lost response) is served; once the successor is used,
+      // a reuse revokes the family.
+      var retry = f.form("/idp/connect/token", refreshForm, null);
+      assertThat(retry.statusCode()).isEqualTo(200);
+      String successor = read(retry).get("refresh_token").asText();
+      assertThat(
+              f.form(
+                      "/idp/connect/token",
+                      Map.of(
+                          "grant_type", "refresh_token",
+                          "client_id", "vigil-cli",
+                          "refresh_token", successor),
+                      null)
+                  .statusCode())
+          .isEqualTo(200);
       assertThat(f.form("/idp/connect/token", refreshForm, null).statusCode()).isEqualTo(400);
 
       f.clock.advance(Duration.ofDays(31));
