@@ -48,6 +48,7 @@ public final class Clusters {
    *
    * @param instanceId this process's id, unique across restarts; its database sessions carry it
    *     ({@link #applicationName})
+   * @param halt ends the process when the controller cannot go on
    * @throws ClusterException when another live node has the same name
    */
   public static FailoverController controller(
@@ -62,7 +63,8 @@ public final class Clusters {
       EpochFence fence,
       List<Resource> builtins,
       Supplier<List<GenericResource.Definition>> generics,
-      java.util.function.BooleanSupplier eligible) {
+      java.util.function.BooleanSupplier eligible,
+      java.util.function.IntConsumer halt) {
     LeaseStore store =
         new LeaseStore(
             controllerPool,
@@ -76,7 +78,7 @@ public final class Clusters {
             eligible);
     register(store, advertisedUrl, timing);
     return new FailoverController(
-        me, timing, policy, store, fence, builtins, generics, settings.dataDir);
+        me, timing, policy, store, fence, builtins, generics, settings.dataDir, halt);
   }
 
   /**

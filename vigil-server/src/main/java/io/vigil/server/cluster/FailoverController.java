@@ -62,11 +62,30 @@ public final class FailoverController implements AutoCloseable {
   private String genericVersion = "";
   private long lastGenericPoll;
   private long lastRequestId = -1;
+  private final java.util.function.IntConsumer halt;
+  private volatile Throwable fatal;
+
+  /**
+   * The exit code of a node whose failover controller cannot go on (70, EX_SOFTWARE of sysexits):
+   * the service manager restarts the process, which joins the cluster afresh.
+   */
+  public static final int EXIT_CONTROLLER_FAILED = 70;
+
+  /** How long a failing controller waits for the role's resources to stop before it halts. */
+  static final Duration CRASH_STOP_BOUND = Duration.ofSeconds(5);
+
+  /**
+   * How much longer it may take to drop the lock and lease sessions (the lock connection's socket
+   * timeout is 3 s); the process halts then, whatever is still going on.
+   */
+  static final Duration CRASH_RELEASE_BOUND = Duration.ofSeconds(5);
 
   /**
    * @param builtins the role's built-in resources
    * @param genericDefinitions reads the operator-defined resources (called on the database worker)
    * @param workingDirectory where generic resources run their commands (the data directory)
+   * @param halt ends the process with the given exit code when the controller cannot go on ({@link
+   *     #EXIT_CONTROLLER_FAILED}); a node passes {@code Runtime.getRuntime()::halt}
    */
   FailoverController(
       String me,
@@ -76,8 +95,10 @@ public final class FailoverController implements AutoCloseable {
       EpochFence fence,
       List<Resource> builtins,
       Supplier<List<GenericResource.Definition>> genericDefinitions,
-      java.nio.file.Path workingDirectory) {
+      java.nio.file.Path workingDirectory,
+      java.util.function.IntConsumer halt) {
     this.me = me;
+    this.halt = halt;
     this.workingDirectory = workingDirectory;
     this.timing = timing;
     this.policy = policy;
@@ -139,9 +160,14 @@ public final class FailoverController implements AutoCloseable {
   // ---------------------------------------------------------------- the loop
 
   private void run() {
+    Throwable crash = null;
     try {
       while (running || !controller.isShutdownComplete()) {
         ControllerEvent event = events.poll(10, TimeUnit.MILLISECONDS);
+        if (fatal != null) {
+          crash = fatal;
+          break;
+        }
         handle(event == null ? new ControllerEvent.Tick() : event);
         if (controller.isShutdownComplete()) {
           break;
@@ -149,12 +175,118 @@ public final class FailoverController implements AutoCloseable {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      log.error("The failover controller of {} failed; the node stops acting as owner", me, e);
-      ownerUntil = Long.MIN_VALUE;
-      fence.epoch(-1);
+    } catch (Throwable e) {
+      crash = e;
     } finally {
+      if (crash != null) {
+        haltAfterCrash(crash);
+      }
       stopped.countDown();
+    }
+  }
+
+  /**
+   * Something that cannot be handled: a bug in the state machine, an {@link Error} in the loop or
+   * in the controller's own work, a {@link VirtualMachineError} anywhere. Going on would leave a
+   * zombie owner (resources running, the lock held, nobody renewing), so the node stops being
+   * active at once, stops every resource it knows in parallel within {@link #CRASH_STOP_BOUND},
+   * drops its lock and lease sessions, and halts with {@link #EXIT_CONTROLLER_FAILED}.
+   */
+  private void haltAfterCrash(Throwable crash) {
+    long epoch = fence.epoch();
+    ownerUntil = Long.MIN_VALUE;
+    accessPointUp = false;
+    fence.epoch(-1);
+    Thread.ofPlatform()
+        .name("vigil-crash-halt")
+        .daemon()
+        .start(
+            () -> {
+              try {
+                Thread.sleep(CRASH_STOP_BOUND.plus(CRASH_RELEASE_BOUND).toMillis());
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              halt.accept(EXIT_CONTROLLER_FAILED);
+            });
+    try {
+      log.error(
+          "The failover controller of {} cannot go on; stopping the role's resources and halting"
+              + " with exit code {} so that the service manager restarts the node",
+          me,
+          EXIT_CONTROLLER_FAILED,
+          crash);
+      List<Resource> all;
+      synchronized (resources) {
+        all = List.copyOf(resources.values());
+      }
+      List<Thread> stops = new java.util.ArrayList<>();
+      for (Resource r : all) {
+        stops.add(
+            Thread.ofPlatform()
+                .name("vigil-crash-stop-" + r.name())
+                .daemon()
+                .start(
+                    () -> {
+                      try {
+                        r.stop();
+                      } catch (Throwable e) {
+                        log.warn("Resource {} did not stop: {}", r.name(), cause(e));
+                      }
+                    }));
+      }
+      long deadline = System.nanoTime() + CRASH_STOP_BOUND.toNanos();
+      boolean allStopped = true;
+      for (Thread t : stops) {
+        long left = deadline - System.nanoTime();
+        if (left > 0) {
+          t.join(Duration.ofNanos(left));
+        }
+        if (t.isAlive()) {
+          allStopped = false;
+          log.warn("{} did not finish within {} ms", t.getName(), CRASH_STOP_BOUND.toMillis());
+        }
+      }
+      dbWorker.shutdownNow();
+      dbWorker.awaitTermination(1, TimeUnit.SECONDS);
+      try {
+        store.history(
+            "controller-failed",
+            "the failover controller of "
+                + me
+                + " cannot go on ("
+                + cause(crash)
+                + "); "
+                + (allStopped
+                    ? "its resources stopped"
+                    : "a resource did not stop within " + CRASH_STOP_BOUND.toMillis() + " ms")
+                + "; the process halts with exit code "
+                + EXIT_CONTROLLER_FAILED);
+      } catch (Exception e) {
+        log.warn("Could not record the controller's failure: {}", e.getMessage());
+      }
+      // Give the lease up only when nothing of the role can still run here; otherwise it expires.
+      if (allStopped && epoch > 0) {
+        try {
+          store.release(epoch, null);
+        } catch (Exception e) {
+          log.warn("Could not release the lease (it will expire by itself): {}", e.getMessage());
+        }
+      }
+      store.close();
+    } catch (Throwable e) {
+      // Halting matters more than anything said about it.
+    } finally {
+      System.out.flush();
+      System.err.flush();
+      halt.accept(EXIT_CONTROLLER_FAILED);
+    }
+  }
+
+  /** Work on another thread met something the controller cannot go on from. */
+  private void fatal(Throwable t) {
+    if (fatal == null) {
+      fatal = t;
     }
   }
 
@@ -213,6 +345,8 @@ public final class FailoverController implements AutoCloseable {
                 events.add(new ControllerEvent.Observed(view));
               } catch (Exception e) {
                 events.add(new ControllerEvent.ObserveFailed(String.valueOf(e.getMessage())));
+              } catch (Throwable e) {
+                fatal(e);
               }
             });
       }
@@ -230,6 +364,8 @@ public final class FailoverController implements AutoCloseable {
                 }
               } catch (Exception e) {
                 events.add(new ControllerEvent.NotAcquired(String.valueOf(e.getMessage())));
+              } catch (Throwable e) {
+                fatal(e);
               }
             });
       }
@@ -246,6 +382,8 @@ public final class FailoverController implements AutoCloseable {
                             true, "the lease is no longer this node's at epoch " + r.epoch()));
               } catch (Exception e) {
                 events.add(new ControllerEvent.RenewFailed(false, String.valueOf(e.getMessage())));
+              } catch (Throwable e) {
+                fatal(e);
               }
             });
       }
@@ -257,6 +395,8 @@ public final class FailoverController implements AutoCloseable {
                 } catch (Exception e) {
                   log.warn(
                       "Could not release the lease (it will expire by itself): {}", e.getMessage());
+                } catch (Throwable e) {
+                  fatal(e);
                 }
                 events.add(new ControllerEvent.Released());
               });
@@ -291,6 +431,8 @@ public final class FailoverController implements AutoCloseable {
             task.run();
           } catch (Exception e) {
             log.warn("Cluster bookkeeping failed: {}", e.getMessage());
+          } catch (Throwable e) {
+            fatal(e);
           }
         });
   }
@@ -366,8 +508,12 @@ public final class FailoverController implements AutoCloseable {
             events.add(
                 new ControllerEvent.ResourceStartFailed(
                     name, "did not start within " + r.policy().startTimeout().toMillis() + " ms"));
-          } catch (Exception e) {
-            events.add(new ControllerEvent.ResourceStartFailed(name, cause(e)));
+          } catch (Throwable e) {
+            if (jvmBroken(e)) {
+              fatal(e);
+            } else {
+              events.add(new ControllerEvent.ResourceStartFailed(name, cause(e)));
+            }
           }
         });
   }
@@ -388,7 +534,11 @@ public final class FailoverController implements AutoCloseable {
           } catch (TimeoutException e) {
             f.cancel(true);
             problem = "did not stop within " + r.policy().stopTimeout().toMillis() + " ms";
-          } catch (Exception e) {
+          } catch (Throwable e) {
+            if (jvmBroken(e)) {
+              fatal(e);
+              return;
+            }
             problem = "stop failed: " + cause(e);
           }
           if (problem != null) {
@@ -405,11 +555,28 @@ public final class FailoverController implements AutoCloseable {
           String problem;
           try {
             problem = r.check();
-          } catch (Exception e) {
+          } catch (Throwable e) {
+            if (jvmBroken(e)) {
+              fatal(e);
+              return;
+            }
             problem = cause(e);
           }
           events.add(new ControllerEvent.CheckResult(name, seq, problem));
         });
+  }
+
+  /**
+   * Whether a resource's failure means the JVM itself is unreliable (out of memory, stack overflow,
+   * an internal error), which no restart of the resource can fix. Other failures, {@link Error}s
+   * included, are the resource's and count against its restart limit.
+   */
+  private static boolean jvmBroken(Throwable e) {
+    Throwable t =
+        e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+            ? e.getCause()
+            : e;
+    return t instanceof VirtualMachineError;
   }
 
   private static String cause(Throwable e) {

@@ -182,7 +182,8 @@ public final class Node implements AutoCloseable {
               fence,
               builtins,
               operations::genericDefinitions,
-              ring::eligible);
+              ring::eligible,
+              Runtime.getRuntime()::halt);
       controllerRef.set(controller);
       ActiveGate gate = new ActiveGate(controller, me, settings.advertisedUrl(), ring::problem);
       AtomicBoolean ready = new AtomicBoolean(false);
