@@ -54,10 +54,12 @@ import java.util.Set;
  *       taking a free lease.
  *   <li>Resources start in dependency order and stop in reverse; stopping one first stops its
  *       dependents. A failed check or start restarts the resource (and its dependents) in place up
- *       to its restart limit within its period; one more failure fails the role over. More than the
- *       role's failover limit within its period marks the role failed instead.
+ *       to its restart limit within its period, each restart waiting twice as long as the one
+ *       before ({@link #restartDelay}); one more failure fails the role over. More than the role's
+ *       failover limit within its period marks the role failed instead.
  *   <li>In maintenance nothing is started, stopped, checked or restarted automatically; only
- *       operators start and stop resources. The lease is still renewed and still taken over.
+ *       operators start and stop resources, and a manual start that fails leaves the resource
+ *       stopped: no restart, no failover. The lease is still renewed and still taken over.
  *   <li>A planned move, drain, failback or shutdown stops the resources gracefully and releases the
  *       lease, reserving it for the target node for {@code handoverGrace}.
  * </ul>
@@ -97,6 +99,9 @@ public final class RoleController {
     boolean checkInFlight;
     long checkSentAt;
     String lastProblem;
+
+    /** A resource restarted in place starts no earlier than this: restarts back off. */
+    long notBefore = Long.MIN_VALUE;
 
     Res(ResourceSpec spec, long now) {
       this.spec = spec;
@@ -301,7 +306,17 @@ public final class RoleController {
           r.state = ResourceState.STOPPED;
           r.since = now;
           r.lastProblem = s.reason();
-          if (owner && stepDown == null && !shutdown) {
+          if (owner && stepDown == null && !shutdown && maintenance()) {
+            // Maintenance promises no automatic action: no restart, no failover.
+            manualWanted.removeAll(graph.withDependents(s.name()));
+            out.add(
+                new ControllerAction.Record(
+                    "resource_failed",
+                    s.name()
+                        + " failed to start: "
+                        + s.reason()
+                        + "; maintenance is on, so it is not restarted (start it again by hand)"));
+          } else if (owner && stepDown == null && !shutdown) {
             failure(now, out, s.name(), "failed to start: " + s.reason());
           }
         }
@@ -397,6 +412,18 @@ public final class RoleController {
     graph = removed.isEmpty() ? next : new ResourceGraph(all);
   }
 
+  /** The first restart in place waits this long; each further one twice as long. */
+  static final Duration FIRST_RESTART_DELAY = Duration.ofMillis(500);
+
+  /** No restart in place waits longer than this. */
+  static final Duration MAX_RESTART_DELAY = Duration.ofSeconds(30);
+
+  /** How long the {@code n}th recent restart of a resource waits: 0.5 s, 1 s, 2 s, … up to 30 s. */
+  static long restartDelay(int n) {
+    long delay = FIRST_RESTART_DELAY.toNanos() << Math.min(Math.max(n - 1, 0), 16);
+    return Math.min(delay, MAX_RESTART_DELAY.toNanos());
+  }
+
   /** A resource failed: restart it in place if its policy allows, else fail the role over. */
   private void failure(long now, List<ControllerAction> out, String name, String why) {
     Res r = resources.get(name);
@@ -407,6 +434,8 @@ public final class RoleController {
     }
     if (r.restarts.size() < p.restartLimit()) {
       r.restarts.addLast(now);
+      long delay = restartDelay(r.restarts.size());
+      r.notBefore = now + delay;
       toStop.addAll(graph.withDependents(name));
       out.add(
           new ControllerAction.Record(
@@ -420,7 +449,9 @@ public final class RoleController {
                   + p.restartLimit()
                   + " within "
                   + human(p.restartPeriod())
-                  + ")"));
+                  + ", in "
+                  + delay / 1_000_000
+                  + " ms)"));
     } else {
       failover(
           out,
@@ -617,6 +648,9 @@ public final class RoleController {
           continue;
         }
         if (maintenance() && !manualWanted.contains(n)) {
+          continue;
+        }
+        if (now < r.notBefore && !manualWanted.contains(n)) {
           continue;
         }
         if (graph.spec(n).dependsOn().stream()

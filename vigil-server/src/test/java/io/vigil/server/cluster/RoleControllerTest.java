@@ -276,6 +276,62 @@ class RoleControllerTest {
   }
 
   @Test
+  void inMaintenanceAManualStartThatFailsIsNeitherRestartedNorFailedOver() {
+    var c = cluster();
+    var a = c.start("a");
+    c.advance(1000);
+    c.start("b");
+    c.advance(1000);
+    c.db.maintenance = true;
+    c.advance(300);
+    c.feed(a, new ControllerEvent.ManualStop("management-server", "alice"));
+    c.advance(500);
+    a.failStart.add("management-server");
+    int before = a.startTimes.get("management-server").size();
+
+    c.feed(a, new ControllerEvent.ManualStart("management-server", "alice"));
+    c.advance(10_000);
+
+    assertThat(a.startTimes.get("management-server")).hasSize(before + 1);
+    assertThat(a.controller.isOwner()).isTrue();
+    assertThat(c.db.failovers).isEmpty();
+    assertThat(c.db.roleFailed).isFalse();
+    assertThat(c.db.history).noneMatch(h -> h.contains("resource_restart"));
+    assertThat(c.db.history).anyMatch(h -> h.contains("maintenance is on, so it is not restarted"));
+    assertThat(a.controller.state("management-server")).isEqualTo(ResourceState.STOPPED);
+    assertSafe(c);
+  }
+
+  @Test
+  void restartsInPlaceWaitLongerEachTime() {
+    var c = cluster();
+    var a = c.start("a");
+    c.advance(1000);
+    a.failStart.add("management-server");
+    a.healthy.put("management-server", false);
+
+    c.advance(10_000);
+
+    List<Long> starts = a.startTimes.get("management-server");
+    assertThat(starts).hasSizeGreaterThanOrEqualTo(3);
+    long first = starts.get(1) - starts.get(0);
+    long second = starts.get(2) - starts.get(1);
+    assertThat(first).isGreaterThanOrEqualTo(500 * SimulatedCluster.MS);
+    assertThat(second).isGreaterThanOrEqualTo(1000 * SimulatedCluster.MS);
+    assertThat(c.db.history).anyMatch(h -> h.contains("in 1000 ms"));
+    assertSafe(c);
+  }
+
+  @Test
+  void restartDelaysDoubleFromHalfASecondUpToThirtySeconds() {
+    assertThat(RoleController.restartDelay(1)).isEqualTo(500_000_000L);
+    assertThat(RoleController.restartDelay(2)).isEqualTo(1_000_000_000L);
+    assertThat(RoleController.restartDelay(3)).isEqualTo(2_000_000_000L);
+    assertThat(RoleController.restartDelay(10)).isEqualTo(30_000_000_000L);
+    assertThat(RoleController.restartDelay(1000)).isEqualTo(30_000_000_000L);
+  }
+
+  @Test
   void aMoveStopsGracefullyAndHandsTheRoleToTheTargetAtOnce() {
     var c = cluster();
     var a = c.start("a");

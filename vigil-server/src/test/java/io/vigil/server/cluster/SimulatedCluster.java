@@ -69,6 +69,9 @@ final class SimulatedCluster {
     final Map<String, Long> running = new LinkedHashMap<>();
     final List<String> log = new ArrayList<>();
 
+    /** When each resource's starts were asked for, in order. */
+    final Map<String, List<Long>> startTimes = new HashMap<>();
+
     Node(String name) {
       this.name = name;
     }
@@ -257,6 +260,7 @@ final class SimulatedCluster {
         }
       }
       case ControllerAction.Start s -> {
+        n.startTimes.computeIfAbsent(s.name(), k -> new ArrayList<>()).add(now);
         if (n.holdStart.contains(s.name())) {
           return;
         }
