@@ -60,6 +60,18 @@ final class ActiveGate implements Handler {
       ctx.skipRemainingHandlers();
       return;
     }
+    if (path.equals("/health/ready") && roleFailed()) {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("status", "DOWN");
+      body.put("code", "role_failed");
+      body.put(
+          "reason",
+          "The management role is marked failed, so no node serves it; see vigil cluster status"
+              + " for why, fix the cause and run vigil cluster reset.");
+      ctx.status(503).json(body);
+      ctx.skipRemainingHandlers();
+      return;
+    }
     if (servedByEveryNode(path)) {
       return;
     }
@@ -136,6 +148,12 @@ final class ActiveGate implements Handler {
         || path.equals("/metrics")
         || path.equals("/cluster/active")
         || path.startsWith("/api/v1/cluster");
+  }
+
+  /** Whether the last observation found the role marked failed. */
+  private boolean roleFailed() {
+    ClusterView view = controller.lastView();
+    return view != null && view.roleFailed();
   }
 
   private boolean running(String resource) {

@@ -9,6 +9,7 @@ import io.vigil.server.testing.NodeProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -94,6 +95,12 @@ class OperationsIT extends ClusterIT {
       assertThat(failed.get("failedReason").asText()).contains("limit 1");
       await("no node is active", Duration.ofSeconds(10), () -> cluster.active() == null);
       assertThat(get(second, "/api/v1/servers", token).status()).isEqualTo(503);
+      // A failed role must not look healthy: every node says why it is not ready.
+      for (NodeProcess node : List.of(first, second)) {
+        var ready = get(node, "/health/ready", null);
+        assertThat(ready.status()).isEqualTo(503);
+        assertThat(ready.body()).contains("\"code\":\"role_failed\"");
+      }
 
       // An operator fixes the cause and resets the role.
       fail(firstName, false);
