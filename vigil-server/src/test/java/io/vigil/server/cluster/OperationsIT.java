@@ -95,11 +95,14 @@ class OperationsIT extends ClusterIT {
       assertThat(failed.get("failedReason").asText()).contains("limit 1");
       await("no node is active", Duration.ofSeconds(10), () -> cluster.active() == null);
       assertThat(get(second, "/api/v1/servers", token).status()).isEqualTo(503);
-      // A failed role must not look healthy: every node says why it is not ready.
+      // A failed role must not look healthy: every node says why it is not ready, from its next
+      // observation of the shared state on (one poll, 100 ms by default).
       for (NodeProcess node : List.of(first, second)) {
-        var ready = get(node, "/health/ready", null);
-        assertThat(ready.status()).isEqualTo(503);
-        assertThat(ready.body()).contains("\"code\":\"role_failed\"");
+        await(
+            cluster.nameOf(node) + " is not ready while the role is failed",
+            Duration.ofSeconds(5),
+            () -> get(node, "/health/ready", null).status() == 503);
+        assertThat(get(node, "/health/ready", null).body()).contains("\"code\":\"role_failed\"");
       }
 
       // An operator fixes the cause and resets the role.
