@@ -572,18 +572,18 @@ public final class FailoverController implements AutoCloseable {
    * included, are the resource's and count against its restart limit.
    */
   private static boolean jvmBroken(Throwable e) {
-    Throwable t =
-        e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
-            ? e.getCause()
-            : e;
-    return t instanceof VirtualMachineError;
+    return unwrapped(e) instanceof VirtualMachineError;
+  }
+
+  /** What a resource's call threw, without the executor's wrapping. */
+  private static Throwable unwrapped(Throwable e) {
+    return e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+        ? e.getCause()
+        : e;
   }
 
   private static String cause(Throwable e) {
-    Throwable t =
-        e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
-            ? e.getCause()
-            : e;
+    Throwable t = unwrapped(e);
     return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 

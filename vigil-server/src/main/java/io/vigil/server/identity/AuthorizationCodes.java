@@ -77,64 +77,60 @@ final class AuthorizationCodes {
    */
   Redemption redeem(Handle h, String code, String clientId, String redirectUri, String verifier) {
     String hash = Secrets.sha256(code);
-    {
-      {
-        var row =
-            h.createQuery("SELECT * FROM authorization_codes WHERE code_hash = :hash")
-                .bind("hash", hash)
-                .map(
-                    (rs, c) ->
-                        new Object[] {
-                          rs.getString("client_id"),
-                          rs.getObject("user_id", UUID.class),
-                          rs.getString("redirect_uri"),
-                          rs.getString("code_challenge"),
-                          rs.getString("scope"),
-                          rs.getString("nonce"),
-                          rs.getTimestamp("expires_at").toInstant()
-                        })
-                .findOne();
-        int deleted =
-            h.createUpdate("DELETE FROM authorization_codes WHERE code_hash = :hash")
-                .bind("hash", hash)
-                .execute();
-        if (row.isEmpty() || deleted == 0) {
-          return new Redemption.Rejected(
-              "The authorization code is unknown or was already used; codes are single-use."
-                  + " Sign in again.");
-        }
-        Object[] r = row.get();
-        Instant expires = (Instant) r[6];
-        if (!clock.instant().isBefore(expires)) {
-          return new Redemption.Rejected("The authorization code has expired; sign in again.");
-        }
-        if (!r[0].equals(clientId)) {
-          return new Redemption.Rejected(
-              "The authorization code was issued to another client than \"" + clientId + "\".");
-        }
-        if (!r[2].equals(redirectUri)) {
-          return new Redemption.Rejected(
-              "redirect_uri does not match the one used in the authorization request.");
-        }
-        if (verifier == null) {
-          return new Redemption.Rejected(
-              "code_verifier is required: this provider requires PKCE (S256).");
-        }
-        CodeVerifier codeVerifier;
-        try {
-          codeVerifier = new CodeVerifier(verifier);
-        } catch (IllegalArgumentException e) {
-          return new Redemption.Rejected(
-              "code_verifier is malformed: it must be 43-128 unreserved characters.");
-        }
-        String computed = CodeChallenge.compute(CodeChallengeMethod.S256, codeVerifier).getValue();
-        if (!Secrets.constantTimeEquals(computed, (String) r[3])) {
-          return new Redemption.Rejected(
-              "code_verifier does not match the code_challenge of the authorization request.");
-        }
-        return new Redemption.Redeemed(
-            new Grant((UUID) r[1], (String) r[4], (String) r[5], expires.minus(LIFETIME)));
-      }
+    var row =
+        h.createQuery("SELECT * FROM authorization_codes WHERE code_hash = :hash")
+            .bind("hash", hash)
+            .map(
+                (rs, c) ->
+                    new Object[] {
+                      rs.getString("client_id"),
+                      rs.getObject("user_id", UUID.class),
+                      rs.getString("redirect_uri"),
+                      rs.getString("code_challenge"),
+                      rs.getString("scope"),
+                      rs.getString("nonce"),
+                      rs.getTimestamp("expires_at").toInstant()
+                    })
+            .findOne();
+    int deleted =
+        h.createUpdate("DELETE FROM authorization_codes WHERE code_hash = :hash")
+            .bind("hash", hash)
+            .execute();
+    if (row.isEmpty() || deleted == 0) {
+      return new Redemption.Rejected(
+          "The authorization code is unknown or was already used; codes are single-use."
+              + " Sign in again.");
     }
+    Object[] r = row.get();
+    Instant expires = (Instant) r[6];
+    if (!clock.instant().isBefore(expires)) {
+      return new Redemption.Rejected("The authorization code has expired; sign in again.");
+    }
+    if (!r[0].equals(clientId)) {
+      return new Redemption.Rejected(
+          "The authorization code was issued to another client than \"" + clientId + "\".");
+    }
+    if (!r[2].equals(redirectUri)) {
+      return new Redemption.Rejected(
+          "redirect_uri does not match the one used in the authorization request.");
+    }
+    if (verifier == null) {
+      return new Redemption.Rejected(
+          "code_verifier is required: this provider requires PKCE (S256).");
+    }
+    CodeVerifier codeVerifier;
+    try {
+      codeVerifier = new CodeVerifier(verifier);
+    } catch (IllegalArgumentException e) {
+      return new Redemption.Rejected(
+          "code_verifier is malformed: it must be 43-128 unreserved characters.");
+    }
+    String computed = CodeChallenge.compute(CodeChallengeMethod.S256, codeVerifier).getValue();
+    if (!Secrets.constantTimeEquals(computed, (String) r[3])) {
+      return new Redemption.Rejected(
+          "code_verifier does not match the code_challenge of the authorization request.");
+    }
+    return new Redemption.Redeemed(
+        new Grant((UUID) r[1], (String) r[4], (String) r[5], expires.minus(LIFETIME)));
   }
 }

@@ -90,23 +90,25 @@ final class RefreshTokens {
     String hash = Secrets.sha256(token);
     var found =
         h.createQuery(
-                "SELECT family_id, user_id, client_id, scope, expires_at, used, revoked,"
-                    + " CASE WHEN used_at > :graceStart THEN TRUE ELSE FALSE END AS within_grace"
-                    + " FROM refresh_tokens WHERE token_hash = :hash FOR UPDATE")
+                "SELECT family_id, user_id, client_id, scope, expires_at, used, revoked, used_at,"
+                    + " CURRENT_TIMESTAMP AS db_now FROM refresh_tokens WHERE token_hash = :hash"
+                    + " FOR UPDATE")
             .bind("hash", hash)
-            .bind("graceStart", Timestamp.from(databaseNow(h).minus(reuseGrace)))
             .map(
-                (rs, c) ->
-                    new Row(
-                        new Grant(
-                            rs.getObject("family_id", UUID.class),
-                            rs.getObject("user_id", UUID.class),
-                            rs.getString("client_id"),
-                            rs.getString("scope"),
-                            rs.getTimestamp("expires_at").toInstant()),
-                        rs.getBoolean("used"),
-                        rs.getBoolean("revoked"),
-                        rs.getBoolean("within_grace")))
+                (rs, c) -> {
+                  Timestamp usedAt = rs.getTimestamp("used_at");
+                  Instant graceStart = rs.getTimestamp("db_now").toInstant().minus(reuseGrace);
+                  return new Row(
+                      new Grant(
+                          rs.getObject("family_id", UUID.class),
+                          rs.getObject("user_id", UUID.class),
+                          rs.getString("client_id"),
+                          rs.getString("scope"),
+                          rs.getTimestamp("expires_at").toInstant()),
+                      rs.getBoolean("used"),
+                      rs.getBoolean("revoked"),
+                      usedAt != null && usedAt.toInstant().isAfter(graceStart));
+                })
             .findOne();
     if (found.isEmpty()) {
       return new Redemption.Rejected("The refresh token is not known to this provider.");
@@ -154,12 +156,6 @@ final class RefreshTokens {
             .mapTo(Long.class)
             .one()
         == 0;
-  }
-
-  private static Instant databaseNow(Handle h) {
-    return h.createQuery("SELECT CURRENT_TIMESTAMP")
-        .map((rs, c) -> rs.getTimestamp(1).toInstant())
-        .one();
   }
 
   /** Revokes a token's family (RFC 7009); unknown tokens are ignored, as that RFC asks. */

@@ -67,7 +67,7 @@ class FailoverControllerCrashTest {
   @Test
   void aResourceThatDoesNotStopKeepsTheLeaseUntilItExpiresAndTheProcessStillHalts() {
     AtomicBoolean broken = new AtomicBoolean();
-    TestResource stuck = new TestResource("stuck", List.of(), Duration.ofSeconds(60));
+    TestResource stuck = new TestResource("stuck", Duration.ofSeconds(60));
     controller = controller(accessPoint(), stuck, brokenBy(broken));
     controller.start();
     await().atMost(Duration.ofSeconds(20)).until(controller::isServing);
@@ -106,7 +106,7 @@ class FailoverControllerCrashTest {
   void anOrdinaryErrorInAResourceIsTheResourcesFailureAndTheControllerGoesOn() {
     AtomicBoolean failing = new AtomicBoolean();
     TestResource flaky =
-        new TestResource("flaky", List.of(), null) {
+        new TestResource("flaky", null) {
           @Override
           public String check() {
             if (failing.getAndSet(false)) {
@@ -127,11 +127,11 @@ class FailoverControllerCrashTest {
   }
 
   private TestResource accessPoint() {
-    return new TestResource(FailoverController.CLIENT_ACCESS_POINT, List.of(), null);
+    return new TestResource(FailoverController.CLIENT_ACCESS_POINT, null);
   }
 
   private TestResource brokenBy(AtomicBoolean broken) {
-    return new TestResource("broken", List.of(), null) {
+    return new TestResource("broken", null) {
       @Override
       public String check() {
         if (broken.get()) {
@@ -199,12 +199,10 @@ class FailoverControllerCrashTest {
 
   private class TestResource implements Resource {
     private final String name;
-    private final List<String> dependsOn;
     private final Duration stopTakes;
 
-    TestResource(String name, List<String> dependsOn, Duration stopTakes) {
+    TestResource(String name, Duration stopTakes) {
       this.name = name;
-      this.dependsOn = dependsOn;
       this.stopTakes = stopTakes;
     }
 
@@ -215,7 +213,7 @@ class FailoverControllerCrashTest {
 
     @Override
     public List<String> dependsOn() {
-      return dependsOn;
+      return List.of();
     }
 
     @Override
