@@ -77,8 +77,25 @@ public final class Clusters {
             settings.database.password,
             eligible);
     register(store, advertisedUrl, timing);
+    DeadMansSwitch deadMansSwitch =
+        new DeadMansSwitch(
+            instanceId,
+            me,
+            timing,
+            dialect == Dialect.POSTGRESQL ? settings.databaseUrl() : null,
+            settings.database.user,
+            settings.database.password);
     return new FailoverController(
-        me, timing, policy, store, fence, builtins, generics, settings.dataDir, halt);
+        me,
+        timing,
+        policy,
+        store,
+        fence,
+        builtins,
+        generics,
+        settings.dataDir,
+        halt,
+        deadMansSwitch);
   }
 
   /**

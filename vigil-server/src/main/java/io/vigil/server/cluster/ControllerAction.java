@@ -42,7 +42,7 @@ public sealed interface ControllerAction {
   /** Start a resource under {@code epoch}. Answer: ResourceStarted or ResourceStartFailed. */
   record Start(String name, long epoch) implements ControllerAction {}
 
-  /** Stop a resource. Answer: ResourceStopped. */
+  /** Stop a resource. Answer: ResourceStopped or ResourceStopFailed. */
   record Stop(String name) implements ControllerAction {}
 
   /** Check a resource's health. Answer: CheckResult with the same seq. */

@@ -50,6 +50,12 @@ public sealed interface ControllerEvent {
   record ResourceStopped(String name, String problem) implements ControllerEvent {}
 
   /**
+   * A stop failed or timed out, and ending the resource by force could not establish that nothing
+   * of it runs any more.
+   */
+  record ResourceStopFailed(String name, String problem) implements ControllerEvent {}
+
+  /**
    * A health check's answer.
    *
    * @param seq the sequence number of the {@link ControllerAction.Check} it answers

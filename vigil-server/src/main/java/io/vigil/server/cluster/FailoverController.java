@@ -63,6 +63,8 @@ public final class FailoverController implements AutoCloseable {
   private long lastGenericPoll;
   private long lastRequestId = -1;
   private final java.util.function.IntConsumer halt;
+  private final DeadMansSwitch deadMansSwitch;
+  private final String instance;
   private volatile Throwable fatal;
 
   /**
@@ -86,6 +88,8 @@ public final class FailoverController implements AutoCloseable {
    * @param workingDirectory where generic resources run their commands (the data directory)
    * @param halt ends the process with the given exit code when the controller cannot go on ({@link
    *     #EXIT_CONTROLLER_FAILED}); a node passes {@code Runtime.getRuntime()::halt}
+   * @param deadMansSwitch ends what generic resources started when this node stops renewing;
+   *     generic resources start only once it runs. Null for none (tests of built-ins only).
    */
   FailoverController(
       String me,
@@ -96,9 +100,13 @@ public final class FailoverController implements AutoCloseable {
       List<Resource> builtins,
       Supplier<List<GenericResource.Definition>> genericDefinitions,
       java.nio.file.Path workingDirectory,
-      java.util.function.IntConsumer halt) {
+      java.util.function.IntConsumer halt,
+      DeadMansSwitch deadMansSwitch) {
     this.me = me;
     this.halt = halt;
+    this.deadMansSwitch = deadMansSwitch;
+    this.instance =
+        deadMansSwitch == null ? "local-" + java.util.UUID.randomUUID() : deadMansSwitch.instance();
     this.workingDirectory = workingDirectory;
     this.timing = timing;
     this.policy = policy;
@@ -221,6 +229,7 @@ public final class FailoverController implements AutoCloseable {
         all = List.copyOf(resources.values());
       }
       List<Thread> stops = new java.util.ArrayList<>();
+      java.util.Set<String> ended = java.util.concurrent.ConcurrentHashMap.newKeySet();
       for (Resource r : all) {
         stops.add(
             Thread.ofPlatform()
@@ -230,23 +239,26 @@ public final class FailoverController implements AutoCloseable {
                     () -> {
                       try {
                         r.stop();
+                        ended.add(r.name());
                       } catch (Throwable e) {
                         log.warn("Resource {} did not stop: {}", r.name(), cause(e));
+                        if (forceStop(r)) {
+                          ended.add(r.name());
+                        }
                       }
                     }));
       }
       long deadline = System.nanoTime() + CRASH_STOP_BOUND.toNanos();
-      boolean allStopped = true;
       for (Thread t : stops) {
         long left = deadline - System.nanoTime();
         if (left > 0) {
           t.join(Duration.ofNanos(left));
         }
         if (t.isAlive()) {
-          allStopped = false;
           log.warn("{} did not finish within {} ms", t.getName(), CRASH_STOP_BOUND.toMillis());
         }
       }
+      boolean allStopped = ended.size() == all.size();
       dbWorker.shutdownNow();
       dbWorker.awaitTermination(1, TimeUnit.SECONDS);
       try {
@@ -298,6 +310,9 @@ public final class FailoverController implements AutoCloseable {
     ownerUntil = controller.ownerUntil();
     accessPointUp = owner && controller.state(CLIENT_ACCESS_POINT) == ResourceState.RUNNING;
     status = controller.status();
+    if (owner && deadMansSwitch != null) {
+      deadMansSwitch.arm(controller.epoch(), controller.ownerUntil());
+    }
     if (event instanceof ControllerEvent.Observed o) {
       lastView = o.view();
     }
@@ -451,7 +466,7 @@ public final class FailoverController implements AutoCloseable {
       if (existing instanceof GenericResource g && g.definition().equals(d)) {
         next.put(d.name(), existing);
       } else {
-        next.put(d.name(), new GenericResource(d, me, workingDirectory));
+        next.put(d.name(), new GenericResource(d, me, workingDirectory, instance));
       }
     }
     // Resources being removed stay reachable until the controller has stopped them.
@@ -495,6 +510,9 @@ public final class FailoverController implements AutoCloseable {
     Future<?> f =
         resourceWorkers.submit(
             () -> {
+              if (r instanceof GenericResource) {
+                requireSwitch();
+              }
               r.start(epoch);
               return null;
             });
@@ -516,6 +534,22 @@ public final class FailoverController implements AutoCloseable {
             }
           }
         });
+  }
+
+  /** Generic resources run only under a running dead man's switch. */
+  private void requireSwitch() throws java.io.IOException {
+    if (deadMansSwitch == null) {
+      return;
+    }
+    try {
+      deadMansSwitch.ensureRunning();
+    } catch (java.io.IOException e) {
+      throw new java.io.IOException(
+          "the dead man's switch, which ends generic resources when this node stops renewing its"
+              + " lease, could not be started: "
+              + e.getMessage(),
+          e);
+    }
   }
 
   private void stopResource(String name) {
@@ -542,10 +576,27 @@ public final class FailoverController implements AutoCloseable {
             problem = "stop failed: " + cause(e);
           }
           if (problem != null) {
-            log.warn("Resource {} {}", name, problem);
+            log.warn("Resource {} {}; ending it by force", name, problem);
+            if (!forceStop(r)) {
+              events.add(
+                  new ControllerEvent.ResourceStopFailed(
+                      name, problem + "; ending it by force could not make sure it stopped"));
+              return;
+            }
+            problem += "; what it left running was ended by force";
           }
           events.add(new ControllerEvent.ResourceStopped(name, problem));
         });
+  }
+
+  /** {@link Resource#forceStop}, where anything it throws means it could not. */
+  private static boolean forceStop(Resource r) {
+    try {
+      return r.forceStop();
+    } catch (RuntimeException e) {
+      log.warn("Resource {} could not be ended by force: {}", r.name(), cause(e));
+      return false;
+    }
   }
 
   private void checkResource(String name, long seq) {
@@ -613,6 +664,9 @@ public final class FailoverController implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     resourceWorkers.shutdownNow();
+    if (deadMansSwitch != null) {
+      deadMansSwitch.close();
+    }
     store.close();
   }
 }

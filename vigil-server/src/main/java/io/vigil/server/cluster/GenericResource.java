@@ -3,9 +3,7 @@ package io.vigil.server.cluster;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,10 +26,13 @@ import org.slf4j.LoggerFactory;
  * <p>Each command runs through the platform shell ({@code /bin/sh -c} on Linux and macOS, {@code
  * cmd.exe /c} on Windows) in the configured working directory, with stdin from the null device,
  * stdout and stderr merged, and the environment of the node plus {@code VIGIL_RESOURCE} (the
- * resource name), {@code VIGIL_NODE} (the node name) and {@code VIGIL_EPOCH} (the epoch given to
- * the last {@link #start}; absent before the first start). Exit code 0 means success. The last
- * {@value #OUTPUT_TAIL_BYTES} bytes of output are kept for the failure message; the output is
- * drained on its own thread so a chatty command never blocks on a full pipe.
+ * resource name), {@code VIGIL_NODE} (the node name), {@code VIGIL_EPOCH} (the epoch given to the
+ * last {@link #start}; absent before the first start) and {@code VIGIL_INSTANCE} (the node
+ * process's instance id), which every process the commands start inherits: {@link #forceStop} and
+ * the dead man's switch ({@link Watchdog}) find them by it (see {@link ResourceProcesses}). Exit
+ * code 0 means success. The last {@value #OUTPUT_TAIL_BYTES} bytes of output are kept for the
+ * failure message; the output is drained on its own thread so a chatty command never blocks on a
+ * full pipe.
  *
  * <p>Each command gets the matching timeout of the {@link ResourcePolicy}. A command that overruns,
  * or whose calling thread is interrupted, is killed together with every process it started
@@ -39,9 +40,9 @@ import org.slf4j.LoggerFactory;
  * they are gone. A command that exits normally may leave background processes behind on purpose (a
  * start command that launches a daemon); they are not touched, and their output is still drained.
  *
- * <p>Descendants are found through {@link ProcessHandle#descendants()}: a process that detached
- * itself completely (double fork, {@code setsid}) before the kill is no longer a descendant and
- * cannot be found; the stop command is the place to end such processes.
+ * <p>A stop that fails or overruns is followed by {@link #forceStop}, which ends every process
+ * marked with this node process's instance id and the resource's name, also daemons that detached
+ * themselves (double fork, {@code setsid}); {@link ResourceProcesses} says what it cannot find.
  *
  * <p>The command text and the environment are never logged: operators put credentials in them.
  */
@@ -96,6 +97,7 @@ public final class GenericResource implements Resource {
   private final List<String> dependsOn;
   private final String nodeName;
   private final File workingDirectory;
+  private final String instance;
   private volatile Long lastEpoch;
 
   /**
@@ -114,6 +116,17 @@ public final class GenericResource implements Resource {
    * @throws IllegalArgumentException when the definition is invalid (see {@link #validate})
    */
   public GenericResource(Definition definition, String nodeName, Path workingDirectory) {
+    this(definition, nodeName, workingDirectory, "local-" + java.util.UUID.randomUUID());
+  }
+
+  /**
+   * A resource of node process {@code instance} (its instance id, which marks every process the
+   * commands start) that runs its commands in {@code workingDirectory}.
+   *
+   * @throws IllegalArgumentException when the definition is invalid (see {@link #validate})
+   */
+  public GenericResource(
+      Definition definition, String nodeName, Path workingDirectory, String instance) {
     validate(definition);
     if (nodeName == null || nodeName.isBlank()) {
       throw new IllegalArgumentException(
@@ -123,6 +136,7 @@ public final class GenericResource implements Resource {
     this.dependsOn = List.copyOf(definition.dependsOn());
     this.nodeName = nodeName;
     this.workingDirectory = workingDirectory == null ? null : workingDirectory.toFile();
+    this.instance = instance;
   }
 
   /**
@@ -266,6 +280,29 @@ public final class GenericResource implements Resource {
   }
 
   /**
+   * Ends every process the resource's commands started on this node process that still runs: a
+   * polite kill, a forced one after {@value #KILL_GRACE_MILLIS} ms.
+   *
+   * @return true when none is left; false when one survived, or where processes cannot be found (no
+   *     {@code /proc})
+   */
+  @Override
+  public boolean forceStop() {
+    if (!ResourceProcesses.supported()) {
+      return false;
+    }
+    List<ProcessHandle> left =
+        ResourceProcesses.end(instance, name(), Long.MAX_VALUE, KILL_GRACE_MILLIS);
+    if (!left.isEmpty()) {
+      log.warn(
+          "Resource {}: processes {} still run after a forced kill",
+          name(),
+          left.stream().map(ProcessHandle::pid).toList());
+    }
+    return left.isEmpty();
+  }
+
+  /**
    * Runs the check command: null when it exits 0 or there is none, otherwise {@code check command
    * exited with CODE: OUTPUT}.
    *
@@ -313,6 +350,7 @@ public final class GenericResource implements Resource {
     Map<String, String> environment = builder.environment();
     environment.put("VIGIL_RESOURCE", name());
     environment.put("VIGIL_NODE", nodeName);
+    environment.put(ResourceProcesses.INSTANCE, instance);
     Long epoch = lastEpoch;
     if (epoch == null) {
       environment.remove("VIGIL_EPOCH");
@@ -431,26 +469,9 @@ public final class GenericResource implements Resource {
     }
   }
 
-  /**
-   * Whether a process has stopped running. A killed process whose parent already exited is a zombie
-   * until init reaps it, which some init processes (in containers, micro-VMs) do only every second
-   * or so; it runs no more code and holds nothing but its pid, so it counts as ended. {@link
-   * ProcessHandle#isAlive()} alone cannot tell, so on Linux the state is read from {@code /proc}.
-   */
+  /** Whether a process has stopped running; see {@link ResourceProcesses#ended}. */
   static boolean ended(ProcessHandle handle) {
-    if (!handle.isAlive()) {
-      return true;
-    }
-    Path stat = Path.of("/proc", Long.toString(handle.pid()), "stat");
-    try {
-      String line = Files.readString(stat);
-      // Format: "pid (command) state ...": the command may contain spaces and parentheses.
-      int close = line.lastIndexOf(')');
-      return close > 0 && close + 2 < line.length() && line.charAt(close + 2) == 'Z';
-    } catch (IOException | UncheckedIOException e) {
-      // No /proc (macOS) or the process is gone right now: trust isAlive on the next poll.
-      return !handle.isAlive();
-    }
+    return ResourceProcesses.ended(handle);
   }
 
   /** The last few non-blank lines of {@code output}, joined with " | ". */

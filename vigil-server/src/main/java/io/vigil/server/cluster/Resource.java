@@ -35,6 +35,17 @@ public interface Resource {
   void stop() throws Exception;
 
   /**
+   * Ends by force whatever of the resource may still run after {@link #stop} failed or overran. The
+   * controller calls it before it counts such a resource as stopped: only {@code true} lets the
+   * node give the lease up or take it again. The default cannot know and says {@code false}.
+   *
+   * @return true when nothing the resource started can run any more
+   */
+  default boolean forceStop() {
+    return false;
+  }
+
+  /**
    * Checks the running resource.
    *
    * @return null when healthy, otherwise a short description of what is wrong

@@ -14,6 +14,7 @@ import io.vigil.server.cluster.ControllerEvent.RenewFailed;
 import io.vigil.server.cluster.ControllerEvent.Renewed;
 import io.vigil.server.cluster.ControllerEvent.ResourceStartFailed;
 import io.vigil.server.cluster.ControllerEvent.ResourceStarted;
+import io.vigil.server.cluster.ControllerEvent.ResourceStopFailed;
 import io.vigil.server.cluster.ControllerEvent.ResourceStopped;
 import io.vigil.server.cluster.ControllerEvent.ResourcesChanged;
 import io.vigil.server.cluster.ControllerEvent.Shutdown;
@@ -73,7 +74,13 @@ public final class RoleController {
     STOPPED,
     STARTING,
     RUNNING,
-    STOPPING
+    STOPPING,
+    /**
+     * Its stop failed and it could not be ended by force: it may still run. The stop is retried
+     * every {@link RoleController#STOP_RETRY_DELAY}; until it succeeds the node keeps the lease if
+     * it still has it, and takes none.
+     */
+    STOP_FAILED
   }
 
   /** A resource's state for status displays. */
@@ -100,7 +107,10 @@ public final class RoleController {
     long checkSentAt;
     String lastProblem;
 
-    /** A resource restarted in place starts no earlier than this: restarts back off. */
+    /**
+     * A resource restarted in place starts no earlier than this (restarts back off); a resource
+     * whose stop failed is stopped again no earlier than this.
+     */
     long notBefore = Long.MIN_VALUE;
 
     Res(ResourceSpec spec, long now) {
@@ -336,6 +346,27 @@ public final class RoleController {
           }
         }
       }
+      case ResourceStopFailed s -> {
+        Res r = resources.get(s.name());
+        if (r != null && r.state == ResourceState.STOPPING) {
+          r.state = ResourceState.STOP_FAILED;
+          r.since = now;
+          r.checkInFlight = false;
+          r.lastProblem = s.problem();
+          r.notBefore = now + STOP_RETRY_DELAY.toNanos();
+          out.add(
+              new ControllerAction.Record(
+                  "resource_stop_failed",
+                  s.name()
+                      + " on "
+                      + me
+                      + " may still run: "
+                      + s.problem()
+                      + "; stopping it again every "
+                      + human(STOP_RETRY_DELAY)
+                      + (owner ? ", and the role stays here until it has stopped" : "")));
+        }
+      }
       case CheckResult c -> {
         Res r = resources.get(c.name());
         if (r != null && r.checkInFlight && c.seq() == r.checkSeq) {
@@ -411,6 +442,9 @@ public final class RoleController {
     }
     graph = removed.isEmpty() ? next : new ResourceGraph(all);
   }
+
+  /** How long a resource whose stop failed waits before it is stopped again. */
+  static final Duration STOP_RETRY_DELAY = Duration.ofSeconds(5);
 
   /** The first restart in place waits this long; each further one twice as long. */
   static final Duration FIRST_RESTART_DELAY = Duration.ofMillis(500);
@@ -623,6 +657,12 @@ public final class RoleController {
     for (int i = order.size() - 1; i >= 0; i--) {
       String n = order.get(i);
       Res r = resources.get(n);
+      if (r.state == ResourceState.STOP_FAILED && now >= r.notBefore) {
+        r.state = ResourceState.STOPPING;
+        r.since = now;
+        out.add(new ControllerAction.Stop(n));
+        continue;
+      }
       if (r.state != ResourceState.RUNNING) {
         continue;
       }

@@ -58,6 +58,15 @@ final class BuiltinResources {
 
     @Override
     public void stop() {}
+
+    /**
+     * Everything a built-in resource does happens in this process behind the ownership check of
+     * every request ({@code ActiveGate}), which closes the moment the node stops owning the role.
+     */
+    @Override
+    public boolean forceStop() {
+      return true;
+    }
   }
 
   /** Asks the node's own HTTP server whether it is alive: null when it is, else the problem. */

@@ -81,6 +81,27 @@ class FailoverControllerCrashTest {
   }
 
   @Test
+  void aResourceWhoseStopFailsAndCannotBeEndedByForceKeepsTheLease() {
+    AtomicBoolean broken = new AtomicBoolean();
+    TestResource failing =
+        new TestResource("failing-stop", null) {
+          @Override
+          public void stop() {
+            throw new IllegalStateException("the stop command exited with 1");
+          }
+        };
+    controller = controller(accessPoint(), failing, brokenBy(broken));
+    controller.start();
+    await().atMost(Duration.ofSeconds(20)).until(controller::isServing);
+
+    broken.set(true);
+
+    await().atMost(Duration.ofSeconds(15)).until(() -> halts.get() > 0);
+    assertThat(leaseOwner()).as("a resource may still run, so the lease is kept").isEqualTo("n1");
+    assertThat(history("controller-failed")).anyMatch(r -> r.contains("did not stop"));
+  }
+
+  @Test
   void anErrorInTheControllersOwnDatabaseWorkHaltsTheProcess() {
     AtomicBoolean broken = new AtomicBoolean();
     generics =
@@ -173,7 +194,8 @@ class FailoverControllerCrashTest {
           if (halts.getAndIncrement() == 0) {
             exitCode.set(code);
           }
-        });
+        },
+        null);
   }
 
   private String leaseOwner() {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.vigil.server.testing.ActiveSampler;
 import io.vigil.server.testing.ClusterFixture;
 import io.vigil.server.testing.NodeProcess;
+import io.vigil.server.testing.ResourceProcessSampler;
 import io.vigil.server.testing.TcpProxy;
 import io.vigil.server.testing.TestDatabases;
 import io.vigil.server.testing.TestHttp;
@@ -113,6 +114,48 @@ class FailoverIT extends ClusterIT {
       assertThat(history(next, token)).contains("stopped acting as owner");
       sampler.close();
       assertNeverTwoActive(sampler);
+    }
+  }
+
+  @Test
+  void aGenericResourceOfAnOwnerWhoseJvmAloneIsStoppedEndsBeforeAnotherNodeStartsIt()
+      throws Exception {
+    java.nio.file.Path pids = dir.resolve("pids");
+    java.nio.file.Files.createDirectories(pids);
+    try (ClusterFixture cluster = new ClusterFixture(dir).start(2);
+        ResourceProcessSampler daemons = new ResourceProcessSampler(pids)) {
+      NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(30));
+      String token = token(owner);
+      awaitServing(cluster, token, Duration.ofSeconds(30));
+      String body =
+          "{\"name\":\"recorder-agent\",\"start\":\""
+              + ResourceProcessSampler.startCommand(pids)
+              + "\",\"stop\":\""
+              + ResourceProcessSampler.stopCommand(pids)
+              + "\",\"dependsOn\":[\"management-server\"]}";
+      var created = send(owner, "POST", "/api/v1/cluster/resources", token, body);
+      assertThat(created.status()).as(created.body()).isEqualTo(201);
+      await(
+          "the resource's daemon runs on the owner",
+          Duration.ofSeconds(10),
+          () -> daemons.runningNow().size() == 1);
+
+      // Only the JVM stops: the daemon its start command launched keeps running.
+      owner.signal("STOP");
+      NodeProcess next = awaitServing(cluster, token, Duration.ofSeconds(15));
+      assertThat(next).isNotSameAs(owner);
+      await(
+          "the resource's daemon runs on the new owner",
+          Duration.ofSeconds(10),
+          () ->
+              daemons.runningNow().size() == 1
+                  && daemons.runningNow().get(0).startsWith(cluster.nameOf(next)));
+      sleep(500);
+      owner.signal("CONT");
+      sleep(2000);
+      assertThat(daemons.samples()).isGreaterThan(100);
+      assertThat(daemons.overlaps()).as("moments at which the resource ran on two nodes").isEmpty();
+      assertThat(daemons.runningNow()).hasSize(1);
     }
   }
 

@@ -264,6 +264,56 @@ class GenericResourceTest {
   }
 
   @Test
+  void forceStopEndsDetachedDaemonsOfTheResourceAndSparesEveryOtherProcess() throws Exception {
+    // A daemon in a session of its own, no longer anybody's descendant once the shell exits, and a
+    // stop command that does not stop it.
+    GenericResource resource =
+        new GenericResource(
+            definition("setsid sleep 300 & echo $! > daemon.pid", "exit 1", null),
+            "node-a",
+            dir,
+            "instance-force");
+    GenericResource other =
+        new GenericResource(
+            new Definition(
+                "other-agent", "sleep 300 & echo $! > other.pid", "true", null, List.of(), POLICY),
+            "node-a",
+            dir,
+            "instance-force");
+    GenericResource otherNode =
+        new GenericResource(
+            definition("sleep 300 & echo $! > elsewhere.pid", "true", null),
+            "node-b",
+            dir,
+            "instance-elsewhere");
+    resource.start(4);
+    other.start(4);
+    otherNode.start(4);
+    ProcessHandle daemon = pid("daemon.pid");
+    ProcessHandle spared = pid("other.pid");
+    ProcessHandle sparedElsewhere = pid("elsewhere.pid");
+    try {
+      assertThatThrownBy(resource::stop).isInstanceOf(CommandFailedException.class);
+      assertThat(daemon.isAlive()).isTrue();
+
+      assertThat(resource.forceStop()).isTrue();
+
+      assertThat(GenericResource.ended(daemon)).as("the detached daemon ended").isTrue();
+      assertThat(spared.isAlive()).as("another resource's process").isTrue();
+      assertThat(sparedElsewhere.isAlive()).as("another node process's resource").isTrue();
+    } finally {
+      spared.destroyForcibly();
+      sparedElsewhere.destroyForcibly();
+      daemon.destroyForcibly();
+    }
+  }
+
+  private ProcessHandle pid(String file) throws Exception {
+    long pid = Long.parseLong(Files.readString(dir.resolve(file)).strip());
+    return ProcessHandle.of(pid).orElseThrow();
+  }
+
+  @Test
   void withoutCheckCommandTheResourceIsHealthy() throws Exception {
     assertThat(resource("true", "true", null).check()).isNull();
   }

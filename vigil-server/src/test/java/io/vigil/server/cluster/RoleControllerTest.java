@@ -355,6 +355,30 @@ class RoleControllerTest {
   }
 
   @Test
+  void aResourceThatCannotBeStoppedKeepsTheRoleOnItsNodeUntilAStopSucceeds() {
+    var c = cluster();
+    var a = c.start("a");
+    c.advance(1000);
+    var b = c.start("b");
+    c.advance(1000);
+    a.failStop.add("management-server");
+    c.db.moveTo = "b";
+    c.advance(8000);
+    assertThat(a.controller.isOwner()).as("the lease is kept while it may still run").isTrue();
+    assertThat(a.controller.state("management-server")).isEqualTo(ResourceState.STOP_FAILED);
+    assertThat(b.controller.isOwner()).isFalse();
+    assertThat(c.db.epoch).isEqualTo(1);
+    assertThat(c.db.history).anyMatch(h -> h.contains("management-server on a may still run"));
+    assertThat(a.startTimes.get("management-server")).hasSize(1);
+
+    a.failStop.clear();
+    c.advance(6000);
+    assertThat(c.runningOwner()).isEqualTo("b");
+    assertThat(a.running).isEmpty();
+    assertSafe(c);
+  }
+
+  @Test
   void aMoveToAnyNodePicksTheMostPreferredOther() {
     var c =
         cluster(

@@ -63,6 +63,9 @@ final class SimulatedCluster {
     final Map<String, Boolean> healthy = new HashMap<>();
     final Set<String> failStart = new HashSet<>();
 
+    /** Resources whose stops fail and whose processes keep running. */
+    final Set<String> failStop = new HashSet<>();
+
     /** Resources whose start/stop the test holds until released. */
     final Set<String> holdStart = new HashSet<>();
 
@@ -274,6 +277,10 @@ final class SimulatedCluster {
       }
       case ControllerAction.Stop s -> {
         long d = (1 + random.nextInt((int) resourceDelayMaxMs)) * MS;
+        if (n.failStop.contains(s.name())) {
+          later(n, d, new ControllerEvent.ResourceStopFailed(s.name(), "simulated stop failure"));
+          return;
+        }
         n.running.remove(s.name());
         later(n, d, new ControllerEvent.ResourceStopped(s.name(), null));
       }
