@@ -55,10 +55,10 @@ public sealed interface ControllerAction {
   record CountFailover(String reason) implements ControllerAction {}
 
   /** Mark the role failed: no node takes it until an operator resets it. No answer. */
-  record MarkRoleFailed(String reason) implements ControllerAction {}
+  record MarkRoleFailed(long epoch, String reason) implements ControllerAction {}
 
   /** The requested move is done or impossible; clear the request. No answer. */
-  record ClearMove() implements ControllerAction {}
+  record ClearMove(long epoch) implements ControllerAction {}
 
   /** This node finished draining: mark it paused. No answer. */
   record Drained() implements ControllerAction {}

@@ -14,9 +14,15 @@ import org.jdbi.v3.core.Jdbi;
  *
  * <p>On PostgreSQL the transaction also sets {@code idle_in_transaction_session_timeout}: if the
  * process stops in the middle of a write, PostgreSQL ends its session (rolling the write back and
- * freeing the share lock) instead of making the new owner wait for it.
+ * freeing the share lock) instead of making the new owner wait for it, and {@code
+ * statement_timeout}, so that a statement that keeps running (or keeps sending to a process that
+ * stopped reading) cannot hold the lock either. A new owner also ends such sessions of the previous
+ * owner's process at once when it takes the role ({@code LeaseStore}).
  */
 public final class EpochFence implements Fence {
+
+  /** The longest a single statement of a fenced write may run on PostgreSQL. */
+  static final long STATEMENT_TIMEOUT_MILLIS = 2000;
 
   private final Jdbi jdbi;
   private final Dialect dialect;
@@ -56,6 +62,7 @@ public final class EpochFence implements Fence {
         h -> {
           if (dialect == Dialect.POSTGRESQL) {
             h.execute("SET LOCAL idle_in_transaction_session_timeout = '2s'");
+            h.execute("SET LOCAL statement_timeout = '" + STATEMENT_TIMEOUT_MILLIS + "ms'");
           }
           var row =
               h.createQuery(

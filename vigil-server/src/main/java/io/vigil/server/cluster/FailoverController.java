@@ -48,6 +48,7 @@ public final class FailoverController implements AutoCloseable {
   private final Map<String, Resource> resources = new LinkedHashMap<>();
   private final BlockingQueue<ControllerEvent> events = new LinkedBlockingQueue<>();
   private final ExecutorService dbWorker;
+  private final ExecutorService bookkeeping;
   private final ExecutorService resourceWorkers = Executors.newVirtualThreadPerTaskExecutor();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Map<String, ResourceState> reported = new HashMap<>();
@@ -117,6 +118,9 @@ public final class FailoverController implements AutoCloseable {
     this.dbWorker =
         Executors.newSingleThreadExecutor(
             r -> Thread.ofPlatform().name("vigil-cluster-db").daemon().unstarted(r));
+    this.bookkeeping =
+        Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("vigil-cluster-bookkeeping").daemon().unstarted(r));
   }
 
   public void start() {
@@ -260,6 +264,7 @@ public final class FailoverController implements AutoCloseable {
       }
       boolean allStopped = ended.size() == all.size();
       dbWorker.shutdownNow();
+      bookkeeping.shutdownNow();
       dbWorker.awaitTermination(1, TimeUnit.SECONDS);
       try {
         store.history(
@@ -424,12 +429,14 @@ public final class FailoverController implements AutoCloseable {
         db(() -> store.history(r.event(), r.reason()));
       }
       case ControllerAction.CountFailover f -> db(() -> store.history("failover", f.reason()));
+      // These three stay in order with the lease's own work: the role is marked failed and a move
+      // cleared before the release that follows them.
       case ControllerAction.MarkRoleFailed f -> {
         log.error("Cluster: the role is marked failed: {}", f.reason());
-        db(() -> store.markRoleFailed(f.reason()));
+        leaseWork(() -> store.markRoleFailed(f.epoch(), f.reason()));
       }
-      case ControllerAction.ClearMove c -> db(store::clearMove);
-      case ControllerAction.Drained d -> db(store::drained);
+      case ControllerAction.ClearMove c -> leaseWork(() -> store.clearMove(c.epoch()));
+      case ControllerAction.Drained d -> leaseWork(store::drained);
       case ControllerAction.ShutdownComplete s ->
           log.info("Cluster: {} stopped its part in the cluster", me);
     }
@@ -439,17 +446,24 @@ public final class FailoverController implements AutoCloseable {
     void run() throws Exception;
   }
 
+  /** Bookkeeping (history, resource states) on its own worker, so it never delays a renewal. */
   private void db(DbTask task) {
-    dbWorker.execute(
-        () -> {
-          try {
-            task.run();
-          } catch (Exception e) {
-            log.warn("Cluster bookkeeping failed: {}", e.getMessage());
-          } catch (Throwable e) {
-            fatal(e);
-          }
-        });
+    bookkeeping.execute(() -> runQuietly(task));
+  }
+
+  /** Bookkeeping that must stay in order with acquisitions, renewals and releases. */
+  private void leaseWork(DbTask task) {
+    dbWorker.execute(() -> runQuietly(task));
+  }
+
+  private void runQuietly(DbTask task) {
+    try {
+      task.run();
+    } catch (Exception e) {
+      log.warn("Cluster bookkeeping failed: {}", e.getMessage());
+    } catch (Throwable e) {
+      fatal(e);
+    }
   }
 
   private void pollGenerics() {
@@ -658,8 +672,10 @@ public final class FailoverController implements AutoCloseable {
     ownerUntil = Long.MIN_VALUE;
     fence.epoch(-1);
     dbWorker.shutdown();
+    bookkeeping.shutdown();
     try {
       dbWorker.awaitTermination(5, TimeUnit.SECONDS);
+      bookkeeping.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

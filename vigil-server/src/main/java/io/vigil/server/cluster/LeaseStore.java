@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * records whether its owner holds the lock, so that a standby never mistakes an owner that has not
  * taken the lock yet for a dead one.
  */
-final class LeaseStore implements AutoCloseable {
+class LeaseStore implements AutoCloseable {
 
   static final String ROLE = "management";
 
@@ -434,6 +434,9 @@ final class LeaseStore implements AutoCloseable {
           return -1;
         }
         long epoch = seenEpoch + 1;
+        if (dialect == Dialect.POSTGRESQL && seenOwner != null) {
+          endFencedWorkOf(c, seenOwner);
+        }
         try (PreparedStatement u =
             c.prepareStatement("UPDATE cluster_epoch SET epoch = ?, owner = ? WHERE role = ?")) {
           u.setLong(1, epoch);
@@ -446,6 +449,35 @@ final class LeaseStore implements AutoCloseable {
       } catch (SQLException e) {
         c.rollback();
         throw e;
+      }
+    }
+  }
+
+  /**
+   * Ends the sessions of the previous owner's process that hold a lock on the fencing epoch: its
+   * writes in flight, which the new epoch would otherwise wait for (a paused process's backend
+   * stays in its transaction until a timeout ends it). They roll back; the process learns at its
+   * next write that it is fenced. Sessions are recognized by the instance id in their {@code
+   * application_name}.
+   */
+  private void endFencedWorkOf(Connection c, String previousOwner) throws SQLException {
+    try (PreparedStatement q =
+        c.prepareStatement(
+            "SELECT COUNT(pg_terminate_backend(a.pid)) FROM pg_stat_activity a"
+                + " JOIN cluster_nodes n ON a.application_name LIKE 'vigil:' || n.instance_id ||"
+                + " ':%' WHERE n.name = ? AND n.instance_id <> ? AND a.pid <> pg_backend_pid()"
+                + " AND EXISTS (SELECT 1 FROM pg_locks k WHERE k.pid = a.pid"
+                + " AND k.relation = 'cluster_epoch'::regclass)")) {
+      q.setString(1, previousOwner);
+      q.setString(2, instanceId);
+      try (ResultSet rs = q.executeQuery()) {
+        long ended = rs.next() ? rs.getLong(1) : 0;
+        if (ended > 0) {
+          log.info(
+              "Cluster: ended {} database session(s) of {} that held its fenced writes open",
+              ended,
+              previousOwner);
+        }
       }
     }
   }
@@ -493,16 +525,40 @@ final class LeaseStore implements AutoCloseable {
     update("INSERT INTO cluster_history (node, event, reason) VALUES (?, ?, ?)", me, event, reason);
   }
 
-  void markRoleFailed(String reason) throws SQLException {
-    update(
-        "UPDATE cluster_role SET failed = TRUE, failed_reason = ?, failed_at = CURRENT_TIMESTAMP WHERE role = ?",
-        reason,
-        ROLE);
-    history("role_failed", reason);
+  /**
+   * Marks the role failed, only while the lease is still this node's at {@code epoch}: a deposed
+   * owner's late bookkeeping must not change what the next owner sees.
+   *
+   * @return whether it was marked
+   */
+  boolean markRoleFailed(long epoch, String reason) throws SQLException {
+    int n =
+        updateCount(
+            "UPDATE cluster_role SET failed = TRUE, failed_reason = ?, failed_at = CURRENT_TIMESTAMP"
+                + " WHERE role = ? AND EXISTS (SELECT 1 FROM cluster_lease l WHERE l.role = ?"
+                + " AND l.owner = ? AND l.epoch = ?)",
+            reason,
+            ROLE,
+            ROLE,
+            me,
+            epoch);
+    if (n > 0) {
+      history("role_failed", reason);
+    }
+    return n > 0;
   }
 
-  void clearMove() throws SQLException {
-    update("UPDATE cluster_role SET move_to = NULL, move_requested_by = NULL WHERE role = ?", ROLE);
+  /** Clears a requested move, only while the lease is still this node's at {@code epoch}. */
+  boolean clearMove(long epoch) throws SQLException {
+    return updateCount(
+            "UPDATE cluster_role SET move_to = NULL, move_requested_by = NULL WHERE role = ?"
+                + " AND EXISTS (SELECT 1 FROM cluster_lease l WHERE l.role = ? AND l.owner = ?"
+                + " AND l.epoch = ?)",
+            ROLE,
+            ROLE,
+            me,
+            epoch)
+        > 0;
   }
 
   void drained() throws SQLException {
@@ -558,13 +614,17 @@ final class LeaseStore implements AutoCloseable {
   }
 
   private void update(String sql, Object... params) throws SQLException {
+    updateCount(sql, params);
+  }
+
+  private int updateCount(String sql, Object... params) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement u = c.prepareStatement(sql)) {
       c.setAutoCommit(true);
       for (int i = 0; i < params.length; i++) {
         u.setObject(i + 1, params[i]);
       }
-      u.executeUpdate();
+      return u.executeUpdate();
     }
   }
 

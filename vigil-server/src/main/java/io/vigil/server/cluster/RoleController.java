@@ -586,12 +586,12 @@ public final class RoleController {
       String target = ClusterView.ANY_NODE.equals(view.moveTo()) ? bestOtherNode() : view.moveTo();
       String by = view.moveRequestedBy() == null ? "an operator" : view.moveRequestedBy();
       if (me.equals(target)) {
-        out.add(new ControllerAction.ClearMove());
+        out.add(new ControllerAction.ClearMove(epoch));
         out.add(
             new ControllerAction.Record(
                 "move_done", "the role is already on " + me + " (requested by " + by + ")"));
       } else if (target == null || !view.liveNodes().containsKey(target)) {
-        out.add(new ControllerAction.ClearMove());
+        out.add(new ControllerAction.ClearMove(epoch));
         out.add(
             new ControllerAction.Record(
                 "move_refused",
@@ -740,14 +740,14 @@ public final class RoleController {
     if (owner && !releasing && stepDown != null && allStopped()) {
       StepDown s = stepDown;
       if (s.markFailed()) {
-        out.add(new ControllerAction.MarkRoleFailed(s.reason()));
+        out.add(new ControllerAction.MarkRoleFailed(epoch, s.reason()));
       }
       if (s.failover()) {
         out.add(new ControllerAction.CountFailover(s.reason()));
         backoffUntil = now + timing.failoverBackoff().toNanos();
       }
       if (view != null && view.moveTo() != null) {
-        out.add(new ControllerAction.ClearMove());
+        out.add(new ControllerAction.ClearMove(epoch));
       }
       out.add(
           new ControllerAction.Record(

@@ -296,8 +296,16 @@ final class SimulatedCluster {
         n.log.add(r.event());
       }
       case ControllerAction.CountFailover f -> db.failovers.add(now);
-      case ControllerAction.MarkRoleFailed f -> db.roleFailed = true;
-      case ControllerAction.ClearMove c -> db.moveTo = null;
+      case ControllerAction.MarkRoleFailed f -> {
+        if (ownsAt(n, f.epoch())) {
+          db.roleFailed = true;
+        }
+      }
+      case ControllerAction.ClearMove c -> {
+        if (ownsAt(n, c.epoch())) {
+          db.moveTo = null;
+        }
+      }
       case ControllerAction.Drained d -> {
         db.draining.remove(n.name);
         db.paused.add(n.name);
@@ -429,6 +437,11 @@ final class SimulatedCluster {
       db.lockHolder = null;
     }
     return new ControllerEvent.Released();
+  }
+
+  /** The store's guard on late bookkeeping: the lease is still the node's at that epoch. */
+  private boolean ownsAt(Node n, long epoch) {
+    return n.name.equals(db.owner) && db.epoch == epoch;
   }
 
   private void checkSafety() {

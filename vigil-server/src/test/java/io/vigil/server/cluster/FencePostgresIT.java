@@ -1,0 +1,125 @@
+package io.vigil.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vigil.server.cluster.ControllerAction.AcquireMode;
+import io.vigil.server.db.Database;
+import io.vigil.server.db.Dialect;
+import io.vigil.server.testing.TestDatabases;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Fenced writes of an owner that stopped acting never hold up the next owner, on PostgreSQL. */
+class FencePostgresIT {
+
+  private final String url = TestDatabases.postgresUrl();
+  private final Database a = open("a");
+  private final Database b = open("b");
+
+  @AfterEach
+  void close() {
+    a.close();
+    b.close();
+  }
+
+  private Database open(String node) {
+    return Database.open(
+        url, "postgres", null, 2, Clusters.applicationName("instance-" + node, "db", node));
+  }
+
+  private LeaseStore store(Database db, String node) throws Exception {
+    LeaseStore s =
+        new LeaseStore(
+            db.dataSource(),
+            Dialect.POSTGRESQL,
+            node,
+            "instance-" + node,
+            ClusterTiming.DEFAULT,
+            url,
+            "postgres",
+            null,
+            () -> true);
+    assertThat(s.register("http://127.0.0.1:1/" + node, "test")).isNull();
+    return s;
+  }
+
+  private long activeSleeps(String node) throws Exception {
+    try (Connection c = DriverManager.getConnection(url, "postgres", null);
+        ResultSet rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE"
+                        + " 'SELECT pg_sleep%' AND application_name LIKE 'vigil:instance-"
+                        + node
+                        + ":%'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @Test
+  void aNewOwnerEndsThePreviousOwnersWriteInFlightInsteadOfWaitingForIt() throws Exception {
+    LeaseStore storeA = store(a, "a");
+    LeaseStore storeB = store(b, "b");
+    try {
+      long first = storeA.acquire(AcquireMode.FREE, null, 0);
+      EpochFence fenceA = new EpochFence(a.jdbi(), Dialect.POSTGRESQL, "a", why -> {});
+      fenceA.epoch(first);
+      // A statement of a's that keeps running (as one sending to a process that stopped reading
+      // does) holds the fence's share lock; it is not idle, so the idle timeout does not end it.
+      CompletableFuture<Throwable> write =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  fenceA.write(h -> h.execute("SELECT pg_sleep(1.9)"));
+                  return null;
+                } catch (Exception e) {
+                  return e;
+                }
+              });
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (activeSleeps("a") == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(activeSleeps("a")).as("a's write is in flight").isEqualTo(1);
+      b.jdbi()
+          .useHandle(
+              h ->
+                  h.execute(
+                      "UPDATE cluster_lease SET expires_at = CURRENT_TIMESTAMP - INTERVAL '1 second'"));
+
+      long t0 = System.nanoTime();
+      long second = storeB.acquire(AcquireMode.FREE, "a", first);
+      long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+
+      assertThat(second).isEqualTo(first + 1);
+      assertThat(ms).as("ms the takeover waited for a's write (it runs 1,900 ms)").isLessThan(1000);
+      assertThat(write.get(10, TimeUnit.SECONDS)).as("a's write was rolled back").isNotNull();
+    } finally {
+      storeA.close();
+      storeB.close();
+    }
+  }
+
+  @Test
+  void aFencedStatementThatRunsTooLongIsCancelled() throws Exception {
+    LeaseStore storeA = store(a, "a");
+    try {
+      EpochFence fence = new EpochFence(a.jdbi(), Dialect.POSTGRESQL, "a", why -> {});
+      fence.epoch(storeA.acquire(AcquireMode.FREE, null, 0));
+      long t0 = System.nanoTime();
+      assertThatThrownBy(() -> fence.write(h -> h.execute("SELECT pg_sleep(10)")))
+          .hasStackTraceContaining("statement timeout");
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0))
+          .isLessThan(EpochFence.STATEMENT_TIMEOUT_MILLIS + 3000);
+    } finally {
+      storeA.close();
+    }
+  }
+}
