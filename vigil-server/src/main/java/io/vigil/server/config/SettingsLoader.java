@@ -186,6 +186,38 @@ public final class SettingsLoader {
     return thumbprint.strip();
   }
 
+  /**
+   * Why a PostgreSQL URL listing several hosts is unsafe, or null: without {@code
+   * targetServerType=primary} a connection may land on a standby (or on the other server after a
+   * failover), and the lease, the advisory lock and every write must be on the one primary.
+   */
+  static String multiHostProblem(String url) {
+    if (url == null || !url.startsWith("jdbc:postgresql://")) {
+      return null;
+    }
+    String rest = url.substring("jdbc:postgresql://".length());
+    int slash = rest.indexOf('/');
+    String hosts = slash < 0 ? rest : rest.substring(0, slash);
+    if (!hosts.contains(",")) {
+      return null;
+    }
+    int q = rest.indexOf('?');
+    String query = q < 0 ? "" : rest.substring(q + 1);
+    for (String param : query.split("&")) {
+      int eq = param.indexOf('=');
+      if (eq > 0 && param.substring(0, eq).equalsIgnoreCase("targetServerType")) {
+        String value = param.substring(eq + 1);
+        if (value.equalsIgnoreCase("primary") || value.equalsIgnoreCase("master")) {
+          return null;
+        }
+      }
+    }
+    return "lists several database servers but does not ask for the primary: add"
+        + " targetServerType=primary to it (e.g. jdbc:postgresql://db1:5432,db2:5432/vigil"
+        + "?targetServerType=primary), so that the lease, the lock and every write reach the"
+        + " primary and never a standby.";
+  }
+
   private static void validate(Settings s, Path file) {
     if (s.http.tls == null) {
       s.http.tls = new Settings.TlsSection();
@@ -243,6 +275,10 @@ public final class SettingsLoader {
           "Cluster settings in "
               + file
               + " are out of range: PollIntervalMillis >= 10, CheckIntervalMillis and CheckTimeoutMillis >= 100, limits >= 0.");
+    }
+    String problem = multiHostProblem(s.database.url);
+    if (problem != null) {
+      throw new ConfigException("Database.Url (or VIGIL_DB_URL) " + problem);
     }
     if (s.database.poolSize < 2) {
       throw new ConfigException("Database.PoolSize must be at least 2 in " + file + ".");

@@ -3,6 +3,7 @@ package io.vigil.server.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
@@ -35,6 +36,24 @@ public final class Database implements AutoCloseable {
    */
   public static Database open(
       String url, String user, String password, int poolSize, String applicationName) {
+    return open(url, user, password, poolSize, applicationName, SOCKET_TIMEOUT);
+  }
+
+  /**
+   * How long a PostgreSQL connection of the request pool waits for the server before it gives up:
+   * no request hangs on a primary that died or a link that froze. Requests' statements are small
+   * (fenced writes are cut at 2 s by their statement timeout); a URL that names {@code
+   * socketTimeout} itself overrides this.
+   */
+  public static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(10);
+
+  static Database open(
+      String url,
+      String user,
+      String password,
+      int poolSize,
+      String applicationName,
+      Duration socketTimeout) {
     Dialect dialect = Dialect.fromUrl(url);
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);
@@ -51,6 +70,11 @@ public final class Database implements AutoCloseable {
     config.setInitializationFailTimeout(-1);
     if (applicationName != null && dialect == Dialect.POSTGRESQL) {
       config.addDataSourceProperty("ApplicationName", applicationName);
+    }
+    if (dialect == Dialect.POSTGRESQL) {
+      config.addDataSourceProperty("socketTimeout", Long.toString(socketTimeout.toSeconds()));
+      config.addDataSourceProperty("connectTimeout", "5");
+      config.addDataSourceProperty("tcpKeepAlive", "true");
     }
     HikariDataSource ds = new HikariDataSource(config);
     try {
