@@ -165,6 +165,23 @@ final class ActiveGate implements Handler {
                     r.name().equals(resource) && r.state() == RoleController.ResourceState.RUNNING);
   }
 
+  /** Whether the owner is giving the role up or stopping a resource. */
+  private boolean stopping() {
+    RoleController.Status s = controller.status();
+    return s != null
+        && (s.steppingDown() != null
+            || s.resources().stream()
+                .anyMatch(
+                    r ->
+                        r.state() == RoleController.ResourceState.STOPPING
+                            || r.state() == RoleController.ResourceState.STOP_FAILED));
+  }
+
+  private String stoppingReason() {
+    RoleController.Status s = controller.status();
+    return s == null || s.steppingDown() == null ? "a resource is stopping" : s.steppingDown();
+  }
+
   /** The node that owns the role by the last observation, with its URL, or null. */
   Active active() {
     if (controller.isActive()) {
@@ -203,6 +220,24 @@ final class ActiveGate implements Handler {
                 body.put("url", myUrl);
                 body.put("epoch", controller.status().epoch());
                 ctx.json(body);
+              } else if (roleFailed()) {
+                ctx.status(503)
+                    .json(
+                        body(
+                            "role_failed",
+                            "The management role is marked failed, so no node serves it; see vigil"
+                                + " cluster status for why, fix the cause and run vigil cluster"
+                                + " reset.",
+                            null));
+              } else if (controller.isActive() && stopping()) {
+                ctx.status(503)
+                    .json(
+                        body(
+                            "resource_stopping",
+                            "This node owns the role but is stopping its resources ("
+                                + stoppingReason()
+                                + ").",
+                            new Active(me, myUrl)));
               } else if (controller.isActive()) {
                 ctx.status(503)
                     .json(

@@ -103,6 +103,9 @@ class OperationsIT extends ClusterIT {
             Duration.ofSeconds(5),
             () -> get(node, "/health/ready", null).status() == 503);
         assertThat(get(node, "/health/ready", null).body()).contains("\"code\":\"role_failed\"");
+        var active = get(node, "/cluster/active", null);
+        assertThat(active.status()).isEqualTo(503);
+        assertThat(active.body()).contains("\"code\":\"role_failed\"");
       }
 
       // An operator fixes the cause and resets the role.
@@ -135,6 +138,57 @@ class OperationsIT extends ClusterIT {
     }
     throw new AssertionError(
         "the role did not move away from " + cluster.nameOf(not) + " within " + timeout);
+  }
+
+  @Test
+  void anOwnerThatIsStoppingItsResourcesSaysSoOnClusterActive() throws Exception {
+    try (ClusterFixture cluster = new ClusterFixture(dir).start(2)) {
+      ActiveSampler sampler = cluster.sampler();
+      NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(30));
+      String token = token(owner);
+      var created =
+          send(
+              owner,
+              "POST",
+              "/api/v1/cluster/resources",
+              token,
+              "{\"name\":\"slow-stop\",\"start\":\"true\",\"stop\":\"sleep 2\","
+                  + "\"dependsOn\":[\"management-server\"]}");
+      assertThat(created.status()).as(created.body()).isEqualTo(201);
+      await(
+          "the slow-stopping resource runs",
+          Duration.ofSeconds(20),
+          () -> {
+            try {
+              return "running".equals(resourceState(status(owner, token), "slow-stop"));
+            } catch (AssertionError notYet) {
+              return false;
+            }
+          });
+      NodeProcess other =
+          cluster.nodes().stream().filter(n -> n != owner).findFirst().orElseThrow();
+      var moved =
+          send(
+              owner,
+              "POST",
+              "/api/v1/cluster/move",
+              token,
+              "{\"to\":\"" + cluster.nameOf(other) + "\"}");
+      assertThat(moved.status()).as(moved.body()).isEqualTo(202);
+      java.util.Set<String> codes = new java.util.LinkedHashSet<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (System.nanoTime() < deadline && cluster.active() != other) {
+        var r = get(owner, "/cluster/active", null);
+        if (r.status() == 503) {
+          codes.add(r.json().get("code").asText());
+        }
+        sleep(50);
+      }
+      assertThat(codes).contains("resource_stopping");
+      awaitServing(cluster, token, Duration.ofSeconds(20));
+      sampler.close();
+      assertNeverTwoActive(sampler);
+    }
   }
 
   @Test
