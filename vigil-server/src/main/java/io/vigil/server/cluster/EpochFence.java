@@ -61,8 +61,14 @@ public final class EpochFence implements Fence {
     return jdbi.inTransaction(
         h -> {
           if (dialect == Dialect.POSTGRESQL) {
-            h.execute("SET LOCAL idle_in_transaction_session_timeout = '2s'");
-            h.execute("SET LOCAL statement_timeout = '" + STATEMENT_TIMEOUT_MILLIS + "ms'");
+            // Both in one round trip: this runs before every fenced write.
+            h.createQuery(
+                    "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
+                        + " set_config('statement_timeout', '"
+                        + STATEMENT_TIMEOUT_MILLIS
+                        + "ms', true) AS statement")
+                .mapToMap()
+                .one();
           }
           var row =
               h.createQuery(

@@ -68,8 +68,6 @@ public final class GenericResource implements Resource {
    */
   private static final long OUTPUT_WAIT_MILLIS = 300;
 
-  private static final long END_POLL_MILLIS = 20;
-
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,62}");
   private static final boolean WINDOWS =
       System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows");
@@ -292,7 +290,7 @@ public final class GenericResource implements Resource {
       return false;
     }
     List<ProcessHandle> left =
-        ResourceProcesses.end(instance, name(), Long.MAX_VALUE, KILL_GRACE_MILLIS);
+        ResourceProcesses.end(instance, name(), Long.MAX_VALUE, KILL_GRACE_MILLIS).left();
     if (!left.isEmpty()) {
       log.warn(
           "Resource {}: processes {} still run after a forced kill",
@@ -417,20 +415,23 @@ public final class GenericResource implements Resource {
     try {
       List<ProcessHandle> tree = tree(process.toHandle());
       tree.forEach(ProcessHandle::destroy);
-      if (!awaitEnd(tree, KILL_GRACE_MILLIS, interrupted)) {
+      if (!ResourceProcesses.awaitEnd(tree, KILL_GRACE_MILLIS, interrupted)) {
         // Collect again: a process may have started children while it was asked to stop.
         List<ProcessHandle> survivors = new ArrayList<>();
         for (ProcessHandle handle : tree) {
-          if (!ended(handle)) {
+          if (!ResourceProcesses.ended(handle)) {
             survivors.addAll(tree(handle));
           }
         }
         survivors.forEach(ProcessHandle::destroyForcibly);
-        if (!awaitEnd(survivors, KILL_GRACE_MILLIS, interrupted)) {
+        if (!ResourceProcesses.awaitEnd(survivors, KILL_GRACE_MILLIS, interrupted)) {
           log.warn(
               "Resource {}: processes {} did not end after a forced kill",
               name(),
-              survivors.stream().filter(h -> !ended(h)).map(ProcessHandle::pid).toList());
+              survivors.stream()
+                  .filter(h -> !ResourceProcesses.ended(h))
+                  .map(ProcessHandle::pid)
+                  .toList());
         }
       }
     } finally {
@@ -445,33 +446,6 @@ public final class GenericResource implements Resource {
     tree.add(root);
     root.descendants().forEach(tree::add);
     return tree;
-  }
-
-  /**
-   * Waits until every process has ended, at most {@code millis}. Keeps waiting when interrupted
-   * (the tree must be gone before the caller continues) and records the interrupt instead.
-   */
-  private static boolean awaitEnd(
-      List<ProcessHandle> handles, long millis, AtomicBoolean interrupted) {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-    while (true) {
-      if (handles.stream().allMatch(GenericResource::ended)) {
-        return true;
-      }
-      if (System.nanoTime() - deadline >= 0) {
-        return false;
-      }
-      try {
-        Thread.sleep(END_POLL_MILLIS);
-      } catch (InterruptedException e) {
-        interrupted.set(true);
-      }
-    }
-  }
-
-  /** Whether a process has stopped running; see {@link ResourceProcesses#ended}. */
-  static boolean ended(ProcessHandle handle) {
-    return ResourceProcesses.ended(handle);
   }
 
   /** The last few non-blank lines of {@code output}, joined with " | ". */

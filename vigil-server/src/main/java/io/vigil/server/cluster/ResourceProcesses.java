@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Finds and ends the processes that generic resources of one node process started, wherever they
@@ -38,7 +39,7 @@ final class ResourceProcesses {
   static final String EPOCH = "VIGIL_EPOCH";
 
   private static final Path PROC = Path.of("/proc");
-  private static final long POLL_MILLIS = 10;
+  private static final long POLL_MILLIS = 20;
 
   private ResourceProcesses() {}
 
@@ -119,48 +120,58 @@ final class ResourceProcesses {
     return out;
   }
 
+  /** What {@link #end} did: how many processes it found at first, and which still run. */
+  record Ended(int found, List<ProcessHandle> left) {}
+
   /**
    * Ends the processes {@link #find} returns: a polite kill, up to {@code graceMillis} for them to
    * go, a forced kill of what is left and of anything found meanwhile, up to a second more, and as
    * many rounds as needed for processes that keep starting others, at most three.
-   *
-   * @return the processes still running afterwards (normally none)
    */
-  static List<ProcessHandle> end(
-      String instance, String resource, long maxEpoch, long graceMillis) {
+  static Ended end(String instance, String resource, long maxEpoch, long graceMillis) {
     // Ending what may still run matters more than an interrupt, which is kept for the caller.
-    boolean interrupted = Thread.interrupted();
+    AtomicBoolean interrupted = new AtomicBoolean(Thread.interrupted());
     try {
       List<ProcessHandle> left = find(instance, resource, maxEpoch);
+      int found = left.size();
       for (int round = 0; round < 3 && !left.isEmpty(); round++) {
         left.forEach(ProcessHandle::destroy);
-        interrupted |= awaitEnd(left, graceMillis);
+        awaitEnd(left, graceMillis, interrupted);
         List<ProcessHandle> survivors = find(instance, resource, maxEpoch);
         survivors.forEach(ProcessHandle::destroyForcibly);
-        interrupted |= awaitEnd(survivors, 1000);
+        awaitEnd(survivors, 1000, interrupted);
         left = find(instance, resource, maxEpoch);
       }
-      return left;
+      return new Ended(found, left);
     } finally {
-      if (interrupted) {
+      if (interrupted.get()) {
         Thread.currentThread().interrupt();
       }
     }
   }
 
-  /** Waits until every process has ended, at most {@code millis}; true when interrupted. */
-  private static boolean awaitEnd(List<ProcessHandle> handles, long millis) {
-    boolean interrupted = false;
+  /**
+   * Waits until every process has ended, at most {@code millis}. Keeps waiting when interrupted
+   * (what is being ended must be gone before the caller continues) and records the interrupt
+   * instead.
+   *
+   * @return whether all ended
+   */
+  static boolean awaitEnd(List<ProcessHandle> handles, long millis, AtomicBoolean interrupted) {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-    while (!handles.stream().allMatch(ResourceProcesses::ended)
-        && System.nanoTime() - deadline < 0) {
+    while (true) {
+      if (handles.stream().allMatch(ResourceProcesses::ended)) {
+        return true;
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        return false;
+      }
       try {
         Thread.sleep(POLL_MILLIS);
       } catch (InterruptedException e) {
-        interrupted = true;
+        interrupted.set(true);
       }
     }
-    return interrupted;
   }
 
   /**

@@ -8,7 +8,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Base64;
-import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
@@ -74,13 +73,18 @@ public final class Watchdog {
     Thread session = Thread.ofPlatform().name("switch-session").daemon().start(this::holdSession);
     while (!inputEnded) {
       long epoch;
+      long wait;
       synchronized (deadline) {
-        epoch = deadline.due(System.nanoTime());
+        long now = System.nanoTime();
+        epoch = deadline.due(now);
+        wait = Math.min(TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS), deadline.remaining(now));
       }
       if (epoch != SwitchDeadline.NONE) {
         sweep(epoch, "the node's lease deadline for epoch " + epoch + " passed without a renewal");
+      } else {
+        // Wakes at the deadline itself, and often enough to notice new input and its end.
+        TimeUnit.NANOSECONDS.sleep(Math.max(wait, 1));
       }
-      Thread.sleep(TICK_MILLIS);
     }
     sweep(Long.MAX_VALUE, "the node process exited");
     session.interrupt();
@@ -89,24 +93,23 @@ public final class Watchdog {
   }
 
   private void sweep(long maxEpoch, String why) {
-    List<ProcessHandle> found = ResourceProcesses.find(instance, null, maxEpoch);
-    if (found.isEmpty()) {
+    long t0 = System.nanoTime();
+    ResourceProcesses.Ended ended = ResourceProcesses.end(instance, null, maxEpoch, graceMillis);
+    if (ended.found() == 0) {
       return;
     }
-    long t0 = System.nanoTime();
-    List<ProcessHandle> left = ResourceProcesses.end(instance, null, maxEpoch, graceMillis);
     say(
         why
             + ": ended "
-            + (found.size() - left.size())
+            + (ended.found() - ended.left().size())
             + " process(es) of generic resources of "
             + node
             + " in "
             + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)
             + " ms"
-            + (left.isEmpty()
+            + (ended.left().isEmpty()
                 ? ""
-                : "; still running: " + left.stream().map(ProcessHandle::pid).toList()));
+                : "; still running: " + ended.left().stream().map(ProcessHandle::pid).toList()));
   }
 
   private void read() {

@@ -81,7 +81,7 @@ class DeadMansSwitchTest {
       await()
           .atMost(Duration.ofSeconds(5))
           .pollInterval(Duration.ofMillis(10))
-          .until(() -> GenericResource.ended(old));
+          .until(() -> ResourceProcesses.ended(old));
       long endedAfter = System.nanoTime() - (ownerUntil + slack);
       assertThat(endedAfter).as("ended after the switch's deadline").isGreaterThanOrEqualTo(0);
       assertThat(TimeUnit.NANOSECONDS.toMillis(endedAfter))
@@ -99,7 +99,7 @@ class DeadMansSwitchTest {
     deadMansSwitch.ensureRunning();
     deadMansSwitch.arm(3, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
     ProcessHandle old = daemon("backup-agent", 3, instance);
-    await().atMost(Duration.ofSeconds(5)).until(() -> GenericResource.ended(old));
+    await().atMost(Duration.ofSeconds(5)).until(() -> ResourceProcesses.ended(old));
     ProcessHandle current = daemon("backup-agent", 5, instance);
     try {
       deadMansSwitch.arm(5, System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
@@ -124,7 +124,7 @@ class DeadMansSwitchTest {
       long pid = deadMansSwitch.pid();
       long t0 = System.nanoTime();
       deadMansSwitch.close();
-      await().atMost(Duration.ofSeconds(5)).until(() -> GenericResource.ended(d));
+      await().atMost(Duration.ofSeconds(5)).until(() -> ResourceProcesses.ended(d));
       assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(3000);
       assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
           .as("the switch exited")
@@ -148,7 +148,7 @@ class DeadMansSwitchTest {
       await()
           .atMost(Duration.ofSeconds(5))
           .until(() -> deadMansSwitch.pid() > 0 && deadMansSwitch.pid() != first);
-      await().atMost(Duration.ofSeconds(8)).until(() -> GenericResource.ended(d));
+      await().atMost(Duration.ofSeconds(8)).until(() -> ResourceProcesses.ended(d));
     } finally {
       d.destroyForcibly();
     }

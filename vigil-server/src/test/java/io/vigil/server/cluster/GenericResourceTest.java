@@ -298,7 +298,7 @@ class GenericResourceTest {
 
       assertThat(resource.forceStop()).isTrue();
 
-      assertThat(GenericResource.ended(daemon)).as("the detached daemon ended").isTrue();
+      assertThat(ResourceProcesses.ended(daemon)).as("the detached daemon ended").isTrue();
       assertThat(spared.isAlive()).as("another resource's process").isTrue();
       assertThat(sparedElsewhere.isAlive()).as("another node process's resource").isTrue();
     } finally {
