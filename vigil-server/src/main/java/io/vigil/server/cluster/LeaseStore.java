@@ -1,6 +1,7 @@
 package io.vigil.server.cluster;
 
 import io.vigil.server.cluster.ControllerAction.AcquireMode;
+import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -48,6 +49,9 @@ class LeaseStore implements AutoCloseable {
   private final Properties lockProps;
   private Connection lockConnection;
   private java.sql.Timestamp lockSessionSince;
+  private int lockPid;
+  private java.sql.Timestamp lockBackendStart;
+  private boolean proxyLogged;
   private boolean holdsLock;
   private volatile Map<String, String> urls = Map.of();
   private final BooleanSupplier eligible;
@@ -108,10 +112,25 @@ class LeaseStore implements AutoCloseable {
       if (lockConnection == null || lockConnection.isClosed()) {
         lockConnection = DriverManager.getConnection(lockUrl, lockProps);
         lockConnection.setAutoCommit(true);
+        String proxy = Database.proxyProblem(lockConnection);
+        if (proxy != null) {
+          if (!proxyLogged) {
+            log.error(
+                "The lock connection {}; this node takes no lock and never takes over", proxy);
+            proxyLogged = true;
+          }
+          dropLockConnection();
+          return false;
+        }
         try (Statement s = lockConnection.createStatement();
-            ResultSet rs = s.executeQuery("SELECT CURRENT_TIMESTAMP")) {
+            ResultSet rs =
+                s.executeQuery(
+                    "SELECT CURRENT_TIMESTAMP, pid, backend_start FROM pg_stat_activity"
+                        + " WHERE pid = pg_backend_pid()")) {
           rs.next();
           lockSessionSince = rs.getTimestamp(1);
+          lockPid = rs.getInt(2);
+          lockBackendStart = rs.getTimestamp(3);
         }
       }
       try (Statement s = lockConnection.createStatement();
@@ -152,9 +171,48 @@ class LeaseStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether the lock this node holds is on the server that {@code c} (a connection of the request
+   * pool, which the lease is read and written through) reaches: its session shows there as holding
+   * the lock. With a URL listing several servers the lock connection and the pool can land on
+   * different ones, around a database failover for instance; a lock on another server proves
+   * nothing about this one's lease, so it is let go. The session is matched by its process id and
+   * start time, which no session on another server shares.
+   */
+  private boolean lockOnServerOf(Connection c) throws SQLException {
+    try (PreparedStatement q =
+        c.prepareStatement(
+            "SELECT COUNT(*) FROM pg_locks k JOIN pg_stat_activity a ON a.pid = k.pid"
+                + " WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1"
+                + " AND k.classid::bigint = ? AND k.objid::bigint = ? AND k.pid = ?"
+                + " AND a.backend_start = ?")) {
+      q.setLong(1, LOCK_KEY >>> 32);
+      q.setLong(2, LOCK_KEY & 0xffffffffL);
+      q.setInt(3, lockPid);
+      q.setTimestamp(4, lockBackendStart);
+      try (ResultSet rs = q.executeQuery()) {
+        rs.next();
+        if (rs.getLong(1) == 1) {
+          return true;
+        }
+      }
+    }
+    log.warn(
+        "This node's lock is on another database server than its lease (the database URL lists"
+            + " several servers); it lets the lock go");
+    dropLockConnection();
+    return false;
+  }
+
+  /** {@link #tryLock()} if locks are supported, kept only if the lock is on {@code c}'s server. */
+  private boolean lockOn(Connection c) throws SQLException {
+    return locksSupported() && tryLock() && lockOnServerOf(c);
+  }
+
   private void dropLockConnection() {
     holdsLock = false;
     lockSessionSince = null;
+    lockBackendStart = null;
     if (lockConnection != null) {
       try {
         lockConnection.close();
@@ -320,14 +378,14 @@ class LeaseStore implements AutoCloseable {
         }
       }
       urls = Map.copyOf(seenUrls);
-      boolean lock = holdsLock && verifyLock();
+      boolean lock = holdsLock && verifyLock() && lockOnServerOf(c);
       if (!owner
           && !lock
           && locksSupported()
           && lease.ownerHasLock()
           && lease.owner() != null
           && !selfPaused) {
-        lock = tryLock();
+        lock = lockOn(c);
         if (lock) {
           lease =
               new LeaseView(
@@ -390,7 +448,6 @@ class LeaseStore implements AutoCloseable {
    * @return the new epoch, or -1 when the lease had changed
    */
   long acquire(AcquireMode mode, String seenOwner, long seenEpoch) throws SQLException {
-    boolean lock = locksSupported() && tryLock();
     String condition =
         switch (mode) {
           case FREE -> "(owner IS NULL OR expires_at < CURRENT_TIMESTAMP)";
@@ -398,10 +455,11 @@ class LeaseStore implements AutoCloseable {
           case DEAD_OWNER -> "owner = ? AND owner_has_lock = TRUE";
           case OWN_PREVIOUS_RUN -> "owner = ?";
         };
-    if (mode == AcquireMode.DEAD_OWNER && !lock) {
-      return -1;
-    }
     try (Connection c = dataSource.getConnection()) {
+      boolean lock = lockOn(c);
+      if (mode == AcquireMode.DEAD_OWNER && !lock) {
+        return -1;
+      }
       c.setAutoCommit(false);
       try {
         if (dialect == Dialect.POSTGRESQL) {
@@ -484,7 +542,6 @@ class LeaseStore implements AutoCloseable {
 
   /** Extends the lease; false when it is no longer this node's at {@code epoch}. */
   boolean renew(long epoch) throws SQLException {
-    boolean lock = locksSupported() && (verifyLock() || tryLock());
     try (Connection c = dataSource.getConnection();
         PreparedStatement u =
             c.prepareStatement(
@@ -493,6 +550,7 @@ class LeaseStore implements AutoCloseable {
                     + ", owner_has_lock = ?, renewed_at = CURRENT_TIMESTAMP WHERE role = ? AND"
                     + " owner = ? AND epoch = ?")) {
       c.setAutoCommit(true);
+      boolean lock = locksSupported() && (verifyLock() || tryLock()) && lockOnServerOf(c);
       u.setBoolean(1, lock);
       u.setString(2, ROLE);
       u.setString(3, me);

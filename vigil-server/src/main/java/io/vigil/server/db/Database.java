@@ -77,6 +77,19 @@ public final class Database implements AutoCloseable {
       config.addDataSourceProperty("tcpKeepAlive", "true");
     }
     HikariDataSource ds = new HikariDataSource(config);
+    if (dialect == Dialect.POSTGRESQL) {
+      String problem;
+      try (java.sql.Connection c = ds.getConnection()) {
+        problem = proxyProblem(c);
+      } catch (java.sql.SQLException | RuntimeException e) {
+        // Unreachable now: Flyway below reports it the usual way.
+        problem = null;
+      }
+      if (problem != null) {
+        ds.close();
+        throw new DatabaseException("The database URL " + redact(url) + " " + problem, null);
+      }
+    }
     try {
       Flyway.configure()
           .dataSource(ds)
@@ -118,6 +131,34 @@ public final class Database implements AutoCloseable {
   @Override
   public void close() {
     dataSource.close();
+  }
+
+  /**
+   * Why a PostgreSQL connection is not a session of its own on the server, or null. PostgreSQL
+   * announces its backend's process id when a connection opens; a pooler or proxy (PgBouncer,
+   * Pgpool-II) announces an id of its own, so a mismatch with {@code pg_backend_pid()} shows one is
+   * in between. Vigil refuses that: the cluster's advisory lock is a session lock, which a
+   * transaction-pooling proxy shares between clients (a probe through it can even "get" a lock
+   * another node holds), and which a proxy keeps alive after the process that took it died.
+   */
+  public static String proxyProblem(java.sql.Connection c) throws java.sql.SQLException {
+    int announced = c.unwrap(org.postgresql.PGConnection.class).getBackendPID();
+    int actual;
+    try (java.sql.Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+      rs.next();
+      actual = rs.getInt(1);
+    }
+    if (announced == actual) {
+      return null;
+    }
+    return "reaches PostgreSQL through a connection pooler or proxy (the server process that"
+        + " answers, "
+        + actual
+        + ", is not the one announced when the connection opened, "
+        + announced
+        + "). Vigil's failover lock needs sessions of its own on the PostgreSQL server: point"
+        + " database.url at the server itself, not at PgBouncer or another pooler.";
   }
 
   static String redact(String url) {
