@@ -14,6 +14,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -201,8 +202,15 @@ public final class HttpServer implements AutoCloseable {
                   HandlerType.GET,
                   "/health/ready",
                   ctx -> {
-                    boolean up = ready.getAsBoolean();
-                    ctx.status(up ? 200 : 503).json(Map.of("status", up ? "UP" : "DOWN"));
+                    if (ready.getAsBoolean()) {
+                      ctx.json(Map.of("status", "UP"));
+                    } else {
+                      Map<String, Object> body = new LinkedHashMap<>();
+                      body.put("status", "DOWN");
+                      body.put("code", "starting");
+                      body.put("reason", "The node is starting.");
+                      ctx.status(503).json(body);
+                    }
                   });
               a.open(
                   HandlerType.GET,

@@ -72,6 +72,18 @@ final class ActiveGate implements Handler {
       ctx.skipRemainingHandlers();
       return;
     }
+    if (path.equals("/health/ready")) {
+      Problem owning = ownerProblem();
+      if (owning != null) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", "DOWN");
+        body.put("code", owning.code());
+        body.put("reason", owning.message());
+        ctx.status(503).json(body);
+        ctx.skipRemainingHandlers();
+        return;
+      }
+    }
     if (servedByEveryNode(path)) {
       return;
     }
@@ -165,6 +177,36 @@ final class ActiveGate implements Handler {
                     r.name().equals(resource) && r.state() == RoleController.ResourceState.RUNNING);
   }
 
+  /** Why the node is not ready, with a stable code. */
+  private record Problem(String code, String message) {}
+
+  /**
+   * Why this node, which owns the role, does not serve everything: it stops its resources or gives
+   * the role up, maintenance left a resource stopped, or a resource is starting. Null when the node
+   * serves, and on a standby.
+   */
+  private Problem ownerProblem() {
+    if (!controller.isActive() || controller.isServing()) {
+      return null;
+    }
+    if (stopping()) {
+      return new Problem(
+          "resource_stopping",
+          "This node owns the role but is stopping its resources (" + stoppingReason() + ").");
+    }
+    ClusterView view = controller.lastView();
+    if (view != null && view.maintenance()) {
+      return new Problem(
+          "maintenance",
+          "This node owns the role, but the cluster is in maintenance and not every resource runs;"
+              + " nothing is started automatically: start them with vigil cluster resource start,"
+              + " or end maintenance.");
+    }
+    return new Problem(
+        "resource_starting",
+        "This node owns the role but not all of its resources are running yet.");
+  }
+
   /** Whether the owner is giving the role up or stopping a resource. */
   private boolean stopping() {
     RoleController.Status s = controller.status();
@@ -229,23 +271,8 @@ final class ActiveGate implements Handler {
                                 + " cluster status for why, fix the cause and run vigil cluster"
                                 + " reset.",
                             null));
-              } else if (controller.isActive() && stopping()) {
-                ctx.status(503)
-                    .json(
-                        body(
-                            "resource_stopping",
-                            "This node owns the role but is stopping its resources ("
-                                + stoppingReason()
-                                + ").",
-                            new Active(me, myUrl)));
-              } else if (controller.isActive()) {
-                ctx.status(503)
-                    .json(
-                        body(
-                            "resource_starting",
-                            "This node owns the role but not all of its resources are running"
-                                + " yet.",
-                            new Active(me, myUrl)));
+              } else if (ownerProblem() instanceof Problem p) {
+                ctx.status(503).json(body(p.code(), p.message(), new Active(me, myUrl)));
               } else {
                 Active active = active();
                 ctx.status(503)

@@ -176,15 +176,21 @@ class OperationsIT extends ClusterIT {
               "{\"to\":\"" + cluster.nameOf(other) + "\"}");
       assertThat(moved.status()).as(moved.body()).isEqualTo(202);
       java.util.Set<String> codes = new java.util.LinkedHashSet<>();
+      java.util.Set<String> readyCodes = new java.util.LinkedHashSet<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (System.nanoTime() < deadline && cluster.active() != other) {
         var r = get(owner, "/cluster/active", null);
         if (r.status() == 503) {
           codes.add(r.json().get("code").asText());
         }
+        var ready = get(owner, "/health/ready", null);
+        if (ready.status() == 503) {
+          readyCodes.add(ready.json().get("code").asText());
+        }
         sleep(50);
       }
       assertThat(codes).contains("resource_stopping");
+      assertThat(readyCodes).as("/health/ready while stopping").contains("resource_stopping");
       awaitServing(cluster, token, Duration.ofSeconds(20));
       sampler.close();
       assertNeverTwoActive(sampler);
@@ -234,8 +240,13 @@ class OperationsIT extends ClusterIT {
       assertThat(status(owner, token).get("owner").asText())
           .as("the lease is kept")
           .isEqualTo(cluster.nameOf(owner));
-      // ...but a load balancer is told that this node does not serve everything now.
-      assertThat(get(owner, "/cluster/active", null).status()).isEqualTo(503);
+      // ...but a load balancer is told that this node does not serve everything now, and why.
+      var active = get(owner, "/cluster/active", null);
+      assertThat(active.status()).isEqualTo(503);
+      assertThat(active.json().get("code").asText()).isEqualTo("maintenance");
+      var ready = get(owner, "/health/ready", null);
+      assertThat(ready.status()).isEqualTo(503);
+      assertThat(ready.json().get("code").asText()).isEqualTo("maintenance");
       assertThat(
               send(owner, "POST", "/api/v1/cluster/resources/management-server/start", token, null)
                   .status())
