@@ -21,7 +21,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class LabFailoverIT {
 
-  private static final String ADMIN_PASSWORD = "lab-failover-admin-password";
+  static final String ADMIN_PASSWORD = "lab-failover-admin-password";
 
   @RegisterExtension static final LabExtension lab = new LabExtension().withPostgres();
 
@@ -82,7 +82,7 @@ class LabFailoverIT {
   }
 
   /** Waits until exactly one node answers 200 on {@code /cluster/active}, asked from the client. */
-  private static LabNode awaitOneActive(LabHttp http, List<LabNode> nodes, Duration timeout) {
+  static LabNode awaitOneActive(LabHttp http, List<LabNode> nodes, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       List<LabNode> active = new ArrayList<>();
@@ -106,7 +106,7 @@ class LabFailoverIT {
    * A token from the password grant. {@code /cluster/active} can answer 200 a moment before the
    * identity provider serves, so this retries for a bounded time.
    */
-  private static String awaitToken(LabHttp http, LabNode node, Duration timeout) {
+  static String awaitToken(LabHttp http, LabNode node, Duration timeout) {
     String form =
         "grant_type=password&client_id=vigil-cli&username=admin&password="
             + URLEncoder.encode(ADMIN_PASSWORD, StandardCharsets.UTF_8)
@@ -129,7 +129,7 @@ class LabFailoverIT {
     throw new AssertionError("no token from " + node + " within " + timeout + "; last: " + last);
   }
 
-  private static void awaitStatus(LabHttp http, String url, int status, Duration timeout) {
+  static void awaitStatus(LabHttp http, String url, int status, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     int last;
     while ((last = http.status(url)) != status) {
@@ -142,8 +142,7 @@ class LabFailoverIT {
   }
 
   /** The first 200 answer of an API read, or the last answer when none came within timeout. */
-  private static TestHttp.Response awaitApi(
-      LabHttp http, String url, String token, Duration timeout) {
+  static TestHttp.Response awaitApi(LabHttp http, String url, String token, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     TestHttp.Response last = null;
     while (true) {

@@ -36,20 +36,24 @@ public final class LabPostgres implements AutoCloseable {
   public static final int PORT = 5432;
   public static final String DATABASE = "vigil";
   public static final String USER = "vigil";
+  public static final String REPLICATION_USER = "replicator";
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Host host;
   private final LabAccount account;
   private final Path bin;
+  private final Path data;
   private final Path socketDir;
-  private final String password;
+  private String password;
   private HostProcess server;
 
-  private LabPostgres(Host host, LabAccount account, Path bin, Path socketDir, String password) {
+  private LabPostgres(
+      Host host, LabAccount account, Path bin, Path data, Path socketDir, String password) {
     this.host = host;
     this.account = account;
     this.bin = bin;
+    this.data = data;
     this.socketDir = socketDir;
     this.password = password;
   }
@@ -106,6 +110,92 @@ public final class LabPostgres implements AutoCloseable {
    * @throws LabException with the server's log when a step fails
    */
   public static LabPostgres start(Host host) {
+    return start(host, false);
+  }
+
+  /**
+   * Like {@link #start(Host)}, for a primary that replicates synchronously: {@code
+   * synchronous_commit=on}, a replication user the standbys of {@link #startStandby} connect as,
+   * and once a standby streams, every standby synchronous ({@code synchronous_standby_names='*'}):
+   * a commit is acknowledged only once a standby has it.
+   */
+  public static LabPostgres startPrimary(Host host) {
+    return start(host, true);
+  }
+
+  private static LabPostgres start(Host host, boolean primary) {
+    LabPostgres pg = prepare(host);
+    pg.initdb(pg.data);
+    if (primary) {
+      pg.allowReplication();
+    }
+    pg.startServer(List.of(primary ? "synchronous_commit=on" : "synchronous_commit=off"));
+    pg.createDatabase(primary);
+    return pg;
+  }
+
+  /**
+   * A streaming-replication standby of {@code primary} on {@code host}: a copy by {@code
+   * pg_basebackup -R} (which also writes how to reach the primary), started in recovery. It answers
+   * read-only queries and becomes a primary on {@link #promote()}.
+   */
+  public static LabPostgres startStandby(Host host, LabPostgres primary) {
+    LabPostgres pg = prepare(host);
+    Path pass = pg.socketDir.resolve("replication.pass");
+    pg.writeOwned(
+        pass,
+        primary.host.name()
+            + ":"
+            + PORT
+            + ":*:"
+            + REPLICATION_USER
+            + ":"
+            + primary.password
+            + "\n");
+    pg.host
+        .runAs(
+            pg.account,
+            Duration.ofSeconds(120),
+            List.of(
+                pg.bin.resolve("pg_basebackup").toString(),
+                "-d",
+                "host="
+                    + primary.host.name()
+                    + " port="
+                    + PORT
+                    + " user="
+                    + REPLICATION_USER
+                    + " passfile="
+                    + pass,
+                "-D",
+                pg.data.toString(),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync"))
+        .orThrow();
+    pg.password = primary.password;
+    // Promoted, it is a primary without standbys: its commits must not wait for one.
+    pg.startServer(List.of("synchronous_commit=on"));
+    // Only now is the primary told to wait for a standby (set earlier, pg_basebackup would have
+    // copied the setting and the promoted standby would wait forever).
+    primary.query("postgres", "ALTER SYSTEM SET synchronous_standby_names = '*'");
+    primary.query("postgres", "SELECT pg_reload_conf()");
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (primary
+        .query("postgres", "SELECT sync_state FROM pg_stat_replication")
+        .lines()
+        .noneMatch("sync"::equals)) {
+      if (System.nanoTime() > deadline) {
+        throw new LabException(
+            "The standby on " + host.name() + " is not synchronous:\n" + pg.logText());
+      }
+      Commands.sleep(100);
+    }
+    return pg;
+  }
+
+  private static LabPostgres prepare(Host host) {
     Path bin = binaries();
     if (bin == null) {
       throw new LabException(unavailableReason());
@@ -122,11 +212,12 @@ public final class LabPostgres implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    LabPostgres pg = new LabPostgres(host, account, bin, socketDir, randomPassword());
-    pg.initdb(data);
-    pg.server =
-        host.startAs(
-            account,
+    return new LabPostgres(host, account, bin, data, socketDir, randomPassword());
+  }
+
+  private void startServer(List<String> settings) {
+    List<String> command =
+        new ArrayList<>(
             List.of(
                 bin.resolve("postgres").toString(),
                 "-D",
@@ -140,14 +231,59 @@ public final class LabPostgres implements AutoCloseable {
                 "-c",
                 "fsync=off",
                 "-c",
-                "full_page_writes=off",
-                "-c",
-                "synchronous_commit=off"),
-            Map.of(),
-            host.dir().resolve("postgres.log"));
-    pg.awaitAccepting(Duration.ofSeconds(30));
-    pg.createDatabase();
-    return pg;
+                "full_page_writes=off"));
+    for (String setting : settings) {
+      command.add("-c");
+      command.add(setting);
+    }
+    server = host.startAs(account, command, Map.of(), host.dir().resolve("postgres.log"));
+    awaitAccepting(Duration.ofSeconds(30));
+  }
+
+  /** Lets standbys on the lab's subnet stream from this server as {@link #REPLICATION_USER}. */
+  private void allowReplication() {
+    try {
+      Files.writeString(
+          data.resolve("pg_hba.conf"),
+          "host replication "
+              + REPLICATION_USER
+              + " "
+              + host.lab().subnet().cidr()
+              + " scram-sha-256\n",
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Ends recovery: a standby becomes a primary that accepts writes ({@code pg_promote()}, which
+   * waits until it has).
+   */
+  public void promote() {
+    String done = query("postgres", "SELECT pg_promote(true, 60)").strip();
+    if (!"t".equals(done)) {
+      throw new LabException("PostgreSQL on " + host.name() + " was not promoted:\n" + logText());
+    }
+  }
+
+  /**
+   * The environment a Vigil node needs for a database on several servers, a primary and its
+   * standbys: one URL that lists them all and asks for the primary.
+   */
+  public static Map<String, String> nodeEnv(List<LabPostgres> servers) {
+    StringBuilder hosts = new StringBuilder();
+    for (LabPostgres pg : servers) {
+      hosts.append(hosts.isEmpty() ? "" : ",").append(pg.host.name()).append(':').append(PORT);
+    }
+    LabPostgres first = servers.getFirst();
+    return Map.of(
+        "VIGIL_DB_URL",
+        "jdbc:postgresql://" + hosts + "/" + DATABASE + "?targetServerType=primary",
+        "VIGIL_DB_USER",
+        USER,
+        "VIGIL_DB_PASSWORD",
+        first.password);
   }
 
   private void initdb(Path data) {
@@ -209,7 +345,7 @@ public final class LabPostgres implements AutoCloseable {
     }
   }
 
-  private void createDatabase() {
+  private void createDatabase(boolean replication) {
     // The password goes in a file, never on a command line where ps would show it.
     Path sql = socketDir.resolve("create.sql");
     writeOwned(
@@ -222,7 +358,14 @@ public final class LabPostgres implements AutoCloseable {
             + DATABASE
             + " OWNER "
             + USER
-            + ";\n");
+            + ";\n"
+            + (replication
+                ? "CREATE ROLE "
+                    + REPLICATION_USER
+                    + " LOGIN REPLICATION PASSWORD '"
+                    + password
+                    + "';\n"
+                : ""));
     try {
       host.runAs(
               account,
