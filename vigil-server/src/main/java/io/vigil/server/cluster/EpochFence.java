@@ -58,45 +58,60 @@ public final class EpochFence implements Fence {
               + me
               + " does not own the role now, so it may not write; send the request to the active node.");
     }
-    return jdbi.inTransaction(
-        h -> {
-          if (dialect == Dialect.POSTGRESQL) {
-            // Both in one round trip: this runs before every fenced write.
-            h.createQuery(
-                    "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
-                        + " set_config('statement_timeout', '"
-                        + STATEMENT_TIMEOUT_MILLIS
-                        + "ms', true) AS statement")
-                .mapToMap()
-                .one();
-          }
-          var row =
-              h.createQuery(
-                      "SELECT epoch, owner FROM cluster_epoch WHERE role = :role "
-                          + dialect.forShare())
-                  .bind("role", LeaseStore.ROLE)
-                  .map((rs, ctx) -> new Object[] {rs.getLong("epoch"), rs.getString("owner")})
-                  .one();
-          long current = (Long) row[0];
-          String owner = (String) row[1];
-          if (current != mine || !me.equals(owner)) {
-            String why =
-                "the role's epoch is "
-                    + current
-                    + " (owner "
-                    + owner
-                    + "), not this node's "
-                    + mine;
-            onFenced.accept(why);
-            throw new FencedException(
-                "Write refused: node "
-                    + me
-                    + " lost the role ("
-                    + why
-                    + "). The active node has the current data; retry there.");
-          }
-          return work.withHandle(h);
-        });
+    R result =
+        jdbi.inTransaction(
+            h -> {
+              if (dialect == Dialect.POSTGRESQL) {
+                // Both in one round trip: this runs before every fenced write.
+                h.createQuery(
+                        "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
+                            + " set_config('statement_timeout', '"
+                            + STATEMENT_TIMEOUT_MILLIS
+                            + "ms', true) AS statement")
+                    .mapToMap()
+                    .one();
+              }
+              var row =
+                  h.createQuery(
+                          "SELECT epoch, owner FROM cluster_epoch WHERE role = :role "
+                              + dialect.forShare())
+                      .bind("role", LeaseStore.ROLE)
+                      .map((rs, ctx) -> new Object[] {rs.getLong("epoch"), rs.getString("owner")})
+                      .one();
+              long current = (Long) row[0];
+              String owner = (String) row[1];
+              if (current != mine || !me.equals(owner)) {
+                String why =
+                    "the role's epoch is "
+                        + current
+                        + " (owner "
+                        + owner
+                        + "), not this node's "
+                        + mine;
+                onFenced.accept(why);
+                throw new FencedException(
+                    "Write refused: node "
+                        + me
+                        + " lost the role ("
+                        + why
+                        + "). The active node has the current data; retry there.");
+              }
+              return work.withHandle(h);
+            });
+    COMMITTED.set(mine);
+    return result;
+  }
+
+  private static final ThreadLocal<Long> COMMITTED = new ThreadLocal<>();
+
+  /**
+   * The epoch under which the last write of this thread committed, once: null when it committed
+   * none since the last call. Request handling reports it in the {@code Vigil-Epoch} header.
+   */
+  public static Long takeCommittedEpoch() {
+    Long epoch = COMMITTED.get();
+    COMMITTED.remove();
+    return epoch;
   }
 
   @Override

@@ -24,6 +24,11 @@ public final class Api {
     this.routes = routes;
   }
 
+  /** Runs {@code handler} after every request's handler, before the response is sent. */
+  public void after(Handler handler) {
+    routes.after(handler);
+  }
+
   public void get(String path, Permission permission, Handler handler) {
     secured(HandlerType.GET, path, permission, handler);
   }

@@ -4,6 +4,7 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.vigil.server.cluster.ClusterView;
+import io.vigil.server.cluster.EpochFence;
 import io.vigil.server.cluster.FailoverController;
 import io.vigil.server.cluster.RoleController;
 import io.vigil.server.http.Api;
@@ -251,39 +252,49 @@ final class ActiveGate implements Handler {
    * signal a load balancer routes on), 503 otherwise, naming the active node when there is one.
    */
   RouteModule routes() {
-    return (Api api) ->
-        api.open(
-            HandlerType.GET,
-            "/cluster/active",
-            ctx -> {
-              if (controller.isServing()) {
-                Map<String, Object> body = new LinkedHashMap<>();
-                body.put("active", me);
-                body.put("url", myUrl);
-                body.put("epoch", controller.status().epoch());
-                ctx.json(body);
-              } else if (roleFailed()) {
-                ctx.status(503)
-                    .json(
-                        body(
-                            "role_failed",
-                            "The management role is marked failed, so no node serves it; see vigil"
-                                + " cluster status for why, fix the cause and run vigil cluster"
-                                + " reset.",
-                            null));
-              } else if (ownerProblem() instanceof Problem p) {
-                ctx.status(503).json(body(p.code(), p.message(), new Active(me, myUrl)));
-              } else {
-                Active active = active();
-                ctx.status(503)
-                    .json(
-                        body(
-                            active == null ? "no_active_node" : "not_active",
-                            active == null
-                                ? "No node is active right now."
-                                : "This node is a standby; " + active.name() + " is active.",
-                            active));
-              }
-            });
+    return (Api api) -> {
+      // Which epoch a request's writes committed under: what lets a client (or a checker) tell
+      // that no write was ever accepted under a stale one.
+      api.after(
+          ctx -> {
+            Long epoch = EpochFence.takeCommittedEpoch();
+            if (epoch != null) {
+              ctx.header("Vigil-Epoch", Long.toString(epoch));
+            }
+          });
+      api.open(
+          HandlerType.GET,
+          "/cluster/active",
+          ctx -> {
+            if (controller.isServing()) {
+              Map<String, Object> body = new LinkedHashMap<>();
+              body.put("active", me);
+              body.put("url", myUrl);
+              body.put("epoch", controller.status().epoch());
+              ctx.json(body);
+            } else if (roleFailed()) {
+              ctx.status(503)
+                  .json(
+                      body(
+                          "role_failed",
+                          "The management role is marked failed, so no node serves it; see vigil"
+                              + " cluster status for why, fix the cause and run vigil cluster"
+                              + " reset.",
+                          null));
+            } else if (ownerProblem() instanceof Problem p) {
+              ctx.status(503).json(body(p.code(), p.message(), new Active(me, myUrl)));
+            } else {
+              Active active = active();
+              ctx.status(503)
+                  .json(
+                      body(
+                          active == null ? "no_active_node" : "not_active",
+                          active == null
+                              ? "No node is active right now."
+                              : "This node is a standby; " + active.name() + " is active.",
+                          active));
+            }
+          });
+    };
   }
 }
