@@ -268,6 +268,10 @@ public final class RoleController {
             new ControllerAction.Record(
                 "acquired", pendingAcquireReason + " (epoch " + epoch + ")"));
         pendingAcquireReason = null;
+        if (shutdown) {
+          // Told to shut down while the acquisition was in flight: give the role up at once.
+          shutdownStepDown(out);
+        }
       }
       case NotAcquired n -> {
         dbBusy = false;
@@ -402,13 +406,17 @@ public final class RoleController {
       case Shutdown s -> {
         shutdown = true;
         if (owner && stepDown == null) {
-          stepDown =
-              new StepDown(
-                  "node " + me + " is shutting down", bestOtherNode(), false, false, false, true);
-          out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+          shutdownStepDown(out);
         }
       }
     }
+  }
+
+  private void shutdownStepDown(List<ControllerAction> out) {
+    stepDown =
+        new StepDown(
+            "node " + me + " is shutting down", bestOtherNode(), false, false, false, true);
+    out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
   }
 
   private void changeResources(List<ResourceSpec> specs, long now) {
@@ -569,7 +577,12 @@ public final class RoleController {
     }
     resourceActions(now, out);
     databaseActions(now, out);
-    if (shutdown && !owner && !releasing && allStopped() && !shutdownComplete) {
+    if (shutdown
+        && !owner
+        && !releasing
+        && pendingAcquireReason == null
+        && allStopped()
+        && !shutdownComplete) {
       shutdownComplete = true;
       out.add(new ControllerAction.ShutdownComplete());
     }

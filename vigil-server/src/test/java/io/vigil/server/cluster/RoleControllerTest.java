@@ -545,4 +545,59 @@ class RoleControllerTest {
     assertThat(a.running).doesNotContainKeys("vip", "recorder-sync");
     assertThat(c.runningOwner()).isEqualTo("a");
   }
+
+  @Test
+  void aNodeToldToShutDownWhileItsAcquisitionIsInFlightGivesUpTheRoleItGotAndCompletes() {
+    long t = 1_000_000_000L;
+    var rc =
+        new RoleController(
+            "a",
+            ClusterTiming.DEFAULT,
+            RolePolicy.DEFAULT,
+            SimulatedCluster.standardResources(FAST),
+            t);
+    assertThat(rc.handle(new ControllerEvent.Tick(), t))
+        .hasAtLeastOneElementOfType(ControllerAction.Observe.class);
+    var free =
+        new ClusterView(
+            new LeaseView(null, 0, true, null, false, false),
+            false,
+            false,
+            null,
+            null,
+            false,
+            false,
+            java.util.Map.of("a", Duration.ofSeconds(1)),
+            0,
+            false,
+            false);
+    t += 1_000_000;
+    assertThat(rc.handle(new ControllerEvent.Observed(free), t))
+        .hasAtLeastOneElementOfType(ControllerAction.Acquire.class);
+    t += 1_000_000;
+    assertThat(rc.handle(new ControllerEvent.Shutdown(), t))
+        .as("not complete while the acquisition may still succeed")
+        .noneMatch(ControllerAction.ShutdownComplete.class::isInstance);
+    t += 1_000_000;
+    var actions = new java.util.ArrayList<>(rc.handle(new ControllerEvent.Acquired(1, t, true), t));
+    for (int i = 0;
+        i < 300 && actions.stream().noneMatch(ControllerAction.Release.class::isInstance);
+        i++) {
+      t += 10_000_000;
+      for (ControllerAction a : List.copyOf(actions)) {
+        if (a instanceof ControllerAction.Renew) {
+          actions.addAll(rc.handle(new ControllerEvent.Renewed(t, true), t));
+        } else if (a instanceof ControllerAction.Observe) {
+          actions.addAll(rc.handle(new ControllerEvent.Observed(free), t));
+        }
+      }
+      actions.addAll(rc.handle(new ControllerEvent.Tick(), t));
+    }
+    assertThat(actions)
+        .as("the lease it got is given up")
+        .anyMatch(ControllerAction.Release.class::isInstance);
+    assertThat(rc.handle(new ControllerEvent.Released(), t + 1_000_000))
+        .anyMatch(ControllerAction.ShutdownComplete.class::isInstance);
+    assertThat(rc.isShutdownComplete()).isTrue();
+  }
 }
