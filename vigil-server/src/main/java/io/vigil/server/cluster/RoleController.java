@@ -91,7 +91,6 @@ public final class RoleController {
   public record Status(
       boolean owner,
       long epoch,
-      long ownerSinceNanos,
       String steppingDown,
       List<ResourceStatus> resources,
       ClusterView lastView) {}
@@ -102,9 +101,10 @@ public final class RoleController {
     long since;
     final Deque<Long> restarts = new ArrayDeque<>();
     long nextCheckAt;
-    long checkSeq;
-    boolean checkInFlight;
-    long checkSentAt;
+
+    /** The check awaiting its answer, or null. */
+    PendingCheck check;
+
     String lastProblem;
 
     /**
@@ -118,6 +118,49 @@ public final class RoleController {
       this.since = now;
     }
   }
+
+  /** A health check sent at {@code sentAt} whose answer carries {@code seq}. */
+  private record PendingCheck(long seq, long sentAt) {}
+
+  /**
+   * Where this node is with the role. Only {@link Owner} and {@link SteppingDown} own it; an
+   * acquisition and a release are phases of their own, so a node can never own the role while it
+   * releases it, step down without owning it, or finish its shutdown while it may still get the
+   * lease.
+   */
+  private sealed interface Phase {}
+
+  /** Not the owner, and no acquisition or release in flight. */
+  private record Standby() implements Phase {}
+
+  /** An acquisition is in flight; {@code reason} is recorded when it succeeds. */
+  private record Acquiring(String reason) implements Phase {}
+
+  /**
+   * The owner of the role at {@code epoch} since {@code since}.
+   *
+   * @param renewSentAt when the last successful renewal (or the acquisition) was sent
+   * @param renewIssuedAt when the last renewal was sent, successful or not
+   */
+  private record Owner(long epoch, long since, long renewSentAt, long renewIssuedAt)
+      implements Phase {
+    Owner renewed(long sentAt) {
+      return new Owner(epoch, since, Math.max(renewSentAt, sentAt), renewIssuedAt);
+    }
+
+    Owner renewIssued(long at) {
+      return new Owner(epoch, since, renewSentAt, at);
+    }
+  }
+
+  /** Still the owner, stopping the resources to give the role up as {@code why} says. */
+  private record SteppingDown(Owner term, StepDown why) implements Phase {}
+
+  /** The release after a step down is in flight. */
+  private record Releasing(StepDown why) implements Phase {}
+
+  /** The shutdown is complete. */
+  private record Stopped() implements Phase {}
 
   private record StepDown(
       String reason,
@@ -134,30 +177,21 @@ public final class RoleController {
   private final Map<String, Res> resources = new LinkedHashMap<>();
   private final Set<String> removed = new HashSet<>();
 
-  private boolean owner;
-  private long epoch;
-  private long ownerSince;
-  private long lastRenewSentAt;
-  private long lastRenewIssuedAt;
+  private Phase phase = new Standby();
   private boolean dbBusy;
-  private boolean releasing;
   private long lastObserveIssuedAt;
-  private boolean observing;
   private boolean viewFresh;
   private boolean placementFresh;
   private ClusterView view;
   private boolean wasMaintenance;
-  private StepDown stepDown;
-  private String pendingAcquireReason;
   private long backoffUntil = Long.MIN_VALUE;
   private String availableKey;
   private long availableSince;
   private final Set<String> toStop = new HashSet<>();
   private final Set<String> manualWanted = new HashSet<>();
   private boolean shutdown;
-  private boolean shutdownComplete;
   private boolean drainSignalled;
-  private String drainWaitingRecorded;
+  private boolean drainWaitingRecorded;
   private long seq;
 
   public RoleController(
@@ -185,11 +219,42 @@ public final class RoleController {
   }
 
   public boolean isOwner() {
-    return owner;
+    return term() != null;
   }
 
+  /** The epoch of this node's term as the owner, or 0 when it is not the owner. */
   public long epoch() {
-    return epoch;
+    Owner t = term();
+    return t == null ? 0 : t.epoch();
+  }
+
+  /** The current term as the owner, also while stepping down; null when not the owner. */
+  private Owner term() {
+    return switch (phase) {
+      case Owner o -> o;
+      case SteppingDown s -> s.term();
+      default -> null;
+    };
+  }
+
+  /** The step down under way (also while releasing), or null. */
+  private StepDown stepDown() {
+    return switch (phase) {
+      case SteppingDown s -> s.why();
+      case Releasing r -> r.why();
+      default -> null;
+    };
+  }
+
+  /** Replaces the term's data, keeping the phase. */
+  private void term(Owner t) {
+    phase = phase instanceof SteppingDown s ? new SteppingDown(t, s.why()) : t;
+  }
+
+  /** Starts stepping down from the current term. */
+  private void stepDown(StepDown why, List<ControllerAction> out) {
+    phase = new SteppingDown(term(), why);
+    out.add(new ControllerAction.Record("stepping_down", why.reason()));
   }
 
   /**
@@ -199,7 +264,8 @@ public final class RoleController {
    * before its controller thread has run.
    */
   public long ownerUntil() {
-    return owner ? lastRenewSentAt + timing.renewDeadline().toNanos() : Long.MIN_VALUE;
+    Owner t = term();
+    return t != null ? t.renewSentAt() + timing.renewDeadline().toNanos() : Long.MIN_VALUE;
   }
 
   public ResourceState state(String resource) {
@@ -207,7 +273,7 @@ public final class RoleController {
   }
 
   public boolean isShutdownComplete() {
-    return shutdownComplete;
+    return phase instanceof Stopped;
   }
 
   public Status status() {
@@ -216,8 +282,8 @@ public final class RoleController {
       Res r = resources.get(n);
       list.add(new ResourceStatus(n, r.state, r.since, r.lastProblem, r.restarts.size()));
     }
-    return new Status(
-        owner, epoch, ownerSince, stepDown == null ? null : stepDown.reason(), list, view);
+    StepDown s = stepDown();
+    return new Status(isOwner(), epoch(), s == null ? null : s.reason(), list, view);
   }
 
   // ---------------------------------------------------------------- events
@@ -227,12 +293,12 @@ public final class RoleController {
       case Tick t -> {}
       case Observed o -> {
         dbBusy = false;
-        observing = false;
         view = o.view();
         viewFresh = true;
         placementFresh = true;
         LeaseView lease = view.lease();
-        if (owner && !releasing && (!me.equals(lease.owner()) || lease.epoch() != epoch)) {
+        Owner t = term();
+        if (t != null && (!me.equals(lease.owner()) || lease.epoch() != t.epoch())) {
           lose(
               now,
               out,
@@ -251,23 +317,14 @@ public final class RoleController {
           wasMaintenance = view.maintenance();
         }
       }
-      case ObserveFailed f -> {
-        dbBusy = false;
-        observing = false;
-      }
+      case ObserveFailed f -> dbBusy = false;
       case Acquired a -> {
         dbBusy = false;
-        owner = true;
-        epoch = a.epoch();
-        ownerSince = now;
-        lastRenewSentAt = a.sentAtNanos();
-        lastRenewIssuedAt = a.sentAtNanos();
+        String reason = phase instanceof Acquiring q ? q.reason() : null;
+        phase = new Owner(a.epoch(), now, a.sentAtNanos(), a.sentAtNanos());
         backoffUntil = Long.MIN_VALUE;
         toStop.clear();
-        out.add(
-            new ControllerAction.Record(
-                "acquired", pendingAcquireReason + " (epoch " + epoch + ")"));
-        pendingAcquireReason = null;
+        out.add(new ControllerAction.Record("acquired", reason + " (epoch " + a.epoch() + ")"));
         if (shutdown) {
           // Told to shut down while the acquisition was in flight: give the role up at once.
           shutdownStepDown(out);
@@ -275,32 +332,35 @@ public final class RoleController {
       }
       case NotAcquired n -> {
         dbBusy = false;
-        pendingAcquireReason = null;
+        if (phase instanceof Acquiring) {
+          phase = new Standby();
+        }
       }
       case Renewed r -> {
         dbBusy = false;
-        if (owner && !releasing) {
-          lastRenewSentAt = Math.max(lastRenewSentAt, r.sentAtNanos());
+        Owner t = term();
+        if (t != null) {
+          term(t.renewed(r.sentAtNanos()));
         }
       }
       case RenewFailed f -> {
         dbBusy = false;
-        if (owner && !releasing && f.lost()) {
+        if (isOwner() && f.lost()) {
           lose(now, out, "renewal failed: " + f.reason());
         }
       }
       case Released r -> {
         dbBusy = false;
-        releasing = false;
-        StepDown done = stepDown;
-        stepDown = null;
-        if (done != null && done.drain()) {
+        if (phase instanceof Releasing rel && rel.why().drain()) {
           out.add(new ControllerAction.Drained());
           drainSignalled = true;
         }
+        if (phase instanceof Releasing) {
+          phase = new Standby();
+        }
       }
       case Fenced f -> {
-        if (owner) {
+        if (isOwner()) {
           lose(now, out, "a write was fenced: " + f.reason());
         }
       }
@@ -310,7 +370,7 @@ public final class RoleController {
           r.state = ResourceState.RUNNING;
           r.since = now;
           r.nextCheckAt = now + r.spec.policy().checkInterval().toNanos();
-          r.checkInFlight = false;
+          r.check = null;
           out.add(new ControllerAction.Record("resource_started", s.name() + " started on " + me));
         }
       }
@@ -320,7 +380,7 @@ public final class RoleController {
           r.state = ResourceState.STOPPED;
           r.since = now;
           r.lastProblem = s.reason();
-          if (owner && stepDown == null && !shutdown && maintenance()) {
+          if (phase instanceof Owner && !shutdown && maintenance()) {
             // Maintenance promises no automatic action: no restart, no failover.
             manualWanted.removeAll(graph.withDependents(s.name()));
             out.add(
@@ -330,7 +390,7 @@ public final class RoleController {
                         + " failed to start: "
                         + s.reason()
                         + "; maintenance is on, so it is not restarted (start it again by hand)"));
-          } else if (owner && stepDown == null && !shutdown) {
+          } else if (phase instanceof Owner && !shutdown) {
             failure(now, out, s.name(), "failed to start: " + s.reason());
           }
         }
@@ -340,7 +400,7 @@ public final class RoleController {
         if (r != null) {
           r.state = ResourceState.STOPPED;
           r.since = now;
-          r.checkInFlight = false;
+          r.check = null;
           if (s.problem() != null) {
             r.lastProblem = s.problem();
           }
@@ -355,7 +415,7 @@ public final class RoleController {
         if (r != null && r.state == ResourceState.STOPPING) {
           r.state = ResourceState.STOP_FAILED;
           r.since = now;
-          r.checkInFlight = false;
+          r.check = null;
           r.lastProblem = s.problem();
           r.notBefore = now + STOP_RETRY_DELAY.toNanos();
           out.add(
@@ -368,17 +428,16 @@ public final class RoleController {
                       + s.problem()
                       + "; stopping it again every "
                       + human(STOP_RETRY_DELAY)
-                      + (owner ? ", and the role stays here until it has stopped" : "")));
+                      + (isOwner() ? ", and the role stays here until it has stopped" : "")));
         }
       }
       case CheckResult c -> {
         Res r = resources.get(c.name());
-        if (r != null && r.checkInFlight && c.seq() == r.checkSeq) {
-          r.checkInFlight = false;
+        if (r != null && r.check != null && c.seq() == r.check.seq()) {
+          r.check = null;
           r.nextCheckAt = now + r.spec.policy().checkInterval().toNanos();
           if (c.problem() != null
-              && owner
-              && stepDown == null
+              && phase instanceof Owner
               && !maintenance()
               && r.state == ResourceState.RUNNING) {
             r.lastProblem = c.problem();
@@ -387,7 +446,7 @@ public final class RoleController {
         }
       }
       case ManualStart m -> {
-        if (owner && graph.contains(m.name())) {
+        if (isOwner() && graph.contains(m.name())) {
           Set<String> wanted = graph.withDependencies(m.name());
           manualWanted.addAll(wanted);
           toStop.removeAll(wanted);
@@ -395,7 +454,7 @@ public final class RoleController {
         }
       }
       case ManualStop m -> {
-        if (owner && graph.contains(m.name())) {
+        if (isOwner() && graph.contains(m.name())) {
           Set<String> stopping = graph.withDependents(m.name());
           manualWanted.removeAll(stopping);
           toStop.addAll(stopping);
@@ -405,7 +464,7 @@ public final class RoleController {
       case ResourcesChanged c -> changeResources(c.resources(), now);
       case Shutdown s -> {
         shutdown = true;
-        if (owner && stepDown == null) {
+        if (phase instanceof Owner) {
           shutdownStepDown(out);
         }
       }
@@ -413,10 +472,10 @@ public final class RoleController {
   }
 
   private void shutdownStepDown(List<ControllerAction> out) {
-    stepDown =
+    stepDown(
         new StepDown(
-            "node " + me + " is shutting down", bestOtherNode(), false, false, false, true);
-    out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+            "node " + me + " is shutting down", bestOtherNode(), false, false, false, true),
+        out);
   }
 
   private void changeResources(List<ResourceSpec> specs, long now) {
@@ -508,12 +567,12 @@ public final class RoleController {
   }
 
   private void failover(List<ControllerAction> out, String reason) {
-    if (stepDown != null) {
+    if (!(phase instanceof Owner)) {
       return;
     }
     int recent = view == null ? 0 : view.recentFailovers();
     if (recent + 1 > policy.failoverLimit()) {
-      stepDown =
+      stepDown(
           new StepDown(
               reason
                   + "; the role failed over "
@@ -527,19 +586,19 @@ public final class RoleController {
               false,
               true,
               false,
-              false);
+              false),
+          out);
     } else {
-      stepDown =
+      stepDown(
           new StepDown(
-              reason + "; failing the role over", bestOtherNode(), true, false, false, false);
+              reason + "; failing the role over", bestOtherNode(), true, false, false, false),
+          out);
     }
-    out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
   }
 
   /** Ownership is gone (or cannot be proven): stop everything now. */
   private void lose(long now, List<ControllerAction> out, String reason) {
-    owner = false;
-    stepDown = null;
+    phase = new Standby();
     manualWanted.clear();
     for (Res r : resources.values()) {
       if (r.state != ResourceState.STOPPED) {
@@ -554,21 +613,26 @@ public final class RoleController {
   // ---------------------------------------------------------------- decisions
 
   private void decide(long now, List<ControllerAction> out) {
-    if (owner && !releasing && now - lastRenewSentAt > timing.renewDeadline().toNanos()) {
+    Owner t = term();
+    if (t != null && now - t.renewSentAt() > timing.renewDeadline().toNanos()) {
       lose(
           now,
           out,
           "no successful lease renewal for "
-              + (now - lastRenewSentAt) / 1_000_000
+              + (now - t.renewSentAt()) / 1_000_000
               + " ms (deadline "
               + timing.renewDeadline().toMillis()
               + " ms); resources stop before the lease can expire");
     }
-    if (owner && stepDown == null && view != null && !releasing && placementFresh) {
+    if (phase instanceof Owner && view != null && placementFresh) {
       placementFresh = false;
       placement(out);
     }
-    if (!owner && view != null && view.selfDraining() && !drainSignalled && !releasing) {
+    if (!isOwner()
+        && !(phase instanceof Releasing)
+        && view != null
+        && view.selfDraining()
+        && !drainSignalled) {
       out.add(new ControllerAction.Drained());
       drainSignalled = true;
     }
@@ -577,13 +641,8 @@ public final class RoleController {
     }
     resourceActions(now, out);
     databaseActions(now, out);
-    if (shutdown
-        && !owner
-        && !releasing
-        && pendingAcquireReason == null
-        && allStopped()
-        && !shutdownComplete) {
-      shutdownComplete = true;
+    if (shutdown && phase instanceof Standby && allStopped()) {
+      phase = new Stopped();
       out.add(new ControllerAction.ShutdownComplete());
     }
   }
@@ -591,20 +650,19 @@ public final class RoleController {
   /** Moves, drains, failback and a failed role, seen from the owner. */
   private void placement(List<ControllerAction> out) {
     if (view.roleFailed()) {
-      stepDown = new StepDown("the role is marked failed", null, false, false, false, false);
-      out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+      stepDown(new StepDown("the role is marked failed", null, false, false, false, false), out);
       return;
     }
     if (view.moveTo() != null) {
       String target = ClusterView.ANY_NODE.equals(view.moveTo()) ? bestOtherNode() : view.moveTo();
       String by = view.moveRequestedBy() == null ? "an operator" : view.moveRequestedBy();
       if (me.equals(target)) {
-        out.add(new ControllerAction.ClearMove(epoch));
+        out.add(new ControllerAction.ClearMove(epoch()));
         out.add(
             new ControllerAction.Record(
                 "move_done", "the role is already on " + me + " (requested by " + by + ")"));
       } else if (target == null || !view.liveNodes().containsKey(target)) {
-        out.add(new ControllerAction.ClearMove(epoch));
+        out.add(new ControllerAction.ClearMove(epoch()));
         out.add(
             new ControllerAction.Record(
                 "move_refused",
@@ -615,27 +673,27 @@ public final class RoleController {
                         ? "no other node is up and unpaused"
                         : "node " + target + " is not up or is paused")));
       } else {
-        stepDown =
+        stepDown(
             new StepDown(
-                "move to " + target + " requested by " + by, target, false, false, false, false);
-        out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+                "move to " + target + " requested by " + by, target, false, false, false, false),
+            out);
       }
       return;
     }
     if (view.selfDraining()) {
       String target = bestOtherNode();
       if (target == null) {
-        if (drainWaitingRecorded == null) {
-          drainWaitingRecorded = "waiting";
+        if (!drainWaitingRecorded) {
+          drainWaitingRecorded = true;
           out.add(
               new ControllerAction.Record(
                   "drain_waiting", me + " is draining but no other node is up to take the role"));
         }
       } else {
-        drainWaitingRecorded = null;
-        stepDown =
-            new StepDown("node " + me + " is being drained", target, false, false, true, false);
-        out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+        drainWaitingRecorded = false;
+        stepDown(
+            new StepDown("node " + me + " is being drained", target, false, false, true, false),
+            out);
       }
       return;
     }
@@ -647,15 +705,15 @@ public final class RoleController {
         }
         Duration up = view.liveNodes().get(preferred);
         if (up != null && up.compareTo(policy.failbackDelay()) >= 0) {
-          stepDown =
+          stepDown(
               new StepDown(
                   "failback to preferred owner " + preferred,
                   preferred,
                   false,
                   false,
                   false,
-                  false);
-          out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+                  false),
+              out);
           return;
         }
       }
@@ -664,7 +722,7 @@ public final class RoleController {
 
   private void resourceActions(long now, List<ControllerAction> out) {
     boolean mustStopAll =
-        !owner || stepDown != null || shutdown || (view != null && view.roleFailed());
+        !(phase instanceof Owner) || shutdown || (view != null && view.roleFailed());
     List<String> order = graph.order();
     // Stops, dependents first.
     for (int i = order.size() - 1; i >= 0; i--) {
@@ -682,7 +740,7 @@ public final class RoleController {
       if ((mustStopAll || toStop.contains(n)) && dependentsStopped(n)) {
         r.state = ResourceState.STOPPING;
         r.since = now;
-        r.checkInFlight = false;
+        r.check = null;
         out.add(new ControllerAction.Stop(n));
       }
     }
@@ -710,21 +768,21 @@ public final class RoleController {
             .allMatch(d -> resources.get(d).state == ResourceState.RUNNING)) {
           r.state = ResourceState.STARTING;
           r.since = now;
-          out.add(new ControllerAction.Start(n, epoch));
+          out.add(new ControllerAction.Start(n, epoch()));
         }
       }
     }
     // Checks.
-    if (owner && stepDown == null && !maintenance()) {
+    if (phase instanceof Owner && !maintenance()) {
       for (String n : order) {
         Res r = resources.get(n);
         if (r.state != ResourceState.RUNNING || toStop.contains(n)) {
           continue;
         }
         ResourcePolicy p = r.spec.policy();
-        if (r.checkInFlight) {
-          if (now - r.checkSentAt > p.checkTimeout().toNanos()) {
-            r.checkInFlight = false;
+        if (r.check != null) {
+          if (now - r.check.sentAt() > p.checkTimeout().toNanos()) {
+            r.check = null;
             r.nextCheckAt = now + p.checkInterval().toNanos();
             r.lastProblem = "no answer to its check within " + p.checkTimeout().toMillis() + " ms";
             failure(
@@ -732,15 +790,13 @@ public final class RoleController {
                 out,
                 n,
                 "did not answer its check within " + p.checkTimeout().toMillis() + " ms");
-            if (stepDown != null) {
+            if (!(phase instanceof Owner)) {
               return;
             }
           }
         } else if (now >= r.nextCheckAt) {
-          r.checkInFlight = true;
-          r.checkSentAt = now;
-          r.checkSeq = ++seq;
-          out.add(new ControllerAction.Check(n, r.checkSeq));
+          r.check = new PendingCheck(++seq, now);
+          out.add(new ControllerAction.Check(n, r.check.seq()));
         }
       }
     }
@@ -750,8 +806,9 @@ public final class RoleController {
     if (dbBusy) {
       return;
     }
-    if (owner && !releasing && stepDown != null && allStopped()) {
-      StepDown s = stepDown;
+    if (phase instanceof SteppingDown sd && allStopped()) {
+      StepDown s = sd.why();
+      long epoch = sd.term().epoch();
       if (s.markFailed()) {
         out.add(new ControllerAction.MarkRoleFailed(epoch, s.reason()));
       }
@@ -771,18 +828,18 @@ public final class RoleController {
                   + ": "
                   + s.reason()));
       out.add(new ControllerAction.Release(epoch, s.handoverTo()));
-      owner = false;
-      releasing = true;
+      phase = new Releasing(s);
       dbBusy = true;
       return;
     }
-    if (owner && !releasing && now - lastRenewIssuedAt >= timing.renewInterval().toNanos()) {
-      out.add(new ControllerAction.Renew(epoch));
-      lastRenewIssuedAt = now;
+    Owner t = term();
+    if (t != null && now - t.renewIssuedAt() >= timing.renewInterval().toNanos()) {
+      out.add(new ControllerAction.Renew(t.epoch()));
+      term(t.renewIssued(now));
       dbBusy = true;
       return;
     }
-    if (!owner && !releasing && viewFresh) {
+    if ((phase instanceof Standby || phase instanceof Stopped) && viewFresh) {
       ControllerAction acquire = acquisition(now, out);
       viewFresh = false;
       if (acquire != null) {
@@ -794,7 +851,6 @@ public final class RoleController {
     if (now - lastObserveIssuedAt >= timing.pollInterval().toNanos()) {
       out.add(new ControllerAction.Observe());
       lastObserveIssuedAt = now;
-      observing = true;
       dbBusy = true;
     }
   }
@@ -875,7 +931,7 @@ public final class RoleController {
   }
 
   private ControllerAction acquire(AcquireMode mode, LeaseView lease, String reason) {
-    pendingAcquireReason = me + " took the role: " + reason;
+    phase = new Acquiring(me + " took the role: " + reason);
     return new ControllerAction.Acquire(mode, lease.owner(), lease.epoch(), reason);
   }
 
