@@ -22,25 +22,24 @@ public sealed interface ControllerAction {
 
   /**
    * Take the lease if it is still as last seen: owner {@code seenOwner} at {@code seenEpoch}. The
-   * new epoch is {@code seenEpoch + 1}. Answer: Acquired or NotAcquired.
+   * new epoch is {@code seenEpoch.next()}. Answer: Acquired or NotAcquired.
    */
-  record Acquire(AcquireMode mode, String seenOwner, long seenEpoch, String reason)
-      implements ControllerAction {}
+  record Acquire(AcquireMode mode, NodeId seenOwner, Epoch seenEpoch) implements ControllerAction {}
 
   /** Extend the lease held at {@code epoch}. Answer: Renewed or RenewFailed. */
-  record Renew(long epoch) implements ControllerAction {}
+  record Renew(Epoch epoch) implements ControllerAction {}
 
   /**
    * Give the lease up (owner cleared, expiry now), reserving it for {@code handoverTo} when not
    * null, and let go of the lock. Answer: Released (also when the lease was already gone).
    */
-  record Release(long epoch, String handoverTo) implements ControllerAction {}
+  record Release(Epoch epoch, NodeId handoverTo) implements ControllerAction {}
 
   /** Let go of the advisory lock, which this node must not hold now. No answer. */
   record ReleaseLock() implements ControllerAction {}
 
   /** Start a resource under {@code epoch}. Answer: ResourceStarted or ResourceStartFailed. */
-  record Start(String name, long epoch) implements ControllerAction {}
+  record Start(String name, Epoch epoch) implements ControllerAction {}
 
   /** Stop a resource. Answer: ResourceStopped or ResourceStopFailed. */
   record Stop(String name) implements ControllerAction {}
@@ -48,17 +47,18 @@ public sealed interface ControllerAction {
   /** Check a resource's health. Answer: CheckResult with the same seq. */
   record Check(String name, long seq) implements ControllerAction {}
 
-  /** Add an entry to the cluster's history of transitions. No answer. */
-  record Record(String event, String reason) implements ControllerAction {}
-
-  /** Count a failover against the role's limit. No answer. */
-  record CountFailover(String reason) implements ControllerAction {}
+  /**
+   * Add an entry to the cluster's history of transitions ({@link HistoryText} gives its text); a
+   * {@link HistoryEvent.FailedOver} counts against the role's failover limit. No answer.
+   */
+  record Record(HistoryEvent event) implements ControllerAction {}
 
   /** Mark the role failed: no node takes it until an operator resets it. No answer. */
-  record MarkRoleFailed(long epoch, String reason) implements ControllerAction {}
+  record MarkRoleFailed(Epoch epoch, HistoryEvent.StepDownReason reason)
+      implements ControllerAction {}
 
   /** The requested move is done or impossible; clear the request. No answer. */
-  record ClearMove(long epoch) implements ControllerAction {}
+  record ClearMove(Epoch epoch) implements ControllerAction {}
 
   /** This node finished draining: mark it paused. No answer. */
   record Drained() implements ControllerAction {}

@@ -22,7 +22,7 @@ public sealed interface ControllerEvent {
    * @param sentAtNanos when the acquiring statement was sent (monotonic): the lease is valid until
    *     at least this plus the lease duration
    */
-  record Acquired(long epoch, long sentAtNanos, boolean withLock) implements ControllerEvent {}
+  record Acquired(Epoch epoch, long sentAtNanos, boolean withLock) implements ControllerEvent {}
 
   /** An {@link ControllerAction.Acquire} found the lease taken or changed. */
   record NotAcquired(String reason) implements ControllerEvent {}

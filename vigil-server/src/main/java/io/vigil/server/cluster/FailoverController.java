@@ -127,7 +127,7 @@ public final class FailoverController implements AutoCloseable {
     builtins.forEach(r -> resources.put(r.name(), r));
     controller =
         new RoleController(
-            me,
+            new NodeId(me),
             timing,
             policy,
             builtins.stream().map(ResourceSpec::of).toList(),
@@ -205,7 +205,7 @@ public final class FailoverController implements AutoCloseable {
    * drops its lock and lease sessions, and halts with {@link #EXIT_CONTROLLER_FAILED}.
    */
   private void haltAfterCrash(Throwable crash) {
-    long epoch = fence.epoch();
+    Epoch epoch = new Epoch(fence.epoch());
     ownerUntil = Long.MIN_VALUE;
     accessPointUp = false;
     fence.epoch(-1);
@@ -267,23 +267,20 @@ public final class FailoverController implements AutoCloseable {
       bookkeeping.shutdownNow();
       dbWorker.awaitTermination(1, TimeUnit.SECONDS);
       try {
-        store.history(
-            "controller-failed",
-            "the failover controller of "
-                + me
-                + " cannot go on ("
-                + cause(crash)
-                + "); "
-                + (allStopped
-                    ? "its resources stopped"
-                    : "a resource did not stop within " + CRASH_STOP_BOUND.toMillis() + " ms")
-                + "; the process halts with exit code "
-                + EXIT_CONTROLLER_FAILED);
+        HistoryText.Entry e =
+            HistoryText.render(
+                new HistoryEvent.ControllerFailed(
+                    new NodeId(me),
+                    cause(crash),
+                    allStopped,
+                    CRASH_STOP_BOUND,
+                    EXIT_CONTROLLER_FAILED));
+        store.history(e.event(), e.reason());
       } catch (Exception e) {
         log.warn("Could not record the controller's failure: {}", e.getMessage());
       }
       // Give the lease up only when nothing of the role can still run here; otherwise it expires.
-      if (allStopped && epoch > 0) {
+      if (allStopped && epoch.value() > 0) {
         try {
           store.release(epoch, null);
         } catch (Exception e) {
@@ -311,12 +308,12 @@ public final class FailoverController implements AutoCloseable {
     long now = System.nanoTime();
     List<ControllerAction> actions = controller.handle(event, now);
     boolean owner = controller.isOwner();
-    fence.epoch(owner ? controller.epoch() : -1);
+    fence.epoch(owner ? controller.epoch().value() : -1);
     ownerUntil = controller.ownerUntil();
     accessPointUp = owner && controller.state(CLIENT_ACCESS_POINT) == ResourceState.RUNNING;
     status = controller.status();
     if (owner && deadMansSwitch != null) {
-      deadMansSwitch.arm(controller.epoch(), controller.ownerUntil());
+      deadMansSwitch.arm(controller.epoch().value(), controller.ownerUntil());
     }
     if (event instanceof ControllerEvent.Observed o) {
       lastView = o.view();
@@ -375,8 +372,8 @@ public final class FailoverController implements AutoCloseable {
         dbWorker.execute(
             () -> {
               try {
-                long epoch = store.acquire(a.mode(), a.seenOwner(), a.seenEpoch());
-                if (epoch > 0) {
+                Epoch epoch = store.acquire(a.mode(), a.seenOwner(), a.seenEpoch());
+                if (epoch != null) {
                   lastRequestId = -1;
                   events.add(new ControllerEvent.Acquired(epoch, sent, store.holdsLock()));
                 } else {
@@ -421,19 +418,20 @@ public final class FailoverController implements AutoCloseable {
                 events.add(new ControllerEvent.Released());
               });
       case ControllerAction.ReleaseLock r -> db(store::releaseLock);
-      case ControllerAction.Start s -> startResource(s.name(), s.epoch());
+      case ControllerAction.Start s -> startResource(s.name(), s.epoch().value());
       case ControllerAction.Stop s -> stopResource(s.name());
       case ControllerAction.Check c -> checkResource(c.name(), c.seq());
       case ControllerAction.Record r -> {
-        log.info("Cluster: {} - {}", r.event(), r.reason());
-        db(() -> store.history(r.event(), r.reason()));
+        HistoryText.Entry e = HistoryText.render(r.event());
+        log.info("Cluster: {} - {}", e.event(), e.reason());
+        db(() -> store.history(e.event(), e.reason()));
       }
-      case ControllerAction.CountFailover f -> db(() -> store.history("failover", f.reason()));
       // These three stay in order with the lease's own work: the role is marked failed and a move
       // cleared before the release that follows them.
       case ControllerAction.MarkRoleFailed f -> {
-        log.error("Cluster: the role is marked failed: {}", f.reason());
-        leaseWork(() -> store.markRoleFailed(f.epoch(), f.reason()));
+        String reason = HistoryText.reason(f.reason());
+        log.error("Cluster: the role is marked failed: {}", reason);
+        leaseWork(() -> store.markRoleFailed(f.epoch(), reason));
       }
       case ControllerAction.ClearMove c -> leaseWork(() -> store.clearMove(c.epoch()));
       case ControllerAction.Drained d -> leaseWork(store::drained);

@@ -19,6 +19,9 @@ import io.vigil.server.cluster.ControllerEvent.ResourceStopped;
 import io.vigil.server.cluster.ControllerEvent.ResourcesChanged;
 import io.vigil.server.cluster.ControllerEvent.Shutdown;
 import io.vigil.server.cluster.ControllerEvent.Tick;
+import io.vigil.server.cluster.HistoryEvent.Failure;
+import io.vigil.server.cluster.HistoryEvent.LossCause;
+import io.vigil.server.cluster.HistoryEvent.StepDownReason;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -133,8 +136,8 @@ public final class RoleController {
   /** Not the owner, and no acquisition or release in flight. */
   private record Standby() implements Phase {}
 
-  /** An acquisition is in flight; {@code reason} is recorded when it succeeds. */
-  private record Acquiring(String reason) implements Phase {}
+  /** An acquisition by {@code mode} of the lease as {@code seen} is in flight. */
+  private record Acquiring(AcquireMode mode, LeaseView seen) implements Phase {}
 
   /**
    * The owner of the role at {@code epoch} since {@code since}.
@@ -142,7 +145,7 @@ public final class RoleController {
    * @param renewSentAt when the last successful renewal (or the acquisition) was sent
    * @param renewIssuedAt when the last renewal was sent, successful or not
    */
-  private record Owner(long epoch, long since, long renewSentAt, long renewIssuedAt)
+  private record Owner(Epoch epoch, long since, long renewSentAt, long renewIssuedAt)
       implements Phase {
     Owner renewed(long sentAt) {
       return new Owner(epoch, since, Math.max(renewSentAt, sentAt), renewIssuedAt);
@@ -162,15 +165,25 @@ public final class RoleController {
   /** The shutdown is complete. */
   private record Stopped() implements Phase {}
 
-  private record StepDown(
-      String reason,
-      String handoverTo,
-      boolean failover,
-      boolean markFailed,
-      boolean drain,
-      boolean shutdown) {}
+  /**
+   * Why and to whom the owner gives the role up. A failover counts against the role's limit; a
+   * failover over the limit marks the role failed; a drain pauses the node once released.
+   */
+  private record StepDown(StepDownReason reason, NodeId handoverTo) {
+    boolean failover() {
+      return reason instanceof StepDownReason.Failover;
+    }
 
-  private final String me;
+    boolean markFailed() {
+      return reason instanceof StepDownReason.FailoverLimitReached;
+    }
+
+    boolean drain() {
+      return reason instanceof StepDownReason.Drain;
+    }
+  }
+
+  private final NodeId me;
   private final ClusterTiming timing;
   private RolePolicy policy;
   private ResourceGraph graph;
@@ -185,7 +198,10 @@ public final class RoleController {
   private ClusterView view;
   private boolean wasMaintenance;
   private long backoffUntil = Long.MIN_VALUE;
-  private String availableKey;
+
+  /** The free lease as last seen (owner, epoch, handover), and since when it looked so. */
+  private LeaseView availableSeen;
+
   private long availableSince;
   private final Set<String> toStop = new HashSet<>();
   private final Set<String> manualWanted = new HashSet<>();
@@ -195,7 +211,7 @@ public final class RoleController {
   private long seq;
 
   public RoleController(
-      String me, ClusterTiming timing, RolePolicy policy, List<ResourceSpec> specs, long now) {
+      NodeId me, ClusterTiming timing, RolePolicy policy, List<ResourceSpec> specs, long now) {
     this.me = Objects.requireNonNull(me);
     this.timing = timing;
     this.policy = policy;
@@ -222,10 +238,10 @@ public final class RoleController {
     return term() != null;
   }
 
-  /** The epoch of this node's term as the owner, or 0 when it is not the owner. */
-  public long epoch() {
+  /** The epoch of this node's term as the owner, or {@link Epoch#NONE} when it is not the owner. */
+  public Epoch epoch() {
     Owner t = term();
-    return t == null ? 0 : t.epoch();
+    return t == null ? Epoch.NONE : t.epoch();
   }
 
   /** The current term as the owner, also while stepping down; null when not the owner. */
@@ -254,7 +270,7 @@ public final class RoleController {
   /** Starts stepping down from the current term. */
   private void stepDown(StepDown why, List<ControllerAction> out) {
     phase = new SteppingDown(term(), why);
-    out.add(new ControllerAction.Record("stepping_down", why.reason()));
+    out.add(new ControllerAction.Record(new HistoryEvent.SteppingDown(why.reason())));
   }
 
   /**
@@ -283,7 +299,8 @@ public final class RoleController {
       list.add(new ResourceStatus(n, r.state, r.since, r.lastProblem, r.restarts.size()));
     }
     StepDown s = stepDown();
-    return new Status(isOwner(), epoch(), s == null ? null : s.reason(), list, view);
+    return new Status(
+        isOwner(), epoch().value(), s == null ? null : HistoryText.reason(s.reason()), list, view);
   }
 
   // ---------------------------------------------------------------- events
@@ -298,11 +315,8 @@ public final class RoleController {
         placementFresh = true;
         LeaseView lease = view.lease();
         Owner t = term();
-        if (t != null && (!me.equals(lease.owner()) || lease.epoch() != t.epoch())) {
-          lose(
-              now,
-              out,
-              "the lease is now held by " + describeOwner(lease) + " at epoch " + lease.epoch());
+        if (t != null && (!me.equals(lease.owner()) || !lease.epoch().equals(t.epoch()))) {
+          lose(out, new LossCause.LeaseTaken(lease.owner(), lease.epoch()));
         }
         if (view.maintenance() != wasMaintenance) {
           manualWanted.clear();
@@ -320,11 +334,15 @@ public final class RoleController {
       case ObserveFailed f -> dbBusy = false;
       case Acquired a -> {
         dbBusy = false;
-        String reason = phase instanceof Acquiring q ? q.reason() : null;
+        if (phase instanceof Acquiring q) {
+          out.add(
+              new ControllerAction.Record(
+                  new HistoryEvent.Acquired(
+                      me, a.epoch(), q.mode(), q.seen().owner(), q.seen().handoverTo())));
+        }
         phase = new Owner(a.epoch(), now, a.sentAtNanos(), a.sentAtNanos());
         backoffUntil = Long.MIN_VALUE;
         toStop.clear();
-        out.add(new ControllerAction.Record("acquired", reason + " (epoch " + a.epoch() + ")"));
         if (shutdown) {
           // Told to shut down while the acquisition was in flight: give the role up at once.
           shutdownStepDown(out);
@@ -346,7 +364,7 @@ public final class RoleController {
       case RenewFailed f -> {
         dbBusy = false;
         if (isOwner() && f.lost()) {
-          lose(now, out, "renewal failed: " + f.reason());
+          lose(out, new LossCause.RenewalRefused(f.reason()));
         }
       }
       case Released r -> {
@@ -361,7 +379,7 @@ public final class RoleController {
       }
       case Fenced f -> {
         if (isOwner()) {
-          lose(now, out, "a write was fenced: " + f.reason());
+          lose(out, new LossCause.WriteFenced(f.reason()));
         }
       }
       case ResourceStarted s -> {
@@ -371,7 +389,7 @@ public final class RoleController {
           r.since = now;
           r.nextCheckAt = now + r.spec.policy().checkInterval().toNanos();
           r.check = null;
-          out.add(new ControllerAction.Record("resource_started", s.name() + " started on " + me));
+          out.add(new ControllerAction.Record(new HistoryEvent.ResourceStarted(s.name(), me)));
         }
       }
       case ResourceStartFailed s -> {
@@ -385,13 +403,9 @@ public final class RoleController {
             manualWanted.removeAll(graph.withDependents(s.name()));
             out.add(
                 new ControllerAction.Record(
-                    "resource_failed",
-                    s.name()
-                        + " failed to start: "
-                        + s.reason()
-                        + "; maintenance is on, so it is not restarted (start it again by hand)"));
+                    new HistoryEvent.ManualStartFailed(s.name(), s.reason())));
           } else if (phase instanceof Owner && !shutdown) {
-            failure(now, out, s.name(), "failed to start: " + s.reason());
+            failure(now, out, s.name(), new Failure.StartFailed(s.reason()));
           }
         }
       }
@@ -420,15 +434,8 @@ public final class RoleController {
           r.notBefore = now + STOP_RETRY_DELAY.toNanos();
           out.add(
               new ControllerAction.Record(
-                  "resource_stop_failed",
-                  s.name()
-                      + " on "
-                      + me
-                      + " may still run: "
-                      + s.problem()
-                      + "; stopping it again every "
-                      + human(STOP_RETRY_DELAY)
-                      + (isOwner() ? ", and the role stays here until it has stopped" : "")));
+                  new HistoryEvent.ResourceStopFailed(
+                      s.name(), me, s.problem(), STOP_RETRY_DELAY, isOwner())));
         }
       }
       case CheckResult c -> {
@@ -441,7 +448,7 @@ public final class RoleController {
               && !maintenance()
               && r.state == ResourceState.RUNNING) {
             r.lastProblem = c.problem();
-            failure(now, out, c.name(), "failed its check: " + c.problem());
+            failure(now, out, c.name(), new Failure.CheckFailed(c.problem()));
           }
         }
       }
@@ -450,7 +457,7 @@ public final class RoleController {
           Set<String> wanted = graph.withDependencies(m.name());
           manualWanted.addAll(wanted);
           toStop.removeAll(wanted);
-          out.add(new ControllerAction.Record("manual_start", m.name() + " started by " + m.by()));
+          out.add(new ControllerAction.Record(new HistoryEvent.ManualStart(m.name(), m.by())));
         }
       }
       case ManualStop m -> {
@@ -458,7 +465,7 @@ public final class RoleController {
           Set<String> stopping = graph.withDependents(m.name());
           manualWanted.removeAll(stopping);
           toStop.addAll(stopping);
-          out.add(new ControllerAction.Record("manual_stop", m.name() + " stopped by " + m.by()));
+          out.add(new ControllerAction.Record(new HistoryEvent.ManualStop(m.name(), m.by())));
         }
       }
       case ResourcesChanged c -> changeResources(c.resources(), now);
@@ -472,10 +479,7 @@ public final class RoleController {
   }
 
   private void shutdownStepDown(List<ControllerAction> out) {
-    stepDown(
-        new StepDown(
-            "node " + me + " is shutting down", bestOtherNode(), false, false, false, true),
-        out);
+    stepDown(new StepDown(new StepDownReason.ShuttingDown(me), bestOtherNode()), out);
   }
 
   private void changeResources(List<ResourceSpec> specs, long now) {
@@ -526,7 +530,7 @@ public final class RoleController {
   }
 
   /** A resource failed: restart it in place if its policy allows, else fail the role over. */
-  private void failure(long now, List<ControllerAction> out, String name, String why) {
+  private void failure(long now, List<ControllerAction> out, String name, Failure why) {
     Res r = resources.get(name);
     ResourcePolicy p = r.spec.policy();
     long window = p.restartPeriod().toNanos();
@@ -540,33 +544,19 @@ public final class RoleController {
       toStop.addAll(graph.withDependents(name));
       out.add(
           new ControllerAction.Record(
-              "resource_restart",
-              name
-                  + " "
-                  + why
-                  + "; restarting it in place ("
-                  + r.restarts.size()
-                  + " of "
-                  + p.restartLimit()
-                  + " within "
-                  + human(p.restartPeriod())
-                  + ", in "
-                  + delay / 1_000_000
-                  + " ms)"));
+              new HistoryEvent.ResourceRestart(
+                  name,
+                  why,
+                  r.restarts.size(),
+                  p.restartLimit(),
+                  p.restartPeriod(),
+                  Duration.ofNanos(delay))));
     } else {
-      failover(
-          out,
-          name
-              + " "
-              + why
-              + "; it was restarted "
-              + p.restartLimit()
-              + " times within "
-              + human(p.restartPeriod()));
+      failover(out, new StepDownReason.Failover(name, why, p.restartLimit(), p.restartPeriod()));
     }
   }
 
-  private void failover(List<ControllerAction> out, String reason) {
+  private void failover(List<ControllerAction> out, StepDownReason.Failover reason) {
     if (!(phase instanceof Owner)) {
       return;
     }
@@ -574,30 +564,17 @@ public final class RoleController {
     if (recent + 1 > policy.failoverLimit()) {
       stepDown(
           new StepDown(
-              reason
-                  + "; the role failed over "
-                  + recent
-                  + " times within "
-                  + human(policy.failoverPeriod())
-                  + " (limit "
-                  + policy.failoverLimit()
-                  + "), so it is marked failed and waits for an operator",
-              null,
-              false,
-              true,
-              false,
-              false),
+              new StepDownReason.FailoverLimitReached(
+                  reason, recent, policy.failoverPeriod(), policy.failoverLimit()),
+              null),
           out);
     } else {
-      stepDown(
-          new StepDown(
-              reason + "; failing the role over", bestOtherNode(), true, false, false, false),
-          out);
+      stepDown(new StepDown(reason, bestOtherNode()), out);
     }
   }
 
   /** Ownership is gone (or cannot be proven): stop everything now. */
-  private void lose(long now, List<ControllerAction> out, String reason) {
+  private void lose(List<ControllerAction> out, LossCause cause) {
     phase = new Standby();
     manualWanted.clear();
     for (Res r : resources.values()) {
@@ -607,7 +584,7 @@ public final class RoleController {
     }
     // The lock stays held until the resources have stopped: while it is held no standby may
     // conclude that this process is gone.
-    out.add(new ControllerAction.Record("lost", me + " stopped acting as owner: " + reason));
+    out.add(new ControllerAction.Record(new HistoryEvent.Lost(me, cause)));
   }
 
   // ---------------------------------------------------------------- decisions
@@ -616,13 +593,9 @@ public final class RoleController {
     Owner t = term();
     if (t != null && now - t.renewSentAt() > timing.renewDeadline().toNanos()) {
       lose(
-          now,
           out,
-          "no successful lease renewal for "
-              + (now - t.renewSentAt()) / 1_000_000
-              + " ms (deadline "
-              + timing.renewDeadline().toMillis()
-              + " ms); resources stop before the lease can expire");
+          new LossCause.RenewDeadlinePassed(
+              Duration.ofNanos(now - t.renewSentAt()), timing.renewDeadline()));
     }
     if (phase instanceof Owner && view != null && placementFresh) {
       placementFresh = false;
@@ -650,70 +623,46 @@ public final class RoleController {
   /** Moves, drains, failback and a failed role, seen from the owner. */
   private void placement(List<ControllerAction> out) {
     if (view.roleFailed()) {
-      stepDown(new StepDown("the role is marked failed", null, false, false, false, false), out);
+      stepDown(new StepDown(new StepDownReason.RoleMarkedFailed(), null), out);
       return;
     }
     if (view.moveTo() != null) {
-      String target = ClusterView.ANY_NODE.equals(view.moveTo()) ? bestOtherNode() : view.moveTo();
+      NodeId target = ClusterView.ANY_NODE.equals(view.moveTo()) ? bestOtherNode() : view.moveTo();
       String by = view.moveRequestedBy() == null ? "an operator" : view.moveRequestedBy();
       if (me.equals(target)) {
         out.add(new ControllerAction.ClearMove(epoch()));
-        out.add(
-            new ControllerAction.Record(
-                "move_done", "the role is already on " + me + " (requested by " + by + ")"));
+        out.add(new ControllerAction.Record(new HistoryEvent.MoveDone(me, by)));
       } else if (target == null || !view.liveNodes().containsKey(target)) {
         out.add(new ControllerAction.ClearMove(epoch()));
-        out.add(
-            new ControllerAction.Record(
-                "move_refused",
-                "move requested by "
-                    + by
-                    + " refused: "
-                    + (target == null
-                        ? "no other node is up and unpaused"
-                        : "node " + target + " is not up or is paused")));
+        out.add(new ControllerAction.Record(new HistoryEvent.MoveRefused(by, target)));
       } else {
-        stepDown(
-            new StepDown(
-                "move to " + target + " requested by " + by, target, false, false, false, false),
-            out);
+        stepDown(new StepDown(new StepDownReason.Move(target, by), target), out);
       }
       return;
     }
     if (view.selfDraining()) {
-      String target = bestOtherNode();
+      NodeId target = bestOtherNode();
       if (target == null) {
         if (!drainWaitingRecorded) {
           drainWaitingRecorded = true;
-          out.add(
-              new ControllerAction.Record(
-                  "drain_waiting", me + " is draining but no other node is up to take the role"));
+          out.add(new ControllerAction.Record(new HistoryEvent.DrainWaiting(me)));
         }
       } else {
         drainWaitingRecorded = false;
-        stepDown(
-            new StepDown("node " + me + " is being drained", target, false, false, true, false),
-            out);
+        stepDown(new StepDown(new StepDownReason.Drain(me), target), out);
       }
       return;
     }
     if (policy.failback()) {
-      int myRank = policy.rank(me);
-      for (String preferred : policy.preferredOwners()) {
-        if (policy.rank(preferred) >= myRank) {
+      int myRank = rank(me);
+      for (String name : policy.preferredOwners()) {
+        NodeId preferred = new NodeId(name);
+        if (rank(preferred) >= myRank) {
           break;
         }
         Duration up = view.liveNodes().get(preferred);
         if (up != null && up.compareTo(policy.failbackDelay()) >= 0) {
-          stepDown(
-              new StepDown(
-                  "failback to preferred owner " + preferred,
-                  preferred,
-                  false,
-                  false,
-                  false,
-                  false),
-              out);
+          stepDown(new StepDown(new StepDownReason.Failback(preferred), preferred), out);
           return;
         }
       }
@@ -785,11 +734,7 @@ public final class RoleController {
             r.check = null;
             r.nextCheckAt = now + p.checkInterval().toNanos();
             r.lastProblem = "no answer to its check within " + p.checkTimeout().toMillis() + " ms";
-            failure(
-                now,
-                out,
-                n,
-                "did not answer its check within " + p.checkTimeout().toMillis() + " ms");
+            failure(now, out, n, new Failure.CheckTimedOut(p.checkTimeout()));
             if (!(phase instanceof Owner)) {
               return;
             }
@@ -808,25 +753,19 @@ public final class RoleController {
     }
     if (phase instanceof SteppingDown sd && allStopped()) {
       StepDown s = sd.why();
-      long epoch = sd.term().epoch();
+      Epoch epoch = sd.term().epoch();
       if (s.markFailed()) {
         out.add(new ControllerAction.MarkRoleFailed(epoch, s.reason()));
       }
       if (s.failover()) {
-        out.add(new ControllerAction.CountFailover(s.reason()));
+        out.add(new ControllerAction.Record(new HistoryEvent.FailedOver(s.reason())));
         backoffUntil = now + timing.failoverBackoff().toNanos();
       }
       if (view != null && view.moveTo() != null) {
         out.add(new ControllerAction.ClearMove(epoch));
       }
       out.add(
-          new ControllerAction.Record(
-              "released",
-              me
-                  + " released the role"
-                  + (s.handoverTo() == null ? "" : " to " + s.handoverTo())
-                  + ": "
-                  + s.reason()));
+          new ControllerAction.Record(new HistoryEvent.Released(me, s.handoverTo(), s.reason())));
       out.add(new ControllerAction.Release(epoch, s.handoverTo()));
       phase = new Releasing(s);
       dbBusy = true;
@@ -876,34 +815,28 @@ public final class RoleController {
       // lives (a terminated backend, a database restart). Only proof that its process is gone
       // lets a standby skip the lease.
       if (lease.ownerHasLock() && view.holdsLock() && lease.ownerGone()) {
-        String who = me.equals(lease.owner()) ? "a previous run of " + me : lease.owner();
-        return acquire(
-            AcquireMode.DEAD_OWNER,
-            lease,
-            "the process of "
-                + who
-                + " ended (its lock was released and none of its sessions remain)");
+        return acquire(AcquireMode.DEAD_OWNER, lease);
       }
       if (me.equals(lease.owner()) && view.exclusiveDatabase()) {
-        return acquire(
-            AcquireMode.OWN_PREVIOUS_RUN, lease, "the lease was held by a previous run of " + me);
+        return acquire(AcquireMode.OWN_PREVIOUS_RUN, lease);
       }
       if (view.holdsLock()) {
         // The owner is alive but does not hold the lock yet; it must be able to take it.
         out.add(new ControllerAction.ReleaseLock());
       }
-      availableKey = null;
+      availableSeen = null;
       return null;
     }
-    String key = lease.owner() + "/" + lease.epoch() + "/" + lease.handoverTo();
-    if (!key.equals(availableKey)) {
-      availableKey = key;
+    LeaseView seen =
+        new LeaseView(lease.owner(), lease.epoch(), true, lease.handoverTo(), false, false);
+    if (!seen.equals(availableSeen)) {
+      availableSeen = seen;
       availableSince = now;
     }
-    String handover = lease.handoverTo();
+    NodeId handover = lease.handoverTo();
     if (handover != null) {
       if (me.equals(handover)) {
-        return acquire(AcquireMode.HANDOVER, lease, "the role was handed over to " + me);
+        return acquire(AcquireMode.HANDOVER, lease);
       }
       boolean targetUp = view.liveNodes().containsKey(handover);
       if (targetUp && now - availableSince < timing.handoverGrace().toNanos()) {
@@ -915,34 +848,30 @@ public final class RoleController {
       return null;
     }
     long better =
-        view.liveNodes().keySet().stream()
-            .filter(n -> !n.equals(me) && policy.rank(n) < policy.rank(me))
-            .count();
+        view.liveNodes().keySet().stream().filter(n -> !n.equals(me) && rank(n) < rank(me)).count();
     if (now - availableSince < better * timing.preferenceStep().toNanos()) {
       return null;
     }
-    String why =
-        lease.owner() == null
-            ? (handover == null
-                ? "the role was free"
-                : "the role was handed to " + handover + ", which did not take it")
-            : "the lease of " + lease.owner() + " expired";
-    return acquire(AcquireMode.FREE, lease, why);
+    return acquire(AcquireMode.FREE, lease);
   }
 
-  private ControllerAction acquire(AcquireMode mode, LeaseView lease, String reason) {
-    phase = new Acquiring(me + " took the role: " + reason);
-    return new ControllerAction.Acquire(mode, lease.owner(), lease.epoch(), reason);
+  private ControllerAction acquire(AcquireMode mode, LeaseView lease) {
+    phase = new Acquiring(mode, lease);
+    return new ControllerAction.Acquire(mode, lease.owner(), lease.epoch());
+  }
+
+  private int rank(NodeId n) {
+    return policy.rank(n.name());
   }
 
   /** The most preferred live node other than this one, or null. */
-  private String bestOtherNode() {
+  private NodeId bestOtherNode() {
     if (view == null) {
       return null;
     }
     return view.liveNodes().keySet().stream()
         .filter(n -> !n.equals(me))
-        .min(Comparator.comparingInt((String n) -> policy.rank(n)).thenComparing(n -> n))
+        .min(Comparator.comparingInt(this::rank).thenComparing(n -> n))
         .orElse(null);
   }
 
@@ -961,20 +890,5 @@ public final class RoleController {
 
   private boolean maintenance() {
     return view != null && view.maintenance();
-  }
-
-  private static String describeOwner(LeaseView lease) {
-    return lease.owner() == null ? "no node (released)" : lease.owner();
-  }
-
-  private static String human(Duration d) {
-    long s = d.toSeconds();
-    if (s % 3600 == 0 && s >= 3600) {
-      return s / 3600 + " h";
-    }
-    if (s % 60 == 0 && s >= 60) {
-      return s / 60 + " min";
-    }
-    return d.toMillis() % 1000 == 0 ? s + " s" : d.toMillis() + " ms";
   }
 }

@@ -59,11 +59,11 @@ class LeaseStoreTest {
   void aDeposedOwnersLateBookkeepingDoesNotChangeTheNextOwnersRole() throws Exception {
     LeaseStore a = store("a");
     LeaseStore b = store("b");
-    long first = a.acquire(AcquireMode.FREE, null, 0);
-    assertThat(first).isPositive();
+    Epoch first = a.acquire(AcquireMode.FREE, null, Epoch.NONE);
+    assertThat(first).isEqualTo(new Epoch(1));
     expireLease();
-    long second = b.acquire(AcquireMode.FREE, "a", first);
-    assertThat(second).isEqualTo(first + 1);
+    Epoch second = b.acquire(AcquireMode.FREE, new NodeId("a"), first);
+    assertThat(second).isEqualTo(first.next());
     db.jdbi()
         .useHandle(
             h ->

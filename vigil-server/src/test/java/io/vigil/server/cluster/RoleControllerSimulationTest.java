@@ -80,7 +80,8 @@ class RoleControllerSimulationTest {
         }
         case 4 -> node.healthy.put(pick(r, c), false);
         case 5 -> node.healthy.clear();
-        case 6 -> c.db.moveTo = r.nextBoolean() ? ClusterView.ANY_NODE : NODES.get(r.nextInt(3));
+        case 6 ->
+            c.db.moveTo = r.nextBoolean() ? ClusterView.ANY_NODE.name() : NODES.get(r.nextInt(3));
         case 7 -> c.db.maintenance = !c.db.maintenance;
         case 8 -> {
           if (r.nextBoolean()) {

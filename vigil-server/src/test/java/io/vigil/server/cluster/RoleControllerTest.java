@@ -115,7 +115,7 @@ class RoleControllerTest {
     assertThat(c.runningOwner()).isEqualTo("b");
     assertThat(c.db.history).anyMatch(h -> h.contains("lock was released"));
     assertThat(c.now - crashedAt).isLessThan(ClusterTiming.DEFAULT.leaseDuration().toNanos());
-    assertThat(b.controller.epoch()).isEqualTo(2);
+    assertThat(b.controller.epoch()).isEqualTo(new Epoch(2));
     assertSafe(c);
   }
 
@@ -391,7 +391,7 @@ class RoleControllerTest {
     c.start("c");
     c.advance(1000);
     assertThat(c.runningOwner()).isEqualTo("a");
-    c.db.moveTo = ClusterView.ANY_NODE;
+    c.db.moveTo = ClusterView.ANY_NODE.name();
     c.advance(1000);
     assertThat(c.runningOwner()).isEqualTo("c");
     assertSafe(c);
@@ -551,7 +551,7 @@ class RoleControllerTest {
     long t = 1_000_000_000L;
     var rc =
         new RoleController(
-            "a",
+            new NodeId("a"),
             ClusterTiming.DEFAULT,
             RolePolicy.DEFAULT,
             SimulatedCluster.standardResources(FAST),
@@ -560,14 +560,14 @@ class RoleControllerTest {
         .hasAtLeastOneElementOfType(ControllerAction.Observe.class);
     var free =
         new ClusterView(
-            new LeaseView(null, 0, true, null, false, false),
+            new LeaseView(null, Epoch.NONE, true, null, false, false),
             false,
             false,
             null,
             null,
             false,
             false,
-            java.util.Map.of("a", Duration.ofSeconds(1)),
+            java.util.Map.of(new NodeId("a"), Duration.ofSeconds(1)),
             0,
             false,
             false);
@@ -579,7 +579,9 @@ class RoleControllerTest {
         .as("not complete while the acquisition may still succeed")
         .noneMatch(ControllerAction.ShutdownComplete.class::isInstance);
     t += 1_000_000;
-    var actions = new java.util.ArrayList<>(rc.handle(new ControllerEvent.Acquired(1, t, true), t));
+    var actions =
+        new java.util.ArrayList<>(
+            rc.handle(new ControllerEvent.Acquired(new Epoch(1), t, true), t));
     for (int i = 0;
         i < 300 && actions.stream().noneMatch(ControllerAction.Release.class::isInstance);
         i++) {

@@ -143,7 +143,7 @@ final class SimulatedCluster {
     n.running.clear();
     n.startedAt = now;
     incarnations.merge(name, 1, Integer::sum);
-    n.controller = new RoleController(name, timing, policy, specs, now);
+    n.controller = new RoleController(new NodeId(name), timing, policy, specs, now);
     feed(n, new ControllerEvent.Tick());
     return n;
   }
@@ -292,10 +292,13 @@ final class SimulatedCluster {
             new ControllerEvent.CheckResult(c.name(), c.seq(), ok ? null : "simulated failure"));
       }
       case ControllerAction.Record r -> {
-        db.history.add(n.name + " " + r.event() + ": " + r.reason());
-        n.log.add(r.event());
+        HistoryText.Entry e = HistoryText.render(r.event());
+        db.history.add(n.name + " " + e.event() + ": " + e.reason());
+        n.log.add(e.event());
+        if (r.event() instanceof HistoryEvent.FailedOver) {
+          db.failovers.add(now);
+        }
       }
-      case ControllerAction.CountFailover f -> db.failovers.add(now);
       case ControllerAction.MarkRoleFailed f -> {
         if (ownsAt(n, f.epoch())) {
           db.roleFailed = true;
@@ -359,25 +362,25 @@ final class SimulatedCluster {
       // session of the owner's process remains.
       ownerGone = db.renewedAt > db.lockSessionSince.get(n.name) && !db.sessions.contains(db.owner);
     }
-    Map<String, Duration> live = new LinkedHashMap<>();
+    Map<NodeId, Duration> live = new LinkedHashMap<>();
     for (Node other : nodes.values()) {
       if (!other.crashed && !db.paused.contains(other.name)) {
-        live.put(other.name, Duration.ofNanos(now - other.startedAt));
+        live.put(new NodeId(other.name), Duration.ofNanos(now - other.startedAt));
       }
     }
     long recent =
         db.failovers.stream().filter(t -> now - t <= policy.failoverPeriod().toNanos()).count();
     return new ClusterView(
         new LeaseView(
-            db.owner,
-            db.epoch,
+            NodeId.of(db.owner),
+            new Epoch(db.epoch),
             db.owner == null || db.expiresAt < now,
-            db.handoverTo,
+            NodeId.of(db.handoverTo),
             db.ownerHasLock,
             ownerGone),
         db.maintenance,
         db.roleFailed,
-        db.moveTo,
+        NodeId.of(db.moveTo),
         "tester",
         db.paused.contains(n.name),
         db.draining.contains(n.name),
@@ -388,7 +391,9 @@ final class SimulatedCluster {
   }
 
   private ControllerEvent acquire(Node n, ControllerAction.Acquire a, long sent) {
-    boolean same = java.util.Objects.equals(db.owner, a.seenOwner()) && db.epoch == a.seenEpoch();
+    boolean same =
+        java.util.Objects.equals(db.owner, NodeId.nameOf(a.seenOwner()))
+            && db.epoch == a.seenEpoch().value();
     boolean ok =
         same
             && switch (a.mode()) {
@@ -409,11 +414,11 @@ final class SimulatedCluster {
     db.handoverTo = null;
     db.ownerHasLock = n.name.equals(db.lockHolder);
     db.renewedAt = now;
-    return new ControllerEvent.Acquired(db.epoch, sent, db.ownerHasLock);
+    return new ControllerEvent.Acquired(new Epoch(db.epoch), sent, db.ownerHasLock);
   }
 
-  private ControllerEvent renew(Node n, long epoch, long sent) {
-    if (!n.name.equals(db.owner) || db.epoch != epoch) {
+  private ControllerEvent renew(Node n, Epoch epoch, long sent) {
+    if (!n.name.equals(db.owner) || db.epoch != epoch.value()) {
       return new ControllerEvent.RenewFailed(
           true, "lease held by " + db.owner + " at epoch " + db.epoch);
     }
@@ -427,10 +432,10 @@ final class SimulatedCluster {
   }
 
   private ControllerEvent release(Node n, ControllerAction.Release r) {
-    if (n.name.equals(db.owner) && db.epoch == r.epoch()) {
+    if (n.name.equals(db.owner) && db.epoch == r.epoch().value()) {
       db.owner = null;
       db.expiresAt = now;
-      db.handoverTo = r.handoverTo();
+      db.handoverTo = NodeId.nameOf(r.handoverTo());
       db.ownerHasLock = false;
     }
     if (n.name.equals(db.lockHolder)) {
@@ -440,8 +445,8 @@ final class SimulatedCluster {
   }
 
   /** The store's guard on late bookkeeping: the lease is still the node's at that epoch. */
-  private boolean ownsAt(Node n, long epoch) {
-    return n.name.equals(db.owner) && db.epoch == epoch;
+  private boolean ownsAt(Node n, Epoch epoch) {
+    return n.name.equals(db.owner) && db.epoch == epoch.value();
   }
 
   private void checkSafety() {
