@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * records whether its owner holds the lock, so that a standby never mistakes an owner that has not
  * taken the lock yet for a dead one.
  */
-class LeaseStore implements AutoCloseable {
+class LeaseStore implements Leases, AutoCloseable {
 
   static final String ROLE = "management";
 
@@ -90,7 +90,8 @@ class LeaseStore implements AutoCloseable {
     return dialect == Dialect.POSTGRESQL;
   }
 
-  boolean holdsLock() {
+  @Override
+  public boolean holdsLock() {
     return holdsLock;
   }
 
@@ -125,7 +126,8 @@ class LeaseStore implements AutoCloseable {
     return holdsLock;
   }
 
-  void releaseLock() {
+  @Override
+  public void releaseLock() {
     if (!holdsLock) {
       return;
     }
@@ -238,7 +240,9 @@ class LeaseStore implements AutoCloseable {
   // ---- observe
 
   /** Reads the shared state; on a standby, probes the owner's lock; sends the heartbeat. */
-  ClusterView observe(boolean owner, boolean heartbeat, RolePolicy policy) throws SQLException {
+  @Override
+  public ClusterView observe(boolean owner, boolean heartbeat, RolePolicy policy)
+      throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(true);
       if (heartbeat) {
@@ -391,11 +395,15 @@ class LeaseStore implements AutoCloseable {
    *
    * @return the new epoch, or null when the lease had changed
    */
-  Epoch acquire(AcquireMode mode, NodeId seenOwner, Epoch seenEpoch) throws SQLException {
+  @Override
+  public Epoch acquire(AcquireMode mode, NodeId seenOwner, Epoch seenEpoch) throws SQLException {
     boolean lock = locksSupported() && tryLock();
     String condition =
         switch (mode) {
-          case FREE -> "(owner IS NULL OR expires_at < CURRENT_TIMESTAMP)";
+          // The owner as seen too: a release keeps the epoch, and may reserve the lease for
+          // another.
+          case FREE ->
+              "(owner IS NULL OR expires_at < CURRENT_TIMESTAMP) AND owner IS NOT DISTINCT FROM ?";
           case HANDOVER -> "owner IS NULL AND handover_to = ?";
           case DEAD_OWNER -> "owner = ? AND owner_has_lock = TRUE";
           case OWN_PREVIOUS_RUN -> "owner = ?";
@@ -426,8 +434,7 @@ class LeaseStore implements AutoCloseable {
           u.setLong(4, seenEpoch.value());
           switch (mode) {
             case HANDOVER, OWN_PREVIOUS_RUN -> u.setString(5, me);
-            case DEAD_OWNER -> u.setString(5, NodeId.nameOf(seenOwner));
-            case FREE -> {}
+            case DEAD_OWNER, FREE -> u.setString(5, NodeId.nameOf(seenOwner));
           }
           rows = u.executeUpdate();
         }
@@ -485,7 +492,8 @@ class LeaseStore implements AutoCloseable {
   }
 
   /** Extends the lease; false when it is no longer this node's at {@code epoch}. */
-  boolean renew(Epoch epoch) throws SQLException {
+  @Override
+  public boolean renew(Epoch epoch) throws SQLException {
     boolean lock = locksSupported() && (verifyLock() || tryLock());
     try (Connection c = dataSource.getConnection();
         PreparedStatement u =
@@ -504,7 +512,8 @@ class LeaseStore implements AutoCloseable {
   }
 
   /** Gives the lease up, reserving it for {@code handoverTo}, and lets go of the lock. */
-  void release(Epoch epoch, NodeId handoverTo) throws SQLException {
+  @Override
+  public void release(Epoch epoch, NodeId handoverTo) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement u =
             c.prepareStatement(
@@ -533,7 +542,8 @@ class LeaseStore implements AutoCloseable {
    *
    * @return whether it was marked
    */
-  boolean markRoleFailed(Epoch epoch, String reason) throws SQLException {
+  @Override
+  public boolean markRoleFailed(Epoch epoch, String reason) throws SQLException {
     int n =
         updateCount(
             "UPDATE cluster_role SET failed = TRUE, failed_reason = ?, failed_at = CURRENT_TIMESTAMP"
@@ -551,7 +561,8 @@ class LeaseStore implements AutoCloseable {
   }
 
   /** Clears a requested move, only while the lease is still this node's at {@code epoch}. */
-  boolean clearMove(Epoch epoch) throws SQLException {
+  @Override
+  public boolean clearMove(Epoch epoch) throws SQLException {
     return updateCount(
             "UPDATE cluster_role SET move_to = NULL, move_requested_by = NULL WHERE role = ?"
                 + " AND EXISTS (SELECT 1 FROM cluster_lease l WHERE l.role = ? AND l.owner = ?"
