@@ -1,10 +1,20 @@
 package io.vigil.server.cluster;
 
+import java.time.Duration;
+
 /** What the {@link RoleController} asks its driver to do. Each has a matching result event. */
 public sealed interface ControllerAction {
 
-  /** Read the shared state (and, on a standby, probe the owner's lock). Answer: Observed. */
-  record Observe() implements ControllerAction {}
+  /**
+   * Read the shared state (and, unless {@code asOwner}, probe the owner's lock). Answer: Observed.
+   *
+   * @param heartbeat also record this node's heartbeat
+   * @param readResources also read the role's resource definitions (answered by a ResourcesChanged
+   *     before the Observed when they changed)
+   * @param requestsAfter also read the manual requests with a greater id; null for none
+   */
+  record Observe(boolean asOwner, boolean heartbeat, boolean readResources, Long requestsAfter)
+      implements ControllerAction {}
 
   /** How a node may take the lease. */
   enum AcquireMode {
@@ -38,11 +48,17 @@ public sealed interface ControllerAction {
   /** Let go of the advisory lock, which this node must not hold now. No answer. */
   record ReleaseLock() implements ControllerAction {}
 
-  /** Start a resource under {@code epoch}. Answer: ResourceStarted or ResourceStartFailed. */
-  record Start(String name, Epoch epoch) implements ControllerAction {}
+  /**
+   * Start a resource under {@code epoch}, failing it when it has not started {@code within}.
+   * Answer: ResourceStarted or ResourceStartFailed.
+   */
+  record Start(String name, Epoch epoch, Duration within) implements ControllerAction {}
 
-  /** Stop a resource. Answer: ResourceStopped or ResourceStopFailed. */
-  record Stop(String name) implements ControllerAction {}
+  /**
+   * Stop a resource, giving up on it when it has not stopped {@code within} (its stop timeout and a
+   * grace for its own handling of that timeout). Answer: ResourceStopped or ResourceStopFailed.
+   */
+  record Stop(String name, Duration within) implements ControllerAction {}
 
   /** Check a resource's health. Answer: CheckResult with the same seq. */
   record Check(String name, long seq) implements ControllerAction {}

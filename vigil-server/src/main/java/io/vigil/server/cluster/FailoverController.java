@@ -59,10 +59,7 @@ public final class FailoverController implements AutoCloseable {
   private volatile boolean accessPointUp;
   private volatile RoleController.Status status;
   private volatile ClusterView lastView;
-  private long lastHeartbeat;
   private String genericVersion = "";
-  private long lastGenericPoll;
-  private long lastRequestId = -1;
   private final java.util.function.IntConsumer halt;
   private final DeadMansSwitch deadMansSwitch;
   private final String instance;
@@ -338,35 +335,29 @@ public final class FailoverController implements AutoCloseable {
 
   private void carryOut(ControllerAction action) {
     switch (action) {
-      case ControllerAction.Observe o -> {
-        boolean owner = controller.isOwner();
-        long now = System.nanoTime();
-        boolean beat = now - lastHeartbeat >= timing.renewInterval().toNanos() / 2;
-        if (beat) {
-          lastHeartbeat = now;
-        }
-        boolean pollGenerics = now - lastGenericPoll >= Duration.ofSeconds(1).toNanos();
-        if (pollGenerics) {
-          lastGenericPoll = now;
-        }
-        dbWorker.execute(
-            () -> {
-              try {
-                ClusterView view = store.observe(owner, beat, policy);
-                if (pollGenerics) {
-                  pollGenerics();
+      case ControllerAction.Observe o ->
+          dbWorker.execute(
+              () -> {
+                try {
+                  ClusterView view = store.observe(o.asOwner(), o.heartbeat(), policy);
+                  if (o.readResources()) {
+                    pollGenerics();
+                  }
+                  List<ManualRequest> requests = new java.util.ArrayList<>();
+                  if (o.requestsAfter() != null) {
+                    store.requestsAfter(
+                        o.requestsAfter(),
+                        (id, kind, resource, by) ->
+                            requests.add(
+                                new ManualRequest(id, "start".equals(kind), resource, by)));
+                  }
+                  events.add(new ControllerEvent.Observed(view, requests));
+                } catch (Exception e) {
+                  events.add(new ControllerEvent.ObserveFailed(String.valueOf(e.getMessage())));
+                } catch (Throwable e) {
+                  fatal(e);
                 }
-                if (owner) {
-                  pollRequests();
-                }
-                events.add(new ControllerEvent.Observed(view));
-              } catch (Exception e) {
-                events.add(new ControllerEvent.ObserveFailed(String.valueOf(e.getMessage())));
-              } catch (Throwable e) {
-                fatal(e);
-              }
-            });
-      }
+              });
       case ControllerAction.Acquire a -> {
         long sent = System.nanoTime();
         dbWorker.execute(
@@ -374,7 +365,6 @@ public final class FailoverController implements AutoCloseable {
               try {
                 Epoch epoch = store.acquire(a.mode(), a.seenOwner(), a.seenEpoch());
                 if (epoch != null) {
-                  lastRequestId = -1;
                   events.add(new ControllerEvent.Acquired(epoch, sent, store.holdsLock()));
                 } else {
                   events.add(new ControllerEvent.NotAcquired("the lease changed"));
@@ -418,8 +408,8 @@ public final class FailoverController implements AutoCloseable {
                 events.add(new ControllerEvent.Released());
               });
       case ControllerAction.ReleaseLock r -> db(store::releaseLock);
-      case ControllerAction.Start s -> startResource(s.name(), s.epoch().value());
-      case ControllerAction.Stop s -> stopResource(s.name());
+      case ControllerAction.Start s -> startResource(s.name(), s.epoch().value(), s.within());
+      case ControllerAction.Stop s -> stopResource(s.name(), s.within());
       case ControllerAction.Check c -> checkResource(c.name(), c.seq());
       case ControllerAction.Record r -> {
         HistoryText.Entry e = HistoryText.render(r.event());
@@ -492,23 +482,6 @@ public final class FailoverController implements AutoCloseable {
             next.values().stream().map(ResourceSpec::of).toList()));
   }
 
-  private void pollRequests() throws java.sql.SQLException {
-    store.requestsAfter(
-        lastRequestId,
-        (id, action, resource, by) -> {
-          if (lastRequestId >= 0) {
-            events.add(
-                "start".equals(action)
-                    ? new ControllerEvent.ManualStart(resource, by)
-                    : new ControllerEvent.ManualStop(resource, by));
-          }
-          lastRequestId = Math.max(lastRequestId, id);
-        });
-    if (lastRequestId < 0) {
-      lastRequestId = 0;
-    }
-  }
-
   // ---------------------------------------------------------------- resources
 
   private Resource resource(String name) {
@@ -517,7 +490,7 @@ public final class FailoverController implements AutoCloseable {
     }
   }
 
-  private void startResource(String name, long epoch) {
+  private void startResource(String name, long epoch, Duration within) {
     Resource r = resource(name);
     Future<?> f =
         resourceWorkers.submit(
@@ -531,13 +504,13 @@ public final class FailoverController implements AutoCloseable {
     resourceWorkers.execute(
         () -> {
           try {
-            f.get(r.policy().startTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            f.get(within.toMillis(), TimeUnit.MILLISECONDS);
             events.add(new ControllerEvent.ResourceStarted(name));
           } catch (TimeoutException e) {
             f.cancel(true);
             events.add(
                 new ControllerEvent.ResourceStartFailed(
-                    name, "did not start within " + r.policy().startTimeout().toMillis() + " ms"));
+                    name, "did not start within " + within.toMillis() + " ms"));
           } catch (Throwable e) {
             if (jvmBroken(e)) {
               fatal(e);
@@ -564,7 +537,7 @@ public final class FailoverController implements AutoCloseable {
     }
   }
 
-  private void stopResource(String name) {
+  private void stopResource(String name, Duration within) {
     Resource r = resource(name);
     Future<?> f =
         resourceWorkers.submit(
@@ -576,7 +549,7 @@ public final class FailoverController implements AutoCloseable {
         () -> {
           String problem = null;
           try {
-            f.get(r.policy().stopTimeout().toMillis() + 2000, TimeUnit.MILLISECONDS);
+            f.get(within.toMillis(), TimeUnit.MILLISECONDS);
           } catch (TimeoutException e) {
             f.cancel(true);
             problem = "did not stop within " + r.policy().stopTimeout().toMillis() + " ms";

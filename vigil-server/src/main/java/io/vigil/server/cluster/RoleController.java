@@ -4,8 +4,6 @@ import io.vigil.server.cluster.ControllerAction.AcquireMode;
 import io.vigil.server.cluster.ControllerEvent.Acquired;
 import io.vigil.server.cluster.ControllerEvent.CheckResult;
 import io.vigil.server.cluster.ControllerEvent.Fenced;
-import io.vigil.server.cluster.ControllerEvent.ManualStart;
-import io.vigil.server.cluster.ControllerEvent.ManualStop;
 import io.vigil.server.cluster.ControllerEvent.NotAcquired;
 import io.vigil.server.cluster.ControllerEvent.ObserveFailed;
 import io.vigil.server.cluster.ControllerEvent.Observed;
@@ -193,6 +191,12 @@ public final class RoleController {
   private Phase phase = new Standby();
   private boolean dbBusy;
   private long lastObserveIssuedAt;
+  private long lastHeartbeatAt;
+  private long lastResourceReadAt;
+
+  /** The id of the last manual request seen in this term, or -1 before the term's first read. */
+  private long requestCursor = -1;
+
   private boolean viewFresh;
   private boolean placementFresh;
   private ClusterView view;
@@ -220,6 +224,8 @@ public final class RoleController {
       resources.put(s.name(), new Res(s, now));
     }
     this.lastObserveIssuedAt = now - timing.pollInterval().toNanos();
+    this.lastHeartbeatAt = now - timing.renewInterval().toNanos();
+    this.lastResourceReadAt = now - RESOURCE_READ_INTERVAL.toNanos();
   }
 
   public void policy(RolePolicy policy) {
@@ -310,6 +316,7 @@ public final class RoleController {
       case Tick t -> {}
       case Observed o -> {
         dbBusy = false;
+        manualRequests(o.requests(), out);
         view = o.view();
         viewFresh = true;
         placementFresh = true;
@@ -341,6 +348,7 @@ public final class RoleController {
                       me, a.epoch(), q.mode(), q.seen().owner(), q.seen().handoverTo())));
         }
         phase = new Owner(a.epoch(), now, a.sentAtNanos(), a.sentAtNanos());
+        requestCursor = -1;
         backoffUntil = Long.MIN_VALUE;
         toStop.clear();
         if (shutdown) {
@@ -452,22 +460,6 @@ public final class RoleController {
           }
         }
       }
-      case ManualStart m -> {
-        if (isOwner() && graph.contains(m.name())) {
-          Set<String> wanted = graph.withDependencies(m.name());
-          manualWanted.addAll(wanted);
-          toStop.removeAll(wanted);
-          out.add(new ControllerAction.Record(new HistoryEvent.ManualStart(m.name(), m.by())));
-        }
-      }
-      case ManualStop m -> {
-        if (isOwner() && graph.contains(m.name())) {
-          Set<String> stopping = graph.withDependents(m.name());
-          manualWanted.removeAll(stopping);
-          toStop.addAll(stopping);
-          out.add(new ControllerAction.Record(new HistoryEvent.ManualStop(m.name(), m.by())));
-        }
-      }
       case ResourcesChanged c -> changeResources(c.resources(), now);
       case Shutdown s -> {
         shutdown = true;
@@ -480,6 +472,40 @@ public final class RoleController {
 
   private void shutdownStepDown(List<ControllerAction> out) {
     stepDown(new StepDown(new StepDownReason.ShuttingDown(me), bestOtherNode()), out);
+  }
+
+  /**
+   * Carries out the operators' requests made while this node owns the role, once each. The first
+   * read of a term only finds where they stand: what was asked before this node took the role was
+   * for another term, and is not carried out now.
+   */
+  private void manualRequests(List<ManualRequest> requests, List<ControllerAction> out) {
+    for (ManualRequest m : requests) {
+      if (requestCursor >= 0 && m.id() > requestCursor) {
+        manualRequest(m, out);
+      }
+      requestCursor = Math.max(requestCursor, m.id());
+    }
+    if (requestCursor < 0 && isOwner()) {
+      requestCursor = 0;
+    }
+  }
+
+  private void manualRequest(ManualRequest m, List<ControllerAction> out) {
+    if (!isOwner() || !graph.contains(m.resource())) {
+      return;
+    }
+    if (m.start()) {
+      Set<String> wanted = graph.withDependencies(m.resource());
+      manualWanted.addAll(wanted);
+      toStop.removeAll(wanted);
+      out.add(new ControllerAction.Record(new HistoryEvent.ManualStart(m.resource(), m.by())));
+    } else {
+      Set<String> stopping = graph.withDependents(m.resource());
+      manualWanted.removeAll(stopping);
+      toStop.addAll(stopping);
+      out.add(new ControllerAction.Record(new HistoryEvent.ManualStop(m.resource(), m.by())));
+    }
   }
 
   private void changeResources(List<ResourceSpec> specs, long now) {
@@ -513,6 +539,15 @@ public final class RoleController {
     }
     graph = removed.isEmpty() ? next : new ResourceGraph(all);
   }
+
+  /** How often the role's resource definitions are read. */
+  static final Duration RESOURCE_READ_INTERVAL = Duration.ofSeconds(1);
+
+  /**
+   * How much longer than its stop timeout a stop may take before the node gives up on it: the
+   * resource handles its own timeout first (a generic resource ends an overrunning command).
+   */
+  static final Duration STOP_GRACE = Duration.ofSeconds(2);
 
   /** How long a resource whose stop failed waits before it is stopped again. */
   static final Duration STOP_RETRY_DELAY = Duration.ofSeconds(5);
@@ -680,7 +715,7 @@ public final class RoleController {
       if (r.state == ResourceState.STOP_FAILED && now >= r.notBefore) {
         r.state = ResourceState.STOPPING;
         r.since = now;
-        out.add(new ControllerAction.Stop(n));
+        out.add(stop(r));
         continue;
       }
       if (r.state != ResourceState.RUNNING) {
@@ -690,7 +725,7 @@ public final class RoleController {
         r.state = ResourceState.STOPPING;
         r.since = now;
         r.check = null;
-        out.add(new ControllerAction.Stop(n));
+        out.add(stop(r));
       }
     }
     if (!toStop.isEmpty()
@@ -717,7 +752,7 @@ public final class RoleController {
             .allMatch(d -> resources.get(d).state == ResourceState.RUNNING)) {
           r.state = ResourceState.STARTING;
           r.since = now;
-          out.add(new ControllerAction.Start(n, epoch()));
+          out.add(new ControllerAction.Start(n, epoch(), r.spec.policy().startTimeout()));
         }
       }
     }
@@ -788,7 +823,18 @@ public final class RoleController {
       }
     }
     if (now - lastObserveIssuedAt >= timing.pollInterval().toNanos()) {
-      out.add(new ControllerAction.Observe());
+      // Heartbeats twice per renew interval; the resource definitions once a second.
+      boolean heartbeat = now - lastHeartbeatAt >= timing.renewInterval().toNanos() / 2;
+      if (heartbeat) {
+        lastHeartbeatAt = now;
+      }
+      boolean readResources = now - lastResourceReadAt >= RESOURCE_READ_INTERVAL.toNanos();
+      if (readResources) {
+        lastResourceReadAt = now;
+      }
+      out.add(
+          new ControllerAction.Observe(
+              isOwner(), heartbeat, readResources, isOwner() ? requestCursor : null));
       lastObserveIssuedAt = now;
       dbBusy = true;
     }
@@ -873,6 +919,10 @@ public final class RoleController {
         .filter(n -> !n.equals(me))
         .min(Comparator.comparingInt(this::rank).thenComparing(n -> n))
         .orElse(null);
+  }
+
+  private static ControllerAction stop(Res r) {
+    return new ControllerAction.Stop(r.spec.name(), r.spec.policy().stopTimeout().plus(STOP_GRACE));
   }
 
   private boolean dependentsStopped(String name) {

@@ -318,11 +318,7 @@ class RoleControllerSimulationTest {
         case 10 -> {
           if (!node.crashed && !node.paused() && c.db.maintenance) {
             String res = pick(r, c);
-            c.feed(
-                node,
-                r.nextBoolean()
-                    ? new ControllerEvent.ManualStop(res, "op")
-                    : new ControllerEvent.ManualStart(res, "op"));
+            c.db.request(!r.nextBoolean(), res, "op");
           }
         }
         case 11 -> {

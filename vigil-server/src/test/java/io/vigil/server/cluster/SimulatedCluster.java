@@ -50,6 +50,7 @@ final class SimulatedCluster {
     final Set<String> paused = new HashSet<>();
     final Set<String> draining = new HashSet<>();
     final List<String> history = new ArrayList<>();
+    final List<ManualRequest> requests = new ArrayList<>();
     boolean exclusive;
 
     /** Registered node processes that are up, with when they started. */
@@ -75,6 +76,15 @@ final class SimulatedCluster {
     Db(ClusterTiming timing, LongSupplier clock) {
       this.timing = timing;
       this.clock = clock;
+    }
+
+    /** An operator asks for a resource to be started or stopped by hand. */
+    void request(boolean start, String resource, String by) {
+      requests.add(new ManualRequest(requests.size() + 1, start, resource, by));
+    }
+
+    List<ManualRequest> requestsAfter(long id) {
+      return requests.stream().filter(m -> m.id() > id).toList();
     }
 
     /** What {@code node} does with the lease. */
@@ -552,10 +562,14 @@ final class SimulatedCluster {
   private void carryOut(Node n, ControllerAction action) {
     Db.NodeLeases leases = n.leases;
     switch (action) {
-      case ControllerAction.Observe o -> {
-        boolean owner = n.controller.isOwner();
-        dbOp(n, () -> new ControllerEvent.Observed(leases.observe(owner, true, policy)), "observe");
-      }
+      case ControllerAction.Observe o ->
+          dbOp(
+              n,
+              () ->
+                  new ControllerEvent.Observed(
+                      leases.observe(o.asOwner(), o.heartbeat(), policy),
+                      o.requestsAfter() == null ? List.of() : db.requestsAfter(o.requestsAfter())),
+              "observe");
       case ControllerAction.Acquire a -> {
         long sent = n.clock();
         dbOp(
