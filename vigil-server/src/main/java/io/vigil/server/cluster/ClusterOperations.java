@@ -336,7 +336,7 @@ public final class ClusterOperations implements ClusterService {
                 "role_failed",
                 "The role is failed; reset it (vigil cluster reset) before moving it.");
           }
-          String target = toNode == null ? ClusterView.ANY_NODE : toNode;
+          String target = toNode == null ? ClusterView.ANY_NODE.name() : toNode;
           if (toNode != null) {
             var node = nodeRow(h, toNode).orElseThrow(() -> unknownNode(toNode));
             if (Boolean.TRUE.equals(node.get("paused"))

@@ -24,16 +24,16 @@ public record ClusterView(
     LeaseView lease,
     boolean maintenance,
     boolean roleFailed,
-    String moveTo,
+    NodeId moveTo,
     String moveRequestedBy,
     boolean selfPaused,
     boolean selfDraining,
-    Map<String, Duration> liveNodes,
+    Map<NodeId, Duration> liveNodes,
     int recentFailovers,
     boolean holdsLock,
     boolean exclusiveDatabase) {
 
-  public static final String ANY_NODE = "*";
+  public static final NodeId ANY_NODE = new NodeId("*");
 
   public ClusterView {
     liveNodes = Map.copyOf(liveNodes);

@@ -10,8 +10,20 @@ public sealed interface ControllerEvent {
   /** Time has passed; nothing else happened. */
   record Tick() implements ControllerEvent {}
 
-  /** The result of an {@link ControllerAction.Observe}. */
-  record Observed(ClusterView view) implements ControllerEvent {}
+  /**
+   * The result of an {@link ControllerAction.Observe}.
+   *
+   * @param requests the manual requests it asked for, oldest first
+   */
+  record Observed(ClusterView view, List<ManualRequest> requests) implements ControllerEvent {
+    public Observed {
+      requests = List.copyOf(requests);
+    }
+
+    public Observed(ClusterView view) {
+      this(view, List.of());
+    }
+  }
 
   /** A read of the shared state failed (database unreachable, timeout). */
   record ObserveFailed(String reason) implements ControllerEvent {}
@@ -22,7 +34,7 @@ public sealed interface ControllerEvent {
    * @param sentAtNanos when the acquiring statement was sent (monotonic): the lease is valid until
    *     at least this plus the lease duration
    */
-  record Acquired(long epoch, long sentAtNanos, boolean withLock) implements ControllerEvent {}
+  record Acquired(Epoch epoch, long sentAtNanos, boolean withLock) implements ControllerEvent {}
 
   /** An {@link ControllerAction.Acquire} found the lease taken or changed. */
   record NotAcquired(String reason) implements ControllerEvent {}
@@ -62,12 +74,6 @@ public sealed interface ControllerEvent {
    * @param problem null when healthy
    */
   record CheckResult(String name, long seq, String problem) implements ControllerEvent {}
-
-  /** An operator starts a resource (and what it depends on) by hand, in maintenance. */
-  record ManualStart(String name, String by) implements ControllerEvent {}
-
-  /** An operator stops a resource (and what depends on it) by hand, in maintenance. */
-  record ManualStop(String name, String by) implements ControllerEvent {}
 
   /** The role's resources changed (a generic resource was added or removed). */
   record ResourcesChanged(List<ResourceSpec> resources) implements ControllerEvent {}

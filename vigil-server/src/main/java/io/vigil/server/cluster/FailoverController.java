@@ -59,10 +59,7 @@ public final class FailoverController implements AutoCloseable {
   private volatile boolean accessPointUp;
   private volatile RoleController.Status status;
   private volatile ClusterView lastView;
-  private long lastHeartbeat;
   private String genericVersion = "";
-  private long lastGenericPoll;
-  private long lastRequestId = -1;
   private final java.util.function.IntConsumer halt;
   private final DeadMansSwitch deadMansSwitch;
   private final String instance;
@@ -127,7 +124,7 @@ public final class FailoverController implements AutoCloseable {
     builtins.forEach(r -> resources.put(r.name(), r));
     controller =
         new RoleController(
-            me,
+            new NodeId(me),
             timing,
             policy,
             builtins.stream().map(ResourceSpec::of).toList(),
@@ -205,7 +202,7 @@ public final class FailoverController implements AutoCloseable {
    * drops its lock and lease sessions, and halts with {@link #EXIT_CONTROLLER_FAILED}.
    */
   private void haltAfterCrash(Throwable crash) {
-    long epoch = fence.epoch();
+    Epoch epoch = new Epoch(fence.epoch());
     ownerUntil = Long.MIN_VALUE;
     accessPointUp = false;
     fence.epoch(-1);
@@ -267,23 +264,20 @@ public final class FailoverController implements AutoCloseable {
       bookkeeping.shutdownNow();
       dbWorker.awaitTermination(1, TimeUnit.SECONDS);
       try {
-        store.history(
-            "controller-failed",
-            "the failover controller of "
-                + me
-                + " cannot go on ("
-                + cause(crash)
-                + "); "
-                + (allStopped
-                    ? "its resources stopped"
-                    : "a resource did not stop within " + CRASH_STOP_BOUND.toMillis() + " ms")
-                + "; the process halts with exit code "
-                + EXIT_CONTROLLER_FAILED);
+        HistoryText.Entry e =
+            HistoryText.render(
+                new HistoryEvent.ControllerFailed(
+                    new NodeId(me),
+                    cause(crash),
+                    allStopped,
+                    CRASH_STOP_BOUND,
+                    EXIT_CONTROLLER_FAILED));
+        store.history(e.event(), e.reason());
       } catch (Exception e) {
         log.warn("Could not record the controller's failure: {}", e.getMessage());
       }
       // Give the lease up only when nothing of the role can still run here; otherwise it expires.
-      if (allStopped && epoch > 0) {
+      if (allStopped && epoch.value() > 0) {
         try {
           store.release(epoch, null);
         } catch (Exception e) {
@@ -311,12 +305,12 @@ public final class FailoverController implements AutoCloseable {
     long now = System.nanoTime();
     List<ControllerAction> actions = controller.handle(event, now);
     boolean owner = controller.isOwner();
-    fence.epoch(owner ? controller.epoch() : -1);
+    fence.epoch(owner ? controller.epoch().value() : -1);
     ownerUntil = controller.ownerUntil();
     accessPointUp = owner && controller.state(CLIENT_ACCESS_POINT) == ResourceState.RUNNING;
     status = controller.status();
     if (owner && deadMansSwitch != null) {
-      deadMansSwitch.arm(controller.epoch(), controller.ownerUntil());
+      deadMansSwitch.arm(controller.epoch().value(), controller.ownerUntil());
     }
     if (event instanceof ControllerEvent.Observed o) {
       lastView = o.view();
@@ -341,43 +335,36 @@ public final class FailoverController implements AutoCloseable {
 
   private void carryOut(ControllerAction action) {
     switch (action) {
-      case ControllerAction.Observe o -> {
-        boolean owner = controller.isOwner();
-        long now = System.nanoTime();
-        boolean beat = now - lastHeartbeat >= timing.renewInterval().toNanos() / 2;
-        if (beat) {
-          lastHeartbeat = now;
-        }
-        boolean pollGenerics = now - lastGenericPoll >= Duration.ofSeconds(1).toNanos();
-        if (pollGenerics) {
-          lastGenericPoll = now;
-        }
-        dbWorker.execute(
-            () -> {
-              try {
-                ClusterView view = store.observe(owner, beat, policy);
-                if (pollGenerics) {
-                  pollGenerics();
+      case ControllerAction.Observe o ->
+          dbWorker.execute(
+              () -> {
+                try {
+                  ClusterView view = store.observe(o.asOwner(), o.heartbeat(), policy);
+                  if (o.readResources()) {
+                    pollGenerics();
+                  }
+                  List<ManualRequest> requests = new java.util.ArrayList<>();
+                  if (o.requestsAfter() != null) {
+                    store.requestsAfter(
+                        o.requestsAfter(),
+                        (id, kind, resource, by) ->
+                            requests.add(
+                                new ManualRequest(id, "start".equals(kind), resource, by)));
+                  }
+                  events.add(new ControllerEvent.Observed(view, requests));
+                } catch (Exception e) {
+                  events.add(new ControllerEvent.ObserveFailed(String.valueOf(e.getMessage())));
+                } catch (Throwable e) {
+                  fatal(e);
                 }
-                if (owner) {
-                  pollRequests();
-                }
-                events.add(new ControllerEvent.Observed(view));
-              } catch (Exception e) {
-                events.add(new ControllerEvent.ObserveFailed(String.valueOf(e.getMessage())));
-              } catch (Throwable e) {
-                fatal(e);
-              }
-            });
-      }
+              });
       case ControllerAction.Acquire a -> {
         long sent = System.nanoTime();
         dbWorker.execute(
             () -> {
               try {
-                long epoch = store.acquire(a.mode(), a.seenOwner(), a.seenEpoch());
-                if (epoch > 0) {
-                  lastRequestId = -1;
+                Epoch epoch = store.acquire(a.mode(), a.seenOwner(), a.seenEpoch());
+                if (epoch != null) {
                   events.add(new ControllerEvent.Acquired(epoch, sent, store.holdsLock()));
                 } else {
                   events.add(new ControllerEvent.NotAcquired("the lease changed"));
@@ -421,19 +408,20 @@ public final class FailoverController implements AutoCloseable {
                 events.add(new ControllerEvent.Released());
               });
       case ControllerAction.ReleaseLock r -> db(store::releaseLock);
-      case ControllerAction.Start s -> startResource(s.name(), s.epoch());
-      case ControllerAction.Stop s -> stopResource(s.name());
+      case ControllerAction.Start s -> startResource(s.name(), s.epoch().value(), s.within());
+      case ControllerAction.Stop s -> stopResource(s.name(), s.within());
       case ControllerAction.Check c -> checkResource(c.name(), c.seq());
       case ControllerAction.Record r -> {
-        log.info("Cluster: {} - {}", r.event(), r.reason());
-        db(() -> store.history(r.event(), r.reason()));
+        HistoryText.Entry e = HistoryText.render(r.event());
+        log.info("Cluster: {} - {}", e.event(), e.reason());
+        db(() -> store.history(e.event(), e.reason()));
       }
-      case ControllerAction.CountFailover f -> db(() -> store.history("failover", f.reason()));
       // These three stay in order with the lease's own work: the role is marked failed and a move
       // cleared before the release that follows them.
       case ControllerAction.MarkRoleFailed f -> {
-        log.error("Cluster: the role is marked failed: {}", f.reason());
-        leaseWork(() -> store.markRoleFailed(f.epoch(), f.reason()));
+        String reason = HistoryText.reason(f.reason());
+        log.error("Cluster: the role is marked failed: {}", reason);
+        leaseWork(() -> store.markRoleFailed(f.epoch(), reason));
       }
       case ControllerAction.ClearMove c -> leaseWork(() -> store.clearMove(c.epoch()));
       case ControllerAction.Drained d -> leaseWork(store::drained);
@@ -494,23 +482,6 @@ public final class FailoverController implements AutoCloseable {
             next.values().stream().map(ResourceSpec::of).toList()));
   }
 
-  private void pollRequests() throws java.sql.SQLException {
-    store.requestsAfter(
-        lastRequestId,
-        (id, action, resource, by) -> {
-          if (lastRequestId >= 0) {
-            events.add(
-                "start".equals(action)
-                    ? new ControllerEvent.ManualStart(resource, by)
-                    : new ControllerEvent.ManualStop(resource, by));
-          }
-          lastRequestId = Math.max(lastRequestId, id);
-        });
-    if (lastRequestId < 0) {
-      lastRequestId = 0;
-    }
-  }
-
   // ---------------------------------------------------------------- resources
 
   private Resource resource(String name) {
@@ -519,7 +490,7 @@ public final class FailoverController implements AutoCloseable {
     }
   }
 
-  private void startResource(String name, long epoch) {
+  private void startResource(String name, long epoch, Duration within) {
     Resource r = resource(name);
     Future<?> f =
         resourceWorkers.submit(
@@ -533,13 +504,13 @@ public final class FailoverController implements AutoCloseable {
     resourceWorkers.execute(
         () -> {
           try {
-            f.get(r.policy().startTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            f.get(within.toMillis(), TimeUnit.MILLISECONDS);
             events.add(new ControllerEvent.ResourceStarted(name));
           } catch (TimeoutException e) {
             f.cancel(true);
             events.add(
                 new ControllerEvent.ResourceStartFailed(
-                    name, "did not start within " + r.policy().startTimeout().toMillis() + " ms"));
+                    name, "did not start within " + within.toMillis() + " ms"));
           } catch (Throwable e) {
             if (jvmBroken(e)) {
               fatal(e);
@@ -566,7 +537,7 @@ public final class FailoverController implements AutoCloseable {
     }
   }
 
-  private void stopResource(String name) {
+  private void stopResource(String name, Duration within) {
     Resource r = resource(name);
     Future<?> f =
         resourceWorkers.submit(
@@ -578,7 +549,7 @@ public final class FailoverController implements AutoCloseable {
         () -> {
           String problem = null;
           try {
-            f.get(r.policy().stopTimeout().toMillis() + 2000, TimeUnit.MILLISECONDS);
+            f.get(within.toMillis(), TimeUnit.MILLISECONDS);
           } catch (TimeoutException e) {
             f.cancel(true);
             problem = "did not stop within " + r.policy().stopTimeout().toMillis() + " ms";

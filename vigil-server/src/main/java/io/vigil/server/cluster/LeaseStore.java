@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * records whether its owner holds the lock, so that a standby never mistakes an owner that has not
  * taken the lock yet for a dead one.
  */
-class LeaseStore implements AutoCloseable {
+class LeaseStore implements Leases, AutoCloseable {
 
   static final String ROLE = "management";
 
@@ -94,7 +94,8 @@ class LeaseStore implements AutoCloseable {
     return dialect == Dialect.POSTGRESQL;
   }
 
-  boolean holdsLock() {
+  @Override
+  public boolean holdsLock() {
     return holdsLock;
   }
 
@@ -144,7 +145,8 @@ class LeaseStore implements AutoCloseable {
     return holdsLock;
   }
 
-  void releaseLock() {
+  @Override
+  public void releaseLock() {
     if (!holdsLock) {
       return;
     }
@@ -296,7 +298,9 @@ class LeaseStore implements AutoCloseable {
   // ---- observe
 
   /** Reads the shared state; on a standby, probes the owner's lock; sends the heartbeat. */
-  ClusterView observe(boolean owner, boolean heartbeat, RolePolicy policy) throws SQLException {
+  @Override
+  public ClusterView observe(boolean owner, boolean heartbeat, RolePolicy policy)
+      throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(true);
       if (heartbeat) {
@@ -331,10 +335,10 @@ class LeaseStore implements AutoCloseable {
           rs.next();
           lease =
               new LeaseView(
-                  rs.getString("owner"),
-                  rs.getLong("epoch"),
+                  NodeId.of(rs.getString("owner")),
+                  new Epoch(rs.getLong("epoch")),
                   rs.getBoolean("expired"),
-                  rs.getString("handover_to"),
+                  NodeId.of(rs.getString("handover_to")),
                   rs.getBoolean("owner_has_lock"),
                   false);
           maintenance = rs.getBoolean("maintenance");
@@ -344,7 +348,7 @@ class LeaseStore implements AutoCloseable {
           recent = rs.getInt("recent");
         }
       }
-      Map<String, Duration> live = new LinkedHashMap<>();
+      Map<NodeId, Duration> live = new LinkedHashMap<>();
       boolean selfPaused = false;
       boolean selfDraining = false;
       Map<String, String> seenUrls = new LinkedHashMap<>();
@@ -372,7 +376,9 @@ class LeaseStore implements AutoCloseable {
             Instant beat = rs.getTimestamp("heartbeat_at").toInstant();
             boolean alive = name.equals(me) || timing.isLive(beat, now);
             if (alive && !paused && !draining && (able || name.equals(me))) {
-              live.put(name, Duration.between(rs.getTimestamp("started_at").toInstant(), now));
+              live.put(
+                  new NodeId(name),
+                  Duration.between(rs.getTimestamp("started_at").toInstant(), now));
             }
           }
         }
@@ -394,14 +400,14 @@ class LeaseStore implements AutoCloseable {
                   lease.expired(),
                   lease.handoverTo(),
                   lease.ownerHasLock(),
-                  ownerGone(c, lease.owner()));
+                  ownerGone(c, lease.owner().name()));
         }
       }
       return new ClusterView(
           lease,
           maintenance,
           failed,
-          moveTo,
+          NodeId.of(moveTo),
           moveBy,
           selfPaused,
           selfDraining,
@@ -445,12 +451,16 @@ class LeaseStore implements AutoCloseable {
    * Takes the lease if it is still as seen. On success also moves the fencing epoch, which waits
    * for writes still in flight under the old epoch.
    *
-   * @return the new epoch, or -1 when the lease had changed
+   * @return the new epoch, or null when the lease had changed
    */
-  long acquire(AcquireMode mode, String seenOwner, long seenEpoch) throws SQLException {
+  @Override
+  public Epoch acquire(AcquireMode mode, NodeId seenOwner, Epoch seenEpoch) throws SQLException {
     String condition =
         switch (mode) {
-          case FREE -> "(owner IS NULL OR expires_at < CURRENT_TIMESTAMP)";
+          // The owner as seen too: a release keeps the epoch, and may reserve the lease for
+          // another.
+          case FREE ->
+              "(owner IS NULL OR expires_at < CURRENT_TIMESTAMP) AND owner IS NOT DISTINCT FROM ?";
           case HANDOVER -> "owner IS NULL AND handover_to = ?";
           case DEAD_OWNER -> "owner = ? AND owner_has_lock = TRUE";
           case OWN_PREVIOUS_RUN -> "owner = ?";
@@ -458,7 +468,7 @@ class LeaseStore implements AutoCloseable {
     try (Connection c = dataSource.getConnection()) {
       boolean lock = lockOn(c);
       if (mode == AcquireMode.DEAD_OWNER && !lock) {
-        return -1;
+        return null;
       }
       c.setAutoCommit(false);
       try {
@@ -479,25 +489,24 @@ class LeaseStore implements AutoCloseable {
           u.setString(1, me);
           u.setBoolean(2, lock);
           u.setString(3, ROLE);
-          u.setLong(4, seenEpoch);
+          u.setLong(4, seenEpoch.value());
           switch (mode) {
             case HANDOVER, OWN_PREVIOUS_RUN -> u.setString(5, me);
-            case DEAD_OWNER -> u.setString(5, seenOwner);
-            case FREE -> {}
+            case DEAD_OWNER, FREE -> u.setString(5, NodeId.nameOf(seenOwner));
           }
           rows = u.executeUpdate();
         }
         if (rows != 1) {
           c.rollback();
-          return -1;
+          return null;
         }
-        long epoch = seenEpoch + 1;
+        Epoch epoch = seenEpoch.next();
         if (dialect == Dialect.POSTGRESQL && seenOwner != null) {
-          endFencedWorkOf(c, seenOwner);
+          endFencedWorkOf(c, seenOwner.name());
         }
         try (PreparedStatement u =
             c.prepareStatement("UPDATE cluster_epoch SET epoch = ?, owner = ? WHERE role = ?")) {
-          u.setLong(1, epoch);
+          u.setLong(1, epoch.value());
           u.setString(2, me);
           u.setString(3, ROLE);
           u.executeUpdate();
@@ -541,7 +550,8 @@ class LeaseStore implements AutoCloseable {
   }
 
   /** Extends the lease; false when it is no longer this node's at {@code epoch}. */
-  boolean renew(long epoch) throws SQLException {
+  @Override
+  public boolean renew(Epoch epoch) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement u =
             c.prepareStatement(
@@ -554,23 +564,24 @@ class LeaseStore implements AutoCloseable {
       u.setBoolean(1, lock);
       u.setString(2, ROLE);
       u.setString(3, me);
-      u.setLong(4, epoch);
+      u.setLong(4, epoch.value());
       return u.executeUpdate() == 1;
     }
   }
 
   /** Gives the lease up, reserving it for {@code handoverTo}, and lets go of the lock. */
-  void release(long epoch, String handoverTo) throws SQLException {
+  @Override
+  public void release(Epoch epoch, NodeId handoverTo) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement u =
             c.prepareStatement(
                 "UPDATE cluster_lease SET owner = NULL, expires_at = CURRENT_TIMESTAMP, handover_to = ?,"
                     + " owner_has_lock = FALSE WHERE role = ? AND owner = ? AND epoch = ?")) {
       c.setAutoCommit(true);
-      u.setString(1, handoverTo);
+      u.setString(1, NodeId.nameOf(handoverTo));
       u.setString(2, ROLE);
       u.setString(3, me);
-      u.setLong(4, epoch);
+      u.setLong(4, epoch.value());
       u.executeUpdate();
     } finally {
       releaseLock();
@@ -589,7 +600,8 @@ class LeaseStore implements AutoCloseable {
    *
    * @return whether it was marked
    */
-  boolean markRoleFailed(long epoch, String reason) throws SQLException {
+  @Override
+  public boolean markRoleFailed(Epoch epoch, String reason) throws SQLException {
     int n =
         updateCount(
             "UPDATE cluster_role SET failed = TRUE, failed_reason = ?, failed_at = CURRENT_TIMESTAMP"
@@ -599,7 +611,7 @@ class LeaseStore implements AutoCloseable {
             ROLE,
             ROLE,
             me,
-            epoch);
+            epoch.value());
     if (n > 0) {
       history("role_failed", reason);
     }
@@ -607,7 +619,8 @@ class LeaseStore implements AutoCloseable {
   }
 
   /** Clears a requested move, only while the lease is still this node's at {@code epoch}. */
-  boolean clearMove(long epoch) throws SQLException {
+  @Override
+  public boolean clearMove(Epoch epoch) throws SQLException {
     return updateCount(
             "UPDATE cluster_role SET move_to = NULL, move_requested_by = NULL WHERE role = ?"
                 + " AND EXISTS (SELECT 1 FROM cluster_lease l WHERE l.role = ? AND l.owner = ?"
@@ -615,7 +628,7 @@ class LeaseStore implements AutoCloseable {
             ROLE,
             ROLE,
             me,
-            epoch)
+            epoch.value())
         > 0;
   }
 

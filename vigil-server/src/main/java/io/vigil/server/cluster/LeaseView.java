@@ -14,9 +14,9 @@ package io.vigil.server.cluster;
  *     session opened (so its sessions did not all end in a restart of the database server)
  */
 public record LeaseView(
-    String owner,
-    long epoch,
+    NodeId owner,
+    Epoch epoch,
     boolean expired,
-    String handoverTo,
+    NodeId handoverTo,
     boolean ownerHasLock,
     boolean ownerGone) {}

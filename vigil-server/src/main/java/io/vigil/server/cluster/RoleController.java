@@ -4,8 +4,6 @@ import io.vigil.server.cluster.ControllerAction.AcquireMode;
 import io.vigil.server.cluster.ControllerEvent.Acquired;
 import io.vigil.server.cluster.ControllerEvent.CheckResult;
 import io.vigil.server.cluster.ControllerEvent.Fenced;
-import io.vigil.server.cluster.ControllerEvent.ManualStart;
-import io.vigil.server.cluster.ControllerEvent.ManualStop;
 import io.vigil.server.cluster.ControllerEvent.NotAcquired;
 import io.vigil.server.cluster.ControllerEvent.ObserveFailed;
 import io.vigil.server.cluster.ControllerEvent.Observed;
@@ -19,6 +17,9 @@ import io.vigil.server.cluster.ControllerEvent.ResourceStopped;
 import io.vigil.server.cluster.ControllerEvent.ResourcesChanged;
 import io.vigil.server.cluster.ControllerEvent.Shutdown;
 import io.vigil.server.cluster.ControllerEvent.Tick;
+import io.vigil.server.cluster.HistoryEvent.Failure;
+import io.vigil.server.cluster.HistoryEvent.LossCause;
+import io.vigil.server.cluster.HistoryEvent.StepDownReason;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -91,7 +92,6 @@ public final class RoleController {
   public record Status(
       boolean owner,
       long epoch,
-      long ownerSinceNanos,
       String steppingDown,
       List<ResourceStatus> resources,
       ClusterView lastView) {}
@@ -102,9 +102,10 @@ public final class RoleController {
     long since;
     final Deque<Long> restarts = new ArrayDeque<>();
     long nextCheckAt;
-    long checkSeq;
-    boolean checkInFlight;
-    long checkSentAt;
+
+    /** The check awaiting its answer, or null. */
+    PendingCheck check;
+
     String lastProblem;
 
     /**
@@ -119,49 +120,102 @@ public final class RoleController {
     }
   }
 
-  private record StepDown(
-      String reason,
-      String handoverTo,
-      boolean failover,
-      boolean markFailed,
-      boolean drain,
-      boolean shutdown) {}
+  /** A health check sent at {@code sentAt} whose answer carries {@code seq}. */
+  private record PendingCheck(long seq, long sentAt) {}
 
-  private final String me;
+  /**
+   * Where this node is with the role. Only {@link Owner} and {@link SteppingDown} own it; an
+   * acquisition and a release are phases of their own, so a node can never own the role while it
+   * releases it, step down without owning it, or finish its shutdown while it may still get the
+   * lease.
+   */
+  private sealed interface Phase {}
+
+  /** Not the owner, and no acquisition or release in flight. */
+  private record Standby() implements Phase {}
+
+  /** An acquisition by {@code mode} of the lease as {@code seen} is in flight. */
+  private record Acquiring(AcquireMode mode, LeaseView seen) implements Phase {}
+
+  /**
+   * The owner of the role at {@code epoch} since {@code since}.
+   *
+   * @param renewSentAt when the last successful renewal (or the acquisition) was sent
+   * @param renewIssuedAt when the last renewal was sent, successful or not
+   */
+  private record Owner(Epoch epoch, long since, long renewSentAt, long renewIssuedAt)
+      implements Phase {
+    Owner renewed(long sentAt) {
+      return new Owner(epoch, since, Math.max(renewSentAt, sentAt), renewIssuedAt);
+    }
+
+    Owner renewIssued(long at) {
+      return new Owner(epoch, since, renewSentAt, at);
+    }
+  }
+
+  /** Still the owner, stopping the resources to give the role up as {@code why} says. */
+  private record SteppingDown(Owner term, StepDown why) implements Phase {}
+
+  /** The release after a step down is in flight. */
+  private record Releasing(StepDown why) implements Phase {}
+
+  /** The shutdown is complete. */
+  private record Stopped() implements Phase {}
+
+  /**
+   * Why and to whom the owner gives the role up. A failover counts against the role's limit; a
+   * failover over the limit marks the role failed; a drain pauses the node once released.
+   */
+  private record StepDown(StepDownReason reason, NodeId handoverTo) {
+    boolean failover() {
+      return reason instanceof StepDownReason.Failover;
+    }
+
+    boolean markFailed() {
+      return reason instanceof StepDownReason.FailoverLimitReached;
+    }
+
+    boolean drain() {
+      return reason instanceof StepDownReason.Drain;
+    }
+  }
+
+  private final NodeId me;
   private final ClusterTiming timing;
   private RolePolicy policy;
   private ResourceGraph graph;
   private final Map<String, Res> resources = new LinkedHashMap<>();
   private final Set<String> removed = new HashSet<>();
 
-  private boolean owner;
-  private long epoch;
-  private long ownerSince;
-  private long lastRenewSentAt;
-  private long lastRenewIssuedAt;
+  private Phase phase = new Standby();
   private boolean dbBusy;
-  private boolean releasing;
   private long lastObserveIssuedAt;
-  private boolean observing;
+  private long lastHeartbeatAt;
+  private long lastResourceReadAt;
+
+  /** The id of the last manual request seen in this term, or -1 before the term's first read. */
+  private long requestCursor = -1;
+
   private boolean viewFresh;
   private boolean placementFresh;
   private ClusterView view;
   private boolean wasMaintenance;
-  private StepDown stepDown;
-  private String pendingAcquireReason;
   private long backoffUntil = Long.MIN_VALUE;
-  private String availableKey;
+
+  /** The free lease as last seen (owner, epoch, handover), and since when it looked so. */
+  private LeaseView availableSeen;
+
   private long availableSince;
   private final Set<String> toStop = new HashSet<>();
   private final Set<String> manualWanted = new HashSet<>();
   private boolean shutdown;
-  private boolean shutdownComplete;
   private boolean drainSignalled;
-  private String drainWaitingRecorded;
+  private boolean drainWaitingRecorded;
   private long seq;
 
   public RoleController(
-      String me, ClusterTiming timing, RolePolicy policy, List<ResourceSpec> specs, long now) {
+      NodeId me, ClusterTiming timing, RolePolicy policy, List<ResourceSpec> specs, long now) {
     this.me = Objects.requireNonNull(me);
     this.timing = timing;
     this.policy = policy;
@@ -170,6 +224,8 @@ public final class RoleController {
       resources.put(s.name(), new Res(s, now));
     }
     this.lastObserveIssuedAt = now - timing.pollInterval().toNanos();
+    this.lastHeartbeatAt = now - timing.renewInterval().toNanos();
+    this.lastResourceReadAt = now - RESOURCE_READ_INTERVAL.toNanos();
   }
 
   public void policy(RolePolicy policy) {
@@ -185,11 +241,42 @@ public final class RoleController {
   }
 
   public boolean isOwner() {
-    return owner;
+    return term() != null;
   }
 
-  public long epoch() {
-    return epoch;
+  /** The epoch of this node's term as the owner, or {@link Epoch#NONE} when it is not the owner. */
+  public Epoch epoch() {
+    Owner t = term();
+    return t == null ? Epoch.NONE : t.epoch();
+  }
+
+  /** The current term as the owner, also while stepping down; null when not the owner. */
+  private Owner term() {
+    return switch (phase) {
+      case Owner o -> o;
+      case SteppingDown s -> s.term();
+      default -> null;
+    };
+  }
+
+  /** The step down under way (also while releasing), or null. */
+  private StepDown stepDown() {
+    return switch (phase) {
+      case SteppingDown s -> s.why();
+      case Releasing r -> r.why();
+      default -> null;
+    };
+  }
+
+  /** Replaces the term's data, keeping the phase. */
+  private void term(Owner t) {
+    phase = phase instanceof SteppingDown s ? new SteppingDown(t, s.why()) : t;
+  }
+
+  /** Starts stepping down from the current term. */
+  private void stepDown(StepDown why, List<ControllerAction> out) {
+    phase = new SteppingDown(term(), why);
+    out.add(new ControllerAction.Record(new HistoryEvent.SteppingDown(why.reason())));
   }
 
   /**
@@ -199,7 +286,8 @@ public final class RoleController {
    * before its controller thread has run.
    */
   public long ownerUntil() {
-    return owner ? lastRenewSentAt + timing.renewDeadline().toNanos() : Long.MIN_VALUE;
+    Owner t = term();
+    return t != null ? t.renewSentAt() + timing.renewDeadline().toNanos() : Long.MIN_VALUE;
   }
 
   public ResourceState state(String resource) {
@@ -207,7 +295,7 @@ public final class RoleController {
   }
 
   public boolean isShutdownComplete() {
-    return shutdownComplete;
+    return phase instanceof Stopped;
   }
 
   public Status status() {
@@ -216,8 +304,9 @@ public final class RoleController {
       Res r = resources.get(n);
       list.add(new ResourceStatus(n, r.state, r.since, r.lastProblem, r.restarts.size()));
     }
+    StepDown s = stepDown();
     return new Status(
-        owner, epoch, ownerSince, stepDown == null ? null : stepDown.reason(), list, view);
+        isOwner(), epoch().value(), s == null ? null : HistoryText.reason(s.reason()), list, view);
   }
 
   // ---------------------------------------------------------------- events
@@ -227,16 +316,14 @@ public final class RoleController {
       case Tick t -> {}
       case Observed o -> {
         dbBusy = false;
-        observing = false;
+        manualRequests(o.requests(), out);
         view = o.view();
         viewFresh = true;
         placementFresh = true;
         LeaseView lease = view.lease();
-        if (owner && !releasing && (!me.equals(lease.owner()) || lease.epoch() != epoch)) {
-          lose(
-              now,
-              out,
-              "the lease is now held by " + describeOwner(lease) + " at epoch " + lease.epoch());
+        Owner t = term();
+        if (t != null && (!me.equals(lease.owner()) || !lease.epoch().equals(t.epoch()))) {
+          lose(out, new LossCause.LeaseTaken(lease.owner(), lease.epoch()));
         }
         if (view.maintenance() != wasMaintenance) {
           manualWanted.clear();
@@ -251,53 +338,56 @@ public final class RoleController {
           wasMaintenance = view.maintenance();
         }
       }
-      case ObserveFailed f -> {
-        dbBusy = false;
-        observing = false;
-      }
+      case ObserveFailed f -> dbBusy = false;
       case Acquired a -> {
         dbBusy = false;
-        owner = true;
-        epoch = a.epoch();
-        ownerSince = now;
-        lastRenewSentAt = a.sentAtNanos();
-        lastRenewIssuedAt = a.sentAtNanos();
+        if (phase instanceof Acquiring q) {
+          out.add(
+              new ControllerAction.Record(
+                  new HistoryEvent.Acquired(
+                      me, a.epoch(), q.mode(), q.seen().owner(), q.seen().handoverTo())));
+        }
+        phase = new Owner(a.epoch(), now, a.sentAtNanos(), a.sentAtNanos());
+        requestCursor = -1;
         backoffUntil = Long.MIN_VALUE;
         toStop.clear();
-        out.add(
-            new ControllerAction.Record(
-                "acquired", pendingAcquireReason + " (epoch " + epoch + ")"));
-        pendingAcquireReason = null;
+        if (shutdown) {
+          // Told to shut down while the acquisition was in flight: give the role up at once.
+          shutdownStepDown(out);
+        }
       }
       case NotAcquired n -> {
         dbBusy = false;
-        pendingAcquireReason = null;
+        if (phase instanceof Acquiring) {
+          phase = new Standby();
+        }
       }
       case Renewed r -> {
         dbBusy = false;
-        if (owner && !releasing) {
-          lastRenewSentAt = Math.max(lastRenewSentAt, r.sentAtNanos());
+        Owner t = term();
+        if (t != null) {
+          term(t.renewed(r.sentAtNanos()));
         }
       }
       case RenewFailed f -> {
         dbBusy = false;
-        if (owner && !releasing && f.lost()) {
-          lose(now, out, "renewal failed: " + f.reason());
+        if (isOwner() && f.lost()) {
+          lose(out, new LossCause.RenewalRefused(f.reason()));
         }
       }
       case Released r -> {
         dbBusy = false;
-        releasing = false;
-        StepDown done = stepDown;
-        stepDown = null;
-        if (done != null && done.drain()) {
+        if (phase instanceof Releasing rel && rel.why().drain()) {
           out.add(new ControllerAction.Drained());
           drainSignalled = true;
         }
+        if (phase instanceof Releasing) {
+          phase = new Standby();
+        }
       }
       case Fenced f -> {
-        if (owner) {
-          lose(now, out, "a write was fenced: " + f.reason());
+        if (isOwner()) {
+          lose(out, new LossCause.WriteFenced(f.reason()));
         }
       }
       case ResourceStarted s -> {
@@ -306,8 +396,8 @@ public final class RoleController {
           r.state = ResourceState.RUNNING;
           r.since = now;
           r.nextCheckAt = now + r.spec.policy().checkInterval().toNanos();
-          r.checkInFlight = false;
-          out.add(new ControllerAction.Record("resource_started", s.name() + " started on " + me));
+          r.check = null;
+          out.add(new ControllerAction.Record(new HistoryEvent.ResourceStarted(s.name(), me)));
         }
       }
       case ResourceStartFailed s -> {
@@ -316,18 +406,14 @@ public final class RoleController {
           r.state = ResourceState.STOPPED;
           r.since = now;
           r.lastProblem = s.reason();
-          if (owner && stepDown == null && !shutdown && maintenance()) {
+          if (phase instanceof Owner && !shutdown && maintenance()) {
             // Maintenance promises no automatic action: no restart, no failover.
             manualWanted.removeAll(graph.withDependents(s.name()));
             out.add(
                 new ControllerAction.Record(
-                    "resource_failed",
-                    s.name()
-                        + " failed to start: "
-                        + s.reason()
-                        + "; maintenance is on, so it is not restarted (start it again by hand)"));
-          } else if (owner && stepDown == null && !shutdown) {
-            failure(now, out, s.name(), "failed to start: " + s.reason());
+                    new HistoryEvent.ManualStartFailed(s.name(), s.reason())));
+          } else if (phase instanceof Owner && !shutdown) {
+            failure(now, out, s.name(), new Failure.StartFailed(s.reason()));
           }
         }
       }
@@ -336,7 +422,7 @@ public final class RoleController {
         if (r != null) {
           r.state = ResourceState.STOPPED;
           r.since = now;
-          r.checkInFlight = false;
+          r.check = null;
           if (s.problem() != null) {
             r.lastProblem = s.problem();
           }
@@ -351,63 +437,74 @@ public final class RoleController {
         if (r != null && r.state == ResourceState.STOPPING) {
           r.state = ResourceState.STOP_FAILED;
           r.since = now;
-          r.checkInFlight = false;
+          r.check = null;
           r.lastProblem = s.problem();
           r.notBefore = now + STOP_RETRY_DELAY.toNanos();
           out.add(
               new ControllerAction.Record(
-                  "resource_stop_failed",
-                  s.name()
-                      + " on "
-                      + me
-                      + " may still run: "
-                      + s.problem()
-                      + "; stopping it again every "
-                      + human(STOP_RETRY_DELAY)
-                      + (owner ? ", and the role stays here until it has stopped" : "")));
+                  new HistoryEvent.ResourceStopFailed(
+                      s.name(), me, s.problem(), STOP_RETRY_DELAY, isOwner())));
         }
       }
       case CheckResult c -> {
         Res r = resources.get(c.name());
-        if (r != null && r.checkInFlight && c.seq() == r.checkSeq) {
-          r.checkInFlight = false;
+        if (r != null && r.check != null && c.seq() == r.check.seq()) {
+          r.check = null;
           r.nextCheckAt = now + r.spec.policy().checkInterval().toNanos();
           if (c.problem() != null
-              && owner
-              && stepDown == null
+              && phase instanceof Owner
               && !maintenance()
               && r.state == ResourceState.RUNNING) {
             r.lastProblem = c.problem();
-            failure(now, out, c.name(), "failed its check: " + c.problem());
+            failure(now, out, c.name(), new Failure.CheckFailed(c.problem()));
           }
-        }
-      }
-      case ManualStart m -> {
-        if (owner && graph.contains(m.name())) {
-          Set<String> wanted = graph.withDependencies(m.name());
-          manualWanted.addAll(wanted);
-          toStop.removeAll(wanted);
-          out.add(new ControllerAction.Record("manual_start", m.name() + " started by " + m.by()));
-        }
-      }
-      case ManualStop m -> {
-        if (owner && graph.contains(m.name())) {
-          Set<String> stopping = graph.withDependents(m.name());
-          manualWanted.removeAll(stopping);
-          toStop.addAll(stopping);
-          out.add(new ControllerAction.Record("manual_stop", m.name() + " stopped by " + m.by()));
         }
       }
       case ResourcesChanged c -> changeResources(c.resources(), now);
       case Shutdown s -> {
         shutdown = true;
-        if (owner && stepDown == null) {
-          stepDown =
-              new StepDown(
-                  "node " + me + " is shutting down", bestOtherNode(), false, false, false, true);
-          out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+        if (phase instanceof Owner) {
+          shutdownStepDown(out);
         }
       }
+    }
+  }
+
+  private void shutdownStepDown(List<ControllerAction> out) {
+    stepDown(new StepDown(new StepDownReason.ShuttingDown(me), bestOtherNode()), out);
+  }
+
+  /**
+   * Carries out the operators' requests made while this node owns the role, once each. The first
+   * read of a term only finds where they stand: what was asked before this node took the role was
+   * for another term, and is not carried out now.
+   */
+  private void manualRequests(List<ManualRequest> requests, List<ControllerAction> out) {
+    for (ManualRequest m : requests) {
+      if (requestCursor >= 0 && m.id() > requestCursor) {
+        manualRequest(m, out);
+      }
+      requestCursor = Math.max(requestCursor, m.id());
+    }
+    if (requestCursor < 0 && isOwner()) {
+      requestCursor = 0;
+    }
+  }
+
+  private void manualRequest(ManualRequest m, List<ControllerAction> out) {
+    if (!isOwner() || !graph.contains(m.resource())) {
+      return;
+    }
+    if (m.start()) {
+      Set<String> wanted = graph.withDependencies(m.resource());
+      manualWanted.addAll(wanted);
+      toStop.removeAll(wanted);
+      out.add(new ControllerAction.Record(new HistoryEvent.ManualStart(m.resource(), m.by())));
+    } else {
+      Set<String> stopping = graph.withDependents(m.resource());
+      manualWanted.removeAll(stopping);
+      toStop.addAll(stopping);
+      out.add(new ControllerAction.Record(new HistoryEvent.ManualStop(m.resource(), m.by())));
     }
   }
 
@@ -443,6 +540,15 @@ public final class RoleController {
     graph = removed.isEmpty() ? next : new ResourceGraph(all);
   }
 
+  /** How often the role's resource definitions are read. */
+  static final Duration RESOURCE_READ_INTERVAL = Duration.ofSeconds(1);
+
+  /**
+   * How much longer than its stop timeout a stop may take before the node gives up on it: the
+   * resource handles its own timeout first (a generic resource ends an overrunning command).
+   */
+  static final Duration STOP_GRACE = Duration.ofSeconds(2);
+
   /** How long a resource whose stop failed waits before it is stopped again. */
   static final Duration STOP_RETRY_DELAY = Duration.ofSeconds(5);
 
@@ -459,7 +565,7 @@ public final class RoleController {
   }
 
   /** A resource failed: restart it in place if its policy allows, else fail the role over. */
-  private void failure(long now, List<ControllerAction> out, String name, String why) {
+  private void failure(long now, List<ControllerAction> out, String name, Failure why) {
     Res r = resources.get(name);
     ResourcePolicy p = r.spec.policy();
     long window = p.restartPeriod().toNanos();
@@ -473,65 +579,38 @@ public final class RoleController {
       toStop.addAll(graph.withDependents(name));
       out.add(
           new ControllerAction.Record(
-              "resource_restart",
-              name
-                  + " "
-                  + why
-                  + "; restarting it in place ("
-                  + r.restarts.size()
-                  + " of "
-                  + p.restartLimit()
-                  + " within "
-                  + human(p.restartPeriod())
-                  + ", in "
-                  + delay / 1_000_000
-                  + " ms)"));
+              new HistoryEvent.ResourceRestart(
+                  name,
+                  why,
+                  r.restarts.size(),
+                  p.restartLimit(),
+                  p.restartPeriod(),
+                  Duration.ofNanos(delay))));
     } else {
-      failover(
-          out,
-          name
-              + " "
-              + why
-              + "; it was restarted "
-              + p.restartLimit()
-              + " times within "
-              + human(p.restartPeriod()));
+      failover(out, new StepDownReason.Failover(name, why, p.restartLimit(), p.restartPeriod()));
     }
   }
 
-  private void failover(List<ControllerAction> out, String reason) {
-    if (stepDown != null) {
+  private void failover(List<ControllerAction> out, StepDownReason.Failover reason) {
+    if (!(phase instanceof Owner)) {
       return;
     }
     int recent = view == null ? 0 : view.recentFailovers();
     if (recent + 1 > policy.failoverLimit()) {
-      stepDown =
+      stepDown(
           new StepDown(
-              reason
-                  + "; the role failed over "
-                  + recent
-                  + " times within "
-                  + human(policy.failoverPeriod())
-                  + " (limit "
-                  + policy.failoverLimit()
-                  + "), so it is marked failed and waits for an operator",
-              null,
-              false,
-              true,
-              false,
-              false);
+              new StepDownReason.FailoverLimitReached(
+                  reason, recent, policy.failoverPeriod(), policy.failoverLimit()),
+              null),
+          out);
     } else {
-      stepDown =
-          new StepDown(
-              reason + "; failing the role over", bestOtherNode(), true, false, false, false);
+      stepDown(new StepDown(reason, bestOtherNode()), out);
     }
-    out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
   }
 
   /** Ownership is gone (or cannot be proven): stop everything now. */
-  private void lose(long now, List<ControllerAction> out, String reason) {
-    owner = false;
-    stepDown = null;
+  private void lose(List<ControllerAction> out, LossCause cause) {
+    phase = new Standby();
     manualWanted.clear();
     for (Res r : resources.values()) {
       if (r.state != ResourceState.STOPPED) {
@@ -540,27 +619,28 @@ public final class RoleController {
     }
     // The lock stays held until the resources have stopped: while it is held no standby may
     // conclude that this process is gone.
-    out.add(new ControllerAction.Record("lost", me + " stopped acting as owner: " + reason));
+    out.add(new ControllerAction.Record(new HistoryEvent.Lost(me, cause)));
   }
 
   // ---------------------------------------------------------------- decisions
 
   private void decide(long now, List<ControllerAction> out) {
-    if (owner && !releasing && now - lastRenewSentAt > timing.renewDeadline().toNanos()) {
+    Owner t = term();
+    if (t != null && now - t.renewSentAt() > timing.renewDeadline().toNanos()) {
       lose(
-          now,
           out,
-          "no successful lease renewal for "
-              + (now - lastRenewSentAt) / 1_000_000
-              + " ms (deadline "
-              + timing.renewDeadline().toMillis()
-              + " ms); resources stop before the lease can expire");
+          new LossCause.RenewDeadlinePassed(
+              Duration.ofNanos(now - t.renewSentAt()), timing.renewDeadline()));
     }
-    if (owner && stepDown == null && view != null && !releasing && placementFresh) {
+    if (phase instanceof Owner && view != null && placementFresh) {
       placementFresh = false;
       placement(out);
     }
-    if (!owner && view != null && view.selfDraining() && !drainSignalled && !releasing) {
+    if (!isOwner()
+        && !(phase instanceof Releasing)
+        && view != null
+        && view.selfDraining()
+        && !drainSignalled) {
       out.add(new ControllerAction.Drained());
       drainSignalled = true;
     }
@@ -569,8 +649,8 @@ public final class RoleController {
     }
     resourceActions(now, out);
     databaseActions(now, out);
-    if (shutdown && !owner && !releasing && allStopped() && !shutdownComplete) {
-      shutdownComplete = true;
+    if (shutdown && phase instanceof Standby && allStopped()) {
+      phase = new Stopped();
       out.add(new ControllerAction.ShutdownComplete());
     }
   }
@@ -578,71 +658,46 @@ public final class RoleController {
   /** Moves, drains, failback and a failed role, seen from the owner. */
   private void placement(List<ControllerAction> out) {
     if (view.roleFailed()) {
-      stepDown = new StepDown("the role is marked failed", null, false, false, false, false);
-      out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+      stepDown(new StepDown(new StepDownReason.RoleMarkedFailed(), null), out);
       return;
     }
     if (view.moveTo() != null) {
-      String target = ClusterView.ANY_NODE.equals(view.moveTo()) ? bestOtherNode() : view.moveTo();
+      NodeId target = ClusterView.ANY_NODE.equals(view.moveTo()) ? bestOtherNode() : view.moveTo();
       String by = view.moveRequestedBy() == null ? "an operator" : view.moveRequestedBy();
       if (me.equals(target)) {
-        out.add(new ControllerAction.ClearMove(epoch));
-        out.add(
-            new ControllerAction.Record(
-                "move_done", "the role is already on " + me + " (requested by " + by + ")"));
+        out.add(new ControllerAction.ClearMove(epoch()));
+        out.add(new ControllerAction.Record(new HistoryEvent.MoveDone(me, by)));
       } else if (target == null || !view.liveNodes().containsKey(target)) {
-        out.add(new ControllerAction.ClearMove(epoch));
-        out.add(
-            new ControllerAction.Record(
-                "move_refused",
-                "move requested by "
-                    + by
-                    + " refused: "
-                    + (target == null
-                        ? "no other node is up and unpaused"
-                        : "node " + target + " is not up or is paused")));
+        out.add(new ControllerAction.ClearMove(epoch()));
+        out.add(new ControllerAction.Record(new HistoryEvent.MoveRefused(by, target)));
       } else {
-        stepDown =
-            new StepDown(
-                "move to " + target + " requested by " + by, target, false, false, false, false);
-        out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+        stepDown(new StepDown(new StepDownReason.Move(target, by), target), out);
       }
       return;
     }
     if (view.selfDraining()) {
-      String target = bestOtherNode();
+      NodeId target = bestOtherNode();
       if (target == null) {
-        if (drainWaitingRecorded == null) {
-          drainWaitingRecorded = "waiting";
-          out.add(
-              new ControllerAction.Record(
-                  "drain_waiting", me + " is draining but no other node is up to take the role"));
+        if (!drainWaitingRecorded) {
+          drainWaitingRecorded = true;
+          out.add(new ControllerAction.Record(new HistoryEvent.DrainWaiting(me)));
         }
       } else {
-        drainWaitingRecorded = null;
-        stepDown =
-            new StepDown("node " + me + " is being drained", target, false, false, true, false);
-        out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+        drainWaitingRecorded = false;
+        stepDown(new StepDown(new StepDownReason.Drain(me), target), out);
       }
       return;
     }
     if (policy.failback()) {
-      int myRank = policy.rank(me);
-      for (String preferred : policy.preferredOwners()) {
-        if (policy.rank(preferred) >= myRank) {
+      int myRank = rank(me);
+      for (String name : policy.preferredOwners()) {
+        NodeId preferred = new NodeId(name);
+        if (rank(preferred) >= myRank) {
           break;
         }
         Duration up = view.liveNodes().get(preferred);
         if (up != null && up.compareTo(policy.failbackDelay()) >= 0) {
-          stepDown =
-              new StepDown(
-                  "failback to preferred owner " + preferred,
-                  preferred,
-                  false,
-                  false,
-                  false,
-                  false);
-          out.add(new ControllerAction.Record("stepping_down", stepDown.reason()));
+          stepDown(new StepDown(new StepDownReason.Failback(preferred), preferred), out);
           return;
         }
       }
@@ -651,7 +706,7 @@ public final class RoleController {
 
   private void resourceActions(long now, List<ControllerAction> out) {
     boolean mustStopAll =
-        !owner || stepDown != null || shutdown || (view != null && view.roleFailed());
+        !(phase instanceof Owner) || shutdown || (view != null && view.roleFailed());
     List<String> order = graph.order();
     // Stops, dependents first.
     for (int i = order.size() - 1; i >= 0; i--) {
@@ -660,7 +715,7 @@ public final class RoleController {
       if (r.state == ResourceState.STOP_FAILED && now >= r.notBefore) {
         r.state = ResourceState.STOPPING;
         r.since = now;
-        out.add(new ControllerAction.Stop(n));
+        out.add(stop(r));
         continue;
       }
       if (r.state != ResourceState.RUNNING) {
@@ -669,8 +724,8 @@ public final class RoleController {
       if ((mustStopAll || toStop.contains(n)) && dependentsStopped(n)) {
         r.state = ResourceState.STOPPING;
         r.since = now;
-        r.checkInFlight = false;
-        out.add(new ControllerAction.Stop(n));
+        r.check = null;
+        out.add(stop(r));
       }
     }
     if (!toStop.isEmpty()
@@ -697,37 +752,31 @@ public final class RoleController {
             .allMatch(d -> resources.get(d).state == ResourceState.RUNNING)) {
           r.state = ResourceState.STARTING;
           r.since = now;
-          out.add(new ControllerAction.Start(n, epoch));
+          out.add(new ControllerAction.Start(n, epoch(), r.spec.policy().startTimeout()));
         }
       }
     }
     // Checks.
-    if (owner && stepDown == null && !maintenance()) {
+    if (phase instanceof Owner && !maintenance()) {
       for (String n : order) {
         Res r = resources.get(n);
         if (r.state != ResourceState.RUNNING || toStop.contains(n)) {
           continue;
         }
         ResourcePolicy p = r.spec.policy();
-        if (r.checkInFlight) {
-          if (now - r.checkSentAt > p.checkTimeout().toNanos()) {
-            r.checkInFlight = false;
+        if (r.check != null) {
+          if (now - r.check.sentAt() > p.checkTimeout().toNanos()) {
+            r.check = null;
             r.nextCheckAt = now + p.checkInterval().toNanos();
             r.lastProblem = "no answer to its check within " + p.checkTimeout().toMillis() + " ms";
-            failure(
-                now,
-                out,
-                n,
-                "did not answer its check within " + p.checkTimeout().toMillis() + " ms");
-            if (stepDown != null) {
+            failure(now, out, n, new Failure.CheckTimedOut(p.checkTimeout()));
+            if (!(phase instanceof Owner)) {
               return;
             }
           }
         } else if (now >= r.nextCheckAt) {
-          r.checkInFlight = true;
-          r.checkSentAt = now;
-          r.checkSeq = ++seq;
-          out.add(new ControllerAction.Check(n, r.checkSeq));
+          r.check = new PendingCheck(++seq, now);
+          out.add(new ControllerAction.Check(n, r.check.seq()));
         }
       }
     }
@@ -737,39 +786,34 @@ public final class RoleController {
     if (dbBusy) {
       return;
     }
-    if (owner && !releasing && stepDown != null && allStopped()) {
-      StepDown s = stepDown;
+    if (phase instanceof SteppingDown sd && allStopped()) {
+      StepDown s = sd.why();
+      Epoch epoch = sd.term().epoch();
       if (s.markFailed()) {
         out.add(new ControllerAction.MarkRoleFailed(epoch, s.reason()));
       }
       if (s.failover()) {
-        out.add(new ControllerAction.CountFailover(s.reason()));
+        out.add(new ControllerAction.Record(new HistoryEvent.FailedOver(s.reason())));
         backoffUntil = now + timing.failoverBackoff().toNanos();
       }
       if (view != null && view.moveTo() != null) {
         out.add(new ControllerAction.ClearMove(epoch));
       }
       out.add(
-          new ControllerAction.Record(
-              "released",
-              me
-                  + " released the role"
-                  + (s.handoverTo() == null ? "" : " to " + s.handoverTo())
-                  + ": "
-                  + s.reason()));
+          new ControllerAction.Record(new HistoryEvent.Released(me, s.handoverTo(), s.reason())));
       out.add(new ControllerAction.Release(epoch, s.handoverTo()));
-      owner = false;
-      releasing = true;
+      phase = new Releasing(s);
       dbBusy = true;
       return;
     }
-    if (owner && !releasing && now - lastRenewIssuedAt >= timing.renewInterval().toNanos()) {
-      out.add(new ControllerAction.Renew(epoch));
-      lastRenewIssuedAt = now;
+    Owner t = term();
+    if (t != null && now - t.renewIssuedAt() >= timing.renewInterval().toNanos()) {
+      out.add(new ControllerAction.Renew(t.epoch()));
+      term(t.renewIssued(now));
       dbBusy = true;
       return;
     }
-    if (!owner && !releasing && viewFresh) {
+    if ((phase instanceof Standby || phase instanceof Stopped) && viewFresh) {
       ControllerAction acquire = acquisition(now, out);
       viewFresh = false;
       if (acquire != null) {
@@ -779,9 +823,19 @@ public final class RoleController {
       }
     }
     if (now - lastObserveIssuedAt >= timing.pollInterval().toNanos()) {
-      out.add(new ControllerAction.Observe());
+      // Heartbeats twice per renew interval; the resource definitions once a second.
+      boolean heartbeat = now - lastHeartbeatAt >= timing.renewInterval().toNanos() / 2;
+      if (heartbeat) {
+        lastHeartbeatAt = now;
+      }
+      boolean readResources = now - lastResourceReadAt >= RESOURCE_READ_INTERVAL.toNanos();
+      if (readResources) {
+        lastResourceReadAt = now;
+      }
+      out.add(
+          new ControllerAction.Observe(
+              isOwner(), heartbeat, readResources, isOwner() ? requestCursor : null));
       lastObserveIssuedAt = now;
-      observing = true;
       dbBusy = true;
     }
   }
@@ -807,34 +861,28 @@ public final class RoleController {
       // lives (a terminated backend, a database restart). Only proof that its process is gone
       // lets a standby skip the lease.
       if (lease.ownerHasLock() && view.holdsLock() && lease.ownerGone()) {
-        String who = me.equals(lease.owner()) ? "a previous run of " + me : lease.owner();
-        return acquire(
-            AcquireMode.DEAD_OWNER,
-            lease,
-            "the process of "
-                + who
-                + " ended (its lock was released and none of its sessions remain)");
+        return acquire(AcquireMode.DEAD_OWNER, lease);
       }
       if (me.equals(lease.owner()) && view.exclusiveDatabase()) {
-        return acquire(
-            AcquireMode.OWN_PREVIOUS_RUN, lease, "the lease was held by a previous run of " + me);
+        return acquire(AcquireMode.OWN_PREVIOUS_RUN, lease);
       }
       if (view.holdsLock()) {
         // The owner is alive but does not hold the lock yet; it must be able to take it.
         out.add(new ControllerAction.ReleaseLock());
       }
-      availableKey = null;
+      availableSeen = null;
       return null;
     }
-    String key = lease.owner() + "/" + lease.epoch() + "/" + lease.handoverTo();
-    if (!key.equals(availableKey)) {
-      availableKey = key;
+    LeaseView seen =
+        new LeaseView(lease.owner(), lease.epoch(), true, lease.handoverTo(), false, false);
+    if (!seen.equals(availableSeen)) {
+      availableSeen = seen;
       availableSince = now;
     }
-    String handover = lease.handoverTo();
+    NodeId handover = lease.handoverTo();
     if (handover != null) {
       if (me.equals(handover)) {
-        return acquire(AcquireMode.HANDOVER, lease, "the role was handed over to " + me);
+        return acquire(AcquireMode.HANDOVER, lease);
       }
       boolean targetUp = view.liveNodes().containsKey(handover);
       if (targetUp && now - availableSince < timing.handoverGrace().toNanos()) {
@@ -846,35 +894,35 @@ public final class RoleController {
       return null;
     }
     long better =
-        view.liveNodes().keySet().stream()
-            .filter(n -> !n.equals(me) && policy.rank(n) < policy.rank(me))
-            .count();
+        view.liveNodes().keySet().stream().filter(n -> !n.equals(me) && rank(n) < rank(me)).count();
     if (now - availableSince < better * timing.preferenceStep().toNanos()) {
       return null;
     }
-    String why =
-        lease.owner() == null
-            ? (handover == null
-                ? "the role was free"
-                : "the role was handed to " + handover + ", which did not take it")
-            : "the lease of " + lease.owner() + " expired";
-    return acquire(AcquireMode.FREE, lease, why);
+    return acquire(AcquireMode.FREE, lease);
   }
 
-  private ControllerAction acquire(AcquireMode mode, LeaseView lease, String reason) {
-    pendingAcquireReason = me + " took the role: " + reason;
-    return new ControllerAction.Acquire(mode, lease.owner(), lease.epoch(), reason);
+  private ControllerAction acquire(AcquireMode mode, LeaseView lease) {
+    phase = new Acquiring(mode, lease);
+    return new ControllerAction.Acquire(mode, lease.owner(), lease.epoch());
+  }
+
+  private int rank(NodeId n) {
+    return policy.rank(n.name());
   }
 
   /** The most preferred live node other than this one, or null. */
-  private String bestOtherNode() {
+  private NodeId bestOtherNode() {
     if (view == null) {
       return null;
     }
     return view.liveNodes().keySet().stream()
         .filter(n -> !n.equals(me))
-        .min(Comparator.comparingInt((String n) -> policy.rank(n)).thenComparing(n -> n))
+        .min(Comparator.comparingInt(this::rank).thenComparing(n -> n))
         .orElse(null);
+  }
+
+  private static ControllerAction stop(Res r) {
+    return new ControllerAction.Stop(r.spec.name(), r.spec.policy().stopTimeout().plus(STOP_GRACE));
   }
 
   private boolean dependentsStopped(String name) {
@@ -892,20 +940,5 @@ public final class RoleController {
 
   private boolean maintenance() {
     return view != null && view.maintenance();
-  }
-
-  private static String describeOwner(LeaseView lease) {
-    return lease.owner() == null ? "no node (released)" : lease.owner();
-  }
-
-  private static String human(Duration d) {
-    long s = d.toSeconds();
-    if (s % 3600 == 0 && s >= 3600) {
-      return s / 3600 + " h";
-    }
-    if (s % 60 == 0 && s >= 60) {
-      return s / 60 + " min";
-    }
-    return d.toMillis() % 1000 == 0 ? s + " s" : d.toMillis() + " ms";
   }
 }

@@ -234,7 +234,7 @@ final class ActiveGate implements Handler {
     if (view == null || view.lease().owner() == null || view.lease().expired()) {
       return null;
     }
-    String owner = view.lease().owner();
+    String owner = view.lease().owner().name();
     return new Active(owner, controller.nodeUrl(owner));
   }
 

@@ -42,17 +42,17 @@ class DevClusterIT {
     // Without lib/dev a development cluster says what is missing instead of failing on a class.
     ProcessBuilder pb =
         new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                lib + "/*",
-                "io.vigil.server.cli.Main",
-                "start-dev",
-                "--nodes",
-                "2",
-                "--data-dir",
-                dir.resolve("no-dev").toString(),
-                "--http-port",
-                Integer.toString(twoFreePorts()));
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp",
+            lib + "/*",
+            "io.vigil.server.cli.Main",
+            "start-dev",
+            "--nodes",
+            "2",
+            "--data-dir",
+            dir.resolve("no-dev").toString(),
+            "--http-port",
+            Integer.toString(twoFreePorts()));
     pb.environment().remove("VIGIL_DB_URL");
     pb.redirectErrorStream(true);
     Process p = pb.start();

@@ -146,6 +146,9 @@ class ChaosIT extends ClusterIT {
       deposed.forEach(d -> violations.add("a live owner was deposed: " + d));
       report(
           faults, seed, runMs, recoveries, sampler.rounds().size(), daemons.samples(), violations);
+      if (!violations.isEmpty()) {
+        keepLogs();
+      }
       assertThat(violations).as("violations").isEmpty();
       assertThat(ops.stream().filter(o -> o.kind() == Kind.WRITE && o.outcome() == Outcome.OK))
           .as("acknowledged writes")
@@ -153,6 +156,21 @@ class ChaosIT extends ClusterIT {
     } finally {
       proxies.forEach(TcpProxy::close);
     }
+  }
+
+  /** Copies the nodes' logs to {@code target/chaos-logs}, where they outlive the run. */
+  private void keepLogs() throws java.io.IOException {
+    Path kept = Path.of("target", "chaos-logs");
+    Files.createDirectories(kept);
+    try (var files = Files.list(dir)) {
+      for (Path log : files.filter(p -> p.toString().endsWith(".log")).toList()) {
+        Files.copy(
+            log,
+            kept.resolve(log.getFileName()),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    System.out.println("chaos: the nodes' logs are in " + kept.toAbsolutePath());
   }
 
   /** Injects the fault and lifts it; returns ms from injection until a node served the API. */
@@ -468,6 +486,10 @@ class ChaosIT extends ClusterIT {
             "chaos samples: cluster_active_rounds=%d resource_samples=%d%n",
             activeRounds, resourceSamples));
     out.append(String.format("chaos violations: %d%n", violations.size()));
+    violations.stream()
+        .collect(Collectors.groupingBy(v -> v.substring(0, v.indexOf(':')), Collectors.counting()))
+        .forEach(
+            (kind, n) -> out.append(String.format("chaos violations of a kind: %s=%d%n", kind, n)));
     violations.stream()
         .limit(50)
         .forEach(v -> out.append("chaos violation: ").append(v).append('\n'));

@@ -68,9 +68,9 @@ class FencePostgresIT {
     LeaseStore storeA = store(a, "a");
     LeaseStore storeB = store(b, "b");
     try {
-      long first = storeA.acquire(AcquireMode.FREE, null, 0);
+      Epoch first = storeA.acquire(AcquireMode.FREE, null, Epoch.NONE);
       EpochFence fenceA = new EpochFence(a.jdbi(), Dialect.POSTGRESQL, "a", why -> {});
-      fenceA.epoch(first);
+      fenceA.epoch(first.value());
       // A statement of a's that keeps running (as one sending to a process that stopped reading
       // does) holds the fence's share lock; it is not idle, so the idle timeout does not end it.
       CompletableFuture<Throwable> write =
@@ -95,10 +95,10 @@ class FencePostgresIT {
                       "UPDATE cluster_lease SET expires_at = CURRENT_TIMESTAMP - INTERVAL '1 second'"));
 
       long t0 = System.nanoTime();
-      long second = storeB.acquire(AcquireMode.FREE, "a", first);
+      Epoch second = storeB.acquire(AcquireMode.FREE, new NodeId("a"), first);
       long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
 
-      assertThat(second).isEqualTo(first + 1);
+      assertThat(second).isEqualTo(first.next());
       assertThat(ms).as("ms the takeover waited for a's write (it runs 1,900 ms)").isLessThan(1000);
       assertThat(write.get(10, TimeUnit.SECONDS)).as("a's write was rolled back").isNotNull();
     } finally {
@@ -112,7 +112,7 @@ class FencePostgresIT {
     LeaseStore storeA = store(a, "a");
     try {
       EpochFence fence = new EpochFence(a.jdbi(), Dialect.POSTGRESQL, "a", why -> {});
-      fence.epoch(storeA.acquire(AcquireMode.FREE, null, 0));
+      fence.epoch(storeA.acquire(AcquireMode.FREE, null, Epoch.NONE).value());
       long t0 = System.nanoTime();
       assertThatThrownBy(() -> fence.write(h -> h.execute("SELECT pg_sleep(10)")))
           .hasStackTraceContaining("statement timeout");

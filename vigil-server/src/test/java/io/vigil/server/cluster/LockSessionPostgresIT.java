@@ -79,7 +79,7 @@ class LockSessionPostgresIT {
       LeaseStore s = store(db, bouncer.jdbcUrl(database));
       try {
         assertThat(s.tryLock()).isFalse();
-        assertThat(s.acquire(AcquireMode.FREE, null, 0)).isEqualTo(1);
+        assertThat(s.acquire(AcquireMode.FREE, null, Epoch.NONE)).isEqualTo(new Epoch(1));
         assertThat(ownerHasLock()).isFalse();
       } finally {
         s.close();
@@ -93,8 +93,8 @@ class LockSessionPostgresIT {
         Database db = Database.open(url, "postgres", null, 2, null)) {
       LeaseStore s = store(db, other.getJdbcUrl("postgres", "postgres"));
       try {
-        long epoch = s.acquire(AcquireMode.FREE, null, 0);
-        assertThat(epoch).isEqualTo(1);
+        Epoch epoch = s.acquire(AcquireMode.FREE, null, Epoch.NONE);
+        assertThat(epoch).isEqualTo(new Epoch(1));
         assertThat(ownerHasLock()).as("lock recorded at acquire").isFalse();
         assertThat(s.holdsLock()).isFalse();
         assertThat(s.renew(epoch)).isTrue();
@@ -111,7 +111,7 @@ class LockSessionPostgresIT {
     try (Database db = Database.open(url, "postgres", null, 2, null)) {
       LeaseStore s = store(db, url);
       try {
-        long epoch = s.acquire(AcquireMode.FREE, null, 0);
+        Epoch epoch = s.acquire(AcquireMode.FREE, null, Epoch.NONE);
         assertThat(ownerHasLock()).isTrue();
         assertThat(s.renew(epoch)).isTrue();
         assertThat(ownerHasLock()).isTrue();

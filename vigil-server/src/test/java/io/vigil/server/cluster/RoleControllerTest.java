@@ -115,7 +115,7 @@ class RoleControllerTest {
     assertThat(c.runningOwner()).isEqualTo("b");
     assertThat(c.db.history).anyMatch(h -> h.contains("lock was released"));
     assertThat(c.now - crashedAt).isLessThan(ClusterTiming.DEFAULT.leaseDuration().toNanos());
-    assertThat(b.controller.epoch()).isEqualTo(2);
+    assertThat(b.controller.epoch()).isEqualTo(new Epoch(2));
     assertSafe(c);
   }
 
@@ -258,14 +258,14 @@ class RoleControllerTest {
     c.advance(5000);
     assertThat(a.controller.isOwner()).isTrue();
     assertThat(c.db.history).noneMatch(h -> h.contains("restart"));
-    c.feed(a, new ControllerEvent.ManualStop("identity-provider", "alice"));
+    c.db.request(false, "identity-provider", "alice");
     c.advance(500);
     assertThat(a.running.keySet()).containsExactly("client-access-point");
     c.advance(5000);
     assertThat(a.running.keySet())
         .as("nothing restarts by itself")
         .containsExactly("client-access-point");
-    c.feed(a, new ControllerEvent.ManualStart("identity-provider", "alice"));
+    c.db.request(true, "identity-provider", "alice");
     c.advance(500);
     assertThat(a.running.keySet()).containsExactly("client-access-point", "identity-provider");
     a.healthy.put("management-server", true);
@@ -284,12 +284,12 @@ class RoleControllerTest {
     c.advance(1000);
     c.db.maintenance = true;
     c.advance(300);
-    c.feed(a, new ControllerEvent.ManualStop("management-server", "alice"));
+    c.db.request(false, "management-server", "alice");
     c.advance(500);
     a.failStart.add("management-server");
     int before = a.startTimes.get("management-server").size();
 
-    c.feed(a, new ControllerEvent.ManualStart("management-server", "alice"));
+    c.db.request(true, "management-server", "alice");
     c.advance(10_000);
 
     assertThat(a.startTimes.get("management-server")).hasSize(before + 1);
@@ -391,7 +391,7 @@ class RoleControllerTest {
     c.start("c");
     c.advance(1000);
     assertThat(c.runningOwner()).isEqualTo("a");
-    c.db.moveTo = ClusterView.ANY_NODE;
+    c.db.moveTo = ClusterView.ANY_NODE.name();
     c.advance(1000);
     assertThat(c.runningOwner()).isEqualTo("c");
     assertSafe(c);
@@ -544,5 +544,135 @@ class RoleControllerTest {
     c.advance(500);
     assertThat(a.running).doesNotContainKeys("vip", "recorder-sync");
     assertThat(c.runningOwner()).isEqualTo("a");
+  }
+
+  @Test
+  void aNodeToldToShutDownWhileItsAcquisitionIsInFlightGivesUpTheRoleItGotAndCompletes() {
+    long t = 1_000_000_000L;
+    var rc =
+        new RoleController(
+            new NodeId("a"),
+            ClusterTiming.DEFAULT,
+            RolePolicy.DEFAULT,
+            SimulatedCluster.standardResources(FAST),
+            t);
+    assertThat(rc.handle(new ControllerEvent.Tick(), t))
+        .hasAtLeastOneElementOfType(ControllerAction.Observe.class);
+    var free =
+        new ClusterView(
+            new LeaseView(null, Epoch.NONE, true, null, false, false),
+            false,
+            false,
+            null,
+            null,
+            false,
+            false,
+            java.util.Map.of(new NodeId("a"), Duration.ofSeconds(1)),
+            0,
+            false,
+            false);
+    t += 1_000_000;
+    assertThat(rc.handle(new ControllerEvent.Observed(free), t))
+        .hasAtLeastOneElementOfType(ControllerAction.Acquire.class);
+    t += 1_000_000;
+    assertThat(rc.handle(new ControllerEvent.Shutdown(), t))
+        .as("not complete while the acquisition may still succeed")
+        .noneMatch(ControllerAction.ShutdownComplete.class::isInstance);
+    t += 1_000_000;
+    var actions =
+        new java.util.ArrayList<>(
+            rc.handle(new ControllerEvent.Acquired(new Epoch(1), t, true), t));
+    for (int i = 0;
+        i < 300 && actions.stream().noneMatch(ControllerAction.Release.class::isInstance);
+        i++) {
+      t += 10_000_000;
+      for (ControllerAction a : List.copyOf(actions)) {
+        if (a instanceof ControllerAction.Renew) {
+          actions.addAll(rc.handle(new ControllerEvent.Renewed(t, true), t));
+        } else if (a instanceof ControllerAction.Observe) {
+          actions.addAll(rc.handle(new ControllerEvent.Observed(free), t));
+        }
+      }
+      actions.addAll(rc.handle(new ControllerEvent.Tick(), t));
+    }
+    assertThat(actions)
+        .as("the lease it got is given up")
+        .anyMatch(ControllerAction.Release.class::isInstance);
+    assertThat(rc.handle(new ControllerEvent.Released(), t + 1_000_000))
+        .anyMatch(ControllerAction.ShutdownComplete.class::isInstance);
+    assertThat(rc.isShutdownComplete()).isTrue();
+  }
+
+  @Test
+  void anOwnerCarriesOutOnlyTheManualRequestsMadeWhileItOwnsTheRole() {
+    long t = 1_000_000_000L;
+    NodeId a = new NodeId("a");
+    var rc =
+        new RoleController(
+            a,
+            ClusterTiming.DEFAULT,
+            RolePolicy.DEFAULT,
+            SimulatedCluster.standardResources(FAST),
+            t);
+    var free =
+        new ClusterView(
+            new LeaseView(null, Epoch.NONE, true, null, false, false),
+            true,
+            false,
+            null,
+            null,
+            false,
+            false,
+            java.util.Map.of(a, Duration.ofSeconds(1)),
+            0,
+            false,
+            false);
+    var owned =
+        new ClusterView(
+            new LeaseView(a, new Epoch(1), false, null, true, false),
+            true,
+            false,
+            null,
+            null,
+            false,
+            false,
+            java.util.Map.of(a, Duration.ofSeconds(1)),
+            0,
+            true,
+            false);
+    ControllerAction.Observe first =
+        (ControllerAction.Observe) rc.handle(new ControllerEvent.Tick(), t).getFirst();
+    assertThat(first.requestsAfter()).as("a standby reads no requests").isNull();
+    rc.handle(new ControllerEvent.Observed(free), t += 1_000_000);
+    rc.handle(new ControllerEvent.Acquired(new Epoch(1), t, true), t += 1_000_000);
+
+    var observe = observe(rc.handle(new ControllerEvent.Tick(), t += 100_000_000));
+    assertThat(observe.asOwner()).isTrue();
+    assertThat(observe.requestsAfter())
+        .as("the term's first read finds where requests stand")
+        .isEqualTo(-1L);
+    // Asked for before a took the role (in maintenance, only what is asked for starts).
+    var stale = new ManualRequest(7, true, "client-access-point", "alice");
+    assertThat(rc.handle(new ControllerEvent.Observed(owned, List.of(stale)), t += 1_000_000))
+        .noneMatch(
+            x -> x instanceof ControllerAction.Start || x instanceof ControllerAction.Record);
+
+    observe = observe(rc.handle(new ControllerEvent.Tick(), t += 100_000_000));
+    assertThat(observe.requestsAfter()).isEqualTo(7L);
+    var fresh = new ManualRequest(8, true, "client-access-point", "bob");
+    assertThat(rc.handle(new ControllerEvent.Observed(owned, List.of(fresh)), t += 1_000_000))
+        .anyMatch(
+            x -> x instanceof ControllerAction.Start s && s.name().equals("client-access-point"))
+        .contains(
+            new ControllerAction.Record(
+                new HistoryEvent.ManualStart("client-access-point", "bob")));
+  }
+
+  private static ControllerAction.Observe observe(List<ControllerAction> actions) {
+    return actions.stream()
+        .filter(ControllerAction.Observe.class::isInstance)
+        .map(ControllerAction.Observe.class::cast)
+        .findFirst()
+        .orElseThrow();
   }
 }

@@ -73,7 +73,7 @@ public final class ResourceProcessSampler implements AutoCloseable {
           continue;
         }
         long pid = Long.parseLong(text);
-        if (runs(pid)) {
+        if (runs(pid) && isTheDaemonOf(pid, f.getFileName().toString())) {
           out.add(f.getFileName() + "=" + pid);
         }
       }
@@ -88,6 +88,31 @@ public final class ResourceProcessSampler implements AutoCloseable {
       String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       char state = stat.charAt(stat.lastIndexOf(')') + 2);
       return state != 'Z' && state != 'T' && state != 'X';
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Whether {@code pid} is still the daemon its pid file {@code NODE-EPOCH} was written for, not
+   * another process that got the same pid after it ended (pids wrap around, at 32768 by default):
+   * the daemon is {@code sleep} with that node and epoch in its environment.
+   */
+  private static boolean isTheDaemonOf(long pid, String file) {
+    int dash = file.lastIndexOf('-');
+    if (dash < 0) {
+      return false;
+    }
+    try {
+      Path proc = Path.of("/proc", Long.toString(pid));
+      String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")));
+      if (!cmdline.startsWith("sleep\0")) {
+        return false;
+      }
+      List<String> env =
+          List.of(new String(Files.readAllBytes(proc.resolve("environ"))).split("\0"));
+      return env.contains("VIGIL_NODE=" + file.substring(0, dash))
+          && env.contains("VIGIL_EPOCH=" + file.substring(dash + 1));
     } catch (IOException | RuntimeException e) {
       return false;
     }
