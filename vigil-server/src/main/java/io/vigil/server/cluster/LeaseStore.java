@@ -384,7 +384,9 @@ class LeaseStore implements Leases, AutoCloseable {
         }
       }
       urls = Map.copyOf(seenUrls);
-      boolean lock = holdsLock && verifyLock() && lockOnServerOf(c);
+      // A lock already held was checked to be on this server at acquisition and is at every
+      // renewal.
+      boolean lock = holdsLock && verifyLock();
       if (!owner
           && !lock
           && locksSupported()

@@ -2,7 +2,6 @@ package io.vigil.server.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.vigil.server.testing.ActiveSampler;
 import io.vigil.server.testing.ClusterFixture;
 import io.vigil.server.testing.NodeProcess;
@@ -135,7 +134,7 @@ class ChaosIT extends ClusterIT {
       long runMs = (System.nanoTime() - runStart) / 1_000_000;
       NodeProcess serving = awaitServing(cluster, accessToken, Duration.ofSeconds(60));
       sleep(500);
-      List<String> stored = storedNames(serving);
+      List<String> stored = storedServerNames(serving, accessToken);
       List<String> violations =
           new ArrayList<>(
               ChaosChecker.check(
@@ -438,22 +437,6 @@ class ChaosIT extends ClusterIT {
       }
     }
     return null;
-  }
-
-  private List<String> storedNames(NodeProcess serving) {
-    List<String> stored = new ArrayList<>();
-    String cursor = null;
-    do {
-      JsonNode page =
-          new TestHttp(serving.url(), Duration.ofSeconds(10))
-              .get(
-                  "/api/v1/servers?limit=500" + (cursor == null ? "" : "&cursor=" + cursor),
-                  accessToken)
-              .json();
-      page.get("items").forEach(s -> stored.add(s.get("name").asText()));
-      cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
-    } while (cursor != null);
-    return stored;
   }
 
   private void report(

@@ -11,6 +11,8 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,6 +54,21 @@ abstract class ClusterIT {
 
   static String history(NodeProcess node, String token) {
     return get(node, "/api/v1/cluster/history?limit=500", token).body();
+  }
+
+  /** The names of every server registered, page after page, duplicates included. */
+  static List<String> storedServerNames(NodeProcess node, String token) {
+    List<String> stored = new ArrayList<>();
+    String cursor = null;
+    do {
+      JsonNode page =
+          new TestHttp(node.url(), Duration.ofSeconds(10))
+              .get("/api/v1/servers?limit=500" + (cursor == null ? "" : "&cursor=" + cursor), token)
+              .json();
+      page.get("items").forEach(s -> stored.add(s.get("name").asText()));
+      cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
+    } while (cursor != null);
+    return stored;
   }
 
   /** Waits until a node serves authenticated API reads, returns it and the time it took. */

@@ -2,13 +2,11 @@ package io.vigil.server.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.vigil.server.testing.ActiveSampler;
 import io.vigil.server.testing.ClusterFixture;
 import io.vigil.server.testing.NodeProcess;
 import io.vigil.server.testing.TestHttp;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -80,18 +78,7 @@ class NoLostWritesIT extends ClusterIT {
       writer.join(10_000);
 
       NodeProcess serving = awaitServing(cluster, token, Duration.ofSeconds(20));
-      List<String> stored = new ArrayList<>();
-      String cursor = null;
-      do {
-        JsonNode page =
-            get(
-                    serving,
-                    "/api/v1/servers?limit=500" + (cursor == null ? "" : "&cursor=" + cursor),
-                    token)
-                .json();
-        page.get("items").forEach(s -> stored.add(s.get("name").asText()));
-        cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
-      } while (cursor != null);
+      List<String> stored = storedServerNames(serving, token);
 
       assertThat(acknowledged).hasSizeGreaterThan(20);
       assertThat(new HashSet<>(stored))
