@@ -7,23 +7,23 @@ import io.vigil.server.testing.ClusterFixture;
 import io.vigil.server.testing.NodeProcess;
 import io.vigil.server.testing.ResourceProcessSampler;
 import io.vigil.server.testing.TcpProxy;
-import io.vigil.server.testing.TestDatabases;
 import io.vigil.server.testing.TestHttp;
 import io.vigil.server.testing.chaos.ChaosChecker;
 import io.vigil.server.testing.chaos.Op;
 import io.vigil.server.testing.chaos.Op.Kind;
 import io.vigil.server.testing.chaos.Op.Outcome;
+import io.vigil.server.testing.lab.LabExtension;
+import io.vigil.server.testing.lab.LabPostgres;
+import io.vigil.server.testing.lab.LoopbackMachine;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -32,15 +32,18 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * The chaos suite: three nodes, each reaching PostgreSQL through a TCP proxy of its own, a generic
- * resource whose daemon detaches itself, a client writing numbered objects and a client refreshing
- * its session, while faults are injected one after another (chosen by a seeded random). Afterwards
- * {@link ChaosChecker} checks the whole history: no acknowledged write lost, none committed under a
- * stale epoch, never two nodes answering 200 on {@code /cluster/active} (sampled every 20 ms),
- * never the resource's daemon on two nodes (sampled every 20 ms), no client session lost.
+ * The chaos suite: a primary PostgreSQL and its synchronous streaming-replication standby on the
+ * loopback, three nodes that reach both through TCP proxies of their own on one multi-host URL
+ * ({@code targetServerType=primary}), a generic resource whose daemon detaches itself, a client
+ * writing numbered objects and a client refreshing its session, while faults are injected one after
+ * another (chosen by a seeded random). Afterwards {@link ChaosChecker} checks the whole history: no
+ * acknowledged write lost, none committed under a stale epoch, never two nodes answering 200 on
+ * {@code /cluster/active} (sampled every 20 ms), never the resource's daemon on two nodes (sampled
+ * every 20 ms), no client session lost.
  *
- * <p>{@code -Dchaos.faults=N} (default 20) and {@code -Dchaos.seed=S} set the run; {@code
- * bench/chaos.sh} runs long ones.
+ * <p>{@code -Dchaos.faults=N} (default 20) and {@code -Dchaos.seed=S} set the run, {@code
+ * -Dchaos.only=KILL_OWNER,FAIL_OVER_DATABASE} limits it to some faults; {@code bench/chaos.sh} runs
+ * long ones.
  */
 class ChaosIT extends ClusterIT {
 
@@ -60,6 +63,13 @@ class ChaosIT extends ClusterIT {
     END_OWNER_LOCK_SESSION,
     /** Every node's database session ended at once, as a PostgreSQL crash-restart does. */
     END_ALL_DATABASE_SESSIONS,
+    /** The primary PostgreSQL crashed (every process of it at once) and started again. */
+    RESTART_DATABASE,
+    /**
+     * The primary PostgreSQL crashed and its synchronous standby promoted at once; the old primary
+     * then rejoins as the new primary's standby.
+     */
+    FAIL_OVER_DATABASE,
     /** Every node killed, then all started at the same moment: they race for the role. */
     RACE_AT_START
   }
@@ -69,6 +79,8 @@ class ChaosIT extends ClusterIT {
   private final List<Op> ops = Collections.synchronizedList(new ArrayList<>());
   private volatile String accessToken;
   private final List<String> deposed = Collections.synchronizedList(new ArrayList<>());
+  private LabPostgres primary;
+  private LabPostgres standby;
 
   @Test
   void underInjectedFaultsNoGuaranteeIsEverBroken() throws Exception {
@@ -76,20 +88,58 @@ class ChaosIT extends ClusterIT {
     long seed = Long.getLong("chaos.seed", System.currentTimeMillis());
     System.out.printf("chaos: %d faults, seed %d%n", faults, seed);
     Random random = new Random(seed);
-    String url = TestDatabases.postgresUrl();
-    String database = url.substring(url.lastIndexOf('/') + 1, url.indexOf('?'));
-    int pgPort = TestDatabases.postgresServer().getPort();
+    List<Fault> kinds = kinds(System.getProperty("chaos.only", ""));
+    LabExtension.requireAvailable(LabPostgres.loopbackUnavailableReason());
     Path pids = dir.resolve("pids");
     Files.createDirectories(pids);
-    List<TcpProxy> proxies = new ArrayList<>();
-    ClusterFixture fixture = new ClusterFixture(dir).database(url);
-    for (int i = 1; i <= 3; i++) {
-      TcpProxy proxy = new TcpProxy("127.0.0.1", pgPort);
-      proxies.add(proxy);
-      fixture.nodeEnv(
-          i, "VIGIL_DB_URL", "jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + database);
-    }
+    // Node i reaches each server through proxies of its own: a frozen link is one node's alone.
+    Map<Integer, List<TcpProxy>> proxies = new HashMap<>();
     Map<Fault, List<Long>> recoveries = new EnumMap<>(Fault.class);
+    try (LoopbackMachine a = LoopbackMachine.create("chaos-db-a");
+        LoopbackMachine b = LoopbackMachine.create("chaos-db-b")) {
+      primary = LabPostgres.startPrimary(a);
+      standby = LabPostgres.startStandby(b, primary);
+      ClusterFixture fixture = new ClusterFixture(dir).database(primary.jdbcUrl());
+      for (int i = 1; i <= 3; i++) {
+        TcpProxy toA = new TcpProxy("127.0.0.1", a.port(LabPostgres.PORT));
+        TcpProxy toB = new TcpProxy("127.0.0.1", b.port(LabPostgres.PORT));
+        proxies.put(i - 1, List.of(toA, toB));
+        fixture
+            .nodeEnv(
+                i,
+                "VIGIL_DB_URL",
+                "jdbc:postgresql://127.0.0.1:"
+                    + toA.port()
+                    + ",127.0.0.1:"
+                    + toB.port()
+                    + "/"
+                    + LabPostgres.DATABASE
+                    + "?targetServerType=primary")
+            .nodeEnv(i, "VIGIL_DB_USER", primary.user())
+            .nodeEnv(i, "VIGIL_DB_PASSWORD", primary.password());
+      }
+      run(fixture, faults, seed, random, kinds, pids, proxies, recoveries);
+    } finally {
+      proxies.values().forEach(p -> p.forEach(TcpProxy::close));
+      if (standby != null) {
+        standby.close();
+      }
+      if (primary != null) {
+        primary.close();
+      }
+    }
+  }
+
+  private void run(
+      ClusterFixture fixture,
+      int faults,
+      long seed,
+      Random random,
+      List<Fault> kinds,
+      Path pids,
+      Map<Integer, List<TcpProxy>> proxies,
+      Map<Fault, List<Long>> recoveries)
+      throws Exception {
     try (ClusterFixture cluster = fixture.start(3);
         ResourceProcessSampler daemons = new ResourceProcessSampler(pids)) {
       NodeProcess first = cluster.awaitActive(Duration.ofSeconds(60));
@@ -115,14 +165,16 @@ class ChaosIT extends ClusterIT {
       long runStart = System.nanoTime();
       try {
         for (int i = 0; i < faults; i++) {
-          Fault fault = Fault.values()[random.nextInt(Fault.values().length)];
-          long ms = inject(fault, cluster, proxies, url);
+          Fault fault = kinds.get(random.nextInt(kinds.size()));
+          long t0 = System.nanoTime();
+          long ms = inject(fault, cluster, proxies);
           recoveries.computeIfAbsent(fault, f -> new ArrayList<>()).add(ms);
-          System.out.printf(
-              "chaos: fault %d/%d %s: serving again after %d ms%n", i + 1, faults, fault, ms);
           for (NodeProcess node : cluster.nodes()) {
             node.awaitReady(Duration.ofSeconds(90));
           }
+          System.out.printf(
+              "chaos: fault %d/%d %s: serving again after %d ms, every node ready after %d ms%n",
+              i + 1, faults, fault, ms, (System.nanoTime() - t0) / 1_000_000);
           sleep(500 + random.nextInt(1000));
         }
       } finally {
@@ -152,12 +204,24 @@ class ChaosIT extends ClusterIT {
       assertThat(ops.stream().filter(o -> o.kind() == Kind.WRITE && o.outcome() == Outcome.OK))
           .as("acknowledged writes")
           .hasSizeGreaterThan(faults * 3);
-    } finally {
-      proxies.forEach(TcpProxy::close);
     }
   }
 
-  /** Copies the nodes' logs to {@code target/chaos-logs}, where they outlive the run. */
+  /** The faults named in {@code only} (comma-separated), or every fault when it is blank. */
+  private static List<Fault> kinds(String only) {
+    if (only.isBlank()) {
+      return List.of(Fault.values());
+    }
+    return java.util.Arrays.stream(only.split(","))
+        .map(String::strip)
+        .map(f -> Fault.valueOf(f.toUpperCase(java.util.Locale.ROOT)))
+        .toList();
+  }
+
+  /**
+   * Copies the nodes' and the database servers' logs to {@code target/chaos-logs}, where they
+   * outlive the run.
+   */
   private void keepLogs() throws java.io.IOException {
     Path kept = Path.of("target", "chaos-logs");
     Files.createDirectories(kept);
@@ -169,11 +233,15 @@ class ChaosIT extends ClusterIT {
             java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
     }
+    Files.writeString(kept.resolve("postgres-primary.log"), primary.logText());
+    if (standby != null) {
+      Files.writeString(kept.resolve("postgres-standby.log"), standby.logText());
+    }
     System.out.println("chaos: the nodes' logs are in " + kept.toAbsolutePath());
   }
 
   /** Injects the fault and lifts it; returns ms from injection until a node served the API. */
-  private long inject(Fault fault, ClusterFixture cluster, List<TcpProxy> proxies, String url)
+  private long inject(Fault fault, ClusterFixture cluster, Map<Integer, List<TcpProxy>> proxies)
       throws Exception {
     NodeProcess owner = cluster.awaitActive(Duration.ofSeconds(60));
     int index = cluster.nodes().indexOf(owner);
@@ -197,14 +265,14 @@ class ChaosIT extends ClusterIT {
         signal("CONT", group);
       }
       case FREEZE_OWNER_DATABASE_LINK -> {
-        proxies.get(index).freeze();
+        proxies.get(index).forEach(TcpProxy::freeze);
         ms = recovered(cluster, t0);
         sleepUntil(t0 + PAUSE.toNanos());
-        proxies.get(index).unfreeze();
+        proxies.get(index).forEach(TcpProxy::unfreeze);
       }
       case END_OWNER_LOCK_SESSION -> {
-        sql(
-            url,
+        primary.query(
+            LabPostgres.DATABASE,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'vigil:%:lock:"
                 + name
                 + "'");
@@ -221,10 +289,28 @@ class ChaosIT extends ClusterIT {
         }
       }
       case END_ALL_DATABASE_SESSIONS -> {
-        sql(
-            url,
+        primary.query(
+            LabPostgres.DATABASE,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'vigil:%' AND pid <> pg_backend_pid()");
         ms = recovered(cluster, t0);
+      }
+      case RESTART_DATABASE -> {
+        primary.crash();
+        primary.restart();
+        ms = recovered(cluster, t0);
+      }
+      case FAIL_OVER_DATABASE -> {
+        LabPostgres old = primary;
+        old.crash();
+        standby.promote();
+        primary = standby;
+        standby = null;
+        ms = recovered(cluster, t0);
+        long rebuild = System.nanoTime();
+        standby = old.rebuildAsStandbyOf(primary);
+        System.out.printf(
+            "chaos: the old primary rejoined as a synchronous standby in %d ms%n",
+            (System.nanoTime() - rebuild) / 1_000_000);
       }
       case RACE_AT_START -> {
         for (NodeProcess node : cluster.nodes()) {
@@ -267,13 +353,6 @@ class ChaosIT extends ClusterIT {
     List<String> command = new ArrayList<>(List.of("kill", "-" + signal));
     pids.forEach(p -> command.add(Long.toString(p)));
     new ProcessBuilder(command).redirectErrorStream(true).start().waitFor();
-  }
-
-  private static void sql(String url, String query) throws Exception {
-    try (Connection c = DriverManager.getConnection(url, "postgres", null);
-        Statement s = c.createStatement()) {
-      s.execute(query);
-    }
   }
 
   private static void sleepUntil(long nanos) {

@@ -34,7 +34,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Thread-safe.
  */
-public final class Host {
+public final class Host implements Machine {
 
   /**
    * Sets the host name in a fresh UTS namespace, then execs the command: {@code $0} is the name.
@@ -65,6 +65,7 @@ public final class Host {
   }
 
   /** The host name, as every host of the lab resolves it. */
+  @Override
   public String name() {
     return name;
   }
@@ -75,6 +76,7 @@ public final class Host {
   }
 
   /** The host's IPv4 address on the lab's subnet. */
+  @Override
   public String ip() {
     return ip;
   }
@@ -82,8 +84,20 @@ public final class Host {
   /**
    * This host's own folder ({@code <lab dir>/<name>}), world-readable so any account reaches in.
    */
+  @Override
   public Path dir() {
     return dir;
+  }
+
+  /** The lab's subnet: every host of the lab. */
+  @Override
+  public String clients() {
+    return lab.subnet().cidr();
+  }
+
+  @Override
+  public int port(int standard) {
+    return standard;
   }
 
   /** The home directory of programs that run as root here, owner-only. */
@@ -124,6 +138,7 @@ public final class Host {
   }
 
   /** As {@link #run(Duration, List)}, as {@code account} (with {@code setpriv}). */
+  @Override
   public ExecResult runAs(LabAccount account, Duration timeout, List<String> command) {
     return Commands.run(
         wrap(account, command), environment(account, Map.of()), home(account), timeout);
@@ -140,6 +155,7 @@ public final class Host {
   }
 
   /** As {@link #start}, as {@code account}, or as root when it is null. */
+  @Override
   public HostProcess startAs(
       LabAccount account, List<String> command, Map<String, String> env, Path logFile) {
     lab.checkOpen();

@@ -9,10 +9,11 @@ import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A program running in the background on a lab {@link Host}, started by {@link Host#start}. Its
- * process id is the program's own: {@code ip netns exec}, {@code unshare}, the host-name step and
- * {@code setpriv} each exec the next, none forks and waits, so a signal to {@link #pid()} reaches
- * the program itself. Output (stdout and stderr) is appended to {@link #logFile()}.
+ * A program running in the background on a {@link Machine}, started by {@link Host#start} or {@link
+ * Machine#startAs}. Its process id is the program's own: {@code ip netns exec}, {@code unshare},
+ * the host-name step and {@code setpriv} each exec the next, none forks and waits, so a signal to
+ * {@link #pid()} reaches the program itself. Output (stdout and stderr) is appended to {@link
+ * #logFile()}.
  *
  * <p>A program that forks children (a PostgreSQL server) or daemonizes leaves processes that {@link
  * #kill9()} may not see; {@link Lab#close()} kills every process of the host's namespace anyway, so
@@ -20,20 +21,21 @@ import java.util.concurrent.TimeUnit;
  */
 public final class HostProcess implements AutoCloseable {
 
-  private final Host host;
+  private final Machine machine;
   private final List<String> command;
   private final Process process;
   private final Path logFile;
 
-  HostProcess(Host host, List<String> command, Process process, Path logFile) {
-    this.host = host;
+  HostProcess(Machine machine, List<String> command, Process process, Path logFile) {
+    this.machine = machine;
     this.command = List.copyOf(command);
     this.process = process;
     this.logFile = logFile;
   }
 
-  public Host host() {
-    return host;
+  /** Where it runs. */
+  public Machine machine() {
+    return machine;
   }
 
   /** The command as the caller gave it (without the namespace and account wrapping). */
@@ -128,6 +130,6 @@ public final class HostProcess implements AutoCloseable {
 
   @Override
   public String toString() {
-    return host.name() + ": " + String.join(" ", command) + " (pid " + pid() + ")";
+    return machine.name() + ": " + String.join(" ", command) + " (pid " + pid() + ")";
   }
 }

@@ -27,9 +27,15 @@ import java.util.stream.Stream;
  * db.password();  // random, per lab
  * }</pre>
  *
+ * <p>It runs on a {@link Machine}: a lab {@link Host} (port {@value #PORT}, the lab's subnet
+ * admitted), or a {@link LoopbackMachine} (the machine's own port, {@code 127.0.0.1} admitted) when
+ * the test JVM must reach it directly, e.g. through TCP proxies.
+ *
  * <p>Durability is traded for speed ({@code fsync=off}): a test database never outlives a power
  * cut. {@link #kill9()} crashes the postmaster; its backends die when the lab closes, as every
- * process of the host does.
+ * process of the host does. {@link #crash()} ends every process at once (an immediate shutdown),
+ * {@link #restart()} starts the server again and {@link #rebuildAsStandbyOf} makes an old primary
+ * rejoin as a standby.
  */
 public final class LabPostgres implements AutoCloseable {
 
@@ -40,17 +46,20 @@ public final class LabPostgres implements AutoCloseable {
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  private final Host host;
+  private final Machine host;
+  private final int port;
   private final LabAccount account;
   private final Path bin;
   private final Path data;
   private final Path socketDir;
   private String password;
+  private List<String> settings = List.of();
   private HostProcess server;
 
   private LabPostgres(
-      Host host, LabAccount account, Path bin, Path data, Path socketDir, String password) {
+      Machine host, LabAccount account, Path bin, Path data, Path socketDir, String password) {
     this.host = host;
+    this.port = host.port(PORT);
     this.account = account;
     this.bin = bin;
     this.data = data;
@@ -85,9 +94,17 @@ public final class LabPostgres implements AutoCloseable {
 
   /** Why a lab PostgreSQL cannot run here, or null when it can. */
   public static String unavailableReason() {
-    String lab = Lab.unavailableReason();
-    if (lab != null) {
-      return lab;
+    return unavailableReason(Lab.unavailableReason());
+  }
+
+  /** Why a PostgreSQL cannot run on a {@link LoopbackMachine} here, or null when it can. */
+  public static String loopbackUnavailableReason() {
+    return unavailableReason(LoopbackMachine.unavailableReason());
+  }
+
+  private static String unavailableReason(String machines) {
+    if (machines != null) {
+      return machines;
     }
     return binaries() == null
         ? "PostgreSQL is not installed (apt-get install -y postgresql): no initdb in"
@@ -109,21 +126,21 @@ public final class LabPostgres implements AutoCloseable {
    *
    * @throws LabException with the server's log when a step fails
    */
-  public static LabPostgres start(Host host) {
+  public static LabPostgres start(Machine host) {
     return start(host, false);
   }
 
   /**
-   * Like {@link #start(Host)}, for a primary that replicates synchronously: {@code
+   * Like {@link #start(Machine)}, for a primary that replicates synchronously: {@code
    * synchronous_commit=on}, a replication user the standbys of {@link #startStandby} connect as,
    * and once a standby streams, every standby synchronous ({@code synchronous_standby_names='*'}):
    * a commit is acknowledged only once a standby has it.
    */
-  public static LabPostgres startPrimary(Host host) {
+  public static LabPostgres startPrimary(Machine host) {
     return start(host, true);
   }
 
-  private static LabPostgres start(Host host, boolean primary) {
+  private static LabPostgres start(Machine host, boolean primary) {
     LabPostgres pg = prepare(host);
     pg.initdb(pg.data);
     if (primary) {
@@ -139,14 +156,14 @@ public final class LabPostgres implements AutoCloseable {
    * pg_basebackup -R} (which also writes how to reach the primary), started in recovery. It answers
    * read-only queries and becomes a primary on {@link #promote()}.
    */
-  public static LabPostgres startStandby(Host host, LabPostgres primary) {
+  public static LabPostgres startStandby(Machine host, LabPostgres primary) {
     LabPostgres pg = prepare(host);
     Path pass = pg.socketDir.resolve("replication.pass");
     pg.writeOwned(
         pass,
         primary.host.name()
             + ":"
-            + PORT
+            + primary.port
             + ":*:"
             + REPLICATION_USER
             + ":"
@@ -162,7 +179,7 @@ public final class LabPostgres implements AutoCloseable {
                 "host="
                     + primary.host.name()
                     + " port="
-                    + PORT
+                    + primary.port
                     + " user="
                     + REPLICATION_USER
                     + " passfile="
@@ -172,6 +189,8 @@ public final class LabPostgres implements AutoCloseable {
                 "-R",
                 "-X",
                 "stream",
+                // An immediate checkpoint: the default spreads it over about half a minute.
+                "--checkpoint=fast",
                 "--no-sync"))
         .orThrow();
     pg.password = primary.password;
@@ -195,7 +214,7 @@ public final class LabPostgres implements AutoCloseable {
     return pg;
   }
 
-  private static LabPostgres prepare(Host host) {
+  private static LabPostgres prepare(Machine host) {
     Path bin = binaries();
     if (bin == null) {
       throw new LabException(unavailableReason());
@@ -223,7 +242,7 @@ public final class LabPostgres implements AutoCloseable {
                 "-D",
                 data.toString(),
                 "-p",
-                Integer.toString(PORT),
+                Integer.toString(port),
                 "-c",
                 "listen_addresses=" + host.ip(),
                 "-c",
@@ -232,6 +251,7 @@ public final class LabPostgres implements AutoCloseable {
                 "fsync=off",
                 "-c",
                 "full_page_writes=off"));
+    this.settings = List.copyOf(settings);
     for (String setting : settings) {
       command.add("-c");
       command.add(setting);
@@ -245,11 +265,7 @@ public final class LabPostgres implements AutoCloseable {
     try {
       Files.writeString(
           data.resolve("pg_hba.conf"),
-          "host replication "
-              + REPLICATION_USER
-              + " "
-              + host.lab().subnet().cidr()
-              + " scram-sha-256\n",
+          "host replication " + REPLICATION_USER + " " + host.clients() + " scram-sha-256\n",
           java.nio.file.StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -274,7 +290,7 @@ public final class LabPostgres implements AutoCloseable {
   public static Map<String, String> nodeEnv(List<LabPostgres> servers) {
     StringBuilder hosts = new StringBuilder();
     for (LabPostgres pg : servers) {
-      hosts.append(hosts.isEmpty() ? "" : ",").append(pg.host.name()).append(':').append(PORT);
+      hosts.append(hosts.isEmpty() ? "" : ",").append(pg.host.name()).append(':').append(pg.port);
     }
     LabPostgres first = servers.getFirst();
     return Map.of(
@@ -311,7 +327,7 @@ public final class LabPostgres implements AutoCloseable {
             + " "
             + USER
             + " "
-            + host.lab().subnet().cidr()
+            + host.clients()
             + " scram-sha-256\n");
   }
 
@@ -331,7 +347,7 @@ public final class LabPostgres implements AutoCloseable {
                   "-h",
                   socketDir.toString(),
                   "-p",
-                  Integer.toString(PORT),
+                  Integer.toString(port),
                   "-U",
                   "postgres"));
       if (ready.ok()) {
@@ -378,7 +394,7 @@ public final class LabPostgres implements AutoCloseable {
                   "-h",
                   socketDir.toString(),
                   "-p",
-                  Integer.toString(PORT),
+                  Integer.toString(port),
                   "-U",
                   "postgres",
                   "-d",
@@ -417,13 +433,21 @@ public final class LabPostgres implements AutoCloseable {
     return sb.toString();
   }
 
-  public Host host() {
+  public Machine host() {
     return host;
   }
 
-  /** {@code jdbc:postgresql://<host name>:5432/vigil}, for programs on the lab's hosts. */
+  /** The port it listens on: {@value #PORT} on a lab host, the machine's own on the loopback. */
+  public int port() {
+    return port;
+  }
+
+  /**
+   * {@code jdbc:postgresql://<host name>:5432/vigil}, for programs on the lab's hosts (on the
+   * loopback, {@code 127.0.0.1} and the machine's port).
+   */
   public String jdbcUrl() {
-    return "jdbc:postgresql://" + host.name() + ":" + PORT + "/" + DATABASE;
+    return "jdbc:postgresql://" + host.name() + ":" + port + "/" + DATABASE;
   }
 
   public String user() {
@@ -454,7 +478,7 @@ public final class LabPostgres implements AutoCloseable {
                 "-h",
                 socketDir.toString(),
                 "-p",
-                Integer.toString(PORT),
+                Integer.toString(port),
                 "-U",
                 "postgres",
                 "-d",
@@ -476,6 +500,46 @@ public final class LabPostgres implements AutoCloseable {
   /** Crashes the postmaster (SIGKILL), as a power cut of the database host would. */
   public void kill9() {
     server.kill9();
+  }
+
+  /**
+   * An immediate shutdown (SIGQUIT): every process of the server quits at once without a
+   * checkpoint, as in a crash; the next {@link #restart()} recovers from the write-ahead log.
+   * Unlike {@link #kill9()} no backend outlives the postmaster.
+   */
+  public void crash() {
+    server.stop("QUIT", Duration.ofSeconds(30));
+  }
+
+  /**
+   * Starts the server again on its data, with the settings it had; after a {@link #crash()} it
+   * first recovers. Returns once it accepts connections.
+   */
+  public void restart() {
+    if (server != null && server.isAlive()) {
+      throw new IllegalStateException("PostgreSQL on " + host.name() + " still runs");
+    }
+    startServer(settings);
+  }
+
+  /**
+   * Throws this server's data away and makes it a new standby of {@code primary} on the same
+   * machine and port ({@link #startStandby}), as after a failover the old primary rejoins.
+   */
+  public LabPostgres rebuildAsStandbyOf(LabPostgres primary) {
+    if (server != null && server.isAlive()) {
+      crash();
+    }
+    try (Stream<Path> files = Files.walk(host.dir())) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        if (p.startsWith(data) || p.startsWith(socketDir)) {
+          Files.delete(p);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return startStandby(host, primary);
   }
 
   /** A fast shutdown (SIGINT): open sessions are ended, then the server stops. */
