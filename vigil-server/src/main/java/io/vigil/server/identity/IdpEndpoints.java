@@ -557,10 +557,10 @@ final class IdpEndpoints {
       throw parseFailure(e);
     }
     OAuthClient client = client(request.getClientAuthentication(), request.getClientID());
-    if (request.getToken() instanceof RefreshToken refresh) {
-      refreshTokens.revoke(refresh.getValue(), client.clientId());
-    }
-    // Access tokens are short-lived JWTs and are not tracked; RFC 7009 allows answering 200 anyway.
+    // RFC 7009 2.1: the hint is optional, and a wrong one only widens the search, so every token is
+    // looked up as a refresh token. Access tokens are short-lived JWTs that are not tracked; RFC
+    // 7009 allows answering 200 for them anyway.
+    refreshTokens.revoke(request.getToken().getValue(), client.clientId());
     ctx.status(200).result("");
   }
 

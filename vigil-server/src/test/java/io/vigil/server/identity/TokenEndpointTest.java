@@ -441,6 +441,30 @@ class TokenEndpointTest {
     assertThat(refresh(token).statusCode()).isEqualTo(400);
   }
 
+  @Test
+  void aRefreshTokenRevokedWithoutATypeHintCannotBeUsed() throws Exception {
+    String token =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    HttpResponse<String> r =
+        f.form("/idp/connect/revocation", Map.of("token", token, "client_id", "vigil-cli"), null);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(refresh(token).statusCode()).isEqualTo(400);
+  }
+
+  @Test
+  void aRefreshTokenRevokedWithTheAccessTokenHintIsStillFoundAndRevoked() throws Exception {
+    // RFC 7009 2.1: a wrong hint only costs the server a wider search.
+    String token =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    HttpResponse<String> r =
+        f.form(
+            "/idp/connect/revocation",
+            Map.of("token", token, "token_type_hint", "access_token", "client_id", "vigil-cli"),
+            null);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(refresh(token).statusCode()).isEqualTo(400);
+  }
+
   private HttpResponse<String> refresh(String token) throws Exception {
     return refresh(token, "vigil-cli");
   }
