@@ -39,6 +39,9 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class IdentityProvider {
 
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(IdentityProvider.class);
+
   private static final Principal SYSTEM =
       new Principal("system", "system", "system", Set.of(), Set.of());
 
@@ -252,6 +255,20 @@ public final class IdentityProvider {
       // Deliberately not through the logger: logs are kept and shipped, this must be seen once.
       out.println("Generated password for user admin: " + password);
       out.println("(shown once; change it with PUT /api/v1/users/{id}/password)");
+    }
+  }
+
+  /**
+   * Deletes the authorization codes and refresh-token families that can never be redeemed again
+   * ({@link ExpiredGrants}). A fenced write: only the role's owner purges.
+   */
+  public void purgeExpired() {
+    ExpiredGrants.Purged purged = fence.write(ExpiredGrants::purge);
+    if (purged.any()) {
+      LOG.info(
+          "Purged {} expired authorization codes and {} refresh tokens of expired sessions",
+          purged.authorizationCodes(),
+          purged.refreshTokens());
     }
   }
 

@@ -3,8 +3,14 @@ package io.vigil.server.node;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.identity.IdentityProvider;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The role's built-in resources, in dependency order: the client access point (this node answers
@@ -12,6 +18,8 @@ import javax.sql.DataSource;
  * Resource}; the controller treats them like any generic resource.
  */
 final class BuiltinResources {
+
+  private static final Logger LOG = LoggerFactory.getLogger(BuiltinResources.class);
 
   static final String CLIENT_ACCESS_POINT = "client-access-point";
   static final String IDENTITY_PROVIDER = "identity-provider";
@@ -93,18 +101,68 @@ final class BuiltinResources {
     }
   }
 
-  /** The identity provider: on start it makes sure signing keys, clients and the admin exist. */
+  /**
+   * The identity provider: on start it makes sure signing keys, clients and the admin exist; while
+   * it runs it purges expired grants every {@link #PURGE_EVERY} (the first time a minute after it
+   * started, so a start does not wait for it).
+   */
   static final class IdentityProviderResource extends Base {
+    static final Duration PURGE_EVERY = Duration.ofMinutes(15);
+    static final Duration FIRST_PURGE = Duration.ofMinutes(1);
+
     private final IdentityProvider idp;
+    private final Duration firstPurge;
+    private final Duration purgeEvery;
+    private ScheduledExecutorService purger;
 
     IdentityProviderResource(ResourcePolicy policy, IdentityProvider idp) {
+      this(policy, idp, FIRST_PURGE, PURGE_EVERY);
+    }
+
+    IdentityProviderResource(
+        ResourcePolicy policy, IdentityProvider idp, Duration firstPurge, Duration purgeEvery) {
       super(IDENTITY_PROVIDER, List.of(CLIENT_ACCESS_POINT), policy);
       this.idp = idp;
+      this.firstPurge = firstPurge;
+      this.purgeEvery = purgeEvery;
     }
 
     @Override
-    public void start(long epoch) {
+    public synchronized void start(long epoch) {
       idp.start();
+      stopPurging();
+      purger =
+          Executors.newSingleThreadScheduledExecutor(
+              Thread.ofPlatform().name("vigil-idp-purge").daemon().factory());
+      purger.scheduleWithFixedDelay(
+          this::purge, firstPurge.toMillis(), purgeEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void purge() {
+      try {
+        idp.purgeExpired();
+      } catch (RuntimeException e) {
+        // Deposed (a fenced write refused) or the database away: the next round tries again.
+        LOG.warn("Purging expired grants failed: {}", e.getMessage());
+      }
+    }
+
+    @Override
+    public synchronized void stop() {
+      stopPurging();
+    }
+
+    @Override
+    public boolean forceStop() {
+      stop();
+      return true;
+    }
+
+    private void stopPurging() {
+      if (purger != null) {
+        purger.shutdownNow();
+        purger = null;
+      }
     }
 
     @Override
