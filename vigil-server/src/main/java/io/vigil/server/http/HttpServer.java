@@ -8,6 +8,7 @@ import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.config.Settings;
+import io.vigil.server.db.DatabaseUnavailable;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -165,6 +166,20 @@ public final class HttpServer implements AutoCloseable {
               r.exception(
                   Exception.class,
                   (e, ctx) -> {
+                    if (DatabaseUnavailable.causedBy(e)) {
+                      log.warn(
+                          "{} {}: the database is unavailable: {}",
+                          ctx.method(),
+                          ctx.path(),
+                          DatabaseUnavailable.reason(e));
+                      ctx.header("Retry-After", "1");
+                      error(
+                          ctx,
+                          503,
+                          "database_unavailable",
+                          "The database cannot be reached now; retry in a moment.");
+                      return;
+                    }
                     log.error("Unhandled error on {} {}", ctx.method(), ctx.path(), e);
                     error(
                         ctx,

@@ -187,7 +187,6 @@ public final class Node implements AutoCloseable {
       controllerRef.set(controller);
       ActiveGate gate = new ActiveGate(controller, me, settings.advertisedUrl(), ring::problem);
       AtomicBoolean ready = new AtomicBoolean(false);
-      io.javalin.http.Handler fault = FaultInjection.fromEnvironment(System.getenv());
       HttpServer http =
           HttpServer.start(
               settings,
@@ -195,10 +194,7 @@ public final class Node implements AutoCloseable {
               idp.authenticator(),
               metrics,
               ready::get,
-              ctx -> {
-                gate.handle(ctx);
-                fault.handle(ctx);
-              },
+              gate::handle,
               List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);

@@ -411,6 +411,11 @@ class ChaosIT extends ClusterIT {
             break;
           }
           detail = r.status() + " from " + cluster.nameOf(node);
+          if (r.status() == 503 && r.body().contains("\"database_unavailable\"")) {
+            // The connection may have been lost during the commit: the write may be stored.
+            outcome = Outcome.UNKNOWN;
+            break;
+          }
           if (r.status() != 307 && r.status() != 503 && r.status() != 401) {
             // An answer that is neither "not here" nor "not now" (a 409, a 500): record it as is.
             outcome = r.status() >= 500 ? Outcome.UNKNOWN : Outcome.FAIL;
