@@ -229,7 +229,12 @@ public final class MachineProtector implements KeyProtector {
               + " from a backup; if nothing was ever protected on this machine, delete it and"
               + " Vigil creates a new one.");
     }
-    warnIfShared(file);
+    try {
+      refuseIfShared(file);
+    } catch (ProtectionException e) {
+      Arrays.fill(bytes, (byte) 0);
+      throw e;
+    }
     return bytes;
   }
 
@@ -299,20 +304,33 @@ public final class MachineProtector implements KeyProtector {
     };
   }
 
-  private static void warnIfShared(Path file) {
+  /**
+   * Refuses a key file that accounts other than its owner may read or change: with it they hold
+   * every secret Vigil protects. Owner-only files (600, 400) pass; on a file system without POSIX
+   * permissions the ACL set at creation protects the file.
+   */
+  private static void refuseIfShared(Path file) {
+    Set<PosixFilePermission> perms;
     try {
-      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-      if (!EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE)
-          .containsAll(perms)) {
-        log.warn(
-            "The machine key file {} has permissions {}: other accounts can read or change it, and"
-                + " with it every secret Vigil protects. Run: chmod 600 {}",
-            file,
-            PosixFilePermissions.toString(perms),
-            file);
-      }
+      perms = Files.getPosixFilePermissions(file);
     } catch (UnsupportedOperationException | IOException e) {
-      // Not a POSIX file system: the ACL set at creation is what protects the file.
+      return;
+    }
+    Set<PosixFilePermission> others = EnumSet.copyOf(perms);
+    others.removeAll(
+        EnumSet.of(
+            PosixFilePermission.OWNER_READ,
+            PosixFilePermission.OWNER_WRITE,
+            PosixFilePermission.OWNER_EXECUTE));
+    if (!others.isEmpty()) {
+      throw new ProtectionException(
+          "The machine key file "
+              + file
+              + " has permissions "
+              + PosixFilePermissions.toString(perms)
+              + ": other accounts can read or change it, and with it every secret Vigil protects."
+              + " Vigil does not use it so. Run: chmod 600 "
+              + file);
     }
   }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -67,6 +68,25 @@ class MachineProtectorTest {
         .isInstanceOf(ProtectionException.class)
         .hasMessageContaining("Data protection key " + otherKey)
         .hasMessageContaining("altered");
+  }
+
+  @Test
+  void aKeyFileOtherAccountsCanReadIsRefusedNamingTheFix() throws Exception {
+    Path file = dir.resolve("machine.key");
+    MachineProtector.open(file);
+    byte[] key = Files.readAllBytes(file);
+    for (String perms : List.of("rw-r--r--", "rw-rw----", "rw-----w-")) {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(perms));
+      assertThatThrownBy(() -> MachineProtector.open(file))
+          .as(perms)
+          .isInstanceOf(ProtectionException.class)
+          .hasMessageContaining(file.toString())
+          .hasMessageContaining(perms)
+          .hasMessageContaining("chmod 600 " + file);
+      assertThat(Files.readAllBytes(file)).isEqualTo(key);
+    }
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--------"));
+    assertThat(MachineProtector.open(file).id()).startsWith("machine:");
   }
 
   @Test
