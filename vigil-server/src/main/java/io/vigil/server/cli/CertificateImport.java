@@ -1,24 +1,17 @@
 package io.vigil.server.cli;
 
+import io.vigil.server.config.OwnerOnlyFiles;
 import io.vigil.server.protect.FileCertificateStore;
 import io.vigil.server.protect.StoredCertificate;
 import io.vigil.server.protect.Thumbprint;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
@@ -37,11 +30,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -66,13 +57,6 @@ final class CertificateImport {
   private static final Pattern PEM_KEY =
       Pattern.compile(
           "-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END \\1PRIVATE KEY-----");
-  private static final Set<PosixFilePermission> OWNER_ONLY =
-      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
-  private static final Set<PosixFilePermission> OWNER_ONLY_DIR =
-      EnumSet.of(
-          PosixFilePermission.OWNER_READ,
-          PosixFilePermission.OWNER_WRITE,
-          PosixFilePermission.OWNER_EXECUTE);
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private CertificateImport() {}
@@ -581,44 +565,17 @@ final class CertificateImport {
   }
 
   private static void createOwnerOnlyDirectories(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      requirePosix();
-      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIR));
-    }
+    requirePosix();
+    OwnerOnlyFiles.createDirectories(dir);
   }
 
-  /**
-   * Writes {@code bytes} to {@code target} through a temporary file created with POSIX 600, so the
-   * content is never readable by another account, not even for a moment.
-   */
   private static void writeOwnerOnly(Path target, byte[] bytes) throws IOException {
     requirePosix();
-    Path tmp =
-        Files.createTempFile(
-            target.getParent(),
-            "." + target.getFileName() + "-",
-            ".tmp",
-            PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-    try {
-      // The umask can only narrow the mode given at creation; make it exactly 600.
-      Files.setPosixFilePermissions(tmp, OWNER_ONLY);
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        ch.write(ByteBuffer.wrap(bytes));
-        ch.force(true);
-      }
-      try {
-        Files.move(
-            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    OwnerOnlyFiles.write(target, bytes);
   }
 
   private static void requirePosix() throws IOException {
-    if (!FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
+    if (!OwnerOnlyFiles.posix()) {
       throw new IOException("this file system has no POSIX permissions to make files owner-only");
     }
   }

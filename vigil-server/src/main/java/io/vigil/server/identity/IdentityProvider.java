@@ -2,6 +2,7 @@ package io.vigil.server.identity;
 
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.config.ConfigException;
+import io.vigil.server.config.OwnerOnlyFiles;
 import io.vigil.server.config.Settings;
 import io.vigil.server.http.Authenticator;
 import io.vigil.server.http.RouteModule;
@@ -11,14 +12,20 @@ import io.vigil.server.identity.external.ExternalRoutes;
 import io.vigil.server.identity.external.ExternalSignIn;
 import io.vigil.server.protect.DataProtector;
 import io.vigil.server.security.Principal;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.UUID;
 import javax.net.ssl.SSLContext;
 import org.jdbi.v3.core.Jdbi;
 
@@ -38,6 +45,9 @@ import org.jdbi.v3.core.Jdbi;
  * tokens and accepts its refresh tokens.
  */
 public final class IdentityProvider {
+
+  /** The name of the file in the data directory that holds a generated administrator password. */
+  public static final String GENERATED_PASSWORD_FILE = "initial-admin-password";
 
   private static final org.slf4j.Logger LOG =
       org.slf4j.LoggerFactory.getLogger(IdentityProvider.class);
@@ -114,7 +124,7 @@ public final class IdentityProvider {
   /**
    * @param pbkdf2Iterations PBKDF2 iterations for new password hashes; production uses {@link
    *     PasswordHasher#PRODUCTION_ITERATIONS}, tests a lower count to run fast
-   * @param out where a generated administrator password is printed
+   * @param out where the node says in which file a generated administrator password is
    */
   public IdentityProvider(
       Settings settings,
@@ -141,7 +151,7 @@ public final class IdentityProvider {
   /**
    * @param pbkdf2Iterations PBKDF2 iterations for new password hashes; production uses {@link
    *     PasswordHasher#PRODUCTION_ITERATIONS}, tests a lower count to run fast
-   * @param out where a generated administrator password is printed
+   * @param out where the node says in which file a generated administrator password is
    */
   public IdentityProvider(
       Settings settings,
@@ -236,6 +246,9 @@ public final class IdentityProvider {
                             .one()
                         > 0);
     String adminHash = noUsers ? users.hashForBootstrap(password) : null;
+    // Written before the administrator exists, so a password that reaches the database always
+    // reaches its file too; deleted again when another node (or an earlier start) created it.
+    Path pending = noUsers && adminPassword == null ? writeGeneratedPassword(password) : null;
     var firstKey = noKey ? keys.newKey() : null;
     boolean created =
         !settled
@@ -251,10 +264,62 @@ public final class IdentityProvider {
                   return users.bootstrapAdmin(h, SYSTEM, password, adminHash);
                 });
     keys.reload();
-    if (created && adminPassword == null) {
-      // Deliberately not through the logger: logs are kept and shipped, this must be seen once.
-      out.println("Generated password for user admin: " + password);
-      out.println("(shown once; change it with PUT /api/v1/users/{id}/password)");
+    if (pending != null) {
+      if (created) {
+        Path file = generatedPasswordFile(settings.dataDir).toAbsolutePath();
+        try {
+          Files.move(pending, file, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+          file = pending;
+        }
+        // The password itself goes to no stream: a service manager's journal keeps what a
+        // service prints.
+        out.println(
+            "Generated a password for user admin; it is in "
+                + file
+                + ", readable by this account alone.");
+        out.println(
+            "Sign in with it, change it (PUT /api/v1/users/{id}/password), then delete the file.");
+      } else {
+        deleteQuietly(pending);
+      }
+    }
+  }
+
+  /** The file a generated administrator password is written to, in the data directory. */
+  public static Path generatedPasswordFile(Path dataDir) {
+    return dataDir.resolve(GENERATED_PASSWORD_FILE);
+  }
+
+  private Path writeGeneratedPassword(String password) {
+    if (settings.dataDir == null) {
+      throw new IllegalStateException("a generated administrator password needs a data directory");
+    }
+    // A name of its own: of two providers starting at once on one folder, one keeps its file.
+    Path file =
+        settings
+            .dataDir
+            .resolve("." + GENERATED_PASSWORD_FILE + "-" + UUID.randomUUID())
+            .toAbsolutePath();
+    try {
+      OwnerOnlyFiles.write(file, (password + "\n").getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new ConfigException(
+          "Cannot write the generated administrator password to "
+              + file
+              + " ("
+              + e.getMessage()
+              + "). Give the service account write access to its data directory, or set"
+              + " VIGIL_ADMIN_PASSWORD to choose the password.");
+    }
+    return file;
+  }
+
+  private static void deleteQuietly(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      LOG.warn("Could not delete {}: {}", file, e.getMessage());
     }
   }
 

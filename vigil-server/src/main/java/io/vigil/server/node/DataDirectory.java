@@ -1,11 +1,10 @@
 package io.vigil.server.node;
 
 import io.vigil.server.config.ConfigException;
+import io.vigil.server.config.OwnerOnlyFiles;
 import java.io.IOException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * The node's data directory: its certificate store, {@code appsettings.json}, the embedded database
@@ -33,13 +32,7 @@ final class DataDirectory {
     }
     if (!Files.isDirectory(abs)) {
       try {
-        if (FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-          Files.createDirectories(
-              abs,
-              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } else {
-          Files.createDirectories(abs);
-        }
+        OwnerOnlyFiles.createDirectories(abs);
       } catch (IOException e) {
         throw new ConfigException(
             "The data directory "

@@ -1,19 +1,15 @@
 package io.vigil.server.protect;
 
+import io.vigil.server.config.OwnerOnlyFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.AclEntry;
-import java.nio.file.attribute.AclEntryPermission;
-import java.nio.file.attribute.AclEntryType;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -21,7 +17,6 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -240,21 +235,8 @@ public final class MachineProtector implements KeyProtector {
 
   private static byte[] create(Path file) throws IOException {
     Path dir = file.getParent();
-    boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
-    if (!Files.isDirectory(dir)) {
-      if (posix) {
-        Files.createDirectories(
-            dir,
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      } else {
-        Files.createDirectories(dir);
-      }
-    }
-    FileAttribute<?> ownerOnly =
-        posix
-            ? PosixFilePermissions.asFileAttribute(
-                EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE))
-            : ownerOnlyAcl(dir);
+    OwnerOnlyFiles.createDirectories(dir);
+    FileAttribute<?> ownerOnly = OwnerOnlyFiles.fileAttribute(dir);
     byte[] bytes = new byte[KEY_BYTES];
     RANDOM.nextBytes(bytes);
     // The permissions are set as the temporary file is created, so the key is never readable by
@@ -277,31 +259,6 @@ public final class MachineProtector implements KeyProtector {
     }
     log.info("Created the machine key file {}; back it up with the database", file);
     return bytes;
-  }
-
-  private static FileAttribute<List<AclEntry>> ownerOnlyAcl(Path dir) throws IOException {
-    UserPrincipal owner =
-        dir.getFileSystem()
-            .getUserPrincipalLookupService()
-            .lookupPrincipalByName(System.getProperty("user.name"));
-    AclEntry entry =
-        AclEntry.newBuilder()
-            .setType(AclEntryType.ALLOW)
-            .setPrincipal(owner)
-            .setPermissions(EnumSet.allOf(AclEntryPermission.class))
-            .build();
-    List<AclEntry> acl = List.of(entry);
-    return new FileAttribute<>() {
-      @Override
-      public String name() {
-        return "acl:acl";
-      }
-
-      @Override
-      public List<AclEntry> value() {
-        return acl;
-      }
-    };
   }
 
   /**

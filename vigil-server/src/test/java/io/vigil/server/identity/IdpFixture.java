@@ -103,6 +103,11 @@ final class IdpFixture implements AutoCloseable {
     settings.http.host = "127.0.0.1";
     settings.http.port = 0;
     settings.node.advertisedUrl = "http://vigil.test:8080";
+    try {
+      settings.dataDir = java.nio.file.Files.createTempDirectory("vigil-idp-");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     idp = newProvider(adminPassword);
     idp.start();
     http = serve(idp);

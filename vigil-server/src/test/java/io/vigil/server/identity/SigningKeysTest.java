@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.nimbusds.jwt.SignedJWT;
 import io.vigil.server.security.Principal;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,7 +98,7 @@ class SigningKeysTest {
   }
 
   @Test
-  void twoNodesStartingAtOnceInstallOneKeyOneAdminAndPrintThePasswordOnce() throws Exception {
+  void twoNodesStartingAtOnceInstallOneKeyOneAdminAndWriteItsPasswordToOneOwnerOnlyFile() throws Exception {
     try (IdpFixture f = new IdpFixture(ADMIN_PASSWORD)) {
       f.db
           .jdbi()
@@ -125,14 +128,15 @@ class SigningKeysTest {
         assertThat(f.count("identity_signing_keys")).isEqualTo(1);
         assertThat(f.count("users")).isEqualTo(1);
         assertThat(f.count("oauth_clients")).isEqualTo(2);
+        // The password itself is printed nowhere: it is in an owner-only file, named once.
+        Path file = IdentityProvider.generatedPasswordFile(f.settings.dataDir).toAbsolutePath();
         String printed = f.out.toString(StandardCharsets.UTF_8);
-        assertThat(printed.split("Generated password for user admin: ", -1)).hasSize(2);
-        String password =
-            printed
-                .lines()
-                .findFirst()
-                .orElseThrow()
-                .substring("Generated password for user admin: ".length());
+        assertThat(printed.split("Generated a password for user admin; it is in " + file, -1))
+            .hasSize(2);
+        assertThat(Files.getPosixFilePermissions(file))
+            .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        String password = Files.readString(file).strip();
+        assertThat(printed).doesNotContain(password);
 
         // Both instances sign with and accept the same key; the generated password works.
         f.http.close();
