@@ -11,6 +11,9 @@ SOAK=600
 # take to start or the cluster to settle before the run gives up.
 FAILOVER_TIMEOUT=60
 READY_TIMEOUT=180
+# start-dev starts a killed node again after this many seconds (--restart-after): long enough that
+# the new JVM's start does not share the cores with the failover being measured.
+RESTART_AFTER=2
 # The node settings this run writes into every node's appsettings.json: the defaults.
 LEASE_MS=4000
 RENEW_MS=1000
@@ -21,7 +24,8 @@ usage() {
   cat <<EOF
 Usage: bench/failover.sh [--rounds N] [--soak SECONDS]
 
-Starts a PostgreSQL server and three Vigil nodes (node-1..3) on 127.0.0.1, then measures:
+Starts a PostgreSQL server and three Vigil nodes (node-1..3) on 127.0.0.1 with
+'bin/vigil start-dev --nodes 3', then measures:
   1. kill -9 of the active node: time to the first 200 from GET /api/v1/servers on a survivor;
   2. SIGSTOP of the active node (lease path): the same time, then SIGCONT and check it stands by;
   3. planned move (POST /api/v1/cluster/move to a standby): time to the first 200 on the target;
@@ -35,7 +39,7 @@ Prints median, p95 and max per kind, and the count of false failovers, beside th
 Database: VIGIL_DB_URL (a throw-away PostgreSQL database on this machine; also VIGIL_DB_USER,
 VIGIL_DB_PASSWORD, and VIGIL_ADMIN_PASSWORD for its admin) when set, else a temporary server
 from /usr/lib/postgresql/*/bin (run as user postgres when this script runs as root), else the
-embedded PostgreSQL shipped in the distribution (not as root).
+embedded PostgreSQL of start-dev (not as root).
 JDK: JAVA_HOME when set, else the newest JDK $VB_MIN_JAVA+ under /usr/lib/jvm.
 EOF
 }
@@ -52,18 +56,21 @@ vb_check_int --rounds "$ROUNDS" 1 100
 vb_check_int --soak "$SOAK" 0 7200
 
 NODES=(1 2 3)
-declare -a NAME PORT DATA LOG PID STOPPED CODE
+declare -a NAME PORT LOG PID STOPPED CODE
 declare -A PORT_IDX
 BURNERS=()
 PG_MODE=""
 PG_BIN=""
 PG_DIR=""
-PG_FD=""
-PG_HELPER_PID=""
+# bin/vigil start-dev: its process (the leader of its own process group, which its nodes share) and
+# its data directory, with node-K/ and nodes.tsv.
+SD_PID=""
+CLUSTER=""
 
-# Stops, in this order: the CPU burners, the nodes (resumed first if stopped, so they can handle
-# SIGTERM), PostgreSQL (after the nodes, so none loses its database while stopping), and then the
-# temporary directories through vb_cleanup.
+# Stops, in this order: the CPU burners, start-dev and its nodes (resumed first if stopped, so they
+# can handle SIGTERM; start-dev stops them and then its embedded PostgreSQL, if it runs one, within
+# its own 15 s grace), this script's PostgreSQL (after the nodes, so none loses its database while
+# stopping), and then the temporary directories through vb_cleanup.
 fb_cleanup() {
   local pid i
   for pid in "${BURNERS[@]}"; do
@@ -72,12 +79,10 @@ fb_cleanup() {
   done
   BURNERS=()
   for i in "${NODES[@]}"; do
-    [[ -n "${PID[i]:-}" ]] && kill -CONT -- "-${PID[i]}" 2>/dev/null
+    [[ -n "${PID[i]:-}" ]] && kill -CONT "${PID[i]}" 2>/dev/null
   done
-  for i in "${NODES[@]}"; do
-    [[ -n "${PID[i]:-}" ]] && vb_stop_node "${PID[i]}"
-    PID[i]=""
-  done
+  [[ -n "$SD_PID" ]] && vb_stop_node "$SD_PID" 40
+  SD_PID=""
   fb_stop_db
   vb_cleanup
 }
@@ -87,19 +92,6 @@ fb_stop_db() {
     debian)
       fb_as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
         vb_note "could not stop the PostgreSQL server in $PG_DIR/data (see $PG_DIR/postgres.log)"
-      ;;
-    embedded)
-      local postmaster=""
-      [[ -r "$PG_DIR/data/postmaster.pid" ]] && postmaster="$(head -n 1 "$PG_DIR/data/postmaster.pid")"
-      # Closing its standard input makes the helper stop PostgreSQL and exit.
-      [[ -n "$PG_FD" ]] && exec {PG_FD}>&-
-      [[ -n "$PG_HELPER_PID" ]] && wait "$PG_HELPER_PID" 2>/dev/null
-      if [[ -n "$postmaster" ]]; then
-        for _ in $(seq 1 100); do
-          kill -0 "$postmaster" 2>/dev/null || break
-          sleep 0.1
-        done
-      fi
       ;;
   esac
   PG_MODE=""
@@ -115,7 +107,8 @@ fb_as_pg() {
   fi
 }
 
-# Sets DB_URL, DB_USER, DB_PASSWORD and DB_DESC: the user's database, else a fresh server.
+# Sets DB_URL, DB_USER, DB_PASSWORD and DB_DESC: the user's database, else a fresh server; DB_URL
+# stays empty when start-dev is to run its embedded PostgreSQL.
 fb_start_db() {
   DB_USER=postgres
   DB_PASSWORD=""
@@ -155,73 +148,94 @@ fb_start_db() {
   else
     [[ "$(id -u)" != 0 ]] ||
       vb_die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (or no user postgres to run them), and the embedded PostgreSQL refuses to run as root. Install the server (apt-get install postgresql), run this script as another user, or set VIGIL_DB_URL to a throw-away database."
-    PG_MODE=embedded
-    exec {PG_FD}> >(exec "$VB_JAVA" -cp "$VB_DIST/lib/*" "$VB_BENCH/EmbeddedPg.java" \
-      "$PG_DIR/data" "$port" >"$PG_DIR/helper.log" 2>&1)
-    PG_HELPER_PID=$!
-    for _ in $(seq 1 600); do
-      grep -q '^READY ' "$PG_DIR/helper.log" 2>/dev/null && break
-      kill -0 "$PG_HELPER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    grep -q '^READY ' "$PG_DIR/helper.log" 2>/dev/null ||
-      { tail -n 20 "$PG_DIR/helper.log" >&2; vb_die "the embedded PostgreSQL did not start (bench/EmbeddedPg.java; output above)"; }
-    DB_DESC="the distribution's embedded PostgreSQL (bench/EmbeddedPg.java, temporary server on 127.0.0.1:$port)"
+    PG_MODE=start-dev
+    DB_URL=""
+    DB_USER=""
+    DB_DESC="the embedded PostgreSQL of start-dev (a temporary server, data in its data directory)"
+    return
   fi
   DB_URL="jdbc:postgresql://127.0.0.1:$port/vigil"
 }
 
-# Starts node I (again) with its name, port and data directory, appending to its log.
-fb_start_node() {
-  local i="$1"
+# Starts 'bin/vigil start-dev --nodes 3' on free loopback ports with its data in $CLUSTER, in a
+# clean environment (no JAVA_OPTS, VIGIL_ISSUER, ...) so that every node runs with the same, printed
+# settings, and in a process group of its own (setsid), which its nodes join.
+fb_start_cluster() {
   local -a env=(
     PATH="$PATH"
     HOME="${HOME:-/nonexistent}"
     JAVA_HOME="$VB_JDK"
-    VIGIL_NODE_NAME="${NAME[i]}"
-    VIGIL_HTTP_HOST=127.0.0.1
-    VIGIL_HTTP_PORT="${PORT[i]}"
-    VIGIL_DATA_DIR="${DATA[i]}"
-    VIGIL_MACHINE_KEY_FILE="$WORK/machine.key"
     VIGIL_ADMIN_PASSWORD="$VIGIL_ADMIN_PASSWORD"
-    VIGIL_DB_URL="$DB_URL"
     VIGIL_CACHE=off
-    # Loopback benchmark: plain HTTP, chosen explicitly ("vigil node" serves HTTPS otherwise).
-    VIGIL_HTTP_ALLOW_PLAIN=true
   )
+  [[ -n "$DB_URL" ]] && env+=(VIGIL_DB_URL="$DB_URL")
   [[ -n "$DB_USER" ]] && env+=(VIGIL_DB_USER="$DB_USER")
   [[ -n "$DB_PASSWORD" ]] && env+=(VIGIL_DB_PASSWORD="$DB_PASSWORD")
-  echo "--- failover.sh: starting ${NAME[i]} at $(date -u +%FT%TZ)" >>"${LOG[i]}"
-  # A clean environment (no JAVA_OPTS, VIGIL_ISSUER, ...) so that every node runs with the same,
-  # printed settings; setsid makes the node the leader of its own process group.
-  env -i "${env[@]}" setsid "$VB_DIST/bin/vigil" node </dev/null >>"${LOG[i]}" 2>&1 &
-  PID[i]=$!
-  # Not a job of this shell: a node killed on purpose is not reported as "Killed".
-  disown "${PID[i]}"
-  STOPPED[i]=0
+  env -i "${env[@]}" setsid "$VB_DIST/bin/vigil" start-dev --nodes 3 --http-port 0 \
+    --data-dir "$CLUSTER" --restart-after "$RESTART_AFTER" </dev/null >"$WORK/start-dev.log" 2>&1 &
+  SD_PID=$!
+}
+
+# Dies with start-dev's output when it has exited.
+fb_check_start_dev() {
+  kill -0 "$SD_PID" 2>/dev/null && return 0
+  wait "$SD_PID" 2>/dev/null
+  SD_PID=""
+  echo "--- output of bin/vigil start-dev ---" >&2
+  tail -n 30 "$WORK/start-dev.log" >&2
+  vb_die "bin/vigil start-dev --nodes 3 exited (its output above, from $WORK/start-dev.log)"
+}
+
+# Reads start-dev's $CLUSTER/nodes.tsv (name, URL, PID per node; PID "-" while a node is down)
+# into NAME, PORT, PORT_IDX, LOG and PID (empty for a node that is down). Fails while it is missing.
+fb_read_state() {
+  local name url pid i
+  [[ -r "$CLUSTER/nodes.tsv" ]] || return 1
+  while IFS=$'\t' read -r name url pid; do
+    i="${name#node-}"
+    NAME[i]="$name"
+    PORT[i]="${url##*:}"
+    PORT_IDX[${PORT[i]}]="$i"
+    LOG[i]="$CLUSTER/$name/$name.log"
+    if [[ "$pid" == - ]]; then PID[i]=""; else PID[i]="$pid"; fi
+  done <"$CLUSTER/nodes.tsv"
+}
+
+# Waits until nodes.tsv names a running process for every node and, when I and OLD are given, one
+# other than PID OLD for node I (start-dev started it again).
+fb_wait_state() {
+  local again="${1:-}" old="${2:-}" deadline=$(($(vb_now_us) + READY_TIMEOUT * 1000000)) i ok
+  while :; do
+    if fb_read_state; then
+      ok=1
+      for i in "${NODES[@]}"; do
+        [[ -n "${PID[i]:-}" ]] || ok=0
+      done
+      [[ -n "$again" && "${PID[again]:-}" == "$old" ]] && ok=0
+      ((ok)) && return 0
+    fi
+    fb_check_start_dev
+    (($(vb_now_us) > deadline)) &&
+      fb_die_with_logs "start-dev did not list every node as running in $CLUSTER/nodes.tsv within $READY_TIMEOUT s"
+    sleep 0.05
+  done
 }
 
 fb_die_with_logs() {
   local i
   for i in "${NODES[@]}"; do
+    [[ -n "${LOG[i]:-}" ]] || continue
     echo "--- last lines of ${NAME[i]}'s log ---" >&2
     tail -n 15 "${LOG[i]}" >&2
   done
+  echo "--- last lines of start-dev's output ---" >&2
+  tail -n 15 "$WORK/start-dev.log" >&2
   vb_die "$@"
 }
 
 # Waits until node I answers 200 on /health/ready.
 fb_wait_ready() {
-  local i="$1" deadline=$(($(vb_now_us) + READY_TIMEOUT * 1000000))
-  while :; do
-    [[ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:${PORT[i]}/health/ready")" == 200 ]] &&
-      return 0
-    kill -0 "${PID[i]}" 2>/dev/null ||
-      fb_die_with_logs "${NAME[i]} exited before it was ready (logs above, full log ${LOG[i]})"
-    (($(vb_now_us) > deadline)) &&
-      fb_die_with_logs "${NAME[i]} did not answer 200 on /health/ready within $READY_TIMEOUT s"
-    sleep 0.05
-  done
+  vb_wait_ready "http://127.0.0.1:${PORT[$1]}" "${PID[$1]}" "${LOG[$1]}" "$READY_TIMEOUT"
 }
 
 # Nodes that run and are not stopped, or of those the ones other than $1.
@@ -348,43 +362,35 @@ vb_init
 trap fb_cleanup EXIT
 vb_find_jdk
 vb_ensure_build
-[[ -x "$VB_DIST/bin/vigil" ]] || vb_die "$VB_DIST/bin/vigil is missing: the cluster nodes are started with 'bin/vigil node'; rebuild the distribution with ./mvnw -B -DskipTests package."
+[[ -x "$VB_DIST/bin/vigil" ]] || vb_die "$VB_DIST/bin/vigil is missing: the cluster is started with 'bin/vigil start-dev --nodes 3'; rebuild the distribution with ./mvnw -B -DskipTests package."
 
 vb_tmpdir
 WORK="$VB_TMP"
+CLUSTER="$WORK/cluster"
 export VIGIL_ADMIN_PASSWORD="${VIGIL_ADMIN_PASSWORD:-}"
 fb_start_db
 
+# start-dev gives node K the data directory $CLUSTER/node-K: its timing goes there beforehand.
 for i in "${NODES[@]}"; do
-  NAME[i]="node-$i"
-  while :; do
-    PORT[i]="$(vb_free_port)"
-    [[ -z "${PORT_IDX[${PORT[i]}]:-}" ]] && break
-  done
-  PORT_IDX[${PORT[i]}]="$i"
-  DATA[i]="$WORK/${NAME[i]}"
-  LOG[i]="$WORK/${NAME[i]}.log"
-  PID[i]=""
-  STOPPED[i]=0
-  mkdir -p "${DATA[i]}"
-  cat >"${DATA[i]}/appsettings.json" <<EOF
+  mkdir -p "$CLUSTER/node-$i"
+  cat >"$CLUSTER/node-$i/appsettings.json" <<EOF
 {"Cluster": {"LeaseMillis": $LEASE_MS, "RenewIntervalMillis": $RENEW_MS, "RenewDeadlineMillis": $DEADLINE_MS, "PollIntervalMillis": $POLL_MS}}
 EOF
+  STOPPED[i]=0
 done
 
 echo "JDK: $VB_JDK ($VB_JDK_VERSION)"
 echo "database: $DB_DESC"
-echo "nodes: ${NAME[*]} on 127.0.0.1 ports ${PORT[*]}, each 'bin/vigil node' (VIGIL_CACHE=off), one machine key file"
 echo "node settings: lease $LEASE_MS ms, renew every $RENEW_MS ms, renew deadline $DEADLINE_MS ms, poll $POLL_MS ms (the defaults, written to each node's appsettings.json)"
 echo "cores: $(nproc); 1-min load average before the run: $(vb_load)"
 
-# The first node alone creates the schema, the admin and the machine key; then the others join.
-fb_start_node 1
-fb_wait_ready 1
-fb_start_node 2
-fb_start_node 3
-fb_wait_ready 2
-fb_wait_ready 3
+# start-dev migrates the schema, then starts the three nodes at once; it lists them in nodes.tsv.
+fb_start_cluster
+fb_wait_state
+for i in "${NODES[@]}"; do
+  fb_wait_ready "$i"
+done
+echo "nodes: ${NAME[*]} on 127.0.0.1 ports ${PORT[*]}, each 'bin/vigil node' (VIGIL_CACHE=off) started by 'bin/vigil start-dev --nodes 3 --restart-after $RESTART_AFTER', one machine key file"
 fb_wait_stable
 vb_note "cluster ready: ${NAME[ACTIVE]} is active (epoch $EPOCH)"
 
@@ -398,8 +404,9 @@ for r in $(seq 1 "$ROUNDS"); do
   fb_settle
   a="$ACTIVE"
   mapfile -t survivors < <(fb_live "$a")
+  killed="${PID[a]}"
   t0="$(vb_now_us)"
-  kill -KILL -- "-${PID[a]}" 2>/dev/null || kill -KILL "${PID[a]}"
+  kill -KILL "$killed"
   if fb_time_first_200 "$t0" "${survivors[@]}"; then
     kill_ms+=("$MS")
     kill_log+=("$MS")
@@ -409,12 +416,8 @@ for r in $(seq 1 "$ROUNDS"); do
     kill_log+=("timeout")
     vb_note "kill -9 round $r: ${NAME[a]} killed, no survivor served within $FAILOVER_TIMEOUT s; last answers: $LAST_ANSWERS"
   fi
-  # The port is free again once the killed process has gone.
-  for _ in $(seq 1 100); do
-    kill -0 "${PID[a]}" 2>/dev/null || break
-    sleep 0.05
-  done
-  fb_start_node "$a"
+  # start-dev starts the killed node again (--restart-after) with the same name, port and data.
+  fb_wait_state "$a" "$killed"
   fb_wait_ready "$a"
 done
 
@@ -430,7 +433,7 @@ for r in $(seq 1 "$ROUNDS"); do
   a="$ACTIVE"
   mapfile -t survivors < <(fb_live "$a")
   t0="$(vb_now_us)"
-  kill -STOP -- "-${PID[a]}"
+  kill -STOP "${PID[a]}"
   STOPPED[a]=1
   if fb_time_first_200 "$t0" "${survivors[@]}"; then
     stop_ms+=("$MS")
@@ -441,7 +444,7 @@ for r in $(seq 1 "$ROUNDS"); do
     stop_log+=("timeout")
     vb_note "SIGSTOP round $r: ${NAME[a]} stopped, no survivor served within $FAILOVER_TIMEOUT s; last answers: $LAST_ANSWERS"
   fi
-  kill -CONT -- "-${PID[a]}"
+  kill -CONT "${PID[a]}"
   STOPPED[a]=0
   sleep 2
   fb_probe /cluster/active none 2 "$a"

@@ -207,17 +207,18 @@ vb_wait_ready() {
   done
 }
 
-# Stops the node started as PID (and its process group): TERM, then KILL after 15 s.
+# Stops the node (or start-dev) started as PID and its process group: TERM, then KILL after GRACE
+# seconds (default 15).
 vb_stop_node() {
-  local pid="$1"
+  local pid="$1" grace="${2:-15}"
   kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 $((grace * 10))); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   if kill -0 "$pid" 2>/dev/null; then
-    vb_note "node $pid did not stop within 15 s of SIGTERM; killing it"
+    vb_note "process $pid did not stop within $grace s of SIGTERM; killing its process group"
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
   fi
   wait "$pid" 2>/dev/null

@@ -1,17 +1,11 @@
 package io.vigil.server.cli;
 
 import io.vigil.server.db.Database;
+import io.vigil.server.localcluster.LocalCluster;
+import io.vigil.server.localcluster.LocalNode;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -25,12 +19,11 @@ import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
@@ -39,20 +32,28 @@ import org.slf4j.LoggerFactory;
  * {@code vigil start-dev --nodes N} (N from 2 to {@value #MAX_NODES}): a development cluster on one
  * machine. It runs a PostgreSQL server (the one named by {@code VIGIL_DB_URL}, else an embedded one
  * with its data in {@code <data dir>/pg}, kept between runs) and N {@code bin/vigil node} processes
- * of this same distribution, named {@code node-1..N}, on consecutive loopback ports, sharing the
- * database, the administrator password and one machine key file (they share one machine). It stays
- * in the foreground until SIGTERM or Ctrl+C.
+ * of this same distribution as a {@link LocalCluster}: named {@code node-1..N}, on consecutive
+ * loopback ports, sharing the database, the administrator password and one machine key file (they
+ * share one machine). It stays in the foreground until SIGTERM or Ctrl+C. This class keeps what is
+ * the command's own: the arguments, the database, the administrator password and the messages.
+ *
+ * <p>While it runs, {@code <data dir>/nodes.tsv} has one line per node, {@code
+ * name<TAB>url<TAB>pid} ({@code -} while the node does not run), rewritten atomically on every
+ * start and exit of a node and removed at the end, so that scripts can signal one node.
  *
  * <p>Failures and races, as the user sees them:
  *
  * <ul>
  *   <li>Everything that can be checked without side effects (node count, ports, a free port, the
- *       distribution's launcher) is checked first, so a usage error changes nothing on disk.
+ *       restart delay, the distribution's launcher) is checked first, so a usage error changes
+ *       nothing on disk.
  *   <li>When a node does not become ready (it exits, or {@link #READY_TIMEOUT} passes), everything
  *       started so far is stopped and the error names the node and its log file.
- *   <li>A node that exits while the cluster runs is reported and left down: killing the active node
- *       is how a developer watches a failover. When every node is gone, PostgreSQL keeps running
- *       until the user stops the command.
+ *   <li>A node that exits while the cluster runs is reported and, by default, left down: killing
+ *       the active node is how a developer watches a failover. With {@code --restart-after S} a
+ *       node that failed (see {@link LocalCluster#isFailure}) is started again S seconds later, as
+ *       the packaged systemd unit's {@code Restart=on-failure} would. When every node is gone,
+ *       PostgreSQL keeps running until the user stops the command.
  *   <li>On SIGTERM or Ctrl+C (a JVM shutdown hook) the nodes get SIGTERM, then are killed after
  *       {@link #STOP_GRACE}; PostgreSQL stops after them, so no node loses its database while
  *       stopping. A start-up that is still running when the signal arrives starts no further node.
@@ -65,58 +66,39 @@ final class DevClusterCommand {
   static final Path DEFAULT_DATA_DIR = Path.of(".vigil", "dev-cluster");
   static final int DEFAULT_BASE_PORT = 8081;
   static final int MAX_NODES = 9;
-  static final String HOST = "127.0.0.1";
+  static final int MAX_RESTART_AFTER = 3600;
+  static final String HOST = LocalNode.HOST;
   static final Duration READY_TIMEOUT = Duration.ofSeconds(180);
   static final Duration STOP_GRACE = Duration.ofSeconds(15);
 
   /** Where the embedded PostgreSQL keeps its data and which database the nodes share. */
   static final String DATABASE_NAME = "vigil";
 
-  /** The line start-dev writes to a node's log before each start. */
-  static final String RUN_MARKER = "--- start-dev: starting ";
-
-  /** One node of the plan: its name, port, data directory and log file. */
-  record NodePlan(String name, int port, Path dataDir, Path log) {
-    String url() {
-      return "http://" + HOST + ":" + port;
-    }
-  }
-
-  /** The checked arguments: nothing is started or written while making one. */
-  record Plan(Path dataDir, List<NodePlan> nodes) {
-    Path machineKeyFile() {
-      return dataDir.resolve("machine.key");
-    }
-
-    Path postgresDataDir() {
-      return dataDir.resolve("pg");
-    }
-
-    Path postgresLog() {
-      return dataDir.resolve("postgres.log");
-    }
-  }
-
   /** The database the nodes share; {@code embedded} is null when it is the user's server. */
-  record SharedDatabase(String url, String user, String password, EmbeddedPostgres embedded) {}
+  record SharedDatabase(String url, String user, String password, EmbeddedPostgres embedded) {
+    LocalCluster.Database login() {
+      return new LocalCluster.Database(url, user, password);
+    }
+  }
 
   private final Terminal terminal;
-  private final Plan plan;
+  private final LocalCluster.Plan plan;
   private final Path launcher;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-  private final List<Started> started = new ArrayList<>();
+  private final Duration restartAfter;
+  private final PrintLines out;
   private final CountDownLatch stopped = new CountDownLatch(1);
-  private volatile boolean stopping;
   private final Object databaseLock = new Object();
+  private volatile boolean stopping;
   private SharedDatabase database;
+  private volatile LocalCluster cluster;
 
-  private record Started(NodePlan node, Process process) {}
-
-  private DevClusterCommand(Terminal terminal, Plan plan, Path launcher) {
+  private DevClusterCommand(
+      Terminal terminal, LocalCluster.Plan plan, Path launcher, Duration restartAfter) {
     this.terminal = terminal;
     this.plan = plan;
     this.launcher = launcher;
+    this.restartAfter = restartAfter;
+    this.out = new PrintLines(terminal);
   }
 
   /**
@@ -137,6 +119,34 @@ final class DevClusterCommand {
   }
 
   /**
+   * Checks {@code --restart-after}: seconds from 0 to {@value #MAX_RESTART_AFTER}, for a cluster.
+   *
+   * @param nodes {@code --nodes}, null when not given
+   * @throws CliException a usage error
+   */
+  static void checkRestartAfter(Integer restartAfter, Integer nodes) {
+    if (restartAfter == null) {
+      return;
+    }
+    if (nodes == null || nodes < 2) {
+      throw CliException.usage(
+          "restart_after_without_cluster",
+          "--restart-after restarts the nodes of a development cluster: use it with --nodes 2 to "
+              + MAX_NODES
+              + ".");
+    }
+    if (restartAfter < 0 || restartAfter > MAX_RESTART_AFTER) {
+      throw CliException.usage(
+          "restart_after_out_of_range",
+          "--restart-after "
+              + restartAfter
+              + " is out of range: use 0 to "
+              + MAX_RESTART_AFTER
+              + " seconds, or leave it out to keep a node that exits down.");
+    }
+  }
+
+  /**
    * The nodes' names, ports and folders.
    *
    * @param basePort the first node's port ({@code --http-port}); null for {@value
@@ -144,7 +154,7 @@ final class DevClusterCommand {
    * @param dataDir {@code --data-dir}; null for {@code ./.vigil/dev-cluster}
    * @throws CliException a usage error when the ports do not fit below 65536
    */
-  static Plan plan(int nodes, Integer basePort, Path dataDir) {
+  static LocalCluster.Plan plan(int nodes, Integer basePort, Path dataDir) {
     checkNodeCount(nodes);
     int base = basePort == null ? DEFAULT_BASE_PORT : basePort;
     if (base < 0 || (base > 0 && base + nodes - 1 > 65535)) {
@@ -158,47 +168,31 @@ final class DevClusterCommand {
               + (65536 - nodes)
               + " (or 0 for any free ports).");
     }
-    Path root = (dataDir != null ? dataDir : DEFAULT_DATA_DIR).toAbsolutePath().normalize();
-    List<NodePlan> list = new ArrayList<>();
-    java.util.Set<Integer> taken = new java.util.HashSet<>();
-    for (int k = 1; k <= nodes; k++) {
-      String name = "node-" + k;
-      int port = base + k - 1;
-      if (base == 0) {
-        // The system may hand out the same free port twice; every node needs its own.
-        do {
-          port = freePort();
-        } while (taken.contains(port));
-        taken.add(port);
-      }
-      Path dir = root.resolve(name);
-      list.add(new NodePlan(name, port, dir, dir.resolve(name + ".log")));
-    }
-    return new Plan(root, List.copyOf(list));
+    List<Integer> ports =
+        base == 0 ? LocalCluster.freePorts(nodes) : LocalCluster.consecutivePorts(base, nodes);
+    return LocalCluster.plan(dataDir != null ? dataDir : DEFAULT_DATA_DIR, ports);
   }
 
   /**
    * Fails with {@code port_in_use} when another process listens on a node's port: a node would
    * otherwise start, fail and leave the user to find out why in its log.
    */
-  static void checkPortsFree(Plan plan) {
-    for (NodePlan node : plan.nodes()) {
-      try (ServerSocket s = new ServerSocket()) {
-        s.bind(new InetSocketAddress(InetAddress.getByName(HOST), node.port()));
-      } catch (IOException e) {
-        throw new CliException(
-            ExitCodes.ERROR,
-            "port_in_use",
-            "Port "
-                + node.port()
-                + " for "
-                + node.name()
-                + " is in use on "
-                + HOST
-                + ": stop the process that uses it (an earlier start-dev?), or choose other ports"
-                + " with --http-port (the first node's port; the others follow).");
-      }
-    }
+  static void checkPortsFree(LocalCluster.Plan plan) {
+    LocalCluster.firstPortInUse(plan)
+        .ifPresent(
+            node -> {
+              throw new CliException(
+                  ExitCodes.ERROR,
+                  "port_in_use",
+                  "Port "
+                      + node.port()
+                      + " for "
+                      + node.name()
+                      + " is in use on "
+                      + HOST
+                      + ": stop the process that uses it (an earlier start-dev?), or choose other"
+                      + " ports with --http-port (the first node's port; the others follow).");
+            });
   }
 
   /**
@@ -230,49 +224,15 @@ final class DevClusterCommand {
   }
 
   /**
-   * A node's environment: this process's environment with the node's name, port, folder, the shared
-   * database, password and machine key file. {@code VIGIL_ADVERTISED_URL} is dropped, since one
-   * value cannot be right for every node; each advertises its own loopback URL.
-   *
-   * @param adminPassword null to leave the administrator password alone (the user set none and the
-   *     database already has users)
-   */
-  static Map<String, String> nodeEnv(
-      Map<String, String> base, Plan plan, NodePlan node, SharedDatabase db, String adminPassword) {
-    Map<String, String> env = new HashMap<>(base);
-    env.remove("VIGIL_ADVERTISED_URL");
-    env.remove("VIGIL_ADMIN_PASSWORD");
-    env.remove("VIGIL_DB_USER");
-    env.remove("VIGIL_DB_PASSWORD");
-    // A development cluster is plain HTTP on loopback, like start-dev: its nodes run "vigil node",
-    // which serves HTTPS unless plain HTTP is chosen.
-    env.remove("VIGIL_TLS_THUMBPRINT");
-    env.put("VIGIL_HTTP_ALLOW_PLAIN", "true");
-    env.put("VIGIL_NODE_NAME", node.name());
-    env.put("VIGIL_HTTP_PORT", Integer.toString(node.port()));
-    env.put("VIGIL_HTTP_HOST", HOST);
-    env.put("VIGIL_DATA_DIR", node.dataDir().toString());
-    env.put("VIGIL_MACHINE_KEY_FILE", plan.machineKeyFile().toString());
-    env.put("VIGIL_DB_URL", db.url());
-    if (db.user() != null) {
-      env.put("VIGIL_DB_USER", db.user());
-    }
-    if (db.password() != null) {
-      env.put("VIGIL_DB_PASSWORD", db.password());
-    }
-    if (adminPassword != null) {
-      env.put("VIGIL_ADMIN_PASSWORD", adminPassword);
-    }
-    return env;
-  }
-
-  /**
    * Runs the cluster in the foreground; returns once a shutdown (SIGTERM, Ctrl+C) has stopped
    * everything.
+   *
+   * @param restartAfter {@code --restart-after} in seconds; null to leave a node that exits down
    */
-  static int run(Terminal terminal, int nodes, Integer basePort, Path dataDir)
+  static int run(Terminal terminal, int nodes, Integer basePort, Path dataDir, Integer restartAfter)
       throws InterruptedException {
-    Plan plan = plan(nodes, basePort, dataDir);
+    checkRestartAfter(restartAfter, nodes);
+    LocalCluster.Plan plan = plan(nodes, basePort, dataDir);
     checkPortsFree(plan);
     Path launcher = launcher(codeSource(), terminal.env().get("VIGIL_HOME"), isWindows());
     if (launcher == null) {
@@ -288,29 +248,34 @@ final class DevClusterCommand {
               + nodes
               + ".");
     }
-    DevClusterCommand cluster = new DevClusterCommand(terminal, plan, launcher);
-    Thread hook = new Thread(cluster::stop, "vigil-dev-cluster-shutdown");
+    DevClusterCommand command =
+        new DevClusterCommand(
+            terminal,
+            plan,
+            launcher,
+            restartAfter == null ? null : Duration.ofSeconds(restartAfter));
+    Thread hook = new Thread(command::stop, "vigil-dev-cluster-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
-      cluster.start();
+      command.start();
     } catch (RuntimeException e) {
-      cluster.stop();
+      command.stop();
       removeHook(hook);
       throw e;
     }
-    cluster.stopped.await();
+    command.stopped.await();
     return ExitCodes.OK;
   }
 
   private void start() {
     try {
-      Files.createDirectories(plan.dataDir());
+      Files.createDirectories(plan.dir());
     } catch (IOException e) {
       throw new CliException(
           ExitCodes.ERROR,
           "data_dir",
           "Cannot create the data directory "
-              + plan.dataDir()
+              + plan.dir()
               + " ("
               + e
               + "): choose a folder you may write with --data-dir.");
@@ -325,35 +290,57 @@ final class DevClusterCommand {
       database = db;
     }
     String adminPassword = adminPassword(db);
-    PrintLines out = new PrintLines(terminal);
-    for (NodePlan node : plan.nodes()) {
-      startNode(node, nodeEnv(terminal.env(), plan, node, db, adminPassword));
+    LocalCluster nodes =
+        new LocalCluster(
+            plan,
+            List.of(launcher.toString(), "node"),
+            node -> LocalCluster.nodeEnv(terminal.env(), plan, node, db.login(), adminPassword),
+            new Reports());
+    synchronized (this) {
+      if (stopping) {
+        throw new CliException(ExitCodes.ERROR, "stopped", "Stopped before every node started.");
+      }
+      cluster = nodes;
     }
+    for (LocalNode node : nodes.nodes()) {
+      try {
+        nodes.start(node);
+      } catch (CancellationException e) {
+        throw new CliException(ExitCodes.ERROR, "stopped", "Stopped before every node started.");
+      } catch (java.io.UncheckedIOException e) {
+        throw new CliException(
+            ExitCodes.ERROR,
+            "node_failed",
+            "Cannot start "
+                + node.name()
+                + " with "
+                + launcher
+                + " ("
+                + e.getCause().getMessage()
+                + "): check that the file is executable and the data directory "
+                + plan.nodes().get(nodes.nodes().indexOf(node)).dataDir()
+                + " writable.");
+      }
+    }
+    writeState(nodes, true);
     out.line(
         "Started "
             + plan.nodes().size()
             + " nodes; waiting until they are ready (logs in "
-            + plan.dataDir()
+            + plan.dir()
             + ")...");
-    awaitReady();
-    for (Started s : started()) {
-      // Ctrl+C signals the nodes too (one process group); the short delay lets the shutdown hook
-      // mark the stop first, so those exits are not reported as unexpected.
-      s.process()
-          .onExit()
-          .thenRunAsync(
-              () -> exited(s), CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS));
-    }
+    awaitReady(nodes);
+    nodes.supervise(restartAfter);
     out.line("");
-    out.print(statusTable());
-    Started active = awaitActive(Duration.ofSeconds(20));
+    out.print(statusTable(nodes));
+    Optional<LocalNode> active = nodes.awaitActive(Duration.ofSeconds(20));
     out.line("");
-    if (active != null) {
+    if (active.isPresent()) {
       out.line(
           "To watch a failover, kill the active node: kill -9 "
-              + active.process().pid()
+              + active.get().pid()
               + " ("
-              + active.node().name()
+              + active.get().name()
               + ")");
     } else {
       out.line(
@@ -362,13 +349,54 @@ final class DevClusterCommand {
     }
     // Ask a node that survives the kill: the active one will not answer.
     String watch =
-        plan.nodes().stream()
-            .filter(n -> active == null || !n.equals(active.node()))
+        nodes.nodes().stream()
+            .filter(n -> active.isEmpty() || n != active.get())
             .findFirst()
             .orElseThrow()
             .url();
     out.line("and follow it with: vigil cluster status --server " + watch);
+    if (restartAfter != null) {
+      out.line(
+          "A node that fails is started again after "
+              + restartAfter.toSeconds()
+              + " s (--restart-after); the nodes' PIDs are in "
+              + plan.stateFile()
+              + ".");
+    }
     out.line("Press Ctrl+C to stop the nodes and PostgreSQL.");
+  }
+
+  private void awaitReady(LocalCluster nodes) {
+    try {
+      nodes.awaitReady(READY_TIMEOUT);
+    } catch (CancellationException e) {
+      throw new CliException(ExitCodes.ERROR, "stopped", "Stopped before every node was ready.");
+    } catch (LocalNode.NotReadyException e) {
+      LocalNode node = e.node();
+      if (e.exitCode().isPresent()) {
+        throw new CliException(
+            ExitCodes.ERROR,
+            "node_failed",
+            node.name()
+                + " exited with code "
+                + e.exitCode().getAsInt()
+                + " before it was ready; its log "
+                + node.log()
+                + " says why:\n"
+                + node.logTail(15));
+      }
+      throw new CliException(
+          ExitCodes.ERROR,
+          "node_not_ready",
+          node.name()
+              + " did not answer /health/ready at "
+              + node.url()
+              + " within "
+              + READY_TIMEOUT.toSeconds()
+              + " s; see its log "
+              + node.log()
+              + ".");
+    }
   }
 
   /** The user's PostgreSQL (VIGIL_DB_URL) or the embedded one, migrated to the current schema. */
@@ -398,8 +426,7 @@ final class DevClusterCommand {
       db = startEmbeddedPostgres();
       terminal
           .out()
-          .println(
-              "PostgreSQL at " + db.url() + " (user postgres, log in " + plan.postgresLog() + ")");
+          .println("PostgreSQL at " + db.url() + " (user postgres, log in " + postgresLog() + ")");
     }
     terminal.out().flush();
     return db;
@@ -434,7 +461,7 @@ final class DevClusterCommand {
               + " set VIGIL_DB_URL (and VIGIL_DB_USER, VIGIL_DB_PASSWORD) to a PostgreSQL server"
               + " the nodes can share.");
     }
-    Path dir = plan.postgresDataDir();
+    Path dir = postgresDataDir();
     // Its progress lines would bury the table below; failures still show, and say where to look.
     if (LoggerFactory.getLogger("io.zonky.test") instanceof ch.qos.logback.classic.Logger l) {
       l.setLevel(ch.qos.logback.classic.Level.WARN);
@@ -447,11 +474,11 @@ final class DevClusterCommand {
           EmbeddedPostgres.builder()
               .setDataDirectory(dir)
               .setCleanDataDirectory(false)
-              .setPort(freePort())
+              .setPort(LocalNode.freePort())
               .setServerConfig("listen_addresses", HOST)
               .setRegisterShutdownHook(false)
-              .setOutputRedirector(ProcessBuilder.Redirect.appendTo(plan.postgresLog().toFile()))
-              .setErrorRedirector(ProcessBuilder.Redirect.appendTo(plan.postgresLog().toFile()))
+              .setOutputRedirector(ProcessBuilder.Redirect.appendTo(postgresLog().toFile()))
+              .setErrorRedirector(ProcessBuilder.Redirect.appendTo(postgresLog().toFile()))
               .start();
     } catch (IOException | RuntimeException e) {
       throw new CliException(
@@ -462,7 +489,7 @@ final class DevClusterCommand {
               + " ("
               + e.getMessage()
               + "; details in "
-              + plan.postgresLog()
+              + postgresLog()
               + "). If an earlier start-dev was killed, its PostgreSQL may still run: stop it"
               + " with kill $(head -n 1 "
               + dir.resolve("postmaster.pid")
@@ -532,175 +559,129 @@ final class DevClusterCommand {
     return password;
   }
 
-  private synchronized void startNode(NodePlan node, Map<String, String> env) {
-    if (stopping) {
-      throw new CliException(ExitCodes.ERROR, "stopped", "Stopped before every node started.");
-    }
-    try {
-      Files.createDirectories(node.dataDir());
-      // The log is appended to across runs; the marker lets a failure show this run's lines only.
-      Files.writeString(
-          node.log(),
-          RUN_MARKER + node.name() + " at " + java.time.Instant.now() + "\n",
-          java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND);
-      ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "node");
-      pb.environment().clear();
-      pb.environment().putAll(env);
-      pb.redirectErrorStream(true);
-      pb.redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()));
-      pb.redirectInput(ProcessBuilder.Redirect.from(nullDevice()));
-      started.add(new Started(node, pb.start()));
-    } catch (IOException e) {
-      throw new CliException(
-          ExitCodes.ERROR,
-          "node_failed",
-          "Cannot start "
-              + node.name()
-              + " with "
-              + launcher
-              + " ("
-              + e.getMessage()
-              + "): check that the file is executable and the data directory "
-              + node.dataDir()
-              + " writable.");
-    }
-  }
-
-  private synchronized List<Started> started() {
-    return List.copyOf(started);
-  }
-
-  private void awaitReady() {
-    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    List<Started> waiting = new ArrayList<>(started());
-    while (!waiting.isEmpty()) {
-      if (stopping) {
-        throw new CliException(ExitCodes.ERROR, "stopped", "Stopped before every node was ready.");
-      }
-      for (var it = waiting.iterator(); it.hasNext(); ) {
-        Started s = it.next();
-        if (!s.process().isAlive()) {
-          throw new CliException(
-              ExitCodes.ERROR,
-              "node_failed",
-              s.node().name()
-                  + " exited with code "
-                  + s.process().exitValue()
-                  + " before it was ready; its log "
-                  + s.node().log()
-                  + " says why:\n"
-                  + tail(s.node().log(), 15));
-        }
-        if (status(s.node(), "/health/ready") == 200) {
-          it.remove();
-        }
-      }
-      if (System.nanoTime() > deadline) {
-        Started late = waiting.getFirst();
-        throw new CliException(
-            ExitCodes.ERROR,
-            "node_not_ready",
-            late.node().name()
-                + " did not answer /health/ready at "
-                + late.node().url()
-                + " within "
-                + READY_TIMEOUT.toSeconds()
-                + " s; see its log "
-                + late.node().log()
-                + ".");
-      }
-      sleep(200);
-    }
-  }
-
-  /** The node whose {@code /cluster/active} answers 200, waiting up to {@code timeout}. */
-  private Started awaitActive(Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    do {
-      boolean anyAnswers = false;
-      for (Started s : started()) {
-        int code = s.process().isAlive() ? status(s.node(), "/cluster/active") : -1;
-        if (code == 200) {
-          return s;
-        }
-        anyAnswers |= code == 503;
-      }
-      if (!anyAnswers) {
-        // No node knows /cluster/active (or none runs): waiting would not change the answer.
-        return null;
-      }
-      sleep(250);
-    } while (System.nanoTime() < deadline && !stopping);
-    return null;
-  }
-
-  private String statusTable() {
+  private static String statusTable(LocalCluster nodes) {
     Table table = new Table("NODE", "URL", "PID", "STATE", "LOG");
-    for (Started s : started()) {
-      String state;
-      if (!s.process().isAlive()) {
-        state = "exited";
-      } else {
-        state =
-            switch (status(s.node(), "/cluster/active")) {
-              case 200 -> "active";
-              case 503 -> "standby";
-              default -> "running";
-            };
-      }
+    for (LocalCluster.Status s : nodes.status()) {
       table.row(
           s.node().name(),
           s.node().url(),
-          Long.toString(s.process().pid()),
-          state,
+          Long.toString(s.node().pid()),
+          s.state().label(),
           s.node().log().toString());
     }
     return table.render();
   }
 
-  /** A node exited on its own: say so, leave it down, and report who takes over. */
-  private void exited(Started s) {
-    if (stopping) {
-      return;
+  /**
+   * Writes {@code nodes.tsv}; at start-up a failure is an error, later a warning (the cluster runs
+   * on).
+   */
+  private void writeState(LocalCluster nodes, boolean starting) {
+    try {
+      nodes.writeState();
+    } catch (IOException e) {
+      if (starting) {
+        throw new CliException(
+            ExitCodes.ERROR,
+            "data_dir",
+            "Cannot write "
+                + plan.stateFile()
+                + " ("
+                + e
+                + "): choose a folder you may write with --data-dir.");
+      }
+      out.line("warning: cannot update " + plan.stateFile() + " (" + e + ")");
     }
-    PrintLines out = new PrintLines(terminal);
-    out.line(
-        LocalTime.now().truncatedTo(ChronoUnit.SECONDS)
-            + " "
-            + s.node().name()
-            + " (PID "
-            + s.process().pid()
-            + ") exited with code "
-            + s.process().exitValue()
-            + "; it stays down (start-dev does not restart nodes). Its log: "
-            + s.node().log());
-    if (started().stream().noneMatch(o -> o.process().isAlive())) {
-      out.line("Every node has exited. PostgreSQL keeps running; press Ctrl+C to stop.");
-      return;
+  }
+
+  /** What the running cluster reports, as lines for the user. */
+  private final class Reports implements LocalCluster.Listener {
+    @Override
+    public void exited(LocalNode node, long pid, int exitCode, Optional<Duration> restartIn) {
+      LocalCluster nodes = cluster;
+      writeState(nodes, false);
+      String what =
+          restartIn.isPresent()
+              ? "start-dev starts it again in "
+                  + restartIn.get().toSeconds()
+                  + " s (--restart-after)."
+              : restartAfter != null
+                  ? "it stays down (it stopped cleanly; --restart-after restarts nodes that"
+                      + " fail)."
+                  : "it stays down (start-dev does not restart nodes without --restart-after).";
+      out.line(
+          now()
+              + " "
+              + node.name()
+              + " (PID "
+              + pid
+              + ") exited with code "
+              + exitCode
+              + "; "
+              + what
+              + " Its log: "
+              + node.log());
+      if (nodes.nodes().stream().noneMatch(LocalNode::isAlive)) {
+        if (restartIn.isEmpty()) {
+          out.line("Every node has exited. PostgreSQL keeps running; press Ctrl+C to stop.");
+        }
+        return;
+      }
+      long t0 = System.nanoTime();
+      Thread.ofVirtual()
+          .name("vigil-dev-cluster-failover-watch")
+          .start(
+              () -> {
+                Optional<LocalNode> active = nodes.awaitActive(Duration.ofSeconds(60));
+                if (active.isPresent() && !stopping) {
+                  LocalNode a = active.get();
+                  out.line(
+                      now()
+                          + " "
+                          + a.name()
+                          + " at "
+                          + a.url()
+                          + " (PID "
+                          + a.pid()
+                          + ") is active, "
+                          + Duration.ofNanos(System.nanoTime() - t0).toMillis()
+                          + " ms after "
+                          + node.name()
+                          + " exited was noticed.");
+                }
+              });
     }
-    long t0 = System.nanoTime();
-    Thread.ofVirtual()
-        .name("vigil-dev-cluster-failover-watch")
-        .start(
-            () -> {
-              Started active = awaitActive(Duration.ofSeconds(60));
-              if (active != null && !stopping) {
-                out.line(
-                    LocalTime.now().truncatedTo(ChronoUnit.SECONDS)
-                        + " "
-                        + active.node().name()
-                        + " at "
-                        + active.node().url()
-                        + " (PID "
-                        + active.process().pid()
-                        + ") is active, "
-                        + Duration.ofNanos(System.nanoTime() - t0).toMillis()
-                        + " ms after "
-                        + s.node().name()
-                        + " exited was noticed.");
-              }
-            });
+
+    @Override
+    public void restarted(LocalNode node) {
+      writeState(cluster, false);
+      out.line(now() + " " + node.name() + " started again (PID " + node.pid() + ").");
+    }
+
+    @Override
+    public void restartFailed(LocalNode node, RuntimeException cause) {
+      out.line(
+          now()
+              + " "
+              + node.name()
+              + " cannot be started again ("
+              + cause.getMessage()
+              + "); it stays down.");
+    }
+
+    @Override
+    public void stopping(List<LocalNode> running) {
+      out.line("Stopping " + running.size() + " node(s)...");
+    }
+
+    @Override
+    public void killing(LocalNode node, Duration grace) {
+      out.line(node.name() + " did not stop within " + grace.toSeconds() + " s; killing it.");
+    }
+
+    private static String now() {
+      return LocalTime.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    }
   }
 
   /**
@@ -708,49 +689,29 @@ final class DevClusterCommand {
    * call more than once and from the shutdown hook while {@link #start} still runs.
    */
   void stop() {
-    List<Started> nodes;
+    LocalCluster nodes;
     SharedDatabase db;
     synchronized (this) {
       if (stopping) {
         return;
       }
       stopping = true;
-      nodes = List.copyOf(started);
+      nodes = cluster;
     }
     synchronized (databaseLock) {
       db = database;
     }
-    PrintLines out = new PrintLines(terminal);
     try {
-      List<Started> running = nodes.stream().filter(s -> s.process().isAlive()).toList();
-      if (!running.isEmpty()) {
-        out.line("Stopping " + running.size() + " node(s)...");
-      }
-      for (Started s : running) {
-        // Windows launchers run java as a child of cmd.exe: signal the whole tree.
-        s.process().descendants().forEach(ProcessHandle::destroy);
-        s.process().destroy();
-      }
-      long deadline = System.nanoTime() + STOP_GRACE.toNanos();
-      for (Started s : running) {
-        long left = Math.max(0, deadline - System.nanoTime());
+      if (nodes != null) {
+        nodes.stop(STOP_GRACE);
         try {
-          if (!s.process().waitFor(left, TimeUnit.NANOSECONDS)) {
-            out.line(
-                s.node().name()
-                    + " did not stop within "
-                    + STOP_GRACE.toSeconds()
-                    + " s; killing it.");
-            s.process().descendants().forEach(ProcessHandle::destroyForcibly);
-            s.process().destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          s.process().destroyForcibly();
+          Files.deleteIfExists(plan.stateFile());
+        } catch (IOException e) {
+          // Stale pids in a file nobody reads until the next start rewrites it.
         }
       }
       if (db != null && db.embedded() != null) {
-        Optional<ProcessHandle> postmaster = postmaster(plan.postgresDataDir());
+        Optional<ProcessHandle> postmaster = postmaster(postgresDataDir());
         closeQuietly(db.embedded());
         // pg_ctl returns when the server has removed its pid file, a moment before the process
         // ends; wait for it, so nothing of the cluster is left when this command exits.
@@ -762,20 +723,12 @@ final class DevClusterCommand {
     }
   }
 
-  private int status(NodePlan node, String path) {
-    try {
-      return http.send(
-              HttpRequest.newBuilder(URI.create(node.url() + path))
-                  .timeout(Duration.ofSeconds(2))
-                  .build(),
-              HttpResponse.BodyHandlers.discarding())
-          .statusCode();
-    } catch (IOException e) {
-      return -1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
+  private Path postgresDataDir() {
+    return plan.dir().resolve("pg");
+  }
+
+  private Path postgresLog() {
+    return plan.dir().resolve("postgres.log");
   }
 
   /** Lines written together and flushed, so messages from several threads do not interleave. */
@@ -795,31 +748,6 @@ final class DevClusterCommand {
     }
   }
 
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static String tail(Path log, int lines) {
-    try {
-      List<String> all = Files.readAllLines(log);
-      int from = 0;
-      for (int i = all.size() - 1; i >= 0; i--) {
-        if (all.get(i).startsWith(RUN_MARKER)) {
-          from = i + 1;
-          break;
-        }
-      }
-      from = Math.max(from, all.size() - lines);
-      return String.join("\n", all.subList(from, all.size()));
-    } catch (IOException | UncheckedIOException e) {
-      return "(cannot read " + log + ": " + e.getMessage() + ")";
-    }
-  }
-
   private static Path codeSource() {
     try {
       return Path.of(
@@ -831,10 +759,6 @@ final class DevClusterCommand {
 
   private static boolean isWindows() {
     return System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows");
-  }
-
-  private static java.io.File nullDevice() {
-    return new java.io.File(isWindows() ? "NUL" : "/dev/null");
   }
 
   private static String blankToNull(String s) {
@@ -876,15 +800,6 @@ final class DevClusterCommand {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException e) {
       // The JVM is already shutting down; the hook has run or will run harmlessly.
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CliException(ExitCodes.ERROR, "interrupted", "Interrupted while starting.");
     }
   }
 }

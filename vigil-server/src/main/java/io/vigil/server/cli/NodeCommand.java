@@ -118,8 +118,18 @@ final class NodeCommand {
         description =
             "Run a development cluster of N node processes (2-9) on one PostgreSQL: the one"
                 + " VIGIL_DB_URL names, else an embedded one. Data in ./.vigil/dev-cluster,"
-                + " ports from 8081 (or --http-port) up.")
+                + " ports from 8081 (or --http-port; 0 for any free ports) up; the nodes' names,"
+                + " URLs and PIDs in nodes.tsv there while it runs.")
     Integer nodes;
+
+    @Option(
+        names = "--restart-after",
+        paramLabel = "SECONDS",
+        description =
+            "With --nodes: start a node that failed (any exit but code 0 or a stop by SIGTERM,"
+                + " SIGINT, SIGHUP or SIGPIPE; e.g. kill -9) again after SECONDS (0-3600), like"
+                + " systemd's Restart=on-failure. Default: a node that exits stays down.")
+    Integer restartAfter;
 
     StartDev(Terminal terminal) {
       super(terminal);
@@ -129,9 +139,10 @@ final class NodeCommand {
     public Integer call() throws InterruptedException {
       if (nodes != null) {
         DevClusterCommand.checkNodeCount(nodes);
-        if (nodes > 1) {
-          return DevClusterCommand.run(terminal, nodes, httpPort, dataDir);
-        }
+      }
+      DevClusterCommand.checkRestartAfter(restartAfter, nodes);
+      if (nodes != null && nodes > 1) {
+        return DevClusterCommand.run(terminal, nodes, httpPort, dataDir, restartAfter);
       }
       Node node = StartupFailure.start(settings());
       terminal.out().println(readyLine(node));

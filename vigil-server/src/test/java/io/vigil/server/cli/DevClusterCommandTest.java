@@ -3,13 +3,14 @@ package io.vigil.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vigil.server.localcluster.LocalCluster;
+import io.vigil.server.localcluster.LocalNode;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -35,20 +36,20 @@ class DevClusterCommandTest {
 
   @Test
   void nodesGetConsecutivePortsFromTheDefaultOrTheGivenBase() {
-    DevClusterCommand.Plan defaults = DevClusterCommand.plan(3, null, dir);
+    LocalCluster.Plan defaults = DevClusterCommand.plan(3, null, dir);
     assertThat(defaults.nodes())
-        .extracting(DevClusterCommand.NodePlan::name)
+        .extracting(LocalCluster.NodePlan::name)
         .containsExactly("node-1", "node-2", "node-3");
     assertThat(defaults.nodes())
-        .extracting(DevClusterCommand.NodePlan::port)
+        .extracting(LocalCluster.NodePlan::port)
         .containsExactly(8081, 8082, 8083);
     assertThat(defaults.nodes().get(1).url()).isEqualTo("http://127.0.0.1:8082");
 
     assertThat(DevClusterCommand.plan(2, 9000, dir).nodes())
-        .extracting(DevClusterCommand.NodePlan::port)
+        .extracting(LocalCluster.NodePlan::port)
         .containsExactly(9000, 9001);
     assertThat(DevClusterCommand.plan(2, 65534, dir).nodes())
-        .extracting(DevClusterCommand.NodePlan::port)
+        .extracting(LocalCluster.NodePlan::port)
         .containsExactly(65534, 65535);
   }
 
@@ -56,7 +57,7 @@ class DevClusterCommandTest {
   void portZeroPicksDistinctFreePorts() {
     Set<Integer> ports =
         DevClusterCommand.plan(4, 0, dir).nodes().stream()
-            .map(DevClusterCommand.NodePlan::port)
+            .map(LocalCluster.NodePlan::port)
             .collect(Collectors.toSet());
 
     assertThat(ports).hasSize(4).allSatisfy(p -> assertThat(p).isBetween(1, 65535));
@@ -106,7 +107,7 @@ class DevClusterCommandTest {
 
   @Test
   void withoutAnInstalledDistributionItSaysHowToBuildOne() {
-    int base = DevClusterCommand.freePort();
+    int base = LocalNode.freePort();
     Run run =
         new Run()
             .exec(
@@ -147,43 +148,40 @@ class DevClusterCommandTest {
   }
 
   @Test
-  void everyNodeGetsItsOwnNamePortAndFolderAndSharesTheRest() {
-    DevClusterCommand.Plan plan = DevClusterCommand.plan(2, 9100, dir);
-    DevClusterCommand.SharedDatabase db =
-        new DevClusterCommand.SharedDatabase(
-            "jdbc:postgresql://127.0.0.1:5555/vigil", "postgres", null, null);
-    Map<String, String> base =
-        Map.of(
-            "PATH", "/usr/bin",
-            "VIGIL_ADVERTISED_URL", "http://one-for-all:1",
-            "VIGIL_DB_PASSWORD", "stale",
-            "VIGIL_TLS_THUMBPRINT", "0123456789ABCDEF0123456789ABCDEF01234567",
-            "VIGIL_HTTP_PORT", "1");
+  void restartAfterIsAUsageErrorOutsideZeroToAnHourOrWithoutACluster() {
+    Run negative =
+        new Run()
+            .exec(
+                "start-dev", "--nodes", "2", "--restart-after", "-1", "--data-dir", dir.toString());
+    Run tooLong =
+        new Run()
+            .exec(
+                "start-dev",
+                "--nodes",
+                "2",
+                "--restart-after",
+                "3601",
+                "--data-dir",
+                dir.toString());
+    Run single = new Run().exec("start-dev", "--restart-after", "5", "--data-dir", dir.toString());
 
-    Map<String, String> one = DevClusterCommand.nodeEnv(base, plan, plan.nodes().get(0), db, "pw");
-    Map<String, String> two = DevClusterCommand.nodeEnv(base, plan, plan.nodes().get(1), db, "pw");
+    assertThat(negative.exit).isEqualTo(ExitCodes.USAGE);
+    assertThat(negative.err)
+        .contains("--restart-after -1 is out of range")
+        .contains("0 to 3600")
+        .contains("(restart_after_out_of_range)");
+    assertThat(tooLong.exit).isEqualTo(ExitCodes.USAGE);
+    assertThat(tooLong.err).contains("(restart_after_out_of_range)");
+    assertThat(single.exit).isEqualTo(ExitCodes.USAGE);
+    assertThat(single.err).contains("--nodes 2 to 9").contains("(restart_after_without_cluster)");
+    assertThat(dir).isEmptyDirectory();
+  }
 
-    assertThat(one)
-        .containsEntry("PATH", "/usr/bin")
-        .containsEntry("VIGIL_NODE_NAME", "node-1")
-        .containsEntry("VIGIL_HTTP_PORT", "9100")
-        .containsEntry("VIGIL_HTTP_HOST", "127.0.0.1")
-        .containsEntry("VIGIL_DATA_DIR", dir.resolve("node-1").toString())
-        .containsEntry("VIGIL_DB_URL", "jdbc:postgresql://127.0.0.1:5555/vigil")
-        .containsEntry("VIGIL_DB_USER", "postgres")
-        .containsEntry("VIGIL_ADMIN_PASSWORD", "pw")
-        .containsEntry("VIGIL_MACHINE_KEY_FILE", dir.resolve("machine.key").toString())
-        .containsEntry("VIGIL_HTTP_ALLOW_PLAIN", "true")
-        .doesNotContainKeys("VIGIL_ADVERTISED_URL", "VIGIL_DB_PASSWORD", "VIGIL_TLS_THUMBPRINT");
-    assertThat(two)
-        .containsEntry("VIGIL_NODE_NAME", "node-2")
-        .containsEntry("VIGIL_HTTP_PORT", "9101")
-        .containsEntry("VIGIL_DATA_DIR", dir.resolve("node-2").toString())
-        .containsEntry("VIGIL_MACHINE_KEY_FILE", one.get("VIGIL_MACHINE_KEY_FILE"))
-        .containsEntry("VIGIL_ADMIN_PASSWORD", "pw");
-    assertThat(plan.nodes().get(1).log()).isEqualTo(dir.resolve("node-2").resolve("node-2.log"));
+  @Test
+  void theDataDirectoryDefaultsToDevClusterAndIsMadeAbsolute() {
+    LocalCluster.Plan plan = DevClusterCommand.plan(2, 9100, null);
 
-    assertThat(DevClusterCommand.nodeEnv(base, plan, plan.nodes().get(0), db, null))
-        .doesNotContainKey("VIGIL_ADMIN_PASSWORD");
+    assertThat(plan.dir()).isEqualTo(Path.of(".vigil", "dev-cluster").toAbsolutePath());
+    assertThat(plan.stateFile()).isEqualTo(plan.dir().resolve("nodes.tsv"));
   }
 }

@@ -3,6 +3,7 @@ package io.vigil.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.vigil.server.localcluster.LocalNode;
 import io.vigil.server.testing.NodeProcess;
 import io.vigil.server.testing.TestHttp;
 import java.io.IOException;
@@ -149,6 +150,94 @@ class DevClusterIT {
           .flatMap(ProcessHandle::of)
           .ifPresent(ProcessHandle::destroyForcibly);
     }
+  }
+
+  @Test
+  void restartAfterStartsAKilledNodeAgainAndTheStateFileFollowsItsPid() throws Exception {
+    Path data = dir.resolve("data");
+    Path output = dir.resolve("start-dev.out");
+    Path state = data.resolve("nodes.tsv");
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            NodeProcess.distribution().resolve("bin").resolve("vigil").toString(),
+            "start-dev",
+            "--nodes",
+            "2",
+            "--data-dir",
+            data.toString(),
+            "--http-port",
+            "0",
+            "--restart-after",
+            "1");
+    pb.environment().put("VIGIL_CACHE", "off");
+    pb.environment().remove("VIGIL_DB_URL");
+    pb.environment().put("VIGIL_ADMIN_PASSWORD", "restart-after-admin-password");
+    pb.redirectErrorStream(true).redirectOutput(output.toFile());
+    Process startDev = pb.start();
+    List<ProcessHandle> children = new ArrayList<>();
+    try {
+      await()
+          .atMost(Duration.ofSeconds(240))
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                assertThat(startDev.isAlive()).as(() -> read(output)).isTrue();
+                return read(output).contains("Press Ctrl+C");
+              });
+      children.addAll(startDev.descendants().toList());
+      String out = read(output);
+      assertThat(out).contains("--restart-after").contains(state.toString());
+      List<String[]> rows = rows(state);
+      assertThat(rows).extracting(r -> r[0]).containsExactly("node-1", "node-2");
+      long first = Long.parseLong(rows.get(0)[2]);
+      assertThat(first).isEqualTo(pidInTable(out, "node-1"));
+      assertThat(Long.parseLong(rows.get(1)[2])).isEqualTo(pidInTable(out, "node-2"));
+      String url = rows.get(0)[1];
+      assertThat(url).isEqualTo("http://127.0.0.1:" + url.substring(url.lastIndexOf(':') + 1));
+
+      ProcessHandle.of(first).orElseThrow().destroyForcibly();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> read(output).contains("node-1 started again (PID "));
+      assertThat(read(output))
+          .contains("node-1 (PID " + first + ") exited with code 137; start-dev starts it again");
+      long again = Long.parseLong(rows(state).get(0)[2]);
+      assertThat(again).isNotEqualTo(first);
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .pollInterval(Duration.ofMillis(200))
+          .ignoreExceptions()
+          .until(() -> new TestHttp(url).get("/health/ready", null).status() == 200);
+      assertThat(
+              Files.readAllLines(data.resolve("node-1").resolve("node-1.log")).stream()
+                  .filter(l -> l.startsWith(LocalNode.START_MARKER + "node-1 ")))
+          .as("a start marker per start")
+          .hasSize(2);
+      children.addAll(startDev.descendants().toList());
+
+      new ProcessBuilder("kill", "-TERM", Long.toString(startDev.pid()))
+          .inheritIO()
+          .start()
+          .waitFor();
+      assertThat(startDev.waitFor(60, TimeUnit.SECONDS)).as(() -> read(output)).isTrue();
+      assertThat(children).allSatisfy(p -> assertThat(p.isAlive()).as(p.toString()).isFalse());
+      assertThat(state).doesNotExist();
+      assertThat(read(output)).doesNotContain("node-2 (PID");
+    } finally {
+      startDev.descendants().forEach(ProcessHandle::destroyForcibly);
+      startDev.destroyForcibly();
+      children.forEach(ProcessHandle::destroyForcibly);
+      Path postmaster = data.resolve("pg/postmaster.pid");
+      if (Files.exists(postmaster)) {
+        ProcessHandle.of(Long.parseLong(Files.readAllLines(postmaster).getFirst().trim()))
+            .ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+  }
+
+  /** The state file's lines, split at tabs. */
+  private static List<String[]> rows(Path state) throws IOException {
+    return Files.readAllLines(state).stream().map(l -> l.split("\t")).toList();
   }
 
   private static long pidInTable(String out, String node) {

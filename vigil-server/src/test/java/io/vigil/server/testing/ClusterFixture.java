@@ -1,9 +1,10 @@
 package io.vigil.server.testing;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import io.vigil.server.localcluster.LocalCluster;
+import io.vigil.server.localcluster.LocalNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,15 +12,16 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
+import java.util.Optional;
 
 /**
- * A real cluster for failover tests: N node processes of the built distribution ({@code bin/vigil
- * node}, see {@link NodeProcess}) named {@code node-1..N}, sharing a fresh database on the test
- * JVM's embedded PostgreSQL ({@link TestDatabases#postgresUrl()}), one administrator password and
- * one machine key file (they run on one machine). Each node has its own data directory and a fixed
- * loopback port, so a stopped or killed node restarts at the same address with {@code
- * node(i).start()}.
+ * A real cluster for failover tests: a {@link LocalCluster} (the harness of {@code vigil start-dev
+ * --nodes}) of N node processes of the built distribution ({@code bin/vigil node}, see {@link
+ * NodeProcess}) named {@code node-1..N}, sharing a fresh database on the test JVM's embedded
+ * PostgreSQL ({@link TestDatabases#postgresUrl()}), one administrator password and one machine key
+ * file (they run on one machine). Each node has its own data directory {@code <dir>/node-i} (its
+ * log in there) and a fixed loopback port, so a stopped or killed node restarts at the same address
+ * with {@code node(i).start()}.
  *
  * <pre>{@code
  * try (ClusterFixture cluster = new ClusterFixture(tempDir).start(3);
@@ -44,8 +46,7 @@ public final class ClusterFixture implements AutoCloseable {
   private final Map<String, String> extraEnv = new HashMap<>();
   private final List<NodeProcess> nodes = new ArrayList<>();
   private final List<ActiveSampler> samplers = new ArrayList<>();
-  private final HttpClient client =
-      HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private LocalCluster cluster;
   private String databaseUrl;
   private final Map<Integer, Map<String, String>> nodeEnv = new HashMap<>();
   private String appsettings;
@@ -96,32 +97,36 @@ public final class ClusterFixture implements AutoCloseable {
     if (databaseUrl == null) {
       databaseUrl = TestDatabases.postgresUrl();
     }
-    Path machineKey = dir.resolve("machine.key");
-    for (int i = 1; i <= n; i++) {
-      int port = NodeProcess.freePort();
-      Map<String, String> env = new HashMap<>();
-      env.put("VIGIL_NODE_NAME", name(i));
-      env.put("VIGIL_DB_URL", databaseUrl);
-      env.put("VIGIL_DB_USER", "postgres");
-      env.put("VIGIL_ADMIN_PASSWORD", ADMIN_PASSWORD);
-      env.put("VIGIL_MACHINE_KEY_FILE", machineKey.toString());
-      env.put("VIGIL_ADVERTISED_URL", "http://127.0.0.1:" + port);
-      env.putAll(extraEnv);
-      env.putAll(nodeEnv.getOrDefault(i, Map.of()));
-      Path data = dir.resolve(name(i));
-      if (appsettings != null) {
+    LocalCluster.Plan plan = LocalCluster.plan(dir, LocalCluster.freePorts(n));
+    Map<String, String> base = new HashMap<>(System.getenv());
+    base.put("VIGIL_CACHE", "off");
+    LocalCluster.Database db = new LocalCluster.Database(databaseUrl, "postgres", null);
+    cluster =
+        new LocalCluster(
+            plan,
+            List.of(NodeProcess.launcher().toString(), "node"),
+            node -> {
+              Map<String, String> env = LocalCluster.nodeEnv(base, plan, node, db, ADMIN_PASSWORD);
+              env.put("VIGIL_ADVERTISED_URL", node.url());
+              env.putAll(extraEnv);
+              env.putAll(nodeEnv.getOrDefault(plan.nodes().indexOf(node) + 1, Map.of()));
+              return env;
+            },
+            null);
+    if (appsettings != null) {
+      for (LocalCluster.NodePlan node : plan.nodes()) {
         try {
-          java.nio.file.Files.createDirectories(data);
-          java.nio.file.Files.writeString(data.resolve("appsettings.json"), appsettings);
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
+          Files.createDirectories(node.dataDir());
+          Files.writeString(node.dataDir().resolve("appsettings.json"), appsettings);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
         }
       }
-      nodes.add(NodeProcess.create("node", data, port, env));
     }
+    cluster.nodes().forEach(node -> nodes.add(new NodeProcess(node)));
     try {
-      nodes.forEach(NodeProcess::start);
-      nodes.forEach(node -> node.awaitReady(Duration.ofSeconds(120)));
+      cluster.startAll();
+      cluster.awaitReady(Duration.ofSeconds(120));
     } catch (RuntimeException e) {
       // The caller's try-with-resources never sees this fixture: leave no process behind.
       close();
@@ -132,7 +137,7 @@ public final class ClusterFixture implements AutoCloseable {
 
   /** {@code node-i}. */
   public static String name(int i) {
-    return "node-" + i;
+    return LocalCluster.name(i);
   }
 
   /** The node named {@code node-i}; {@code i} counts from 1 like the names. */
@@ -164,26 +169,16 @@ public final class ClusterFixture implements AutoCloseable {
 
   /** The node whose {@code /cluster/active} answers 200 now, or null when none does. */
   public NodeProcess active() {
-    List<CompletableFuture<Integer>> answers = new ArrayList<>();
-    for (NodeProcess node : nodes) {
-      answers.add(
-          node.isAlive()
-              ? client
-                  .sendAsync(
-                      HttpRequest.newBuilder(URI.create(node.url() + "/cluster/active"))
-                          .timeout(Duration.ofSeconds(1))
-                          .build(),
-                      HttpResponse.BodyHandlers.discarding())
-                  .thenApply(HttpResponse::statusCode)
-                  .exceptionally(e -> -1)
-              : CompletableFuture.completedFuture(-1));
-    }
-    for (int i = 0; i < nodes.size(); i++) {
-      if (answers.get(i).join() == 200) {
-        return nodes.get(i);
-      }
-    }
-    return null;
+    return cluster == null ? null : wrapper(cluster.active()).orElse(null);
+  }
+
+  /** The harness cluster behind this fixture; null before {@link #start}. */
+  public LocalCluster local() {
+    return cluster;
+  }
+
+  private Optional<NodeProcess> wrapper(Optional<LocalNode> node) {
+    return node.map(n -> nodes.get(cluster.nodes().indexOf(n)));
   }
 
   /**
@@ -192,31 +187,21 @@ public final class ClusterFixture implements AutoCloseable {
    * @throws IllegalStateException naming every node's state when none is active in time
    */
   public NodeProcess awaitActive(Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      NodeProcess active = active();
-      if (active != null) {
-        return active;
-      }
-      if (System.nanoTime() > deadline) {
-        StringBuilder sb = new StringBuilder("no node became active within " + timeout + ":");
-        for (int i = 1; i <= nodes.size(); i++) {
-          NodeProcess node = node(i);
-          sb.append("\n  ")
-              .append(name(i))
-              .append(" at ")
-              .append(node.url())
-              .append(node.isAlive() ? " running" : " not running");
-        }
-        throw new IllegalStateException(sb.toString());
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
+    Optional<NodeProcess> active =
+        cluster == null ? Optional.empty() : wrapper(cluster.awaitActive(timeout));
+    if (active.isPresent()) {
+      return active.get();
     }
+    StringBuilder sb = new StringBuilder("no node became active within " + timeout + ":");
+    for (int i = 1; i <= nodes.size(); i++) {
+      NodeProcess node = node(i);
+      sb.append("\n  ")
+          .append(name(i))
+          .append(" at ")
+          .append(node.url())
+          .append(node.isAlive() ? " running" : " not running");
+    }
+    throw new IllegalStateException(sb.toString());
   }
 
   /** Starts an {@link ActiveSampler} over every node; {@link #close()} stops it too. */
@@ -235,6 +220,5 @@ public final class ClusterFixture implements AutoCloseable {
   public void close() {
     samplers.forEach(ActiveSampler::close);
     nodes.forEach(NodeProcess::close);
-    client.shutdownNow();
   }
 }

@@ -1,12 +1,6 @@
 package io.vigil.server.testing;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import io.vigil.server.localcluster.LocalNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,22 +11,18 @@ import java.util.Map;
 
 /**
  * A real Vigil node process started from the built distribution ({@code bin/vigil}), for
- * integration tests that restart, kill or stop nodes. Output goes to a log file in the data
- * directory's parent.
+ * integration tests that restart, kill or stop nodes: a test-side face of {@link LocalNode}, the
+ * harness that {@code vigil start-dev --nodes} uses too. Output goes to a log file in the data
+ * directory's parent (or, for a node of a {@link ClusterFixture}, in its data directory).
  */
 public final class NodeProcess implements AutoCloseable {
 
-  private final List<String> command;
-  private final Map<String, String> env;
-  private final Path log;
-  private final int port;
-  private Process process;
+  private static final Duration EXIT_WAIT = Duration.ofSeconds(30);
 
-  private NodeProcess(List<String> command, Map<String, String> env, Path log, int port) {
-    this.command = command;
-    this.env = env;
-    this.log = log;
-    this.port = port;
+  private final LocalNode node;
+
+  NodeProcess(LocalNode node) {
+    this.node = node;
   }
 
   /** The distribution's folder, built by {@code package} before the integration tests run. */
@@ -45,19 +35,22 @@ public final class NodeProcess implements AutoCloseable {
     return path;
   }
 
+  /** The distribution's {@code bin/vigil}. */
+  static Path launcher() {
+    return distribution().resolve("bin").resolve("vigil");
+  }
+
+  /** A TCP port on 127.0.0.1 that nothing listens on right now. */
   public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return LocalNode.freePort();
   }
 
   /**
    * A node command ({@code node} or {@code start-dev}) with its own data directory and port.
    *
-   * @param extraEnv environment beyond the defaults (VIGIL_DATA_DIR, VIGIL_HTTP_PORT, a machine key
-   *     file inside the data directory, VIGIL_CACHE=off, VIGIL_HTTP_ALLOW_PLAIN=true)
+   * @param extraEnv environment beyond this JVM's and the defaults (VIGIL_DATA_DIR,
+   *     VIGIL_HTTP_PORT, a machine key file beside the data directory, VIGIL_CACHE=off,
+   *     VIGIL_HTTP_ALLOW_PLAIN=true)
    */
   public static NodeProcess create(String verb, Path dataDir, Map<String, String> extraEnv) {
     return create(verb, dataDir, freePort(), extraEnv);
@@ -69,10 +62,10 @@ public final class NodeProcess implements AutoCloseable {
    */
   public static NodeProcess create(
       String verb, Path dataDir, int port, Map<String, String> extraEnv) {
-    Map<String, String> env = new HashMap<>();
+    Map<String, String> env = new HashMap<>(System.getenv());
     env.put("VIGIL_DATA_DIR", dataDir.toString());
     env.put("VIGIL_HTTP_PORT", Integer.toString(port));
-    env.put("VIGIL_HTTP_HOST", "127.0.0.1");
+    env.put("VIGIL_HTTP_HOST", LocalNode.HOST);
     env.put(
         "VIGIL_MACHINE_KEY_FILE",
         dataDir.resolveSibling(dataDir.getFileName() + "-machine.key").toString());
@@ -81,10 +74,15 @@ public final class NodeProcess implements AutoCloseable {
     // VIGIL_TLS_THUMBPRINT.
     env.put("VIGIL_HTTP_ALLOW_PLAIN", "true");
     env.putAll(extraEnv);
-    List<String> command =
-        new ArrayList<>(List.of(distribution().resolve("bin").resolve("vigil").toString(), verb));
+    String name = env.getOrDefault("VIGIL_NODE_NAME", dataDir.getFileName().toString());
     return new NodeProcess(
-        command, env, dataDir.resolveSibling(dataDir.getFileName() + ".log"), port);
+        new LocalNode(
+            new LocalNode.Spec(
+                name,
+                port,
+                dataDir.resolveSibling(dataDir.getFileName() + ".log"),
+                List.of(launcher().toString(), verb),
+                env)));
   }
 
   /**
@@ -93,33 +91,31 @@ public final class NodeProcess implements AutoCloseable {
    * key file's folder must be writable by that account.
    */
   public NodeProcess runAs(int uid, int gid) {
+    LocalNode.Spec spec = node.spec();
     List<String> prefixed =
         new ArrayList<>(
             List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--"));
-    prefixed.addAll(command);
-    Map<String, String> withPath = new HashMap<>(env);
+    prefixed.addAll(spec.command());
+    Map<String, String> withPath = new HashMap<>(spec.env());
     withPath.putIfAbsent("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
     withPath.putIfAbsent("JAVA_HOME", System.getProperty("java.home"));
-    return new NodeProcess(prefixed, withPath, log, port);
+    return new NodeProcess(new LocalNode(spec.withCommand(prefixed).withEnv(withPath)));
+  }
+
+  /** The harness node behind this one. */
+  public LocalNode local() {
+    return node;
   }
 
   public NodeProcess start() {
-    try {
-      Files.createDirectories(log.getParent());
-      ProcessBuilder pb = new ProcessBuilder(command);
-      pb.environment().putAll(env);
-      pb.redirectErrorStream(true);
-      pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-      process = pb.start();
-      return this;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    node.start();
+    return this;
   }
 
   /** Waits until {@code /health/ready} answers 200. */
   public NodeProcess awaitReady(Duration timeout) {
-    return await("/health/ready", timeout);
+    node.awaitReady(timeout);
+    return this;
   }
 
   /**
@@ -127,49 +123,20 @@ public final class NodeProcess implements AutoCloseable {
    * take the role stays up without becoming ready).
    */
   public NodeProcess awaitLive(Duration timeout) {
-    return await("/health/live", timeout);
-  }
-
-  private NodeProcess await(String path, Duration timeout) {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException(
-            "node exited with " + process.exitValue() + ":\n" + logText());
-      }
-      try {
-        HttpResponse<Void> r =
-            client.send(
-                HttpRequest.newBuilder(URI.create(url() + path))
-                    .timeout(Duration.ofSeconds(1))
-                    .build(),
-                HttpResponse.BodyHandlers.discarding());
-        if (r.statusCode() == 200) {
-          return this;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-      sleep(50);
-    }
-    throw new IllegalStateException(
-        "node did not answer " + path + " within " + timeout + ":\n" + logText());
+    node.awaitLive(timeout);
+    return this;
   }
 
   public String url() {
-    return "http://127.0.0.1:" + port;
+    return node.url();
   }
 
   public long pid() {
-    return process.pid();
+    return node.pid();
   }
 
   public boolean isAlive() {
-    return process != null && process.isAlive();
+    return node.isAlive();
   }
 
   /** SIGTERM and wait: a graceful stop. */
@@ -182,57 +149,34 @@ public final class NodeProcess implements AutoCloseable {
     signal("KILL");
   }
 
-  /** Sends a signal (TERM, KILL, STOP, CONT) with kill(1); waits for exit on TERM and KILL. */
+  /**
+   * Sends a signal (TERM, KILL, STOP, CONT); waits for the exit on TERM and KILL (killing the
+   * process after 30 s) and returns its code, else 0; -1 when the node was never started.
+   */
   public int signal(String name) {
-    if (process == null) {
+    if (!node.hasStarted()) {
       return -1;
     }
-    try {
-      new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
-          .inheritIO()
-          .start()
-          .waitFor();
-      if (name.equals("TERM") || name.equals("KILL")) {
-        if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
-          process.destroyForcibly().waitFor();
-        }
-        return process.exitValue();
+    LocalNode.Signal signal = LocalNode.Signal.valueOf(name);
+    node.signal(signal);
+    if (signal == LocalNode.Signal.TERM || signal == LocalNode.Signal.KILL) {
+      if (!node.awaitExit(EXIT_WAIT)) {
+        node.kill();
       }
-      return 0;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      return node.exitCode().orElse(-1);
     }
+    return 0;
   }
 
   public String logText() {
-    try {
-      return Files.exists(log) ? Files.readString(log) : "";
-    } catch (IOException e) {
-      return "(log unreadable: " + e + ")";
-    }
+    return node.logText();
   }
 
+  /** Kills the process if it runs. */
   @Override
   public void close() {
-    if (process != null && process.isAlive()) {
-      process.destroyForcibly();
-      try {
-        process.waitFor();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+    if (node.isAlive()) {
+      node.kill();
     }
   }
 }
