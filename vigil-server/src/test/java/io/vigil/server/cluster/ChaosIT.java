@@ -225,7 +225,7 @@ class ChaosIT extends ClusterIT {
   private void keepLogs() throws java.io.IOException {
     Path kept = Path.of("target", "chaos-logs");
     Files.createDirectories(kept);
-    try (var files = Files.list(dir)) {
+    try (var files = Files.walk(dir, 2)) {
       for (Path log : files.filter(p -> p.toString().endsWith(".log")).toList()) {
         Files.copy(
             log,

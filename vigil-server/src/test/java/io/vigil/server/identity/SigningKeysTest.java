@@ -98,7 +98,8 @@ class SigningKeysTest {
   }
 
   @Test
-  void twoNodesStartingAtOnceInstallOneKeyOneAdminAndWriteItsPasswordToOneOwnerOnlyFile() throws Exception {
+  void twoNodesStartingAtOnceInstallOneKeyOneAdminAndWriteItsPasswordToOneOwnerOnlyFile()
+      throws Exception {
     try (IdpFixture f = new IdpFixture(ADMIN_PASSWORD)) {
       f.db
           .jdbi()
