@@ -26,9 +26,10 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 /**
  * OAuth clients: the built-in public clients {@value #CLI} (password grant) and {@value #CONSOLE}
  * (authorization code with PKCE), and confidential clients registered for components (client
- * credentials). A confidential client's secret is generated here, shown once, and stored encrypted
- * by the {@link DataProtector} (purpose {@value #SECRET_PURPOSE}), so that the node can compare it
- * in constant time without keeping a readable copy.
+ * credentials). A confidential client's secret is a random 256-bit value generated here, shown
+ * once, and stored as its SHA-256 hash, which is all a check needs and gives nothing back. Secrets
+ * that earlier versions stored encrypted by the {@link DataProtector} (purpose {@value
+ * #SECRET_PURPOSE}) are hashed by {@link #hashEncryptedSecrets()} when a node starts.
  *
  * <p>Redirect URIs match exactly, except the loopback patterns {@code http://localhost:*}, {@code
  * http://127.0.0.1:*} and {@code http://[::1]:*}, which match any port and path on that host, as
@@ -53,13 +54,13 @@ public final class ClientService {
   private final Fence fence;
   private final DataProtector protector;
   private final Clock clock;
-  private final byte[] dummySecret;
+  private final String dummyHash;
 
   public ClientService(Fence fence, DataProtector protector, Clock clock) {
     this.fence = fence;
     this.protector = protector;
     this.clock = clock;
-    this.dummySecret = Secrets.random256().getBytes(StandardCharsets.UTF_8);
+    this.dummyHash = Secrets.sha256(Secrets.random256());
   }
 
   /**
@@ -142,7 +143,7 @@ public final class ClientService {
     }
     List<String> roleIds = UserService.validateRoles(roles);
     String secret = Secrets.random256();
-    byte[] sealed = protector.protect(SECRET_PURPOSE, secret.getBytes(StandardCharsets.UTF_8));
+    String hash = Secrets.sha256(secret);
     try {
       return fence.write(
           h -> {
@@ -154,7 +155,7 @@ public final class ClientService {
                     h,
                     clientId,
                     OAuthClient.CONFIDENTIAL,
-                    sealed,
+                    hash,
                     roleIds,
                     List.of("client_credentials"),
                     List.of());
@@ -172,7 +173,7 @@ public final class ClientService {
   /** Replaces a confidential client's secret; the old one stops working at once. */
   public WithSecret rotateSecret(Principal actor, String clientId) {
     String secret = Secrets.random256();
-    byte[] sealed = protector.protect(SECRET_PURPOSE, secret.getBytes(StandardCharsets.UTF_8));
+    String hash = Secrets.sha256(secret);
     return fence.write(
         h -> {
           OAuthClient before = lock(h, clientId);
@@ -183,9 +184,9 @@ public final class ClientService {
           }
           Instant now = clock.instant();
           h.createUpdate(
-                  "UPDATE oauth_clients SET secret_protected = :secret, version = version + 1,"
-                      + " updated_at = :now WHERE client_id = :id")
-              .bind("secret", sealed)
+                  "UPDATE oauth_clients SET secret_hash = :hash, secret_protected = NULL,"
+                      + " version = version + 1, updated_at = :now WHERE client_id = :id")
+              .bind("hash", hash)
               .bind("now", Timestamp.from(now))
               .bind("id", clientId)
               .execute();
@@ -235,18 +236,74 @@ public final class ClientService {
             h ->
                 h.createQuery("SELECT * FROM oauth_clients WHERE client_id = :id")
                     .bind("id", clientId)
-                    .map((rs, c) -> new Object[] {map(rs, c), rs.getBytes("secret_protected")})
+                    .map(
+                        (rs, c) ->
+                            new Object[] {
+                              map(rs, c),
+                              rs.getString("secret_hash"),
+                              rs.getBytes("secret_protected")
+                            })
                     .findOne());
-    byte[] expected =
-        row.isPresent() && row.get()[1] != null
-            ? protector.unprotect(SECRET_PURPOSE, (byte[]) row.get()[1])
-            : dummySecret;
-    boolean match =
-        java.security.MessageDigest.isEqual(expected, secret.getBytes(StandardCharsets.UTF_8));
-    if (match && row.isPresent() && row.get()[1] != null) {
-      return Optional.of((OAuthClient) row.get()[0]);
+    String expected = dummyHash;
+    boolean stored = false;
+    if (row.isPresent() && row.get()[1] != null) {
+      expected = (String) row.get()[1];
+      stored = true;
+    } else if (row.isPresent() && row.get()[2] != null) {
+      // Stored encrypted by an earlier version and not hashed yet (see hashEncryptedSecrets).
+      expected =
+          Secrets.sha256(
+              new String(
+                  protector.unprotect(SECRET_PURPOSE, (byte[]) row.get()[2]),
+                  StandardCharsets.UTF_8));
+      stored = true;
     }
-    return Optional.empty();
+    boolean match =
+        java.security.MessageDigest.isEqual(
+            expected.getBytes(StandardCharsets.US_ASCII),
+            Secrets.sha256(secret).getBytes(StandardCharsets.US_ASCII));
+    return match && stored ? Optional.of((OAuthClient) row.get()[0]) : Optional.empty();
+  }
+
+  /**
+   * Replaces the client secrets that earlier versions stored encrypted with their hashes; each in a
+   * fenced write that changes the row only if it still holds the value read. A secret this node
+   * cannot decrypt (its key was wrapped elsewhere) is left for a node that can.
+   *
+   * @return how many secrets were hashed
+   */
+  int hashEncryptedSecrets() {
+    List<Object[]> rows =
+        fence.read(
+            h ->
+                h.createQuery(
+                        "SELECT client_id, secret_protected FROM oauth_clients WHERE"
+                            + " secret_protected IS NOT NULL")
+                    .map((rs, c) -> new Object[] {rs.getString(1), rs.getBytes(2)})
+                    .list());
+    int hashed = 0;
+    for (Object[] row : rows) {
+      String hash;
+      try {
+        hash =
+            Secrets.sha256(
+                new String(
+                    protector.unprotect(SECRET_PURPOSE, (byte[]) row[1]), StandardCharsets.UTF_8));
+      } catch (RuntimeException e) {
+        continue;
+      }
+      hashed +=
+          fence.write(
+              h ->
+                  h.createUpdate(
+                          "UPDATE oauth_clients SET secret_hash = :hash, secret_protected = NULL"
+                              + " WHERE client_id = :id AND secret_protected = :old")
+                      .bind("hash", hash)
+                      .bind("id", (String) row[0])
+                      .bind("old", (byte[]) row[1])
+                      .execute());
+    }
+    return hashed;
   }
 
   /** Whether {@code redirectUri} is one of the client's, by exact match or loopback pattern. */
@@ -280,18 +337,18 @@ public final class ClientService {
       Handle h,
       String clientId,
       String type,
-      byte[] secret,
+      String secretHash,
       List<String> roles,
       List<String> grants,
       List<String> redirects) {
     Instant now = clock.instant();
     h.createUpdate(
-            "INSERT INTO oauth_clients (client_id, client_type, secret_protected, roles, grants,"
-                + " redirect_uris, version, created_at, updated_at) VALUES (:id, :type, :secret,"
+            "INSERT INTO oauth_clients (client_id, client_type, secret_hash, roles, grants,"
+                + " redirect_uris, version, created_at, updated_at) VALUES (:id, :type, :hash,"
                 + " :roles, :grants, :uris, 1, :now, :now)")
         .bind("id", clientId)
         .bind("type", type)
-        .bind("secret", secret)
+        .bind("hash", secretHash)
         .bind("roles", json(roles))
         .bind("grants", json(grants))
         .bind("uris", json(redirects))

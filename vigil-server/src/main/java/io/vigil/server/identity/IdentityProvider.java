@@ -264,6 +264,11 @@ public final class IdentityProvider {
                   return users.bootstrapAdmin(h, SYSTEM, password, adminHash);
                 });
     keys.reload();
+    int hashed = clients.hashEncryptedSecrets();
+    if (hashed > 0) {
+      LOG.info(
+          "Replaced {} client secrets stored encrypted by an earlier version with hashes", hashed);
+    }
     if (pending != null) {
       if (created) {
         Path file = generatedPasswordFile(settings.dataDir).toAbsolutePath();

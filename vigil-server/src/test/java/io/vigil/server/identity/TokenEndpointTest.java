@@ -144,6 +144,79 @@ class TokenEndpointTest {
   }
 
   @Test
+  void aClientSecretIsStoredAsItsHashAloneSoTheDatabaseAndKeyRingCannotGiveItBack()
+      throws Exception {
+    String admin = f.adminToken();
+    HttpResponse<String> created =
+        f.json(
+            "POST",
+            "/api/v1/clients",
+            admin,
+            "{\"clientId\":\"recorder-2\",\"roles\":[\"component\"]}",
+            Map.of());
+    String secret = read(created).get("clientSecret").asText();
+    assertThat(storedSecret("recorder-2")).containsExactly(Secrets.sha256(secret), null);
+    f.json("POST", "/api/v1/clients/recorder-2/secret", admin, null, Map.of());
+    assertThat(storedSecret("recorder-2").get(1)).isNull();
+  }
+
+  @Test
+  void aSecretStoredEncryptedByAnEarlierVersionWorksAndIsHashedWhenTheProviderStarts()
+      throws Exception {
+    String admin = f.adminToken();
+    f.json(
+        "POST",
+        "/api/v1/clients",
+        admin,
+        "{\"clientId\":\"recorder-3\",\"roles\":[\"component\"]}",
+        Map.of());
+    String secret = Secrets.random256();
+    byte[] sealed =
+        f.protector.protect(
+            ClientService.SECRET_PURPOSE, secret.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    f.db
+        .jdbi()
+        .useHandle(
+            h ->
+                h.createUpdate(
+                        "UPDATE oauth_clients SET secret_hash = NULL, secret_protected = :sealed"
+                            + " WHERE client_id = 'recorder-3'")
+                    .bind("sealed", sealed)
+                    .execute());
+    assertThat(clientCredentials("recorder-3", secret)).isEqualTo(200);
+
+    restartProvider();
+
+    assertThat(storedSecret("recorder-3")).containsExactly(Secrets.sha256(secret), null);
+    assertThat(clientCredentials("recorder-3", secret)).isEqualTo(200);
+    assertThat(clientCredentials("recorder-3", secret + "x")).isEqualTo(401);
+  }
+
+  private int clientCredentials(String clientId, String secret) throws Exception {
+    return f.form(
+            "/idp/connect/token",
+            Map.of("grant_type", "client_credentials"),
+            clientId + ":" + secret)
+        .statusCode();
+  }
+
+  private List<String> storedSecret(String clientId) {
+    return f.db
+        .jdbi()
+        .withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT secret_hash, secret_protected FROM oauth_clients WHERE client_id ="
+                            + " :id")
+                    .bind("id", clientId)
+                    .map(
+                        (rs, c) ->
+                            java.util.Arrays.asList(
+                                rs.getString(1), rs.getBytes(2) == null ? null : "encrypted"))
+                    .one());
+  }
+
+  @Test
   void confidentialClientGetsTokensWithBasicAndPostButNotWithAWrongSecret() throws Exception {
     String admin = f.adminToken();
     HttpResponse<String> created =

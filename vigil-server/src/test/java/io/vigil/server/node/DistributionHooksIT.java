@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What a distribution node must not offer, whatever its environment asks for. */
-class TestHooksIT {
+class DistributionHooksIT {
 
   @TempDir Path dir;
 
