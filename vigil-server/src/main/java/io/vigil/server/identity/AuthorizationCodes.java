@@ -51,9 +51,7 @@ final class AuthorizationCodes {
     Instant now = clock.instant();
     fence.run(
         h -> {
-          h.createUpdate("DELETE FROM authorization_codes WHERE expires_at < :now")
-              .bind("now", Timestamp.from(now))
-              .execute();
+          // Expired codes are purged by ExpiredGrants, used ones kept until then for replays.
           h.createUpdate(
                   "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri,"
                       + " code_challenge, scope, nonce, expires_at) VALUES (:hash, :client, :user,"
@@ -73,12 +71,14 @@ final class AuthorizationCodes {
 
   /**
    * Uses up {@code code} inside the caller's transaction, which issues the tokens it stands for;
-   * the caller commits a rejection too, so that a used-up code stays used.
+   * the caller commits a rejection too, so that a used-up code stays used. A code presented again
+   * revokes the refresh-token family it started ({@link #recordFamily}): it may have been
+   * intercepted (RFC 6749 4.1.2).
    */
   Redemption redeem(Handle h, String code, String clientId, String redirectUri, String verifier) {
     String hash = Secrets.sha256(code);
     var row =
-        h.createQuery("SELECT * FROM authorization_codes WHERE code_hash = :hash")
+        h.createQuery("SELECT * FROM authorization_codes WHERE code_hash = :hash FOR UPDATE")
             .bind("hash", hash)
             .map(
                 (rs, c) ->
@@ -89,19 +89,30 @@ final class AuthorizationCodes {
                       rs.getString("code_challenge"),
                       rs.getString("scope"),
                       rs.getString("nonce"),
-                      rs.getTimestamp("expires_at").toInstant()
+                      rs.getTimestamp("expires_at").toInstant(),
+                      rs.getBoolean("used"),
+                      rs.getObject("family_id", UUID.class)
                     })
             .findOne();
-    int deleted =
-        h.createUpdate("DELETE FROM authorization_codes WHERE code_hash = :hash")
-            .bind("hash", hash)
-            .execute();
-    if (row.isEmpty() || deleted == 0) {
+    if (row.isEmpty()) {
       return new Redemption.Rejected(
-          "The authorization code is unknown or was already used; codes are single-use."
-              + " Sign in again.");
+          "The authorization code is unknown to this provider; codes are single-use. Sign in"
+              + " again.");
     }
     Object[] r = row.get();
+    if ((Boolean) r[7]) {
+      if (r[8] != null) {
+        h.createUpdate("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = :family")
+            .bind("family", r[8])
+            .execute();
+      }
+      return new Redemption.Rejected(
+          "The authorization code was already used, so it may have been intercepted: the session"
+              + " it started is revoked. Sign in again.");
+    }
+    h.createUpdate("UPDATE authorization_codes SET used = TRUE WHERE code_hash = :hash")
+        .bind("hash", hash)
+        .execute();
     Instant expires = (Instant) r[6];
     if (!clock.instant().isBefore(expires)) {
       return new Redemption.Rejected("The authorization code has expired; sign in again.");
@@ -132,5 +143,13 @@ final class AuthorizationCodes {
     }
     return new Redemption.Redeemed(
         new Grant((UUID) r[1], (String) r[4], (String) r[5], expires.minus(LIFETIME)));
+  }
+
+  /** Records, in the redeeming transaction, the refresh-token family {@code code} started. */
+  static void recordFamily(Handle h, String code, UUID familyId) {
+    h.createUpdate("UPDATE authorization_codes SET family_id = :family WHERE code_hash = :hash")
+        .bind("family", familyId)
+        .bind("hash", Secrets.sha256(code))
+        .execute();
   }
 }

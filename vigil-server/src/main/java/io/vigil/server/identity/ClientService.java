@@ -31,9 +31,10 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  * that earlier versions stored encrypted by the {@link DataProtector} (purpose {@value
  * #SECRET_PURPOSE}) are hashed by {@link #hashEncryptedSecrets()} when a node starts.
  *
- * <p>Redirect URIs match exactly, except the loopback patterns {@code http://localhost:*}, {@code
- * http://127.0.0.1:*} and {@code http://[::1]:*}, which match any port and path on that host, as
- * RFC 8252 asks for native applications.
+ * <p>Redirect URIs match exactly, except that a registered loopback URI without a port ({@code
+ * http://127.0.0.1/callback}, {@code http://[::1]/callback}) matches that URI on any port, as RFC
+ * 8252 7.3 asks for native applications; its path and query must match exactly, and {@code
+ * localhost}, which may resolve elsewhere, is no loopback address here (RFC 9700 2.1).
  */
 public final class ClientService {
 
@@ -41,8 +42,8 @@ public final class ClientService {
   public static final String CONSOLE = "vigil-console";
   static final String SECRET_PURPOSE = "identity.client-secret";
   static final String TYPE = "oauth_client";
-  static final List<String> LOOPBACK_PATTERNS =
-      List.of("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*");
+  static final List<String> LOOPBACK_REDIRECTS =
+      List.of("http://127.0.0.1/callback", "http://[::1]/callback");
 
   private static final Set<String> BUILT_IN = Set.of(CLI, CONSOLE);
   private static final Pattern CLIENT_ID = Pattern.compile("[a-z0-9][a-z0-9._-]{2,63}");
@@ -111,7 +112,7 @@ public final class ClientService {
   private static List<String> consoleRedirects(List<String> origins) {
     List<String> redirects = new java.util.ArrayList<>();
     origins.forEach(origin -> redirects.add(origin + "/console/callback"));
-    redirects.addAll(LOOPBACK_PATTERNS);
+    redirects.addAll(LOOPBACK_REDIRECTS);
     return redirects;
   }
 
@@ -316,21 +317,26 @@ public final class ClientService {
       if (registered.equals(uri)) {
         return true;
       }
-      if (registered.endsWith(":*")) {
-        String host = registered.substring("http://".length(), registered.length() - 2);
-        if ("http".equals(redirectUri.getScheme())
-            && host.equalsIgnoreCase(hostOf(redirectUri))
-            && redirectUri.getUserInfo() == null) {
-          return true;
-        }
+      URI r = URI.create(registered);
+      if (loopback(r)
+          && r.getPort() == -1
+          && "http".equals(redirectUri.getScheme())
+          && redirectUri.getRawUserInfo() == null
+          && r.getHost().equals(redirectUri.getHost())
+          && redirectUri.getPort() >= 1
+          && redirectUri.getPort() <= 65535
+          && java.util.Objects.equals(r.getRawPath(), redirectUri.getRawPath())
+          && java.util.Objects.equals(r.getRawQuery(), redirectUri.getRawQuery())) {
+        return true;
       }
     }
     return false;
   }
 
-  private static String hostOf(URI uri) {
-    String host = uri.getHost();
-    return host == null ? "" : host;
+  /** {@code http://} to the IPv4 or IPv6 loopback literal. */
+  private static boolean loopback(URI uri) {
+    return "http".equals(uri.getScheme())
+        && ("127.0.0.1".equals(uri.getHost()) || "[::1]".equals(uri.getHost()));
   }
 
   private OAuthClient insert(

@@ -392,12 +392,14 @@ final class IdpEndpoints {
                   case AuthorizationCodes.Redemption.Redeemed r -> {
                     User user = enabledUser(h, r.grant().userId());
                     String scope = r.grant().scope();
+                    UUID family = UUID.randomUUID();
+                    String refresh =
+                        startFamily(h, family, user, client, scope, r.grant().authTime());
+                    if (refresh != null) {
+                      AuthorizationCodes.recordFamily(h, code, family);
+                    }
                     yield new Session(
-                        user,
-                        scope,
-                        r.grant().nonce(),
-                        r.grant().authTime(),
-                        startFamily(h, user, client, scope));
+                        user, scope, r.grant().nonce(), r.grant().authTime(), refresh);
                   }
                 });
     if (outcome instanceof AuthorizationCodes.Redemption.Rejected r) {
@@ -431,10 +433,11 @@ final class IdpEndpoints {
                                     user.id(),
                                     client.clientId(),
                                     r.grant().scope(),
-                                    r.grant().expiresAt()),
+                                    r.grant().expiresAt(),
+                                    r.grant().authTime()),
                                 r.parentHash())
                             : null;
-                    yield new Session(user, scope, null, clock.instant(), successor);
+                    yield new Session(user, scope, null, r.grant().authTime(), successor);
                   }
                 });
     if (outcome instanceof RefreshTokens.Redemption.Rejected r) {
@@ -473,25 +476,30 @@ final class IdpEndpoints {
   }
 
   /** Stores the first refresh token of a new session when the scope asks for one. */
-  private String startFamily(Handle h, User user, OAuthClient client, String scope) {
+  private String startFamily(
+      Handle h, UUID family, User user, OAuthClient client, String scope, Instant authTime) {
     if (!offline(scope)) {
       return null;
     }
     return refreshTokens.issue(
         h,
         new RefreshTokens.Grant(
-            UUID.randomUUID(),
+            family,
             user.id(),
             client.clientId(),
             scope,
-            clock.instant().plus(refreshLifetime)),
+            clock.instant().plus(refreshLifetime),
+            authTime),
         null);
   }
 
   /** A session that starts now, its refresh token stored in a transaction of its own. */
   private Map<String, Object> newSession(
       User user, OAuthClient client, String scope, Instant authTime) {
-    String refresh = offline(scope) ? fence.write(h -> startFamily(h, user, client, scope)) : null;
+    String refresh =
+        offline(scope)
+            ? fence.write(h -> startFamily(h, UUID.randomUUID(), user, client, scope, authTime))
+            : null;
     return sign(client, new Session(user, scope, null, authTime, refresh));
   }
 
@@ -624,9 +632,19 @@ final class IdpEndpoints {
     }
   }
 
+  /** The longest {@code nonce} and {@code state} accepted; the database keeps a nonce in 500. */
+  static final int MAX_NONCE = 255;
+
+  static final int MAX_STATE = 500;
+
   private AuthRequest parseAuthRequest(Map<String, List<String>> params) {
     String clientId = single(params, "client_id");
     String redirect = single(params, "redirect_uri");
+    for (String name : List.of("client_id", "redirect_uri")) {
+      if (params.getOrDefault(name, List.of()).size() > 1) {
+        throw new NoRedirect("The sign-in link is not valid: " + name + " appears more than once.");
+      }
+    }
     if (clientId == null) {
       throw new NoRedirect("The sign-in link is incomplete: client_id is missing.");
     }
@@ -660,6 +678,21 @@ final class IdpEndpoints {
                         new Issuer(issuer),
                         ResponseMode.QUERY)
                     .toURI());
+    // RFC 6749 3.1: no parameter more than once. Lengths are checked here, before the user types a
+    // password, not when the grant is stored.
+    for (String name : AUTH_PARAMS) {
+      if (params.getOrDefault(name, List.of()).size() > 1) {
+        throw error.apply(name + " appears more than once.");
+      }
+    }
+    String nonce = single(params, "nonce");
+    if (nonce != null && nonce.length() > MAX_NONCE) {
+      throw error.apply("nonce is longer than " + MAX_NONCE + " characters.");
+    }
+    if (state != null && state.getValue().length() > MAX_STATE) {
+      throw new NoRedirect(
+          "The sign-in link is not valid: state is longer than " + MAX_STATE + " characters.");
+    }
     if (!"code".equals(single(params, "response_type"))) {
       throw error.apply("response_type must be \"code\".");
     }
@@ -685,7 +718,7 @@ final class IdpEndpoints {
                   ResponseMode.QUERY)
               .toURI());
     }
-    return new AuthRequest(client, redirectUri, state, challenge, scope, single(params, "nonce"));
+    return new AuthRequest(client, redirectUri, state, challenge, scope, nonce);
   }
 
   private static final List<String> AUTH_PARAMS =

@@ -31,7 +31,17 @@ import org.jdbi.v3.core.Handle;
 final class RefreshTokens {
 
   /** A redeemed token's grant: whose session, for which client, with which scope. */
-  record Grant(UUID familyId, UUID userId, String clientId, String scope, Instant expiresAt) {}
+  /**
+   * @param authTime when the user signed in to start the family (what ID tokens issued on refresh
+   *     carry as {@code auth_time})
+   */
+  record Grant(
+      UUID familyId,
+      UUID userId,
+      String clientId,
+      String scope,
+      Instant expiresAt,
+      Instant authTime) {}
 
   /** The outcome of redeeming a token. */
   sealed interface Redemption {
@@ -66,8 +76,9 @@ final class RefreshTokens {
     String token = Secrets.random256();
     h.createUpdate(
             "INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope,"
-                + " issued_at, expires_at, used, revoked, parent_hash) VALUES (:hash, :family,"
-                + " :user, :client, :scope, :now, :expires, FALSE, FALSE, :parent)")
+                + " issued_at, expires_at, used, revoked, parent_hash, auth_time) VALUES (:hash,"
+                + " :family, :user, :client, :scope, :now, :expires, FALSE, FALSE, :parent,"
+                + " :auth)")
         .bind("hash", Secrets.sha256(token))
         .bind("family", grant.familyId())
         .bind("user", grant.userId())
@@ -76,6 +87,7 @@ final class RefreshTokens {
         .bind("now", Timestamp.from(clock.instant()))
         .bind("expires", Timestamp.from(grant.expiresAt()))
         .bind("parent", parentHash)
+        .bind("auth", Timestamp.from(grant.authTime()))
         .execute();
     return token;
   }
@@ -91,20 +103,27 @@ final class RefreshTokens {
     var found =
         h.createQuery(
                 "SELECT family_id, user_id, client_id, scope, expires_at, used, revoked, used_at,"
-                    + " CURRENT_TIMESTAMP AS db_now FROM refresh_tokens WHERE token_hash = :hash"
+                    + " issued_at, auth_time, CURRENT_TIMESTAMP AS db_now FROM refresh_tokens"
+                    + " WHERE token_hash = :hash"
                     + " FOR UPDATE")
             .bind("hash", hash)
             .map(
                 (rs, c) -> {
                   Timestamp usedAt = rs.getTimestamp("used_at");
                   Instant graceStart = rs.getTimestamp("db_now").toInstant().minus(reuseGrace);
+                  // Families of earlier versions lack the sign-in time: the token's issue time
+                  // is the latest it can have been.
+                  Timestamp authTime = rs.getTimestamp("auth_time");
+                  Instant signedIn =
+                      (authTime != null ? authTime : rs.getTimestamp("issued_at")).toInstant();
                   return new Row(
                       new Grant(
                           rs.getObject("family_id", UUID.class),
                           rs.getObject("user_id", UUID.class),
                           rs.getString("client_id"),
                           rs.getString("scope"),
-                          rs.getTimestamp("expires_at").toInstant()),
+                          rs.getTimestamp("expires_at").toInstant(),
+                          signedIn),
                       rs.getBoolean("used"),
                       rs.getBoolean("revoked"),
                       usedAt != null && usedAt.toInstant().isAfter(graceStart));

@@ -83,7 +83,7 @@ final class TokenSigner {
     return sign(claims.build(), JOSEObjectType.JWT);
   }
 
-  private String sign(JWTClaimsSet claims, JOSEObjectType type) {
+  String sign(JWTClaimsSet claims, JOSEObjectType type) {
     RSAKey key = keys.current();
     SignedJWT jwt =
         new SignedJWT(

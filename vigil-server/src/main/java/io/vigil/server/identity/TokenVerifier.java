@@ -57,7 +57,16 @@ final class TokenVerifier implements Authenticator {
     return principal;
   }
 
-  /** Verifies signature, issuer, audience and validity period; any scope. */
+  /** RFC 9068 2.1: {@code at+jwt}, or the full media type {@code application/at+jwt}. */
+  static boolean accessTokenType(com.nimbusds.jose.JOSEObjectType type) {
+    if (type == null) {
+      return false;
+    }
+    String t = type.getType().toLowerCase(java.util.Locale.ROOT);
+    return t.equals("at+jwt") || t.equals("application/at+jwt");
+  }
+
+  /** Verifies type, signature, issuer, audience and validity period; any scope. */
   Principal verify(String bearerToken) {
     SignedJWT jwt;
     JWTClaimsSet claims;
@@ -74,6 +83,12 @@ final class TokenVerifier implements Authenticator {
           "The bearer token is signed with "
               + jwt.getHeader().getAlgorithm()
               + "; only RS256 tokens from this provider are accepted.");
+    }
+    if (!accessTokenType(jwt.getHeader().getType())) {
+      throw ApiException.unauthorized(
+          "The bearer token is not an access token (its typ is "
+              + jwt.getHeader().getType()
+              + ", not at+jwt): send the access_token of the token response.");
     }
     String kid = jwt.getHeader().getKeyID();
     Optional<RSAKey> key = kid == null ? Optional.empty() : keys.verificationKey(kid);

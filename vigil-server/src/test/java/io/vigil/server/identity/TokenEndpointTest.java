@@ -136,11 +136,11 @@ class TokenEndpointTest {
   }
 
   @Test
-  void idTokenIsRejectedForTheApiAsWrongAudience() throws Exception {
+  void idTokenIsRejectedForTheApiAsNotAnAccessToken() throws Exception {
     String idToken = read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("id_token").asText();
     HttpResponse<String> r = f.get("/api/v1/users", idToken);
     assertThat(r.statusCode()).isEqualTo(401);
-    assertThat(read(r).get("message").asText()).contains("audience");
+    assertThat(read(r).get("message").asText()).contains("not an access token");
   }
 
   @Test
@@ -317,10 +317,63 @@ class TokenEndpointTest {
     assertThat(read(again).get("error").asText()).isEqualTo("invalid_grant");
   }
 
+  /** RFC 6749 4.1.2: a code used twice may have been intercepted; what it produced is revoked. */
+  @Test
+  void aReplayedAuthorizationCodeRevokesTheSessionItStarted() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    String code = signInAndGetCode(verifier, redirect);
+    HttpResponse<String> tokens = exchange(code, verifier.getValue(), redirect);
+    String refresh = read(tokens).get("refresh_token").asText();
+
+    HttpResponse<String> again = exchange(code, verifier.getValue(), redirect);
+    assertThat(again.statusCode()).isEqualTo(400);
+    assertThat(read(again).get("error_description").asText()).contains("already used");
+    assertThat(refresh(refresh, "vigil-console").statusCode()).isEqualTo(400);
+  }
+
+  /** OIDC Core 2: auth_time is when the user authenticated, which a refresh does not change. */
+  @Test
+  void anIdTokenIssuedOnRefreshCarriesTheTimeTheUserSignedIn() throws Exception {
+    HttpResponse<String> first =
+        f.passwordGrant("admin", ADMIN_PASSWORD, "openid offline_access vigil.api");
+    long signedIn = authTime(read(first).get("id_token").asText());
+    f.clock.advance(Duration.ofMinutes(10));
+
+    HttpResponse<String> refreshed = refresh(read(first).get("refresh_token").asText());
+    assertThat(refreshed.statusCode()).isEqualTo(200);
+    assertThat(authTime(read(refreshed).get("id_token").asText())).isEqualTo(signedIn);
+    f.clock.advance(Duration.ofMinutes(10));
+    HttpResponse<String> again = refresh(read(refreshed).get("refresh_token").asText());
+    assertThat(authTime(read(again).get("id_token").asText())).isEqualTo(signedIn);
+  }
+
+  private static long authTime(String idToken) throws Exception {
+    return SignedJWT.parse(idToken).getJWTClaimsSet().getLongClaim("auth_time");
+  }
+
+  /** A nonce over what the database keeps failed with a 500 only after the user's password. */
+  @Test
+  void anOverlongNonceOrARepeatedParameterIsRefusedBeforeTheSignInPage() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    String query = authorizeQuery(verifier, "S256", redirect);
+    for (String bad :
+        List.of(
+            query.replace("nonce=n-0S6_WzA2Mj", "nonce=" + "n".repeat(501)),
+            query + "&scope=openid")) {
+      HttpResponse<String> r = f.get(bad, null);
+      assertThat(r.statusCode()).as(bad.substring(0, 60)).isEqualTo(302);
+      assertThat(r.headers().firstValue("Location").orElseThrow())
+          .startsWith(redirect + "?")
+          .contains("error=invalid_request");
+    }
+  }
+
   @Test
   void wrongVerifierIsRejected() throws Exception {
     CodeVerifier verifier = new CodeVerifier();
-    String redirect = "http://localhost:40000/cb";
+    String redirect = "http://127.0.0.1:40000/callback";
     String code = signInAndGetCode(verifier, redirect);
     HttpResponse<String> r = exchange(code, new CodeVerifier().getValue(), redirect);
     assertThat(r.statusCode()).isEqualTo(400);
@@ -344,6 +397,36 @@ class TokenEndpointTest {
         f.get(authorizeQuery(verifier, "S256", "https://evil.example/callback"), null);
     assertThat(evil.statusCode()).isEqualTo(400);
     assertThat(evil.headers().firstValue("Location")).isEmpty();
+  }
+
+  /**
+   * RFC 8252 7.3 and RFC 9700 2.1: a loopback redirect is an IP literal, any port, the registered
+   * path exactly; {@code localhost} may resolve elsewhere.
+   */
+  @Test
+  void loopbackRedirectsMatchAnyPortButOnlyTheRegisteredPathOnIpLiterals() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    for (String allowed :
+        List.of(
+            "http://127.0.0.1:53111/callback",
+            "http://127.0.0.1:1/callback",
+            "http://[::1]:8/callback")) {
+      assertThat(f.get(authorizeQuery(verifier, "S256", allowed), null).statusCode())
+          .as(allowed)
+          .isEqualTo(200);
+    }
+    for (String refused :
+        List.of(
+            "http://localhost:53111/callback",
+            "http://127.0.0.1:53111/other",
+            "http://127.0.0.1:53111/callback/x",
+            "http://127.0.0.1:53111/callback?x=1",
+            "https://127.0.0.1:53111/callback",
+            "http://user@127.0.0.1:53111/callback")) {
+      HttpResponse<String> r = f.get(authorizeQuery(verifier, "S256", refused), null);
+      assertThat(r.statusCode()).as(refused).isEqualTo(400);
+      assertThat(r.headers().firstValue("Location")).as(refused).isEmpty();
+    }
   }
 
   @Test

@@ -102,6 +102,8 @@ class CertificateClusterIT {
     NodeProcess one = node("node-1", false).start().awaitReady(Duration.ofSeconds(90));
     String token = token(one);
     String secret = createClient(one, token, "rs1");
+    // A secret Vigil reads back (client secrets are only hashed, and need no key).
+    createHardware(one, token, "cam-1");
 
     // The second machine has the certificate, but the ring is wrapped by node-1's machine key.
     NodeProcess two = node("node-2", true).start().awaitLive(Duration.ofSeconds(90));
@@ -111,13 +113,13 @@ class CertificateClusterIT {
         .contains("cannot unwrap")
         .contains("wrapped by machine:")
         .contains("vigil protect use --thumbprint")
-        .contains("client secret of client rs1");
+        .contains("password of hardware cam-1");
 
     JsonNode validation = get(one, "/api/v1/cluster/validation", token).json();
     JsonNode second = byNode(validation, "node-2");
     assertThat(second.get("eligible").asBoolean()).isFalse();
     assertThat(second.get("report").get("problemCode").asText()).isEqualTo("keys_not_unwrappable");
-    assertThat(second.get("failoverWouldBreak").toString()).contains("client secret of client rs1");
+    assertThat(second.get("failoverWouldBreak").toString()).contains("password of hardware cam-1");
     assertThat(byNode(validation, "node-1").get("eligible").asBoolean()).isTrue();
 
     Cli validate = cli(one, "cluster", "validate");
@@ -220,6 +222,32 @@ class CertificateClusterIT {
                 Map.of());
     assertThat(r.status()).as(r.body()).isEqualTo(201);
     return r.json().get("clientSecret").asText();
+  }
+
+  private static void createHardware(NodeProcess node, String token, String name) {
+    TestHttp http = new TestHttp(node.url());
+    TestHttp.Response server =
+        http.send(
+            "POST",
+            "/api/v1/servers",
+            token,
+            "{\"name\":\"rec-for-"
+                + name
+                + "\",\"type\":\"recording-server\",\"address\":\"http://rec.local:7563\"}",
+            Map.of());
+    assertThat(server.status()).as(server.body()).isEqualTo(201);
+    TestHttp.Response hardware =
+        http.send(
+            "POST",
+            "/api/v1/hardware",
+            token,
+            "{\"name\":\""
+                + name
+                + "\",\"recordingServerId\":\""
+                + server.json().get("id").asText()
+                + "\",\"address\":\"rtsp://10.9.9.9\",\"password\":\"device-password\"}",
+            Map.of());
+    assertThat(hardware.status()).as(hardware.body()).isEqualTo(201);
   }
 
   private static TestHttp.Response clientCredentials(NodeProcess node, String id, String secret) {

@@ -1,0 +1,76 @@
+package io.vigil.server.identity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jwt.JWTClaimsSet;
+import io.vigil.server.cluster.Fence;
+import io.vigil.server.db.Database;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.testing.TestDatabases;
+import io.vigil.server.testing.TestProtector;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class TokenVerifierTest {
+
+  private static final String ISSUER = "http://vigil.test:8080/idp";
+
+  private final Database db = TestDatabases.h2();
+  private final SigningKeys keys =
+      new SigningKeys(
+          Fence.unfenced(db.jdbi()), new TestProtector(), Clock.systemUTC(), Duration.ofDays(90));
+  private final TokenSigner signer =
+      new TokenSigner(ISSUER, keys, Clock.systemUTC(), Duration.ofMinutes(5));
+  private final TokenVerifier verifier = new TokenVerifier(ISSUER, keys, Clock.systemUTC());
+
+  TokenVerifierTest() {
+    db.jdbi().useHandle(h -> keys.ensureFirst(h, keys.newKey()));
+    keys.reload();
+  }
+
+  @AfterEach
+  void close() {
+    db.close();
+  }
+
+  @Test
+  void anAccessTokenOfThisProviderIsAccepted() {
+    String token =
+        signer.accessToken("u1", "admin", "vigil-cli", List.of("administrator"), "vigil.api");
+    assertThat(verifier.verify(token).name()).isEqualTo("admin");
+  }
+
+  /** RFC 9068 2.1: a JWT this provider signed that is not typed at+jwt is not an access token. */
+  @Test
+  void aSignedTokenWithTheAudienceButNotTypedAsAnAccessTokenIsRefused() {
+    for (JOSEObjectType type : new JOSEObjectType[] {JOSEObjectType.JWT, null}) {
+      String token = signer.sign(claims(), type);
+      assertThatThrownBy(() -> verifier.verify(token))
+          .as(String.valueOf(type))
+          .isInstanceOf(ApiException.class)
+          .hasMessageContaining("not an access token");
+    }
+    assertThat(verifier.verify(signer.sign(claims(), new JOSEObjectType("application/at+jwt"))))
+        .isNotNull();
+  }
+
+  private static JWTClaimsSet claims() {
+    Instant now = Instant.now();
+    return new JWTClaimsSet.Builder()
+        .issuer(ISSUER)
+        .subject("u1")
+        .audience(TokenSigner.AUDIENCE)
+        .issueTime(Date.from(now))
+        .expirationTime(Date.from(now.plusSeconds(300)))
+        .claim("client_id", "vigil-cli")
+        .claim("scope", "vigil.api")
+        .build();
+  }
+}
