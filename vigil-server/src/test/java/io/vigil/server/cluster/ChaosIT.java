@@ -167,14 +167,16 @@ class ChaosIT extends ClusterIT {
         for (int i = 0; i < faults; i++) {
           Fault fault = kinds.get(random.nextInt(kinds.size()));
           long t0 = System.nanoTime();
+          java.time.Instant at = java.time.Instant.now();
           long ms = inject(fault, cluster, proxies);
           recoveries.computeIfAbsent(fault, f -> new ArrayList<>()).add(ms);
           for (NodeProcess node : cluster.nodes()) {
             node.awaitReady(Duration.ofSeconds(90));
           }
           System.out.printf(
-              "chaos: fault %d/%d %s: serving again after %d ms, every node ready after %d ms%n",
-              i + 1, faults, fault, ms, (System.nanoTime() - t0) / 1_000_000);
+              "chaos: fault %d/%d %s at %s: serving again after %d ms, every node ready after %d"
+                  + " ms%n",
+              i + 1, faults, fault, at, ms, (System.nanoTime() - t0) / 1_000_000);
           sleep(500 + random.nextInt(1000));
         }
       } finally {
