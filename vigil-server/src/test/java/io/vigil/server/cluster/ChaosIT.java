@@ -300,6 +300,9 @@ class ChaosIT extends ClusterIT {
         primary.crash();
         primary.restart();
         ms = recovered(cluster, t0);
+        // Lifted only once the database is whole again: until the standby streams again every
+        // commit waits, renewals included, and the next fault would be blamed for what follows.
+        primary.awaitSynchronousStandby(Duration.ofSeconds(30));
       }
       case FAIL_OVER_DATABASE -> {
         LabPostgres old = primary;

@@ -194,24 +194,39 @@ public final class LabPostgres implements AutoCloseable {
                 "--no-sync"))
         .orThrow();
     pg.password = primary.password;
-    // Promoted, it is a primary without standbys: its commits must not wait for one.
-    pg.startServer(List.of("synchronous_commit=on"));
+    // Promoted, it is a primary without standbys: its commits must not wait for one. After a
+    // restart of its primary it retries streaming every second, not every 5 s (the default), as
+    // docs/cluster.md tells operators to set up a synchronous standby.
+    pg.startServer(List.of("synchronous_commit=on", "wal_retrieve_retry_interval=1s"));
     // Only now is the primary told to wait for a standby (set earlier, pg_basebackup would have
     // copied the setting and the promoted standby would wait forever).
     primary.query("postgres", "ALTER SYSTEM SET synchronous_standby_names = '*'");
     primary.query("postgres", "SELECT pg_reload_conf()");
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (primary
-        .query("postgres", "SELECT sync_state FROM pg_stat_replication")
+    primary.awaitSynchronousStandby(Duration.ofSeconds(30));
+    return pg;
+  }
+
+  /**
+   * Waits until a standby streams from this primary synchronously. After a restart of the primary
+   * that takes up to the standby's {@code wal_retrieve_retry_interval}, and until then every commit
+   * waits.
+   */
+  public void awaitSynchronousStandby(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (query("postgres", "SELECT sync_state FROM pg_stat_replication")
         .lines()
         .noneMatch("sync"::equals)) {
       if (System.nanoTime() > deadline) {
         throw new LabException(
-            "The standby on " + host.name() + " is not synchronous:\n" + pg.logText());
+            "No standby of "
+                + host.name()
+                + " is synchronous within "
+                + timeout
+                + ":\n"
+                + logText());
       }
       Commands.sleep(100);
     }
-    return pg;
   }
 
   private static LabPostgres prepare(Machine host) {
