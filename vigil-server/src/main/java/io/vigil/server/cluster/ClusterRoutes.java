@@ -61,13 +61,22 @@ public final class ClusterRoutes implements RouteModule {
 
   @Override
   public void register(Api api) {
-    api.get(BASE, Permission.CLUSTER_READ, ctx -> ctx.json(service.status()));
+    api.get(BASE, Permission.CLUSTER_READ, ctx -> ctx.json(status(ctx)));
     api.get(
         BASE + "/history",
         Permission.CLUSTER_READ,
-        ctx ->
-            ctx.json(
-                new ListBody<>(service.history(Requests.limit(ctx, DEFAULT_HISTORY_LIMIT)), null)));
+        ctx -> {
+          List<ClusterService.HistoryEntry> history =
+              service.history(Requests.limit(ctx, DEFAULT_HISTORY_LIMIT));
+          ctx.json(
+              new ListBody<>(
+                  mayChange(ctx)
+                      ? history
+                      : history.stream()
+                          .map(ClusterService.HistoryEntry::withCommandOutputHidden)
+                          .toList(),
+                  null));
+        });
     api.get(
         BASE + "/validation",
         Permission.CLUSTER_READ,
@@ -116,7 +125,7 @@ public final class ClusterRoutes implements RouteModule {
     api.get(
         BASE + "/resources",
         Permission.CLUSTER_READ,
-        ctx -> ctx.json(new ListBody<>(service.status().resources(), null)));
+        ctx -> ctx.json(new ListBody<>(status(ctx).resources(), null)));
     api.post(
         BASE + "/resources",
         Permission.CLUSTER_WRITE,
@@ -155,6 +164,19 @@ public final class ClusterRoutes implements RouteModule {
           service.resetRole(by(ctx));
           ctx.status(204);
         });
+  }
+
+  /**
+   * The cluster's status as the caller may see it: commands' output can hold whatever a command
+   * printed, secrets among it, so only callers who may change the cluster see it.
+   */
+  private ClusterService.ClusterStatus status(Context ctx) {
+    ClusterService.ClusterStatus status = service.status();
+    return mayChange(ctx) ? status : status.withCommandOutputHidden();
+  }
+
+  private static boolean mayChange(Context ctx) {
+    return Api.principal(ctx).has(Permission.CLUSTER_WRITE);
   }
 
   private static String by(Context ctx) {

@@ -60,7 +60,12 @@ public interface ClusterService {
   void resetRole(String by);
 
   /** One row of the history. */
-  record HistoryEntry(long id, Instant at, String node, String event, String reason) {}
+  record HistoryEntry(long id, Instant at, String node, String event, String reason) {
+    /** This entry with commands' output in its reason {@linkplain CommandOutput#hide hidden}. */
+    public HistoryEntry withCommandOutputHidden() {
+      return new HistoryEntry(id, at, node, event, CommandOutput.hide(reason));
+    }
+  }
 
   /** A snapshot of the cluster as the API shows it. */
   record ClusterStatus(
@@ -74,7 +79,26 @@ public interface ClusterService {
       String failedReason,
       String moveRequestedTo,
       List<NodeStatus> nodes,
-      List<ResourceStatus> resources) {}
+      List<ResourceStatus> resources) {
+    /**
+     * This snapshot with commands' output {@linkplain CommandOutput#hide hidden} in the failed
+     * reason and in every resource's last problem.
+     */
+    public ClusterStatus withCommandOutputHidden() {
+      return new ClusterStatus(
+          role,
+          owner,
+          ownerUrl,
+          epoch,
+          ownerSince,
+          maintenance,
+          failed,
+          CommandOutput.hide(failedReason),
+          moveRequestedTo,
+          nodes,
+          resources.stream().map(ResourceStatus::withCommandOutputHidden).toList());
+    }
+  }
 
   /**
    * @param state {@code active} (owns the role), {@code standby}, {@code ineligible} (up, but
@@ -132,5 +156,13 @@ public interface ClusterService {
       String state,
       String node,
       Instant since,
-      String lastProblem) {}
+      String lastProblem) {
+    /**
+     * This status with commands' output in its last problem {@linkplain CommandOutput#hide hidden}.
+     */
+    public ResourceStatus withCommandOutputHidden() {
+      return new ResourceStatus(
+          name, kind, dependsOn, state, node, since, CommandOutput.hide(lastProblem));
+    }
+  }
 }

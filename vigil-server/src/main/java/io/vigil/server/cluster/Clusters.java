@@ -94,6 +94,7 @@ public final class Clusters {
         builtins,
         generics,
         settings.dataDir,
+        CommandEnvironment.of(System.getenv(), settings.cluster.resourceEnvironment),
         halt,
         deadMansSwitch);
   }

@@ -45,6 +45,7 @@ public final class FailoverController implements AutoCloseable {
   private final List<Resource> builtins;
   private final Supplier<List<GenericResource.Definition>> genericDefinitions;
   private final java.nio.file.Path workingDirectory;
+  private final Map<String, String> resourceEnvironment;
   private final Map<String, Resource> resources = new LinkedHashMap<>();
   private final BlockingQueue<ControllerEvent> events = new LinkedBlockingQueue<>();
   private final ExecutorService dbWorker;
@@ -84,6 +85,8 @@ public final class FailoverController implements AutoCloseable {
    * @param builtins the role's built-in resources
    * @param genericDefinitions reads the operator-defined resources (called on the database worker)
    * @param workingDirectory where generic resources run their commands (the data directory)
+   * @param resourceEnvironment the environment generic resources' commands run with ({@link
+   *     CommandEnvironment#of})
    * @param halt ends the process with the given exit code when the controller cannot go on ({@link
    *     #EXIT_CONTROLLER_FAILED}); a node passes {@code Runtime.getRuntime()::halt}
    * @param deadMansSwitch ends what generic resources started when this node stops renewing;
@@ -98,6 +101,7 @@ public final class FailoverController implements AutoCloseable {
       List<Resource> builtins,
       Supplier<List<GenericResource.Definition>> genericDefinitions,
       java.nio.file.Path workingDirectory,
+      Map<String, String> resourceEnvironment,
       java.util.function.IntConsumer halt,
       DeadMansSwitch deadMansSwitch) {
     this.me = me;
@@ -106,6 +110,7 @@ public final class FailoverController implements AutoCloseable {
     this.instance =
         deadMansSwitch == null ? "local-" + java.util.UUID.randomUUID() : deadMansSwitch.instance();
     this.workingDirectory = workingDirectory;
+    this.resourceEnvironment = Map.copyOf(resourceEnvironment);
     this.timing = timing;
     this.policy = policy;
     this.store = store;
@@ -468,7 +473,8 @@ public final class FailoverController implements AutoCloseable {
       if (existing instanceof GenericResource g && g.definition().equals(d)) {
         next.put(d.name(), existing);
       } else {
-        next.put(d.name(), new GenericResource(d, me, workingDirectory, instance));
+        next.put(
+            d.name(), new GenericResource(d, me, workingDirectory, instance, resourceEnvironment));
       }
     }
     // Resources being removed stay reachable until the controller has stopped them.

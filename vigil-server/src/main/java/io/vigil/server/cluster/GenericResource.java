@@ -25,14 +25,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each command runs through the platform shell ({@code /bin/sh -c} on Linux and macOS, {@code
  * cmd.exe /c} on Windows) in the configured working directory, with stdin from the null device,
- * stdout and stderr merged, and the environment of the node plus {@code VIGIL_RESOURCE} (the
- * resource name), {@code VIGIL_NODE} (the node name), {@code VIGIL_EPOCH} (the epoch given to the
- * last {@link #start}; absent before the first start) and {@code VIGIL_INSTANCE} (the node
- * process's instance id), which every process the commands start inherits: {@link #forceStop} and
- * the dead man's switch ({@link Watchdog}) find them by it (see {@link ResourceProcesses}). Exit
- * code 0 means success. The last {@value #OUTPUT_TAIL_BYTES} bytes of output are kept for the
- * failure message; the output is drained on its own thread so a chatty command never blocks on a
- * full pipe.
+ * stdout and stderr merged, and a clean environment ({@link CommandEnvironment}: never the node's
+ * secrets) plus {@code VIGIL_RESOURCE} (the resource name), {@code VIGIL_NODE} (the node name),
+ * {@code VIGIL_EPOCH} (the epoch given to the last {@link #start}; absent before the first start)
+ * and {@code VIGIL_INSTANCE} (the node process's instance id), which every process the commands
+ * start inherits: {@link #forceStop} and the dead man's switch ({@link Watchdog}) find them by it
+ * (see {@link ResourceProcesses}). Exit code 0 means success. The last {@value #OUTPUT_TAIL_BYTES}
+ * bytes of output are kept for the failure message, where they appear {@linkplain CommandOutput
+ * quoted} so that the API can hide them from readers who may not change the cluster; the output is
+ * drained on its own thread so a chatty command never blocks on a full pipe.
  *
  * <p>Each command gets the matching timeout of the {@link ResourcePolicy}. A command that overruns,
  * or whose calling thread is interrupted, is killed together with every process it started
@@ -69,7 +70,7 @@ public final class GenericResource implements Resource {
   private static final long OUTPUT_WAIT_MILLIS = 300;
 
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,62}");
-  private static final boolean WINDOWS =
+  static final boolean WINDOWS =
       System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows");
   private static final File NULL_FILE = new File(WINDOWS ? "NUL" : "/dev/null");
 
@@ -96,6 +97,7 @@ public final class GenericResource implements Resource {
   private final String nodeName;
   private final File workingDirectory;
   private final String instance;
+  private final Map<String, String> environment;
   private volatile Long lastEpoch;
 
   /**
@@ -119,12 +121,34 @@ public final class GenericResource implements Resource {
 
   /**
    * A resource of node process {@code instance} (its instance id, which marks every process the
-   * commands start) that runs its commands in {@code workingDirectory}.
+   * commands start) that runs its commands in {@code workingDirectory} with the clean environment
+   * of {@link CommandEnvironment} and no variables of the operator's.
    *
    * @throws IllegalArgumentException when the definition is invalid (see {@link #validate})
    */
   public GenericResource(
       Definition definition, String nodeName, Path workingDirectory, String instance) {
+    this(
+        definition,
+        nodeName,
+        workingDirectory,
+        instance,
+        CommandEnvironment.of(System.getenv(), List.of()));
+  }
+
+  /**
+   * A resource of node process {@code instance} whose commands run in {@code workingDirectory} with
+   * exactly {@code environment} (normally {@link CommandEnvironment#of}) and the variables the
+   * resource sets itself.
+   *
+   * @throws IllegalArgumentException when the definition is invalid (see {@link #validate})
+   */
+  public GenericResource(
+      Definition definition,
+      String nodeName,
+      Path workingDirectory,
+      String instance,
+      Map<String, String> environment) {
     validate(definition);
     if (nodeName == null || nodeName.isBlank()) {
       throw new IllegalArgumentException(
@@ -135,6 +159,7 @@ public final class GenericResource implements Resource {
     this.nodeName = nodeName;
     this.workingDirectory = workingDirectory == null ? null : workingDirectory.toFile();
     this.instance = instance;
+    this.environment = Map.copyOf(environment);
   }
 
   /**
@@ -220,6 +245,20 @@ public final class GenericResource implements Resource {
               + MAX_COMMAND_LENGTH
               + " allowed: put the commands in a script and call the script");
     }
+    for (int i = 0; i < command.length(); i++) {
+      char c = command.charAt(i);
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+        throw new IllegalArgumentException(
+            which
+                + " command of generic resource "
+                + name
+                + " contains the control character U+"
+                + String.format(Locale.ROOT, "%04X", (int) c)
+                + " at position "
+                + (i + 1)
+                + ": a shell command is text; remove it");
+      }
+    }
   }
 
   private static void requirePositive(String name, String what, Duration timeout) {
@@ -302,7 +341,7 @@ public final class GenericResource implements Resource {
 
   /**
    * Runs the check command: null when it exits 0 or there is none, otherwise {@code check command
-   * exited with CODE: OUTPUT}.
+   * exited with CODE, output «OUTPUT»} (or {@code , no output}).
    *
    * @throws TimeoutException when it overran the check timeout (it has been killed)
    * @throws InterruptedException when the calling thread was interrupted (it has been killed)
@@ -318,7 +357,7 @@ public final class GenericResource implements Resource {
     if (outcome.exitCode() == 0) {
       return null;
     }
-    return "check command exited with " + outcome.exitCode() + ": " + outcome.summary();
+    return "check command exited with " + outcome.exitCode() + outcome.summary();
   }
 
   private void requireSuccess(String which, String command, Duration timeout) throws Exception {
@@ -330,7 +369,6 @@ public final class GenericResource implements Resource {
               + name()
               + " exited with "
               + outcome.exitCode()
-              + ": "
               + outcome.summary(),
           outcome.exitCode(),
           outcome.output());
@@ -346,6 +384,8 @@ public final class GenericResource implements Resource {
             .redirectInput(ProcessBuilder.Redirect.from(NULL_FILE))
             .redirectErrorStream(true);
     Map<String, String> environment = builder.environment();
+    environment.clear();
+    environment.putAll(this.environment);
     environment.put("VIGIL_RESOURCE", name());
     environment.put("VIGIL_NODE", nodeName);
     environment.put(ResourceProcesses.INSTANCE, instance);
@@ -397,7 +437,7 @@ public final class GenericResource implements Resource {
               + " timed out after "
               + timeout.toMillis()
               + " ms and was killed"
-              + (output.isEmpty() ? "" : ": " + lastLines(output)));
+              + outputPart(output));
     }
     reader.join(OUTPUT_WAIT_MILLIS);
     int code = process.exitValue();
@@ -448,7 +488,13 @@ public final class GenericResource implements Resource {
     return tree;
   }
 
-  /** The last few non-blank lines of {@code output}, joined with " | ". */
+  /** {@code , output «LAST LINES»}, or {@code , no output} when there was none. */
+  static String outputPart(String output) {
+    String lines = lastLines(output);
+    return lines == null ? ", no output" : ", output " + CommandOutput.quote(lines);
+  }
+
+  /** The last few non-blank lines of {@code output}, joined with " | "; null when none. */
   static String lastLines(String output) {
     List<String> lines = new ArrayList<>();
     for (String line : output.split("\\R")) {
@@ -457,7 +503,7 @@ public final class GenericResource implements Resource {
       }
     }
     if (lines.isEmpty()) {
-      return "(no output)";
+      return null;
     }
     return String.join(
         " | ", lines.subList(Math.max(0, lines.size() - MESSAGE_LINES), lines.size()));
@@ -465,7 +511,7 @@ public final class GenericResource implements Resource {
 
   private record Outcome(int exitCode, String output) {
     String summary() {
-      return lastLines(output);
+      return outputPart(output);
     }
   }
 

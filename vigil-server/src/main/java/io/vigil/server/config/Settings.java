@@ -231,6 +231,14 @@ public final class Settings {
 
     @JsonProperty("RestartPeriodMinutes")
     public int restartPeriodMinutes = 10;
+
+    /**
+     * Names of the node's environment variables that generic resources' commands get as well as the
+     * few a shell needs (see {@code CommandEnvironment}); the node's others, its secrets among
+     * them, never reach a command.
+     */
+    @JsonProperty("ResourceEnvironment")
+    public java.util.List<String> resourceEnvironment = java.util.List.of();
   }
 
   /**

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.vigil.server.cluster.CommandEnvironment;
 import io.vigil.server.http.TrustedProxies;
 import io.vigil.server.protect.Thumbprint;
 import java.io.IOException;
@@ -275,6 +276,11 @@ public final class SettingsLoader {
           "Cluster settings in "
               + file
               + " are out of range: PollIntervalMillis >= 10, CheckIntervalMillis and CheckTimeoutMillis >= 100, limits >= 0.");
+    }
+    try {
+      CommandEnvironment.validate(c.resourceEnvironment);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("Cluster.ResourceEnvironment in " + file + " " + e.getMessage());
     }
     String problem = multiHostProblem(s.database.url);
     if (problem != null) {

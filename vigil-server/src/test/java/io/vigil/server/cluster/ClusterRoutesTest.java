@@ -75,6 +75,7 @@ class ClusterRoutesTest {
     service.calls.clear();
     service.added.clear();
     service.failure = null;
+    service.commandFailure = null;
   }
 
   @AfterAll
@@ -159,6 +160,26 @@ class ClusterRoutesTest {
     assertThat(r.json().get("items").get(1).get("lastProblem").asText())
         .isEqualTo("check timed out");
     assertThat(r.json().get("nextCursor").isNull()).isTrue();
+  }
+
+  @Test
+  void aCommandsOutputIsShownOnlyToCallersWhoMayChangeTheCluster() {
+    service.commandFailure =
+        "start command of resource backup-agent exited with 3, output «login failed for"
+            + " backup:hunter2»; failed over 3 times";
+
+    for (String path :
+        List.of("/api/v1/cluster", "/api/v1/cluster/resources", "/api/v1/cluster/history")) {
+      Response viewer = http.get(path, VIEWER);
+      assertThat(viewer.status()).as(path).isEqualTo(200);
+      assertThat(viewer.body())
+          .as(path)
+          .doesNotContain("hunter2")
+          .contains("exited with 3, output «output hidden")
+          .contains("failed over 3 times");
+      Response admin = http.get(path, ADMIN);
+      assertThat(admin.body()).as(path).contains("login failed for backup:hunter2");
+    }
   }
 
   // ---- changes
@@ -423,6 +444,7 @@ class ClusterRoutesTest {
     final List<String> calls = new CopyOnWriteArrayList<>();
     final List<GenericResource.Definition> added = new CopyOnWriteArrayList<>();
     volatile ClusterException failure;
+    volatile String commandFailure;
 
     private void record(String call) {
       calls.add(call);
@@ -441,8 +463,8 @@ class ClusterRoutesTest {
           7,
           T0,
           false,
-          false,
-          null,
+          commandFailure != null,
+          commandFailure,
           null,
           List.of(
               new NodeStatus(
@@ -459,13 +481,19 @@ class ClusterRoutesTest {
                   "running",
                   "node-1",
                   T0,
-                  "check timed out")));
+                  commandFailure != null ? commandFailure : "check timed out")));
     }
 
     @Override
     public List<HistoryEntry> history(int limit) {
       record("history(" + limit + ")");
-      return List.of(new HistoryEntry(3, T0, "node-1", "took-role", "lease expired on node-2"));
+      return List.of(
+          new HistoryEntry(
+              3,
+              T0,
+              "node-1",
+              "took-role",
+              commandFailure != null ? commandFailure : "lease expired on node-2"));
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -69,6 +70,7 @@ class FailoverControllerBookkeepingTest {
             List.of(new Idle(FailoverController.CLIENT_ACCESS_POINT)),
             List::of,
             dir,
+            Map.of(),
             code -> {},
             null);
     // Every history row takes 4 s to write: "acquired", "resource_started", ...

@@ -9,6 +9,7 @@ import io.vigil.server.testing.TestDatabases;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -190,6 +191,7 @@ class FailoverControllerCrashTest {
         List.of(resources),
         generics,
         dir,
+        Map.of(),
         code -> {
           if (halts.getAndIncrement() == 0) {
             exitCode.set(code);

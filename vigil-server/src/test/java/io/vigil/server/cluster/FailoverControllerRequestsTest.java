@@ -10,6 +10,7 @@ import io.vigil.server.testing.TestDatabases;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,6 +78,7 @@ class FailoverControllerRequestsTest {
                 new Idle("worker", List.of(FailoverController.CLIENT_ACCESS_POINT))),
             List::of,
             dir,
+            Map.of(),
             code -> {},
             null);
     controller.start();

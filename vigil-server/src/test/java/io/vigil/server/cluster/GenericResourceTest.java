@@ -68,7 +68,7 @@ class GenericResourceTest {
 
     resource.stop();
     assertThat(Files.readString(dir.resolve("state")).strip()).isEqualTo("stopped");
-    assertThat(resource.check()).isEqualTo("check command exited with 1: (no output)");
+    assertThat(resource.check()).isEqualTo("check command exited with 1, no output");
   }
 
   @Test
@@ -79,7 +79,8 @@ class GenericResourceTest {
     assertThatThrownBy(() -> resource.start(1))
         .isInstanceOf(CommandFailedException.class)
         .hasMessage(
-            "start command of resource backup-agent exited with 3: preparing | port 8080 in use")
+            "start command of resource backup-agent exited with 3, output «preparing | port 8080 in"
+                + " use»")
         .satisfies(e -> assertThat(((CommandFailedException) e).exitCode()).isEqualTo(3));
   }
 
@@ -90,8 +91,8 @@ class GenericResourceTest {
 
     assertThatThrownBy(resource::stop)
         .isInstanceOf(CommandFailedException.class)
-        .hasMessage("stop command of resource backup-agent exited with 4: still busy");
-    assertThat(resource.check()).isEqualTo("check command exited with 2: queue stalled");
+        .hasMessage("stop command of resource backup-agent exited with 4, output «still busy»");
+    assertThat(resource.check()).isEqualTo("check command exited with 2, output «queue stalled»");
   }
 
   @Test
@@ -106,7 +107,8 @@ class GenericResourceTest {
             CommandFailedException.class,
             e -> {
               assertThat(e.getMessage())
-                  .endsWith(": line 19995 | line 19996 | line 19997 | line 19998 | line 19999");
+                  .endsWith(
+                      ", output «line 19995 | line 19996 | line 19997 | line 19998 | line 19999»");
               assertThat(e.output()).hasSizeLessThanOrEqualTo(GenericResource.OUTPUT_TAIL_BYTES);
               assertThat(e.output()).endsWith("line 19999\n").doesNotContain("line 0\n");
             });
@@ -130,6 +132,68 @@ class GenericResourceTest {
         .isEqualTo("backup-agent node-a 42");
     assertThat(Files.readString(dir.resolve("stop.env")).strip())
         .isEqualTo("backup-agent node-a 42");
+  }
+
+  @Test
+  void commandsGetOnlyTheEnvironmentTheyAreGivenNotTheNodes() throws Exception {
+    GenericResource resource =
+        new GenericResource(
+            definition("env > start.env", "true", null),
+            "node-a",
+            dir,
+            "instance-1",
+            java.util.Map.of("PATH", "/usr/bin:/bin", "BACKUP_TARGET", "nas-1"));
+
+    resource.start(5);
+
+    List<String> lines = Files.readAllLines(dir.resolve("start.env"));
+    assertThat(lines)
+        .contains(
+            "PATH=/usr/bin:/bin",
+            "BACKUP_TARGET=nas-1",
+            "VIGIL_RESOURCE=backup-agent",
+            "VIGIL_NODE=node-a",
+            "VIGIL_EPOCH=5",
+            ResourceProcesses.INSTANCE + "=instance-1");
+    // The shell may add a few of its own (PWD, SHLVL, _); nothing of the node's comes through.
+    assertThat(lines.stream().map(l -> l.substring(0, l.indexOf('='))))
+        .allMatch(
+            name ->
+                List.of("PATH", "BACKUP_TARGET", "PWD", "SHLVL", "_").contains(name)
+                    || name.startsWith("VIGIL_RESOURCE")
+                    || name.equals("VIGIL_NODE")
+                    || name.equals("VIGIL_EPOCH")
+                    || name.equals(ResourceProcesses.INSTANCE));
+  }
+
+  @Test
+  void theTestsOwnEnvironmentDoesNotReachACommandUnlessPassed() throws Exception {
+    // The JVM running this test has variables such as JAVA_HOME or MAVEN_* that no clean list
+    // passes; any one of them stands in for VIGIL_DB_PASSWORD.
+    String secret =
+        System.getenv().keySet().stream()
+            .filter(n -> !n.equals("PATH") && !n.equals("HOME") && !n.startsWith("LC_"))
+            .filter(n -> !CommandEnvironment.UNIX_LIST.contains(n))
+            .findFirst()
+            .orElseThrow();
+    GenericResource resource = resource("env > start.env", "true", null);
+
+    resource.start(1);
+
+    assertThat(Files.readString(dir.resolve("start.env"))).doesNotContain(secret + "=");
+  }
+
+  @Test
+  void aCommandWithANulOrAnotherControlCharacterIsRefused() {
+    for (String command : List.of("echo a\u0000b", "echo \u001b[2J", "echo \u007f")) {
+      assertThatThrownBy(() -> GenericResource.validate(definition(command, "true", null)))
+          .as(command)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(
+              "start command of generic resource backup-agent contains the"
+                  + " control character U+");
+    }
+    GenericResource.validate(definition("echo a\tb\n  echo c\r\n", "true", null));
   }
 
   @Test
