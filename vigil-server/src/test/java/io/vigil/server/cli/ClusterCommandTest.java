@@ -26,7 +26,7 @@ class ClusterCommandTest {
          "node":"node-1","since":"2025-03-01T10:15:31Z","lastProblem":null},
         {"name":"backup-agent","kind":"generic","dependsOn":["client-access-point","identity-provider"],
          "state":"starting","node":"node-1","since":"2025-03-01T10:15:32Z",
-         "lastProblem":"check command exited with 3: not ready"}]}""";
+         "lastProblem":"check command exited with 3, output «not ready»"}]}""";
 
   static final String FAILED =
       """
@@ -86,7 +86,7 @@ class ClusterCommandTest {
             "client-access-point  running   node-1  2025-03-01T10:15:31Z  -"
                 + "                                      -",
             "backup-agent         starting  node-1  2025-03-01T10:15:32Z"
-                + "  client-access-point,identity-provider  check command exited with 3: not ready");
+                + "  client-access-point,identity-provider  check command exited with 3, output «not ready»");
   }
 
   @Test
