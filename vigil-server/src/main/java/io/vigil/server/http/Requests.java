@@ -40,27 +40,34 @@ public final class Requests {
           "This update needs an If-Match header with the ETag from your last read, e.g."
               + " If-Match: \"3\"; read the object again to get it.");
     }
-    String value = header.trim();
-    if (value.startsWith("W/")) {
-      value = value.substring(2);
-    }
-    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
-      value = value.substring(1, value.length() - 1);
-    }
-    try {
-      long revision = Long.parseLong(value);
-      if (revision < 1) {
-        throw new NumberFormatException();
-      }
-      return revision;
-    } catch (NumberFormatException e) {
+    Long revision = etagValue(header);
+    if (revision == null || revision < 1) {
       throw ApiException.badRequest(
           "invalid_precondition",
           "If-Match "
-              + header
-              + " is not an ETag this API issued; read the object again to get it.");
+              + Text.excerpt(header)
+              + " is not an ETag this API issued (such as \"3\", quotes included); read the"
+              + " object again to get it.");
     }
+    return revision;
   }
+
+  /**
+   * The number in an ETag as this API issues them: a decimal number without sign or leading zeros
+   * in double quotes, e.g. {@code "3"}; null for anything else. Weak ETags ({@code W/"3"}) never
+   * match for a change (RFC 9110 13.1.1 compares strongly), lists and {@code *} would let a change
+   * through without naming what it changes, and {@code 35} or {@code "+37"} were never issued.
+   */
+  public static Long etagValue(String header) {
+    String value = header.strip();
+    if (!ETAG.matcher(value).matches()) {
+      return null;
+    }
+    return Long.parseLong(value.substring(1, value.length() - 1));
+  }
+
+  private static final java.util.regex.Pattern ETAG =
+      java.util.regex.Pattern.compile("\"(0|[1-9][0-9]{0,17})\"");
 
   /** Sets the ETag of a response to an object's revision. */
   public static void etag(Context ctx, long revision) {
@@ -86,7 +93,8 @@ public final class Requests {
       return limit;
     } catch (NumberFormatException e) {
       throw ApiException.badRequest(
-          "invalid_limit", "limit=" + raw + " is invalid: use a whole number from 1 to 500.");
+          "invalid_limit",
+          "limit=" + Text.excerpt(raw) + " is invalid: use a whole number from 1 to 500.");
     }
   }
 }

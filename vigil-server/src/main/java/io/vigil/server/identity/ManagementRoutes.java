@@ -6,6 +6,7 @@ import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.Json;
 import io.vigil.server.http.Requests;
+import io.vigil.server.http.Text;
 import io.vigil.server.security.Permission;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -140,20 +141,15 @@ final class ManagementRoutes {
   private static long expectedVersion(Context ctx, Long bodyVersion) {
     String ifMatch = ctx.header("If-Match");
     if (ifMatch != null) {
-      String v = ifMatch.strip();
-      if (v.startsWith("W/")) {
-        v = v.substring(2);
-      }
-      if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
-        v = v.substring(1, v.length() - 1);
-      }
-      try {
-        return Long.parseLong(v);
-      } catch (NumberFormatException e) {
+      Long version = Requests.etagValue(ifMatch);
+      if (version == null) {
         throw ApiException.badRequest(
             "invalid_if_match",
-            "If-Match must be the ETag of the user, e.g. If-Match: \"3\"; got " + ifMatch + ".");
+            "If-Match must be the ETag of the user, quotes included, e.g. If-Match: \"3\"; got "
+                + Text.excerpt(ifMatch)
+                + ".");
       }
+      return version;
     }
     if (bodyVersion != null) {
       return bodyVersion;

@@ -132,7 +132,11 @@ public final class UserService {
    */
   public User signInExternal(
       String provider, String subject, String username, String displayName, List<UUID> ruleIds) {
-    String display = displayName.length() > 200 ? username : displayName;
+    String display =
+        io.vigil.server.http.Text.length(displayName) > 200
+                || io.vigil.server.http.Text.notPrintable(displayName) != null
+            ? username
+            : displayName;
     for (int attempt = 0; ; attempt++) {
       try {
         return fence.write(
@@ -525,9 +529,14 @@ public final class UserService {
 
   private static String validateDisplayName(String displayName) {
     String trimmed = displayName.strip();
-    if (trimmed.isEmpty() || trimmed.length() > 200) {
+    if (trimmed.isEmpty() || io.vigil.server.http.Text.length(trimmed) > 200) {
       throw ApiException.badRequest(
           "invalid_display_name", "The display name must have 1-200 characters.");
+    }
+    String problem = io.vigil.server.http.Text.notPrintable(trimmed);
+    if (problem != null) {
+      throw ApiException.badRequest(
+          "invalid_display_name", "The display name " + problem + "; use plain text.");
     }
     return trimmed;
   }

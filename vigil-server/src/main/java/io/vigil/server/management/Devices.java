@@ -311,7 +311,7 @@ public final class Devices {
     if (password == null || password.isEmpty()) {
       return null;
     }
-    if (password.length() > 200) {
+    if (io.vigil.server.http.Text.length(password) > 200) {
       throw ApiException.badRequest(
           "invalid_value", "Field \"password\" must be at most 200 characters.");
     }

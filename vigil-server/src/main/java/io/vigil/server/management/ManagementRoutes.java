@@ -7,6 +7,7 @@ import io.vigil.server.http.ApiException;
 import io.vigil.server.http.Json;
 import io.vigil.server.http.Requests;
 import io.vigil.server.http.RouteModule;
+import io.vigil.server.http.Text;
 import io.vigil.server.security.Permission;
 import java.util.UUID;
 
@@ -216,7 +217,8 @@ public final class ManagementRoutes implements RouteModule {
     try {
       return UUID.fromString(raw);
     } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest("invalid_id", name + "=" + raw + " is not an id (a UUID).");
+      throw ApiException.badRequest(
+          "invalid_id", name + "=" + Text.excerpt(raw) + " is not an id (a UUID).");
     }
   }
 
@@ -226,10 +228,18 @@ public final class ManagementRoutes implements RouteModule {
       return null;
     }
     try {
-      return Long.parseLong(raw);
+      long value = Long.parseLong(raw);
+      if (value < 1 || !Long.toString(value).equals(raw)) {
+        throw new NumberFormatException();
+      }
+      return value;
     } catch (NumberFormatException e) {
       throw ApiException.badRequest(
-          "invalid_cursor", name + "=" + raw + " is not a cursor this API issued.");
+          "invalid_cursor",
+          name
+              + "="
+              + Text.excerpt(raw)
+              + " is not a cursor this API issued; start again without it.");
     }
   }
 }

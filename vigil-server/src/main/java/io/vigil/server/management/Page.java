@@ -1,6 +1,10 @@
 package io.vigil.server.management;
 
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Text;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -52,24 +56,45 @@ public record Page<T>(List<T> items, String nextCursor) {
     return new Page<>(rows.stream().map(Keyed::value).toList(), null);
   }
 
+  /** What every cursor's decoded text starts with: anything else was not issued by this API. */
+  private static final String PREFIX = "name>";
+
   /** Encodes the sort key of the last item of a page as a cursor. */
   static String cursorAfter(String nameKey) {
     return Base64.getUrlEncoder()
         .withoutPadding()
-        .encodeToString(nameKey.getBytes(StandardCharsets.UTF_8));
+        .encodeToString((PREFIX + nameKey).getBytes(StandardCharsets.UTF_8));
   }
 
-  /** Decodes a cursor from a previous page, or null for the first page. */
+  /**
+   * Decodes a cursor from a previous page, or null for the first page.
+   *
+   * @throws ApiException 400 {@code invalid_cursor} for anything {@link #cursorAfter} cannot have
+   *     made: not base64url in its canonical form, not UTF-8, or without the prefix
+   */
   static String decodeCursor(String cursor) {
     if (cursor == null || cursor.isEmpty()) {
       return null;
     }
     try {
-      return new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(
-          "invalid_cursor",
-          "cursor=" + cursor + " is not a cursor this API issued; start again without it.");
+      byte[] bytes = Base64.getUrlDecoder().decode(cursor);
+      String text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString();
+      if (text.startsWith(PREFIX) && cursorAfter(text.substring(PREFIX.length())).equals(cursor)) {
+        return text.substring(PREFIX.length());
+      }
+    } catch (IllegalArgumentException | CharacterCodingException e) {
+      // not a cursor: answered below
     }
+    throw ApiException.badRequest(
+        "invalid_cursor",
+        "cursor="
+            + Text.excerpt(cursor)
+            + " is not a cursor this API issued; start again without it.");
   }
 }

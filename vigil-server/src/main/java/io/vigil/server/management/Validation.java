@@ -1,12 +1,17 @@
 package io.vigil.server.management;
 
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Text;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
 import java.util.Set;
 
-/** Field rules shared by the management API's objects. Each failure is a 400 naming the field. */
+/**
+ * Field rules shared by the management API's objects. Each failure is a 400 naming the field;
+ * lengths are counted in characters (code points), and names people read may hold no control or
+ * invisible formatting characters.
+ */
 final class Validation {
 
   private Validation() {}
@@ -16,13 +21,14 @@ final class Validation {
       throw ApiException.badRequest("missing_field", "Field \"" + field + "\" is required.");
     }
     String trimmed = value.strip();
-    if (trimmed.isEmpty() || trimmed.length() > 200) {
+    if (trimmed.isEmpty() || Text.length(trimmed) > 200) {
       throw ApiException.badRequest(
           "invalid_name", "Field \"" + field + "\" must be 1 to 200 characters.");
     }
-    if (trimmed.chars().anyMatch(Character::isISOControl)) {
+    String problem = Text.notPrintable(trimmed);
+    if (problem != null) {
       throw ApiException.badRequest(
-          "invalid_name", "Field \"" + field + "\" must not contain control characters.");
+          "invalid_name", "Field \"" + field + "\" " + problem + "; names must be plain text.");
     }
     return trimmed;
   }
@@ -33,14 +39,14 @@ final class Validation {
       return null;
     }
     String trimmed = value.strip();
-    if (trimmed.length() > max || trimmed.chars().anyMatch(Character::isISOControl)) {
+    if (Text.length(trimmed) > max || Text.notPrintable(trimmed) != null) {
       throw ApiException.badRequest(
           "invalid_value",
           "Field \""
               + field
               + "\" must be at most "
               + max
-              + " characters without control characters.");
+              + " characters without control or invisible formatting characters.");
     }
     return trimmed;
   }
@@ -63,6 +69,16 @@ final class Validation {
           || uri.getHost().isEmpty()) {
         throw new URISyntaxException(trimmed, "not an absolute URL");
       }
+      if (uri.getPort() == 0 || uri.getPort() > 65535 || uri.getPort() < -1) {
+        throw ApiException.badRequest(
+            "invalid_address",
+            "Field \""
+                + field
+                + "\" has port "
+                + uri.getPort()
+                + ", which no server listens on: use a port from 1 to 65535, or none for the"
+                + " scheme's default.");
+      }
       if (uri.getUserInfo() != null) {
         throw ApiException.badRequest(
             "invalid_address",
@@ -70,7 +86,7 @@ final class Validation {
                 + field
                 + "\" must not carry credentials in the URL; use the username and password fields.");
       }
-      if (trimmed.length() > 2000) {
+      if (Text.length(trimmed) > 2000) {
         throw new URISyntaxException(trimmed, "too long");
       }
       return trimmed.endsWith("/") ? trimmed.substring(0, trimmed.length() - 1) : trimmed;
@@ -80,7 +96,7 @@ final class Validation {
           "Field \""
               + field
               + "\" is not a valid address: \""
-              + trimmed
+              + Text.excerpt(trimmed)
               + "\". Use an absolute URL with a host and one of the schemes "
               + schemes
               + ", e.g. http://rec-01.example.local:7563.");

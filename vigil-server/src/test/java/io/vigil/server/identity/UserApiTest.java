@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,6 +40,30 @@ class UserApiTest {
             + name
             + "\",\"displayName\":\"Olga Operator\",\"password\":\"a long enough secret\","
             + "\"roles\":[\"operator\"]}");
+  }
+
+  @Test
+  void aDisplayNameWithInvisibleOrControlCharactersOrAFieldGivenTwiceIsRefused() throws Exception {
+    for (String display : List.of("Olga\\u202eevil", "Olga\\u200b", "Olga\\u0007")) {
+      HttpResponse<String> r =
+          call(
+              "POST",
+              "/api/v1/users",
+              "{\"username\":\"olga\",\"displayName\":\""
+                  + display
+                  + "\",\"password\":\"a long enough secret\",\"roles\":[\"operator\"]}");
+      assertThat(r.statusCode()).as(display).isEqualTo(400);
+      assertThat(read(r).get("code").asText()).isEqualTo("invalid_display_name");
+    }
+    HttpResponse<String> twice =
+        call(
+            "POST",
+            "/api/v1/users",
+            "{\"username\":\"olga\",\"displayName\":\"Olga\",\"password\":\"a long enough"
+                + " secret\",\"roles\":[\"operator\"],\"roles\":[\"administrator\"]}");
+    assertThat(twice.statusCode()).isEqualTo(400);
+    assertThat(read(twice).get("code").asText()).isEqualTo("duplicate_field");
+    assertThat(read(f.get("/api/v1/users", admin)).get("items")).hasSize(1);
   }
 
   @Test

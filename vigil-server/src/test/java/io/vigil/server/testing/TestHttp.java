@@ -61,7 +61,7 @@ public final class TestHttp {
     if (jsonBody != null) {
       b.header("Content-Type", "application/json");
     }
-    headers.forEach(b::header);
+    headers.forEach(b::setHeader);
     b.method(
         method,
         jsonBody == null

@@ -654,11 +654,12 @@ public final class ExternalProviders {
   private static String displayName(String value) {
     String trimmed = value.strip();
     if (trimmed.isEmpty()
-        || trimmed.length() > 200
-        || trimmed.chars().anyMatch(Character::isISOControl)) {
+        || io.vigil.server.http.Text.length(trimmed) > 200
+        || io.vigil.server.http.Text.notPrintable(trimmed) != null) {
       throw ApiException.badRequest(
           "invalid_display_name",
-          "Field \"displayName\" must be 1 to 200 characters without control characters.");
+          "Field \"displayName\" must be 1 to 200 characters without control or invisible"
+              + " formatting characters.");
     }
     return trimmed;
   }
