@@ -26,7 +26,9 @@ latency and errors (non-200 answers and socket errors).
   --connections "N ..."  concurrent connections to measure, each 1-1024 (default "$CONNECTIONS")
   --servers N            servers to register before loading, 0-1000 (default $SERVERS)
   --url URL              use the running node at URL (127.0.0.1 or localhost only) instead of
-                         starting one; VIGIL_ADMIN_PASSWORD must hold its admin password
+                         starting one; VIGIL_ADMIN_PASSWORD must hold its admin password; above 32
+                         connections it must allow them from one address
+                         (VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS)
   -h, --help             show this help
 
 A fresh admin token is taken before every wrk run, so each run stays within the token's lifetime.

@@ -166,6 +166,10 @@ vb_start_node() {
     VIGIL_HTTP_HOST=127.0.0.1
     VIGIL_NODE_NAME=bench
     VIGIL_MACHINE_KEY_FILE="$data/machine.key"
+    # The load generators open up to 1024 connections, all from 127.0.0.1: above the node's
+    # default limit of 32 per client address.
+    VIGIL_HTTP_MAX_CONNECTIONS=4096
+    VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS=4096
     XDG_CACHE_HOME="${VB_CACHE_HOME:-$data/cache}"
   )
   # shellcheck disable=SC2034 # read by the calling script

@@ -25,8 +25,9 @@ socket errors).
   --warmup SECONDS       untimed load before measuring, 0-60 (default $WARMUP)
   --connections "N ..."  concurrent connections to measure, each 1-1024 (default "$CONNECTIONS")
   --url URL              use the running node at URL (127.0.0.1 or localhost only) instead of
-                         starting one; VIGIL_ADMIN_PASSWORD must hold its admin password and the
-                         client "$CLIENT_ID" must not exist yet
+                         starting one; VIGIL_ADMIN_PASSWORD must hold its admin password, the
+                         client "$CLIENT_ID" must not exist yet, and above 32 connections the node
+                         must allow them from one address (VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS)
   -h, --help             show this help
 EOF
 }

@@ -65,6 +65,32 @@ public final class Settings {
     public long maxRequestBytes = 1024 * 1024;
 
     /**
+     * How long a request body may take to arrive in full; a slower one is answered 408 and its
+     * connection closed. The body is read without holding a request thread meanwhile.
+     */
+    @JsonProperty("RequestBodyTimeoutSeconds")
+    public int requestBodyTimeoutSeconds = 10;
+
+    /** Open connections the node accepts in all; beyond it new ones wait in the listen backlog. */
+    @JsonProperty("MaxConnections")
+    public int maxConnections = 1000;
+
+    /**
+     * Open connections from one client address; beyond it a new one is closed at once. Trusted
+     * proxies are exempt, since every client behind one shares its address.
+     */
+    @JsonProperty("MaxConnectionsPerAddress")
+    public int maxConnectionsPerAddress = 32;
+
+    /** Largest request line plus headers; more is answered 414 or 431. */
+    @JsonProperty("MaxRequestHeaderBytes")
+    public int maxRequestHeaderBytes = 8192;
+
+    /** A connection that sends and receives nothing this long is closed. */
+    @JsonProperty("IdleTimeoutSeconds")
+    public int idleTimeoutSeconds = 30;
+
+    /**
      * Lets {@code vigil node} serve plain HTTP when no certificate is configured: only for a node
      * behind a proxy that terminates TLS. Without it, and without {@link TlsSection#thumbprint},
      * the node refuses to start.

@@ -119,6 +119,16 @@ public final class SettingsLoader {
                     .map(String::strip)
                     .filter(e -> !e.isEmpty())
                     .toList());
+    set(
+        env,
+        "VIGIL_HTTP_MAX_CONNECTIONS",
+        v -> s.http.maxConnections = parseInt("VIGIL_HTTP_MAX_CONNECTIONS", v));
+    set(
+        env,
+        "VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+        v ->
+            s.http.maxConnectionsPerAddress =
+                parseInt("VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS", v));
     set(env, "VIGIL_DB_URL", v -> s.database.url = v);
     set(env, "VIGIL_DB_USER", v -> s.database.user = v);
     set(env, "VIGIL_DB_PASSWORD", v -> s.database.password = v);
@@ -219,6 +229,30 @@ public final class SettingsLoader {
         + " primary and never a standby.";
   }
 
+  private static void validateLimits(Settings.HttpSection h, Path file) {
+    between("Http.RequestBodyTimeoutSeconds", h.requestBodyTimeoutSeconds, 1, 3600, file);
+    between("Http.IdleTimeoutSeconds", h.idleTimeoutSeconds, 1, 3600, file);
+    between("Http.MaxRequestHeaderBytes", h.maxRequestHeaderBytes, 1024, 65536, file);
+    between("Http.MaxConnections", h.maxConnections, 1, 1_000_000, file);
+    if (h.maxConnectionsPerAddress < 1 || h.maxConnectionsPerAddress > h.maxConnections) {
+      throw new ConfigException(
+          "Http.MaxConnectionsPerAddress "
+              + h.maxConnectionsPerAddress
+              + " is out of range in "
+              + file
+              + " (or VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS): use 1 to Http.MaxConnections ("
+              + h.maxConnections
+              + ").");
+    }
+  }
+
+  private static void between(String name, long value, long min, long max, Path file) {
+    if (value < min || value > max) {
+      throw new ConfigException(
+          name + " " + value + " is out of range in " + file + ": use " + min + " to " + max + ".");
+    }
+  }
+
   private static void validate(Settings s, Path file) {
     if (s.http.tls == null) {
       s.http.tls = new Settings.TlsSection();
@@ -252,6 +286,7 @@ public final class SettingsLoader {
       throw new ConfigException(
           "Http.MaxRequestBytes " + s.http.maxRequestBytes + " is too small: use at least 1024.");
     }
+    validateLimits(s.http, file);
     var c = s.cluster;
     if (c.renewIntervalMillis < 50
         || c.renewDeadlineMillis <= c.renewIntervalMillis

@@ -5,23 +5,23 @@ import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.DatabaseUnavailable;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -38,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * Every request's client is resolved once, when it arrives ({@link ClientAddress}, honouring {@code
  * Http.TrustedProxies}); responses to clients that used HTTPS carry {@code
  * Strict-Transport-Security}.
+ *
+ * <p>In front of the routes, Jetty is set up so that no client can hold what others need: at most
+ * {@code Http.MaxConnections} connections and {@code Http.MaxConnectionsPerAddress} from one
+ * address ({@link AddressConnectionLimit}), idle connections closed after {@code
+ * Http.IdleTimeoutSeconds}, headers bounded by {@code Http.MaxRequestHeaderBytes}, and bodies read
+ * in full without a thread, under a deadline ({@link RequestBodyReader}). Every response carries
+ * the {@link SecurityHeaders}; Jetty's own errors are JSON too ({@link JsonErrorHandler}).
  */
 public final class HttpServer implements AutoCloseable {
 
@@ -46,25 +53,32 @@ public final class HttpServer implements AutoCloseable {
   private static final String TIMER = "vigil.timer";
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
 
-  /** One year, the value browsers' preload lists ask for. */
-  static final String HSTS = "max-age=31536000";
+  static final String HSTS = SecurityHeaders.HSTS;
+
+  /** The methods that label metrics as themselves; any other is {@code OTHER}. */
+  private static final Set<String> KNOWN_METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT");
 
   private final Javalin app;
   private final List<RouteInfo> routes;
   private final ServerTls tls;
   private final String host;
-  private final HttpClient probe;
+  private final Server server;
+  private final List<ServerConnector> connectors;
 
-  private HttpServer(Javalin app, List<RouteInfo> routes, ServerTls tls, String host) {
+  private HttpServer(
+      Javalin app,
+      List<RouteInfo> routes,
+      ServerTls tls,
+      String host,
+      Server server,
+      List<ServerConnector> connectors) {
     this.app = app;
     this.routes = routes;
     this.tls = tls;
     this.host = host;
-    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1));
-    if (tls != null) {
-      b.sslContext(tls.selfTrust());
-    }
-    this.probe = b.build();
+    this.server = server;
+    this.connectors = List.copyOf(connectors);
   }
 
   /**
@@ -111,6 +125,15 @@ public final class HttpServer implements AutoCloseable {
     Api[] api = new Api[1];
     long maxBody = settings.http.maxRequestBytes;
     TrustedProxies proxies = TrustedProxies.parse(settings.http.trustedProxies);
+    AddressConnectionLimit perAddress =
+        new AddressConnectionLimit(
+            settings.http.maxConnectionsPerAddress,
+            proxies,
+            Counter.builder("vigil.http.connections.refused")
+                .description("Connections closed for exceeding Http.MaxConnectionsPerAddress")
+                .register(metrics));
+    Server[] jetty = new Server[1];
+    List<ServerConnector> connectors = new ArrayList<>();
     Javalin app =
         Javalin.create(
             config -> {
@@ -120,11 +143,31 @@ public final class HttpServer implements AutoCloseable {
               config.startup.showJavalinBanner = false;
               config.jetty.host = settings.http.host;
               config.jetty.port = settings.http.port;
-              config.jetty.modifyServer(server -> server.setStopTimeout(2_000));
-              if (tls != null) {
-                config.jetty.addConnector(
-                    (server, httpConfig) -> httpsConnector(server, httpConfig, tls, settings));
-              }
+              config.jetty.modifyServer(
+                  server -> {
+                    jetty[0] = server;
+                    server.setStopTimeout(2_000);
+                    server.setErrorHandler(new JsonErrorHandler(maxBody));
+                    // Each insert goes in front of the previous: headers first, then the body.
+                    server.insertHandler(
+                        new RequestBodyReader(
+                            maxBody, Duration.ofSeconds(settings.http.requestBodyTimeoutSeconds)));
+                    server.insertHandler(new SecurityHeaders());
+                    server.addBean(
+                        new NetworkConnectionLimit(settings.http.maxConnections, server));
+                  });
+              config.jetty.modifyHttpConfiguration(
+                  httpConfig -> {
+                    httpConfig.setRequestHeaderSize(settings.http.maxRequestHeaderBytes);
+                    httpConfig.setSendServerVersion(false);
+                    httpConfig.setSendXPoweredBy(false);
+                  });
+              config.jetty.addConnector(
+                  (server, httpConfig) -> {
+                    ServerConnector c = connector(server, httpConfig, tls, settings, perAddress);
+                    connectors.add(c);
+                    return c;
+                  });
 
               var r = config.routes;
               r.before(
@@ -133,18 +176,8 @@ public final class HttpServer implements AutoCloseable {
                     ClientAddress client = ClientAddress.resolve(proxies, ctx);
                     ctx.attribute(ClientAddress.ATTRIBUTE, client);
                     if (client.secure()) {
+                      // Also behind a trusted proxy that says the client used HTTPS.
                       ctx.header("Strict-Transport-Security", HSTS);
-                    }
-                    ctx.header("X-Content-Type-Options", "nosniff");
-                    ctx.header("Cache-Control", "no-store");
-                    String length = ctx.header("Content-Length");
-                    if (length != null && parseLong(length) > maxBody) {
-                      throw new ApiException(
-                          413,
-                          "payload_too_large",
-                          "The request body is larger than the limit of "
-                              + maxBody
-                              + " bytes (Http.MaxRequestBytes).");
                     }
                     gate.handle(ctx);
                   });
@@ -247,30 +280,42 @@ public final class HttpServer implements AutoCloseable {
       tls.watch();
       log.info("Serving HTTPS with {}", tls.describe());
     }
-    return new HttpServer(app, api[0].table(), tls, settings.http.host);
+    return new HttpServer(app, api[0].table(), tls, settings.http.host, jetty[0], connectors);
   }
 
   /**
-   * A TLS connector: Jetty's SSL connection factory in front of HTTP/1.1, on the configured host
-   * and port.
+   * The listener on the configured host and port: HTTP/1.1, behind Jetty's SSL connection factory
+   * when {@code tls} is not null, with the idle timeout and the per-address connection limit.
    */
-  private static ServerConnector httpsConnector(
-      Server server, HttpConfiguration httpConfig, ServerTls tls, Settings settings) {
-    // The SNI host check would answer 400 to a client that reaches the node by a name or address
-    // the certificate does not list, such as a load balancer's health check by IP; clients verify
-    // the host name against the certificate themselves.
-    SecureRequestCustomizer secure = new SecureRequestCustomizer();
-    secure.setSniHostCheck(false);
-    secure.setSniRequired(false);
-    httpConfig.addCustomizer(secure);
-    httpConfig.setSecureScheme("https");
-    ServerConnector connector =
-        new ServerConnector(
-            server,
+  private static ServerConnector connector(
+      Server server,
+      HttpConfiguration httpConfig,
+      ServerTls tls,
+      Settings settings,
+      AddressConnectionLimit perAddress) {
+    ConnectionFactory[] factories;
+    if (tls != null) {
+      // The SNI host check would answer 400 to a client that reaches the node by a name or
+      // address the certificate does not list, such as a load balancer's health check by IP;
+      // clients verify the host name against the certificate themselves.
+      SecureRequestCustomizer secure = new SecureRequestCustomizer();
+      secure.setSniHostCheck(false);
+      secure.setSniRequired(false);
+      httpConfig.addCustomizer(secure);
+      httpConfig.setSecureScheme("https");
+      factories =
+          new ConnectionFactory[] {
             new SslConnectionFactory(tls.factory(), HttpVersion.HTTP_1_1.asString()),
-            new HttpConnectionFactory(httpConfig));
+            new HttpConnectionFactory(httpConfig)
+          };
+    } else {
+      factories = new ConnectionFactory[] {new HttpConnectionFactory(httpConfig)};
+    }
+    ServerConnector connector = new ServerConnector(server, factories);
     connector.setHost(settings.http.host);
     connector.setPort(settings.http.port);
+    connector.setIdleTimeout(settings.http.idleTimeoutSeconds * 1000L);
+    connector.getSelectorManager().addEventListener(perAddress);
     return connector;
   }
 
@@ -302,21 +347,22 @@ public final class HttpServer implements AutoCloseable {
   }
 
   /**
-   * Asks the server itself whether it is alive ({@code GET /health/live} through its own listener,
-   * over TLS when it serves TLS).
+   * Whether the server is alive, asked in-process: it is started and its listener is open. This
+   * needs no connection of its own, so it stays true while clients hold every connection the limits
+   * allow (which is load, not failure: a restart or failover would not help).
    *
    * @return null when alive, else what is wrong
    */
-  public String checkLive() throws IOException, InterruptedException {
-    HttpResponse<Void> r =
-        probe.send(
-            HttpRequest.newBuilder(URI.create(localUrl() + "/health/live"))
-                .timeout(Duration.ofSeconds(1))
-                .build(),
-            HttpResponse.BodyHandlers.discarding());
-    return r.statusCode() == 200
-        ? null
-        : "the node's HTTP server answered " + r.statusCode() + " to /health/live";
+  public String checkLive() {
+    if (!server.isStarted() || server.isStopping()) {
+      return "the node's HTTP server is " + server.getState().toLowerCase();
+    }
+    for (ServerConnector c : connectors) {
+      if (!c.isStarted() || !c.isOpen()) {
+        return "the node's HTTP listener on port " + port() + " is closed";
+      }
+    }
+    return null;
   }
 
   /** Every route registered, for the OpenAPI check. */
@@ -353,26 +399,8 @@ public final class HttpServer implements AutoCloseable {
     return header.substring(7).trim();
   }
 
-  private static long parseLong(String value) {
-    try {
-      return Long.parseLong(value.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
   private static String codeFor(int status) {
-    return switch (status) {
-      case 400 -> "bad_request";
-      case 401 -> "unauthorized";
-      case 403 -> "forbidden";
-      case 404 -> "not_found";
-      case 405 -> "method_not_allowed";
-      case 409 -> "conflict";
-      case 413 -> "payload_too_large";
-      case 415 -> "unsupported_media_type";
-      default -> status >= 500 ? "internal_error" : "error";
-    };
+    return JsonErrorHandler.code(status);
   }
 
   private static void record(PrometheusMeterRegistry metrics, Context ctx) {
@@ -380,13 +408,18 @@ public final class HttpServer implements AutoCloseable {
     if (sample == null) {
       return;
     }
+    // Only values the server chose: a route as declared, never a path or method a client sent.
     String route = ctx.attribute(ROUTE);
     if (route == null) {
       route = "unmatched";
     }
+    String method = ctx.method().name();
+    if (!KNOWN_METHODS.contains(method)) {
+      method = "OTHER";
+    }
     sample.stop(
         Timer.builder("vigil.http.server.requests")
-            .tag("method", ctx.method().name())
+            .tag("method", method)
             .tag("route", route)
             .tag("status", Integer.toString(ctx.statusCode()))
             .register(metrics));

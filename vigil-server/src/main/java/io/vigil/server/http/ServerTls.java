@@ -8,7 +8,6 @@ import io.vigil.server.protect.FileCertificateStore;
 import io.vigil.server.protect.StoredCertificate;
 import io.vigil.server.protect.Thumbprint;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,7 +18,6 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.Signature;
-import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -33,10 +31,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,10 +72,6 @@ public final class ServerTls implements AutoCloseable {
   private final Clock clock;
   private final SslContextFactory.Server factory;
   private volatile Material current;
-  // The certificate served before the last reload, accepted by the self-check for a few seconds so
-  // that a handshake racing the reload does not fail the node's health check.
-  private volatile X509Certificate previousLeaf;
-  private volatile long previousUntilNanos;
   private List<Object> checkedSnapshot;
   private String lastProblem;
   private ScheduledExecutorService watcher;
@@ -212,8 +202,6 @@ public final class ServerTls implements AutoCloseable {
     if (next.sameAs(current)) {
       return false;
     }
-    previousLeaf = current.chain().get(0);
-    previousUntilNanos = System.nanoTime() + CHECK_INTERVAL.toNanos();
     try {
       factory.reload(f -> apply(f, next));
     } catch (Exception e) {
@@ -236,22 +224,6 @@ public final class ServerTls implements AutoCloseable {
         previous.describe());
     warnIfExpiringOrUntrusted(store, next, clock.instant());
     return true;
-  }
-
-  /**
-   * A TLS context that trusts exactly the certificate this node serves, whatever name it is reached
-   * by: for the node's own health check over loopback, where the certificate's names (made for the
-   * cluster address) do not match {@code 127.0.0.1}. The handshake still proves that the peer holds
-   * the certificate's private key.
-   */
-  public SSLContext selfTrust() {
-    try {
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, new TrustManager[] {new ServedCertificateTrust()}, new SecureRandom());
-      return context;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("the Java runtime offers no TLS context", e);
-    }
   }
 
   @Override
@@ -478,57 +450,5 @@ public final class ServerTls implements AutoCloseable {
     byte[] bytes = new byte[18];
     new SecureRandom().nextBytes(bytes);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-  }
-
-  /** Trusts the one certificate this node serves now (see {@link #selfTrust}). */
-  private final class ServedCertificateTrust extends X509ExtendedTrustManager {
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      if (chain == null || chain.length == 0) {
-        throw new CertificateException("no certificate");
-      }
-      boolean served = chain[0].equals(current.chain().get(0));
-      boolean justReplaced =
-          chain[0].equals(previousLeaf) && System.nanoTime() - previousUntilNanos < 0;
-      if (!served && !justReplaced) {
-        throw new CertificateException("not the certificate this node serves");
-      }
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      checkServerTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      checkServerTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      throw new CertificateException("not a server");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      throw new CertificateException("not a server");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      throw new CertificateException("not a server");
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return new X509Certificate[0];
-    }
   }
 }

@@ -77,7 +77,11 @@ final class BuiltinResources {
     }
   }
 
-  /** Asks the node's own HTTP server whether it is alive: null when it is, else the problem. */
+  /**
+   * Asks the node's own HTTP server, in-process, whether it is alive: null when it is, else the
+   * problem. Never a call through the server's listener: a node whose connections are all taken by
+   * clients is loaded, not failed, and restarting or failing the role over would not help.
+   */
   @FunctionalInterface
   interface LiveCheck {
     String check() throws Exception;
@@ -85,7 +89,7 @@ final class BuiltinResources {
 
   /**
    * The address clients use. While it runs, this node answers {@code /cluster/active} with 200 and
-   * serves the API; its check asks the node's own HTTP server whether it is alive.
+   * serves the API; its check asks the node's own HTTP server, in-process, whether it is alive.
    */
   static final class ClientAccessPoint extends Base {
     private final LiveCheck live;

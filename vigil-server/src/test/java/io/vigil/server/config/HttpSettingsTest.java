@@ -9,7 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The Http section: TLS, plain HTTP by choice, trusted proxies. */
+/** The Http section: TLS, plain HTTP by choice, trusted proxies, connection limits and timeouts. */
 class HttpSettingsTest {
 
   static final String THUMBPRINT = "0123456789ABCDEF0123456789ABCDEF01234567";
@@ -87,5 +87,69 @@ class HttpSettingsTest {
     Files.writeString(file, "{\"Http\": {\"Port\": 8443}}");
 
     assertThat(SettingsLoader.currentTlsThumbprint(s)).isNull();
+  }
+
+  @Test
+  void connectionLimitsAndTimeoutsHaveDefaults() {
+    Settings s = load(Map.of());
+
+    assertThat(s.http.requestBodyTimeoutSeconds).isEqualTo(10);
+    assertThat(s.http.maxConnections).isEqualTo(1000);
+    assertThat(s.http.maxConnectionsPerAddress).isEqualTo(32);
+    assertThat(s.http.maxRequestHeaderBytes).isEqualTo(8192);
+    assertThat(s.http.idleTimeoutSeconds).isEqualTo(30);
+  }
+
+  @Test
+  void theFileAndTheEnvironmentSetConnectionLimits() throws Exception {
+    Files.writeString(
+        dir.resolve("appsettings.json"),
+        "{\"Http\": {\"RequestBodyTimeoutSeconds\": 5, \"MaxRequestHeaderBytes\": 16384,"
+            + " \"IdleTimeoutSeconds\": 60}}");
+
+    Settings s =
+        load(
+            Map.of(
+                "VIGIL_HTTP_MAX_CONNECTIONS", "5000",
+                "VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "4096"));
+
+    assertThat(s.http.requestBodyTimeoutSeconds).isEqualTo(5);
+    assertThat(s.http.maxRequestHeaderBytes).isEqualTo(16384);
+    assertThat(s.http.idleTimeoutSeconds).isEqualTo(60);
+    assertThat(s.http.maxConnections).isEqualTo(5000);
+    assertThat(s.http.maxConnectionsPerAddress).isEqualTo(4096);
+  }
+
+  @Test
+  void limitsAndTimeoutsOutOfRangeAreConfigurationErrors() throws Exception {
+    Path file = dir.resolve("appsettings.json");
+    for (String bad :
+        new String[] {
+          "\"RequestBodyTimeoutSeconds\": 0",
+          "\"IdleTimeoutSeconds\": 0",
+          "\"IdleTimeoutSeconds\": 100000",
+          "\"MaxRequestHeaderBytes\": 100",
+          "\"MaxRequestHeaderBytes\": 10000000",
+          "\"MaxConnections\": 0",
+          "\"MaxConnectionsPerAddress\": 0",
+          "\"MaxConnections\": 10, \"MaxConnectionsPerAddress\": 11"
+        }) {
+      Files.writeString(file, "{\"Http\": {" + bad + "}}");
+      String name = bad.substring(bad.lastIndexOf('"', bad.lastIndexOf(':') - 2) + 1);
+      name = name.substring(0, name.indexOf('"'));
+
+      assertThatThrownBy(() -> load(Map.of()))
+          .as(bad)
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining("Http." + name + " ")
+          .hasMessageContaining("out of range");
+    }
+  }
+
+  @Test
+  void aPerAddressLimitFromTheEnvironmentMustBeANumber() {
+    assertThatThrownBy(() -> load(Map.of("VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "many")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS=\"many\"");
   }
 }
