@@ -22,7 +22,8 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 /**
  * Hardware devices and their cameras. Every device is assigned to a recording server (a registered
  * server of type recording-server or failover-recording-server); a camera is recorded by its
- * device's server. Device passwords are stored only encrypted by data protection.
+ * device's server. A component manages devices only on the server it registered ({@link
+ * ServerOwnership}). Device passwords are stored only encrypted by data protection.
  */
 public final class Devices {
 
@@ -84,7 +85,7 @@ public final class Devices {
         () ->
             fence.write(
                 h -> {
-                  requireRecorder(h, in.recordingServerId());
+                  ServerOwnership.checkChange(actor, requireRecorder(h, in.recordingServerId()));
                   h.createUpdate(
                           "INSERT INTO hardware (id, name, name_key, recording_server_id, address,"
                               + " model, username, password_protected, enabled, revision, created_at,"
@@ -153,9 +154,10 @@ public final class Devices {
         () ->
             fence.write(
                 h -> {
-                  Hardware before = lockHardware(h, id, expectedRevision);
+                  Hardware before = lockHardware(h, actor, id, expectedRevision);
                   if (change.recordingServerId() != null) {
-                    requireRecorder(h, change.recordingServerId());
+                    ServerOwnership.checkChange(
+                        actor, requireRecorder(h, change.recordingServerId()));
                   }
                   Updates set = new Updates();
                   if (name != null) {
@@ -192,7 +194,7 @@ public final class Devices {
   public void removeHardware(Principal actor, UUID id, Long expectedRevision) {
     fence.write(
         h -> {
-          Hardware before = lockHardware(h, id, expectedRevision);
+          Hardware before = lockHardware(h, actor, id, expectedRevision);
           List<Camera> cameras =
               h
                   .createQuery(CAMERAS + " WHERE c.hardware_id = :id")
@@ -228,13 +230,17 @@ public final class Devices {
         () ->
             fence.write(
                 h -> {
-                  if (findHardware(h, in.hardwareId()).isEmpty()) {
-                    throw ApiException.badRequest(
-                        "unknown_hardware",
-                        "Hardware \""
-                            + in.hardwareId()
-                            + "\" does not exist. Add the device first (POST /api/v1/hardware).");
-                  }
+                  Hardware hardware =
+                      findHardware(h, in.hardwareId())
+                          .orElseThrow(
+                              () ->
+                                  ApiException.badRequest(
+                                      "unknown_hardware",
+                                      "Hardware \""
+                                          + in.hardwareId()
+                                          + "\" does not exist. Add the device first (POST"
+                                          + " /api/v1/hardware)."));
+                  checkServer(h, actor, hardware.recordingServerId());
                   h.createUpdate(
                           "INSERT INTO cameras (id, name, name_key, hardware_id, channel, enabled,"
                               + " revision, created_at, updated_at) VALUES (:id, :name, :key, :hw,"
@@ -282,7 +288,7 @@ public final class Devices {
         () ->
             fence.write(
                 h -> {
-                  Camera before = lockCamera(h, id, expectedRevision);
+                  Camera before = lockCamera(h, actor, id, expectedRevision);
                   Updates set = new Updates();
                   if (name != null) {
                     set.add("name", name).add("name_key", ServerRegistry.key(name));
@@ -298,7 +304,7 @@ public final class Devices {
   public void removeCamera(Principal actor, UUID id, Long expectedRevision) {
     fence.write(
         h -> {
-          Camera before = lockCamera(h, id, expectedRevision);
+          Camera before = lockCamera(h, actor, id, expectedRevision);
           h.createUpdate("DELETE FROM cameras WHERE id = :id").bind("id", id).execute();
           AuditLog.record(h, actor, "camera.removed", CAMERA, id.toString(), before, null);
           return null;
@@ -318,7 +324,12 @@ public final class Devices {
     return protector.protect(PASSWORD_PURPOSE, password.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static void requireRecorder(Handle h, UUID serverId) {
+  /** Checks that the caller may manage devices on the server; it exists (a foreign key). */
+  private static void checkServer(Handle h, Principal actor, UUID serverId) {
+    ServerOwnership.checkChange(actor, ServerRegistry.find(h, serverId).orElseThrow());
+  }
+
+  private static Server requireRecorder(Handle h, UUID serverId) {
     Server server =
         ServerRegistry.find(h, serverId)
             .orElseThrow(
@@ -337,6 +348,7 @@ public final class Devices {
               + server.type()
               + ", not a recording server; hardware can only be assigned to a recording server.");
     }
+    return server;
   }
 
   private static int channel(Integer channel) {
@@ -374,7 +386,8 @@ public final class Devices {
     }
   }
 
-  private static Hardware lockHardware(Handle h, UUID id, Long expectedRevision) {
+  /** Locks the device and checks the caller may manage it and saw its current revision. */
+  private static Hardware lockHardware(Handle h, Principal actor, UUID id, Long expectedRevision) {
     Hardware current =
         h.createQuery("SELECT * FROM hardware WHERE id = :id FOR UPDATE")
             .bind("id", id)
@@ -382,6 +395,7 @@ public final class Devices {
             .findOne()
             .map(Page.Keyed::value)
             .orElseThrow(() -> hardwareNotFound(id));
+    checkServer(h, actor, current.recordingServerId());
     if (expectedRevision != null && current.revision() != expectedRevision) {
       throw ServerRegistry.versionConflict(
           "Hardware", current.name(), expectedRevision, current.revision());
@@ -389,12 +403,14 @@ public final class Devices {
     return current;
   }
 
-  private static Camera lockCamera(Handle h, UUID id, Long expectedRevision) {
+  /** Locks the camera and checks the caller may manage it and saw its current revision. */
+  private static Camera lockCamera(Handle h, Principal actor, UUID id, Long expectedRevision) {
     h.createQuery("SELECT id FROM cameras WHERE id = :id FOR UPDATE")
         .bind("id", id)
         .mapTo(UUID.class)
         .findOne();
     Camera current = findCamera(h, id).orElseThrow(() -> cameraNotFound(id));
+    checkServer(h, actor, current.recordingServerId());
     if (expectedRevision != null && current.revision() != expectedRevision) {
       throw ServerRegistry.versionConflict(
           "Camera", current.name(), expectedRevision, current.revision());

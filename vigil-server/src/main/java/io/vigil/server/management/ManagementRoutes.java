@@ -77,7 +77,7 @@ public final class ManagementRoutes implements RouteModule {
     api.post(
         "/api/v1/servers/{id}/heartbeat",
         Permission.SERVERS_WRITE,
-        ctx -> ctx.json(servers.heartbeat(Requests.id(ctx, "id", "Server"))));
+        ctx -> ctx.json(servers.heartbeat(Api.principal(ctx), Requests.id(ctx, "id", "Server"))));
 
     api.get(
         "/api/v1/hardware",

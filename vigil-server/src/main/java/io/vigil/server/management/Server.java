@@ -8,6 +8,8 @@ import java.util.UUID;
  *
  * @param version the server's software version (not the object's revision)
  * @param revision the optimistic-concurrency revision, also sent as the ETag
+ * @param registeredBy the client id of the component that registered the server; null when a user
+ *     registered it or it was registered before registrants were recorded
  */
 public record Server(
     UUID id,
@@ -18,5 +20,6 @@ public record Server(
     String status,
     long revision,
     Instant registeredAt,
+    String registeredBy,
     Instant updatedAt,
     Instant lastSeenAt) {}

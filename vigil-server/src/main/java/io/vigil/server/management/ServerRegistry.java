@@ -50,8 +50,9 @@ public final class ServerRegistry {
                 h -> {
                   h.createUpdate(
                           "INSERT INTO servers (id, name, name_key, type, address, sw_version, status,"
-                              + " revision, registered_at, updated_at) VALUES (:id, :name, :key, :type,"
-                              + " :address, :version, :status, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+                              + " revision, registered_at, registered_by, updated_at) VALUES (:id,"
+                              + " :name, :key, :type, :address, :version, :status, 1,"
+                              + " CURRENT_TIMESTAMP, :registrant, CURRENT_TIMESTAMP)")
                       .bind("id", id)
                       .bind("name", name)
                       .bind("key", key(name))
@@ -59,6 +60,7 @@ public final class ServerRegistry {
                       .bind("address", address)
                       .bind("version", version)
                       .bind("status", ServerStatus.UNKNOWN.id())
+                      .bind("registrant", ServerOwnership.registrant(actor))
                       .execute();
                   Server created = find(h, id).orElseThrow();
                   AuditLog.record(
@@ -89,7 +91,9 @@ public final class ServerRegistry {
   /**
    * Applies a change if the server is still at {@code expectedRevision}.
    *
-   * @throws ApiException 409 {@code version_conflict} when someone changed it since, 404 when gone
+   * @throws ApiException 409 {@code version_conflict} when someone changed it since, 404 when gone,
+   *     403 when a component changes a server not its own or its disabled status ({@link
+   *     ServerOwnership})
    */
   public Server update(Principal actor, UUID id, long expectedRevision, Change change) {
     String name = change.name() == null ? null : Validation.name("name", change.name());
@@ -103,7 +107,8 @@ public final class ServerRegistry {
         () ->
             fence.write(
                 h -> {
-                  Server before = lockCurrent(h, id, expectedRevision);
+                  Server before = lockCurrent(h, actor, id, expectedRevision);
+                  ServerOwnership.checkStatusChange(actor, before, status);
                   Updates set = new Updates();
                   if (name != null) {
                     set.add("name", name).add("name_key", key(name));
@@ -122,15 +127,12 @@ public final class ServerRegistry {
 
   /**
    * Unregisters a server. Refused while hardware is assigned to it, so that no camera is left
-   * without a recording server.
+   * without a recording server, and to a component that did not register it.
    */
   public void unregister(Principal actor, UUID id, Long expectedRevision) {
     fence.write(
         h -> {
-          Server before =
-              expectedRevision == null
-                  ? lock(h, id).orElseThrow(() -> notFound(id))
-                  : lockCurrent(h, id, expectedRevision);
+          Server before = lockCurrent(h, actor, id, expectedRevision);
           int hardware =
               h.createQuery("SELECT COUNT(*) FROM hardware WHERE recording_server_id = :id")
                   .bind("id", id)
@@ -152,25 +154,26 @@ public final class ServerRegistry {
         });
   }
 
-  /** Records that a server reported in: it is online as of the database's clock now. */
-  public Server heartbeat(UUID id) {
+  /**
+   * Records that a server reported in: it is online as of the database's clock now. A component may
+   * report only for the server it registered.
+   */
+  public Server heartbeat(Principal actor, UUID id) {
     return fence.write(
         h -> {
-          int n =
-              h.createUpdate(
-                      "UPDATE servers SET status = :online, last_seen_at = CURRENT_TIMESTAMP"
-                          + " WHERE id = :id AND status <> :disabled")
-                  .bind("online", ServerStatus.ONLINE.id())
-                  .bind("disabled", ServerStatus.DISABLED.id())
-                  .bind("id", id)
-                  .execute();
-          Server server = find(h, id).orElseThrow(() -> notFound(id));
-          if (n == 0) {
+          Server server = lockCurrent(h, actor, id, null);
+          if (ServerStatus.DISABLED.id().equals(server.status())) {
             throw ApiException.conflict(
                 "server_disabled",
                 "Server \"" + server.name() + "\" is disabled; an operator must enable it first.");
           }
-          return server;
+          h.createUpdate(
+                  "UPDATE servers SET status = :online, last_seen_at = CURRENT_TIMESTAMP"
+                      + " WHERE id = :id")
+              .bind("online", ServerStatus.ONLINE.id())
+              .bind("id", id)
+              .execute();
+          return find(h, id).orElseThrow();
         });
   }
 
@@ -190,10 +193,14 @@ public final class ServerRegistry {
         .map(Page.Keyed::value);
   }
 
-  /** Locks the row and checks the caller saw the current revision. */
-  private static Server lockCurrent(Handle h, UUID id, long expectedRevision) {
+  /**
+   * Locks the row and checks that the caller may change it and, when {@code expectedRevision} is
+   * given, saw the current revision.
+   */
+  private static Server lockCurrent(Handle h, Principal actor, UUID id, Long expectedRevision) {
     Server current = lock(h, id).orElseThrow(() -> notFound(id));
-    if (current.revision() != expectedRevision) {
+    ServerOwnership.checkChange(actor, current);
+    if (expectedRevision != null && current.revision() != expectedRevision) {
       throw versionConflict("Server", current.name(), expectedRevision, current.revision());
     }
     return current;
@@ -278,6 +285,7 @@ public final class ServerRegistry {
             rs.getString("status"),
             rs.getLong("revision"),
             Sql.instant(rs.getTimestamp("registered_at")),
+            rs.getString("registered_by"),
             Sql.instant(rs.getTimestamp("updated_at")),
             Sql.instant(rs.getTimestamp("last_seen_at"))));
   }

@@ -20,6 +20,14 @@ public record Principal(
     scopes = Set.copyOf(scopes);
   }
 
+  /**
+   * Whether the caller is a client acting for itself (client credentials), not a user signed in
+   * through a client: such a token's subject is the client id, a user's is the user id.
+   */
+  public boolean actsForItself() {
+    return subject.equals(clientId);
+  }
+
   public boolean has(Permission permission) {
     return roles.stream().anyMatch(r -> r.permissions().contains(permission));
   }

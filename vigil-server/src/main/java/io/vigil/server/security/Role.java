@@ -28,13 +28,16 @@ public enum Role {
           Permission.SETTINGS_READ,
           Permission.CLUSTER_READ)),
   /**
-   * A component (recording server, mobile server, …) that registers itself and reads its config.
+   * A component (recording server, mobile server, …) that registers itself, reads its config and
+   * keeps its own hardware and cameras. Its writes are limited to the server it registered, and it
+   * never disables or re-enables a server (see {@code management.ServerOwnership}).
    */
   COMPONENT(
       EnumSet.of(
           Permission.SERVERS_READ,
           Permission.SERVERS_WRITE,
           Permission.CONFIG_READ,
+          Permission.CONFIG_WRITE,
           Permission.SETTINGS_READ)),
   /** Everything, including users, site settings, the audit log and the cluster. */
   ADMINISTRATOR(EnumSet.allOf(Permission.class));

@@ -34,6 +34,8 @@ abstract class ManagementApiContract {
   static final String ADMIN = "admin-token";
   static final String OPERATOR = "operator-token";
   static final String VIEWER = "viewer-token";
+  static final String RECORDER_A = "recorder-a-token";
+  static final String RECORDER_B = "recorder-b-token";
 
   Database db;
   HttpServer server;
@@ -53,7 +55,9 @@ abstract class ManagementApiContract {
         Map.of(
             ADMIN, principal("alice", Role.ADMINISTRATOR),
             OPERATOR, principal("oscar", Role.OPERATOR),
-            VIEWER, principal("victor", Role.VIEWER));
+            VIEWER, principal("victor", Role.VIEWER),
+            RECORDER_A, component("rec-a-client"),
+            RECORDER_B, component("rec-b-client"));
     server =
         HttpServer.start(
             settings,
@@ -85,6 +89,11 @@ abstract class ManagementApiContract {
     return new Principal("id-" + name, name, "vigil-cli", Set.of(role), Set.of("vigil.api"));
   }
 
+  /** A component's client acting for itself: its subject is its client id. */
+  private static Principal component(String clientId) {
+    return new Principal(clientId, clientId, clientId, Set.of(Role.COMPONENT), Set.of("vigil.api"));
+  }
+
   Response post(String path, String token, String json) {
     return http.send("POST", path, token, json, Map.of());
   }
@@ -95,10 +104,14 @@ abstract class ManagementApiContract {
   }
 
   JsonNode registerRecorder(String name) {
+    return registerRecorder(OPERATOR, name);
+  }
+
+  JsonNode registerRecorder(String token, String name) {
     Response r =
         post(
             "/api/v1/servers",
-            OPERATOR,
+            token,
             "{\"name\":\""
                 + name
                 + "\",\"type\":\"recording-server\",\"address\":\"http://"
@@ -114,7 +127,8 @@ abstract class ManagementApiContract {
             h ->
                 h.createQuery(
                         "SELECT (SELECT COUNT(*) FROM servers) || '/' || (SELECT COALESCE(SUM(revision),0) FROM servers)"
-                            + " || '/' || (SELECT COUNT(*) FROM hardware) || '/' || (SELECT COUNT(*) FROM cameras)"
+                            + " || '/' || (SELECT COUNT(*) FROM hardware) || '/' || (SELECT COALESCE(SUM(revision),0) FROM hardware)"
+                            + " || '/' || (SELECT COUNT(*) FROM cameras) || '/' || (SELECT COALESCE(SUM(revision),0) FROM cameras)"
                             + " || '/' || (SELECT COUNT(*) FROM audit_log) || '/' || (SELECT revision FROM site_settings)")
                     .mapTo(String.class)
                     .one());
@@ -483,6 +497,289 @@ abstract class ManagementApiContract {
                 .get("action")
                 .asText())
         .isEqualTo("camera.removed");
+  }
+
+  // ---- components and the servers they registered
+
+  Response delete(String path, String token) {
+    return http.send("DELETE", path, token, null, Map.of());
+  }
+
+  Response heartbeat(String serverId, String token) {
+    return http.send("POST", "/api/v1/servers/" + serverId + "/heartbeat", token, null, Map.of());
+  }
+
+  JsonNode addHardware(String token, String serverId, String name) {
+    Response r =
+        post(
+            "/api/v1/hardware",
+            token,
+            "{\"name\":\""
+                + name
+                + "\",\"recordingServerId\":\""
+                + serverId
+                + "\",\"address\":\"rtsp://10.1.1.5\"}");
+    assertThat(r.status()).as(r.body()).isEqualTo(201);
+    return r.json();
+  }
+
+  JsonNode addCamera(String token, String hardwareId, String name, int channel) {
+    Response r =
+        post(
+            "/api/v1/cameras",
+            token,
+            "{\"name\":\""
+                + name
+                + "\",\"hardwareId\":\""
+                + hardwareId
+                + "\",\"channel\":"
+                + channel
+                + "}");
+    assertThat(r.status()).as(r.body()).isEqualTo(201);
+    return r.json();
+  }
+
+  /** Asserts a 403 with {@code code} whose message names {@code serverId} and no Java type. */
+  static void assertRefused(Response r, String code, String serverId) {
+    assertThat(r.status()).as(r.body()).isEqualTo(403);
+    assertThat(r.json().get("code").asText()).isEqualTo(code);
+    String message = r.json().get("message").asText();
+    assertThat(message).contains(serverId).doesNotContain("io.vigil").doesNotContain("Exception");
+  }
+
+  @Test
+  void aServerRecordsTheComponentClientThatRegisteredIt() {
+    JsonNode own = registerRecorder(RECORDER_A, "rec-a");
+    assertThat(own.get("registeredBy").asText()).isEqualTo("rec-a-client");
+    JsonNode read = http.get("/api/v1/servers/" + own.get("id").asText(), VIEWER).json();
+    assertThat(read.get("registeredBy").asText()).isEqualTo("rec-a-client");
+
+    JsonNode byOperator = registerRecorder("rec-op");
+    assertThat(byOperator.has("registeredBy")).isTrue();
+    assertThat(byOperator.get("registeredBy").isNull()).isTrue();
+
+    JsonNode entry =
+        http.get("/api/v1/audit?objectType=server&objectId=" + own.get("id").asText(), ADMIN)
+            .json()
+            .get("items")
+            .get(0);
+    assertThat(entry.get("after").get("registeredBy").asText()).isEqualTo("rec-a-client");
+  }
+
+  @Test
+  void aComponentCannotChangeAnotherComponentsServer() {
+    registerRecorder(RECORDER_A, "rec-a");
+    String other = registerRecorder(RECORDER_B, "rec-b").get("id").asText();
+    String path = "/api/v1/servers/" + other;
+    String before = snapshot();
+    String record = http.get(path, VIEWER).body();
+
+    for (String change :
+        List.of(
+            "{\"address\":\"http://attacker.example:7563\"}",
+            "{\"name\":\"rec-b-renamed\"}",
+            "{\"version\":\"0.1\"}",
+            "{\"status\":\"offline\"}")) {
+      assertRefused(patch(path, RECORDER_A, change, "\"1\""), "not_your_server", other);
+    }
+
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(http.get(path, VIEWER).body()).isEqualTo(record);
+  }
+
+  @Test
+  void aComponentCannotUnregisterOrHeartbeatAnotherComponentsServer() {
+    registerRecorder(RECORDER_A, "rec-a");
+    String other = registerRecorder(RECORDER_B, "rec-b").get("id").asText();
+    String path = "/api/v1/servers/" + other;
+    String before = snapshot();
+    String record = http.get(path, VIEWER).body();
+
+    assertRefused(delete(path, RECORDER_A), "not_your_server", other);
+    assertRefused(heartbeat(other, RECORDER_A), "not_your_server", other);
+
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(http.get(path, VIEWER).body()).isEqualTo(record);
+    assertThat(http.get(path, VIEWER).json().get("lastSeenAt").isNull()).isTrue();
+    assertThat(heartbeat(other, RECORDER_B).status()).isEqualTo(200);
+  }
+
+  @Test
+  void aComponentCannotChangeAServerRegisteredByAUserOrBeforeRegistrantsWereRecorded() {
+    String byOperator = registerRecorder("rec-op").get("id").asText();
+    String legacy = java.util.UUID.randomUUID().toString();
+    db.jdbi()
+        .useHandle(
+            h ->
+                h.createUpdate(
+                        "INSERT INTO servers (id, name, name_key, type, address, sw_version, status,"
+                            + " revision, registered_at, updated_at) VALUES (:id, 'rec-old',"
+                            + " 'rec-old', 'recording-server', 'http://rec-old:7563', '23.1',"
+                            + " 'online', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+                    .bind("id", java.util.UUID.fromString(legacy))
+                    .execute());
+    assertThat(http.get("/api/v1/servers/" + legacy, VIEWER).json().get("registeredBy").isNull())
+        .isTrue();
+    String before = snapshot();
+
+    for (String id : List.of(byOperator, legacy)) {
+      String path = "/api/v1/servers/" + id;
+      String record = http.get(path, VIEWER).body();
+      assertRefused(
+          patch(path, RECORDER_A, "{\"address\":\"http://attacker.example\"}", "\"1\""),
+          "not_your_server",
+          id);
+      assertRefused(delete(path, RECORDER_A), "not_your_server", id);
+      assertRefused(heartbeat(id, RECORDER_A), "not_your_server", id);
+      assertThat(http.get(path, VIEWER).body()).isEqualTo(record);
+    }
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void aComponentCannotReEnableAServerAnOperatorDisabled() {
+    String own = registerRecorder(RECORDER_A, "rec-a").get("id").asText();
+    String path = "/api/v1/servers/" + own;
+    Response disabled = patch(path, OPERATOR, "{\"status\":\"disabled\"}", "\"1\"");
+    assertThat(disabled.status()).as(disabled.body()).isEqualTo(200);
+    String before = snapshot();
+    String record = http.get(path, VIEWER).body();
+
+    for (String status : List.of("online", "offline", "unknown", "disabled")) {
+      assertRefused(
+          patch(path, RECORDER_A, "{\"status\":\"" + status + "\"}", "\"2\""),
+          "disabled_status_reserved",
+          own);
+    }
+    Response beat = heartbeat(own, RECORDER_A);
+    assertThat(beat.status()).isEqualTo(409);
+    assertThat(beat.json().get("code").asText()).isEqualTo("server_disabled");
+
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(http.get(path, VIEWER).body()).isEqualTo(record);
+    assertThat(http.get(path, VIEWER).json().get("status").asText()).isEqualTo("disabled");
+  }
+
+  @Test
+  void aComponentCannotDisableEvenItsOwnServer() {
+    String own = registerRecorder(RECORDER_A, "rec-a").get("id").asText();
+    String path = "/api/v1/servers/" + own;
+    String before = snapshot();
+    String record = http.get(path, VIEWER).body();
+
+    assertRefused(
+        patch(path, RECORDER_A, "{\"status\":\"disabled\"}", "\"1\""),
+        "disabled_status_reserved",
+        own);
+    assertRefused(
+        patch(
+            path,
+            RECORDER_A,
+            "{\"address\":\"http://rec-a2.local:7563\",\"status\":\"disabled\"}",
+            "\"1\""),
+        "disabled_status_reserved",
+        own);
+
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(http.get(path, VIEWER).body()).isEqualTo(record);
+  }
+
+  @Test
+  void aComponentCanUpdateItsOwnServerAndItsCameras() {
+    String own = registerRecorder(RECORDER_A, "rec-a").get("id").asText();
+    String path = "/api/v1/servers/" + own;
+
+    Response changed =
+        patch(
+            path,
+            RECORDER_A,
+            "{\"address\":\"http://rec-a2.local:7563\",\"version\":\"24.2\",\"status\":\"offline\"}",
+            "\"1\"");
+    assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+    assertThat(changed.json().get("address").asText()).isEqualTo("http://rec-a2.local:7563");
+    assertThat(changed.json().get("status").asText()).isEqualTo("offline");
+    assertThat(changed.json().get("registeredBy").asText()).isEqualTo("rec-a-client");
+    Response beat = heartbeat(own, RECORDER_A);
+    assertThat(beat.status()).as(beat.body()).isEqualTo(200);
+    assertThat(beat.json().get("status").asText()).isEqualTo("online");
+
+    String hw = addHardware(RECORDER_A, own, "hw-a").get("id").asText();
+    String cam = addCamera(RECORDER_A, hw, "Entrance", 0).get("id").asText();
+    Response renamed = patch("/api/v1/cameras/" + cam, RECORDER_A, "{\"name\":\"Lobby\"}", "\"1\"");
+    assertThat(renamed.status()).as(renamed.body()).isEqualTo(200);
+    assertThat(renamed.json().get("name").asText()).isEqualTo("Lobby");
+    Response hwChanged =
+        patch("/api/v1/hardware/" + hw, RECORDER_A, "{\"model\":\"P3265\"}", "\"1\"");
+    assertThat(hwChanged.status()).as(hwChanged.body()).isEqualTo(200);
+
+    assertThat(delete("/api/v1/cameras/" + cam, RECORDER_A).status()).isEqualTo(204);
+    assertThat(delete("/api/v1/hardware/" + hw, RECORDER_A).status()).isEqualTo(204);
+    assertThat(delete(path, RECORDER_A).status()).isEqualTo(204);
+    assertThat(http.get(path, VIEWER).status()).isEqualTo(404);
+  }
+
+  @Test
+  void aComponentCannotTouchHardwareOrCamerasOnAnotherComponentsServer() {
+    String own = registerRecorder(RECORDER_A, "rec-a").get("id").asText();
+    String other = registerRecorder(RECORDER_B, "rec-b").get("id").asText();
+    String byOperator = registerRecorder("rec-op").get("id").asText();
+    String ownHw = addHardware(OPERATOR, own, "hw-a").get("id").asText();
+    String otherHw = addHardware(OPERATOR, other, "hw-b").get("id").asText();
+    String otherCam = addCamera(OPERATOR, otherHw, "Gate", 0).get("id").asText();
+    String before = snapshot();
+    String hwRecord = http.get("/api/v1/hardware/" + otherHw, VIEWER).body();
+    String camRecord = http.get("/api/v1/cameras/" + otherCam, VIEWER).body();
+    String ownHwRecord = http.get("/api/v1/hardware/" + ownHw, VIEWER).body();
+
+    for (String server : List.of(other, byOperator)) {
+      assertRefused(
+          post(
+              "/api/v1/hardware",
+              RECORDER_A,
+              "{\"name\":\"hw-x\",\"recordingServerId\":\""
+                  + server
+                  + "\",\"address\":\"rtsp://10.1.1.9\"}"),
+          "not_your_server",
+          server);
+    }
+    assertRefused(
+        patch("/api/v1/hardware/" + otherHw, RECORDER_A, "{\"model\":\"x\"}", "\"1\""),
+        "not_your_server",
+        other);
+    assertRefused(
+        patch(
+            "/api/v1/hardware/" + otherHw,
+            RECORDER_A,
+            "{\"recordingServerId\":\"" + own + "\"}",
+            "\"1\""),
+        "not_your_server",
+        other);
+    assertRefused(
+        patch(
+            "/api/v1/hardware/" + ownHw,
+            RECORDER_A,
+            "{\"recordingServerId\":\"" + other + "\"}",
+            "\"1\""),
+        "not_your_server",
+        other);
+    assertRefused(delete("/api/v1/hardware/" + otherHw, RECORDER_A), "not_your_server", other);
+    assertRefused(
+        post(
+            "/api/v1/cameras",
+            RECORDER_A,
+            "{\"name\":\"Exit\",\"hardwareId\":\"" + otherHw + "\",\"channel\":1}"),
+        "not_your_server",
+        other);
+    assertRefused(
+        patch("/api/v1/cameras/" + otherCam, RECORDER_A, "{\"enabled\":false}", "\"1\""),
+        "not_your_server",
+        other);
+    assertRefused(delete("/api/v1/cameras/" + otherCam, RECORDER_A), "not_your_server", other);
+
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(http.get("/api/v1/hardware/" + otherHw, VIEWER).body()).isEqualTo(hwRecord);
+    assertThat(http.get("/api/v1/cameras/" + otherCam, VIEWER).body()).isEqualTo(camRecord);
+    assertThat(http.get("/api/v1/hardware/" + ownHw, VIEWER).body()).isEqualTo(ownHwRecord);
   }
 
   // ---- site settings
