@@ -40,9 +40,9 @@ import org.jdbi.v3.core.Jdbi;
  * {@code VIGIL_ADMIN_PASSWORD}); when none is given a random one is generated and printed once to
  * standard output, never to the log, and only by the node whose transaction created the user.
  *
- * <p>Failed-login throttling is kept in this node's memory (see {@link LoginThrottle}); everything
- * else lives in the shared database, so after a failover the new node verifies the old node's
- * tokens and accepts its refresh tokens.
+ * <p>Sign-in throttling counts failures in this node's memory (see {@link LoginThrottle}); the
+ * addresses users signed in from, and everything else, live in the shared database, so after a
+ * failover the new node verifies the old node's tokens and accepts its refresh tokens.
  */
 public final class IdentityProvider {
 
@@ -196,13 +196,27 @@ public final class IdentityProvider {
             clients,
             new AuthorizationCodes(fence, clock),
             new RefreshTokens(fence, clock, settings.identity.refreshTokenReuseGrace()),
-            new LoginThrottle(clock),
+            new LoginThrottle(clock, signInPolicy(settings.identity)),
             hasher,
             clock,
             settings.identity.refreshTokenLifetime(),
             new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock),
             fence);
     this.management = new ManagementRoutes(users, clients);
+  }
+
+  /** The sign-in throttle's limits: the settings, and fixed defaults for the rest. */
+  static LoginThrottle.Policy signInPolicy(Settings.IdentitySection s) {
+    LoginThrottle.Policy d = LoginThrottle.Policy.DEFAULTS;
+    Duration maxDelay = Duration.ofSeconds(s.signInMaxDelaySeconds);
+    return new LoginThrottle.Policy(
+        s.signInFailuresBeforeDelay,
+        d.firstDelay(),
+        maxDelay,
+        s.signInFailuresPerAddress,
+        d.failuresPerUserFromNewAddresses(),
+        d.addressWindow(),
+        maxDelay.compareTo(d.forgetAfter()) > 0 ? maxDelay : d.forgetAfter());
   }
 
   /** The Java runtime's default TLS context: its trust store only. */

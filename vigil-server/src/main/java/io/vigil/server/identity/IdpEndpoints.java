@@ -39,6 +39,7 @@ import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import com.nimbusds.openid.connect.sdk.token.OIDCTokens;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
@@ -77,6 +78,8 @@ final class IdpEndpoints {
   static final List<String> USER_SCOPES =
       List.of("openid", "profile", "vigil.api", "offline_access");
   static final String API_SCOPE = "vigil.api";
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IdpEndpoints.class);
 
   private final String issuer;
   private final SigningKeys keys;
@@ -324,42 +327,137 @@ final class IdpEndpoints {
     String scope = userScope(requested);
     User user =
         signIn(
-            grant.getUsername(), grant.getPassword().getValue(), ClientAddress.of(ctx).address());
+            grant.getUsername(),
+            grant.getPassword().getValue(),
+            ClientAddress.of(ctx).address(),
+            client.clientId());
     return newSession(user, client, scope, clock.instant());
   }
 
   /**
-   * Checks a user's credentials under the throttle.
+   * Checks a user's credentials under the throttle: the attempt is reserved before the password is
+   * hashed, so concurrent attempts cannot overtake the count, and every outcome is audited with the
+   * client address.
    *
    * @throws OAuthError.Failure 429 when throttled, 400 {@code invalid_grant} when wrong
    */
-  private User signIn(String username, String password, String address) {
-    Optional<LoginThrottle.Refusal> refusal = throttle.check(username, address);
-    if (refusal.isPresent()) {
-      throw new OAuthError(429, "invalid_grant", refusal.get().reason(), refusal.get().retryAfter())
-          .failure();
+  private User signIn(String username, String password, String address, String clientId) {
+    Optional<UserService.Login> login = users.login(username, address);
+    boolean known = login.map(UserService.Login::knownAddress).orElse(false);
+    LoginThrottle.Attempt attempt =
+        switch (throttle.reserve(username, address, known)) {
+          case LoginThrottle.Refusal r ->
+              throw new OAuthError(429, "invalid_grant", r.reason(), r.retryAfter()).failure();
+          case LoginThrottle.Attempt a -> a;
+        };
+    boolean match;
+    try {
+      match = hasher.verify(password, login.map(UserService.Login::passwordHash).orElse(null));
+    } catch (RuntimeException e) {
+      throttle.released(attempt);
+      throw e;
     }
-    Optional<UserService.Login> login = users.login(username);
-    boolean match =
-        hasher.verify(password, login.map(UserService.Login::passwordHash).orElse(null));
     if (!match) {
-      throttle.failed(username, address);
+      List<LoginThrottle.Lockout> lockouts = throttle.failed(attempt);
+      auditFailure(username, login.map(UserService.Login::user), address, clientId, lockouts);
+      LoginThrottle.Policy policy = throttle.policy();
       throw OAuthError.invalidGrant(
               "The user name or password is wrong. After "
-                  + LoginThrottle.MAX_PER_USER
-                  + " failed attempts sign-in is blocked for "
-                  + LoginThrottle.WINDOW.toMinutes()
+                  + policy.failuresBeforeDelay()
+                  + " failed attempts from one address, each further attempt from it waits"
+                  + " longer, up to "
+                  + policy.maxDelay().toMinutes()
                   + " minutes.")
           .failure();
     }
+    throttle.succeeded(attempt);
     User user = login.get().user();
     if (!user.enabled()) {
+      fence.run(
+          h ->
+              AuditLog.recordEvent(
+                  h,
+                  username,
+                  user.id().toString(),
+                  address,
+                  "user.signin.failed",
+                  UserService.TYPE,
+                  user.id().toString(),
+                  details("client", clientId, "reason", "disabled")));
       throw OAuthError.invalidGrant(
               "User \"" + user.username() + "\" is disabled; ask an administrator to enable it.")
           .failure();
     }
-    throttle.succeeded(username);
+    fence.run(
+        h -> {
+          UserService.rememberAddress(h, user.id(), address);
+          AuditLog.recordEvent(
+              h,
+              user.username(),
+              user.id().toString(),
+              address,
+              "user.signin",
+              UserService.TYPE,
+              user.id().toString(),
+              details("client", clientId, "method", "password"));
+        });
     return user;
+  }
+
+  /** A failed sign-in's audit entries: the failure, and any lockout it started. */
+  private void auditFailure(
+      String username,
+      Optional<User> user,
+      String address,
+      String clientId,
+      List<LoginThrottle.Lockout> lockouts) {
+    String id = user.map(u -> u.id().toString()).orElse(username);
+    String actorId = user.map(u -> u.id().toString()).orElse("-");
+    fence.run(
+        h -> {
+          AuditLog.recordEvent(
+              h,
+              username,
+              actorId,
+              address,
+              "user.signin.failed",
+              UserService.TYPE,
+              id,
+              details(
+                  "client",
+                  clientId,
+                  "reason",
+                  user.isPresent() ? "wrong_password" : "unknown_user"));
+          for (LoginThrottle.Lockout l : lockouts) {
+            Map<String, Object> d =
+                details(
+                    "client",
+                    clientId,
+                    "scope",
+                    l.scope().name().toLowerCase(java.util.Locale.ROOT));
+            d.put("failures", l.failures());
+            d.put("retryAfterSeconds", Math.max(1, l.retryAfter().toSeconds()));
+            AuditLog.recordEvent(
+                h, username, actorId, l.address(), "user.signin.lockout", UserService.TYPE, id, d);
+          }
+        });
+    for (LoginThrottle.Lockout l : lockouts) {
+      LOG.warn(
+          "Sign-in for user \"{}\" from {} is throttled after {} failures ({}) for {} s",
+          username,
+          l.address(),
+          l.failures(),
+          l.scope().name().toLowerCase(java.util.Locale.ROOT),
+          Math.max(1, l.retryAfter().toSeconds()));
+    }
+  }
+
+  private static Map<String, Object> details(String... pairs) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < pairs.length; i += 2) {
+      map.put(pairs[i], pairs[i + 1]);
+    }
+    return map;
   }
 
   private Map<String, Object> clientCredentialsGrant(OAuthClient client, Scope requested) {
@@ -760,7 +858,8 @@ final class IdpEndpoints {
     String password = Optional.ofNullable(single(params, "password")).orElse("");
     User user;
     try {
-      user = signIn(username, password, ClientAddress.of(ctx).address());
+      user =
+          signIn(username, password, ClientAddress.of(ctx).address(), request.client().clientId());
     } catch (OAuthError.Failure f) {
       if (f.error.retryAfter() != null) {
         ctx.header("Retry-After", Long.toString(Math.max(1, f.error.retryAfter().toSeconds())));
