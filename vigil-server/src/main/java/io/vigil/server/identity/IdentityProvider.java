@@ -67,6 +67,7 @@ public final class IdentityProvider {
   private final IdpEndpoints endpoints;
   private final ManagementRoutes management;
   private final ExternalRoutes external;
+  private final PasswordChecks passwordChecks;
 
   /**
    * A provider hashing passwords with {@link PasswordHasher#PRODUCTION_ITERATIONS}.
@@ -177,6 +178,10 @@ public final class IdentityProvider {
     this.out = out;
     String issuer = settings.issuer();
     PasswordHasher hasher = new PasswordHasher(pbkdf2Iterations);
+    this.passwordChecks =
+        new PasswordChecks(
+            settings.identity.passwordChecksAtOnce(),
+            Duration.ofMillis(settings.identity.passwordCheckWaitMillis));
     this.keys =
         new SigningKeys(
             fence, protector, clock, Duration.ofDays(settings.identity.signingKeyRotationDays));
@@ -197,6 +202,8 @@ public final class IdentityProvider {
             new AuthorizationCodes(fence, clock),
             new RefreshTokens(fence, clock, settings.identity.refreshTokenReuseGrace()),
             new LoginThrottle(clock, signInPolicy(settings.identity)),
+            passwordChecks,
+            new RequestRate(clock, settings.identity.tokenRequestsPerMinute),
             hasher,
             clock,
             settings.identity.refreshTokenLifetime(),
@@ -386,6 +393,11 @@ public final class IdentityProvider {
   /** Verifies the API's bearer tokens (see {@link TokenVerifier}). */
   public Authenticator authenticator() {
     return verifier;
+  }
+
+  /** The bound on concurrent password checks; tests fill it. */
+  PasswordChecks passwordChecks() {
+    return passwordChecks;
   }
 
   /** Users, for other parts of the node (the CLI goes through HTTP instead). */

@@ -90,6 +90,8 @@ final class IdpEndpoints {
   private final AuthorizationCodes codes;
   private final RefreshTokens refreshTokens;
   private final LoginThrottle throttle;
+  private final PasswordChecks passwordChecks;
+  private final RequestRate requestRate;
   private final PasswordHasher hasher;
   private final Clock clock;
   private final Duration refreshLifetime;
@@ -106,6 +108,8 @@ final class IdpEndpoints {
       AuthorizationCodes codes,
       RefreshTokens refreshTokens,
       LoginThrottle throttle,
+      PasswordChecks passwordChecks,
+      RequestRate requestRate,
       PasswordHasher hasher,
       Clock clock,
       Duration refreshLifetime,
@@ -120,6 +124,8 @@ final class IdpEndpoints {
     this.codes = codes;
     this.refreshTokens = refreshTokens;
     this.throttle = throttle;
+    this.passwordChecks = passwordChecks;
+    this.requestRate = requestRate;
     this.hasher = hasher;
     this.clock = clock;
     this.refreshLifetime = refreshLifetime;
@@ -236,6 +242,11 @@ final class IdpEndpoints {
     } catch (ParseException e) {
       throw parseFailure(e);
     }
+    ClientID named =
+        request.getClientAuthentication() != null
+            ? request.getClientAuthentication().getClientID()
+            : request.getClientID();
+    limitRate(named == null ? null : named.getValue(), ClientAddress.of(ctx).address());
     OAuthClient client = client(request.getClientAuthentication(), request.getClientID());
     AuthorizationGrant grant = request.getAuthorizationGrant();
     String grantType = grant.getType().getValue();
@@ -267,6 +278,27 @@ final class IdpEndpoints {
                   .failure();
         };
     ctx.contentType("application/json").result(net.minidev.json.JSONObject.toJSONString(response));
+  }
+
+  /**
+   * Counts a request against its client's rate at its address.
+   *
+   * @throws OAuthError.Failure 429 {@code slow_down} with {@code Retry-After} beyond the rate
+   */
+  private void limitRate(String clientId, String address) {
+    Optional<Duration> wait = requestRate.take(clientId, address);
+    if (wait.isPresent()) {
+      throw new OAuthError(
+              429,
+              "slow_down",
+              "Too many requests from client '"
+                  + clientId
+                  + "' at this address; wait "
+                  + Math.max(1, (wait.get().toMillis() + 999) / 1000)
+                  + " seconds (Identity.TokenRequestsPerMinute).",
+              wait.get())
+          .failure();
+    }
   }
 
   /** Authenticates a confidential client, or identifies a public one. */
@@ -339,7 +371,8 @@ final class IdpEndpoints {
    * hashed, so concurrent attempts cannot overtake the count, and every outcome is audited with the
    * client address.
    *
-   * @throws OAuthError.Failure 429 when throttled, 400 {@code invalid_grant} when wrong
+   * @throws OAuthError.Failure 429 when throttled, 503 {@code temporarily_unavailable} when no
+   *     password check was free in time, 400 {@code invalid_grant} when wrong
    */
   private User signIn(String username, String password, String address, String clientId) {
     Optional<UserService.Login> login = users.login(username, address);
@@ -350,9 +383,18 @@ final class IdpEndpoints {
               throw new OAuthError(429, "invalid_grant", r.reason(), r.retryAfter()).failure();
           case LoginThrottle.Attempt a -> a;
         };
+    String hash = login.map(UserService.Login::passwordHash).orElse(null);
     boolean match;
     try {
-      match = hasher.verify(password, login.map(UserService.Login::passwordHash).orElse(null));
+      match = passwordChecks.run(() -> hasher.verify(password, hash));
+    } catch (PasswordChecks.Busy busy) {
+      throttle.released(attempt);
+      throw new OAuthError(
+              503,
+              "temporarily_unavailable",
+              "Too many sign-ins are being checked at once; try again in a moment.",
+              busy.retryAfter())
+          .failure();
     } catch (RuntimeException e) {
       throttle.released(attempt);
       throw e;
@@ -858,13 +900,15 @@ final class IdpEndpoints {
     String password = Optional.ofNullable(single(params, "password")).orElse("");
     User user;
     try {
+      limitRate(request.client().clientId(), ClientAddress.of(ctx).address());
       user =
           signIn(username, password, ClientAddress.of(ctx).address(), request.client().clientId());
     } catch (OAuthError.Failure f) {
       if (f.error.retryAfter() != null) {
         ctx.header("Retry-After", Long.toString(Math.max(1, f.error.retryAfter().toSeconds())));
       }
-      loginPage(ctx, f.error.status() == 429 ? 429 : 401, params, f.error.description());
+      int status = f.error.status() == 429 || f.error.status() == 503 ? f.error.status() : 401;
+      loginPage(ctx, status, params, f.error.description());
       return;
     }
     completeAuthorization(ctx, request, user);
