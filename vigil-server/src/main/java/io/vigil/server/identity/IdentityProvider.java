@@ -1,16 +1,20 @@
 package io.vigil.server.identity;
 
+import io.javalin.http.Context;
+import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.config.ConfigException;
 import io.vigil.server.config.OwnerOnlyFiles;
 import io.vigil.server.config.Settings;
 import io.vigil.server.http.Authenticator;
+import io.vigil.server.http.ClientAddress;
 import io.vigil.server.http.RouteModule;
 import io.vigil.server.identity.external.ClientAssertionKeys;
 import io.vigil.server.identity.external.ExternalProviders;
 import io.vigil.server.identity.external.ExternalRoutes;
 import io.vigil.server.identity.external.ExternalSignIn;
 import io.vigil.server.protect.DataProtector;
+import io.vigil.server.security.Permission;
 import io.vigil.server.security.Principal;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,7 +27,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import javax.net.ssl.SSLContext;
@@ -383,11 +390,31 @@ public final class IdentityProvider {
    */
   public RouteModule routes() {
     return api -> {
+      api.onPermissionRefused(this::auditRefusal);
       management.register(api);
       external.register(api);
       // Last: its catch-all callback route must not shadow the management routes.
       endpoints.register(api);
     };
+  }
+
+  /** A request refused for lack of a permission: who, from where, which route and permission. */
+  private void auditRefusal(Context ctx, Principal principal, Permission permission, String route) {
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("client", principal.clientId());
+    details.put("permission", permission.name().toLowerCase(Locale.ROOT));
+    details.put("path", ctx.path());
+    fence.run(
+        h ->
+            AuditLog.recordEvent(
+                h,
+                principal.name(),
+                principal.subject(),
+                ClientAddress.of(ctx).address(),
+                "permission.refused",
+                "route",
+                route,
+                details));
   }
 
   /** Verifies the API's bearer tokens (see {@link TokenVerifier}). */

@@ -268,7 +268,8 @@ final class IdpEndpoints {
               passwordGrant(ctx, client, password, requested);
           case ClientCredentialsGrant ignored -> clientCredentialsGrant(client, requested);
           case AuthorizationCodeGrant code -> codeGrant(client, code);
-          case RefreshTokenGrant refresh -> refreshGrant(client, refresh, requested);
+          case RefreshTokenGrant refresh ->
+              refreshGrant(client, refresh, requested, ClientAddress.of(ctx).address());
           default ->
               throw new OAuthError(
                       400,
@@ -554,13 +555,18 @@ final class IdpEndpoints {
    * that fails after redemption (scope, user) rolls the redemption back too.
    */
   private Map<String, Object> refreshGrant(
-      OAuthClient client, RefreshTokenGrant grant, Scope requested) {
+      OAuthClient client, RefreshTokenGrant grant, Scope requested, String address) {
     String token = grant.getRefreshToken().getValue();
     Object outcome =
         fence.write(
             h ->
                 switch (refreshTokens.redeem(h, token, client.clientId())) {
-                  case RefreshTokens.Redemption.Rejected r -> r;
+                  case RefreshTokens.Redemption.Rejected r -> {
+                    if (r.reused() != null) {
+                      auditReuse(h, r.reused(), address);
+                    }
+                    yield r;
+                  }
                   case RefreshTokens.Redemption.Redeemed r -> {
                     String scope = narrowed(r.grant().scope(), requested);
                     User user = enabledUser(h, r.grant().userId());
@@ -584,6 +590,26 @@ final class IdpEndpoints {
       throw OAuthError.invalidGrant(r.reason()).failure();
     }
     return sign(client, (Session) outcome);
+  }
+
+  /** A refresh token presented again: who it belonged to, where it came from, what was revoked. */
+  private void auditReuse(Handle h, RefreshTokens.Grant grant, String address) {
+    String name = users.find(h, grant.userId()).map(User::username).orElse("-");
+    AuditLog.recordEvent(
+        h,
+        name,
+        grant.userId().toString(),
+        address,
+        "token.reuse",
+        "session",
+        grant.familyId().toString(),
+        details("client", grant.clientId(), "revoked", "every refresh token of the session"));
+    LOG.warn(
+        "A used refresh token of user \"{}\" (client {}) was presented again from {}: its session"
+            + " is revoked",
+        name,
+        grant.clientId(),
+        address);
   }
 
   private static String narrowed(String granted, Scope requested) {

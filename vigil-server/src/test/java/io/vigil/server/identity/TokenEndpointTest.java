@@ -453,6 +453,23 @@ class TokenEndpointTest {
   }
 
   @Test
+  void aReusedRefreshTokenIsAudited() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    String second = read(refresh(first)).get("refresh_token").asText();
+    assertThat(refresh(second).statusCode()).isEqualTo(200);
+    assertThat(refresh(first).statusCode()).isEqualTo(400);
+
+    var entries =
+        new io.vigil.server.audit.AuditLog(f.db.jdbi()).query(null, "session", null, 10).items();
+    assertThat(entries).hasSize(1);
+    assertThat(entries.get(0).action()).isEqualTo("token.reuse");
+    assertThat(entries.get(0).actor()).isEqualTo("admin");
+    assertThat(entries.get(0).address()).isEqualTo("127.0.0.1");
+    assertThat(entries.get(0).after().toString()).contains("vigil-cli");
+  }
+
+  @Test
   void withoutAReuseGraceAnyReuseRevokesTheFamilyAtOnce() throws Exception {
     f.settings.identity.refreshTokenReuseGraceSeconds = 0;
     restartProvider();
