@@ -12,6 +12,10 @@ import org.jdbi.v3.core.Jdbi;
  * The audit log. An entry is written in the same transaction as the change it describes, so a
  * change and its entry commit together or not at all. Before and after are the object's API
  * representations; secrets never appear in them because API representations never carry secrets.
+ *
+ * <p>Security events (sign-ins, lockouts, refused permissions, detected token reuse) are entries
+ * too, with the client address they came from ({@link #recordEvent}); their {@code after} holds the
+ * event's details, never a password or token.
  */
 public final class AuditLog {
 
@@ -25,7 +29,8 @@ public final class AuditLog {
       String objectType,
       String objectId,
       Object before,
-      Object after) {}
+      Object after,
+      String address) {}
 
   /** A page of entries, newest first, and the cursor for the next page (null at the end). */
   public record Page(List<Entry> items, String nextCursor) {}
@@ -50,17 +55,57 @@ public final class AuditLog {
       String objectId,
       Object before,
       Object after) {
+    insert(h, actor.name(), actor.subject(), null, action, objectType, objectId, before, after);
+  }
+
+  /**
+   * Records a security event inside the caller's transaction.
+   *
+   * @param actor who: a user name (as typed, for a sign-in) or a client id
+   * @param actorId the user's id or the client id; {@code -} when there is none (an unknown user)
+   * @param address where from: the client address
+   * @param details what else an operator needs (the client, the reason), as the entry's {@code
+   *     after}
+   */
+  public static void recordEvent(
+      Handle h,
+      String actor,
+      String actorId,
+      String address,
+      String action,
+      String objectType,
+      String objectId,
+      Object details) {
+    insert(h, actor, actorId, address, action, objectType, objectId, null, details);
+  }
+
+  private static void insert(
+      Handle h,
+      String actor,
+      String actorId,
+      String address,
+      String action,
+      String objectType,
+      String objectId,
+      Object before,
+      Object after) {
     h.createUpdate(
-            "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id, before_json,"
-                + " after_json) VALUES (:actor, :actorId, :action, :type, :id, :before, :after)")
-        .bind("actor", actor.name())
-        .bind("actorId", actor.subject())
+            "INSERT INTO audit_log (actor, actor_id, client_address, action, object_type,"
+                + " object_id, before_json, after_json) VALUES (:actor, :actorId, :address,"
+                + " :action, :type, :id, :before, :after)")
+        .bind("actor", clip(actor, 200))
+        .bind("actorId", clip(actorId, 200))
+        .bind("address", clip(address, 64))
         .bind("action", action)
         .bind("type", objectType)
-        .bind("id", objectId)
+        .bind("id", clip(objectId, 200))
         .bind("before", toJson(before))
         .bind("after", toJson(after))
         .execute();
+  }
+
+  private static String clip(String value, int max) {
+    return value == null || value.length() <= max ? value : value.substring(0, max);
   }
 
   /**
@@ -106,7 +151,8 @@ public final class AuditLog {
                               rs.getString("object_type"),
                               rs.getString("object_id"),
                               fromJson(rs.getString("before_json")),
-                              fromJson(rs.getString("after_json"))))
+                              fromJson(rs.getString("after_json")),
+                              rs.getString("client_address")))
                   .list();
           if (rows.size() > limit) {
             List<Entry> page = rows.subList(0, limit);

@@ -194,6 +194,40 @@ public final class Settings {
     @JsonProperty("SigningKeyRotationDays")
     public int signingKeyRotationDays = 30;
 
+    /** Failed sign-ins of one user from one address before each further attempt waits. */
+    @JsonProperty("SignInFailuresBeforeDelay")
+    public int signInFailuresBeforeDelay = 5;
+
+    /** The longest wait between attempts of one user from one address; waits double up to it. */
+    @JsonProperty("SignInMaxDelaySeconds")
+    public long signInMaxDelaySeconds = 15 * 60;
+
+    /**
+     * Failed sign-ins from one address, across users, within 5 minutes before that address is
+     * refused for users that never signed in from it (password spraying).
+     */
+    @JsonProperty("SignInFailuresPerAddress")
+    public int signInFailuresPerAddress = 20;
+
+    /** Password checks (PBKDF2) that may run at once; 0 means one per processor. */
+    @JsonProperty("PasswordChecksAtOnce")
+    public int passwordChecksAtOnce = 0;
+
+    /** How long a sign-in waits for a free password check before it is answered 503. */
+    @JsonProperty("PasswordCheckWaitMillis")
+    public long passwordCheckWaitMillis = 1000;
+
+    /** Token-endpoint and sign-in requests per minute per client id and client address. */
+    @JsonProperty("TokenRequestsPerMinute")
+    public int tokenRequestsPerMinute = 300;
+
+    /** The number of password checks that may run at once, after resolving 0. */
+    public int passwordChecksAtOnce() {
+      return passwordChecksAtOnce > 0
+          ? passwordChecksAtOnce
+          : Runtime.getRuntime().availableProcessors();
+    }
+
     public Duration accessTokenLifetime() {
       return Duration.ofSeconds(accessTokenLifetimeSeconds);
     }

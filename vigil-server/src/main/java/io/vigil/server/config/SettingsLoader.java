@@ -341,5 +341,26 @@ public final class SettingsLoader {
       throw new ConfigException(
           "Identity.RefreshTokenReuseGraceSeconds must be between 0 and 300 in " + file + ".");
     }
+    Settings.IdentitySection id = s.identity;
+    if (id.signInFailuresBeforeDelay < 1
+        || id.signInFailuresPerAddress < 1
+        || id.signInMaxDelaySeconds < 1
+        || id.signInMaxDelaySeconds > 24 * 3600) {
+      throw new ConfigException(
+          "Identity sign-in throttling is out of range in "
+              + file
+              + ": SignInFailuresBeforeDelay and SignInFailuresPerAddress must be at least 1,"
+              + " SignInMaxDelaySeconds between 1 and 86400.");
+    }
+    if (id.passwordChecksAtOnce < 0
+        || id.passwordCheckWaitMillis < 0
+        || id.passwordCheckWaitMillis > 30_000
+        || id.tokenRequestsPerMinute < 1) {
+      throw new ConfigException(
+          "Identity request limits are out of range in "
+              + file
+              + ": PasswordChecksAtOnce >= 0 (0: one per processor), PasswordCheckWaitMillis"
+              + " between 0 and 30000, TokenRequestsPerMinute >= 1.");
+    }
   }
 }

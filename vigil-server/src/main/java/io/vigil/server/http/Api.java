@@ -17,11 +17,28 @@ import java.util.Objects;
  */
 public final class Api {
 
+  /** Hears of every request refused for lack of a permission, before the 403 is sent. */
+  @FunctionalInterface
+  public interface RefusalListener {
+    void refused(Context ctx, Principal principal, Permission permission, String route);
+  }
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Api.class);
+
   private final RoutesConfig routes;
+  private final List<RefusalListener> refusalListeners = new ArrayList<>();
   private final List<RouteInfo> table = new ArrayList<>();
 
   Api(RoutesConfig routes) {
     this.routes = routes;
+  }
+
+  /**
+   * Calls {@code listener} for every request refused for lack of a permission (the audit log). A
+   * listener that fails is logged and does not change the answer.
+   */
+  public void onPermissionRefused(RefusalListener listener) {
+    refusalListeners.add(listener);
   }
 
   /** Runs {@code handler} after every request's handler, before the response is sent. */
@@ -71,6 +88,13 @@ public final class Api {
           ctx.attribute(HttpServer.ROUTE, path);
           Principal principal = principal(ctx);
           if (!principal.has(permission)) {
+            for (RefusalListener l : refusalListeners) {
+              try {
+                l.refused(ctx, principal, permission, method.name() + " " + path);
+              } catch (RuntimeException e) {
+                LOG.warn("Could not record a refused request to {}: {}", path, e.toString());
+              }
+            }
             throw ApiException.forbidden(
                 "\""
                     + principal.name()

@@ -113,7 +113,7 @@ public final class TrustedProxies {
    * brackets. IPv4-mapped IPv6 addresses ({@code ::ffff:10.0.0.5}) become IPv4. Empty for anything
    * else, such as a host name, {@code unknown} or an obfuscated identifier.
    */
-  static Optional<InetAddress> literal(String text) {
+  public static Optional<InetAddress> literal(String text) {
     if (text == null) {
       return Optional.empty();
     }

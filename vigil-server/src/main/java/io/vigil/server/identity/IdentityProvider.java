@@ -1,16 +1,20 @@
 package io.vigil.server.identity;
 
+import io.javalin.http.Context;
+import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.config.ConfigException;
 import io.vigil.server.config.OwnerOnlyFiles;
 import io.vigil.server.config.Settings;
 import io.vigil.server.http.Authenticator;
+import io.vigil.server.http.ClientAddress;
 import io.vigil.server.http.RouteModule;
 import io.vigil.server.identity.external.ClientAssertionKeys;
 import io.vigil.server.identity.external.ExternalProviders;
 import io.vigil.server.identity.external.ExternalRoutes;
 import io.vigil.server.identity.external.ExternalSignIn;
 import io.vigil.server.protect.DataProtector;
+import io.vigil.server.security.Permission;
 import io.vigil.server.security.Principal;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,7 +27,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import javax.net.ssl.SSLContext;
@@ -40,9 +47,9 @@ import org.jdbi.v3.core.Jdbi;
  * {@code VIGIL_ADMIN_PASSWORD}); when none is given a random one is generated and printed once to
  * standard output, never to the log, and only by the node whose transaction created the user.
  *
- * <p>Failed-login throttling is kept in this node's memory (see {@link LoginThrottle}); everything
- * else lives in the shared database, so after a failover the new node verifies the old node's
- * tokens and accepts its refresh tokens.
+ * <p>Sign-in throttling counts failures in this node's memory (see {@link LoginThrottle}); the
+ * addresses users signed in from, and everything else, live in the shared database, so after a
+ * failover the new node verifies the old node's tokens and accepts its refresh tokens.
  */
 public final class IdentityProvider {
 
@@ -67,6 +74,7 @@ public final class IdentityProvider {
   private final IdpEndpoints endpoints;
   private final ManagementRoutes management;
   private final ExternalRoutes external;
+  private final PasswordChecks passwordChecks;
 
   /**
    * A provider hashing passwords with {@link PasswordHasher#PRODUCTION_ITERATIONS}.
@@ -177,6 +185,10 @@ public final class IdentityProvider {
     this.out = out;
     String issuer = settings.issuer();
     PasswordHasher hasher = new PasswordHasher(pbkdf2Iterations);
+    this.passwordChecks =
+        new PasswordChecks(
+            settings.identity.passwordChecksAtOnce(),
+            Duration.ofMillis(settings.identity.passwordCheckWaitMillis));
     this.keys =
         new SigningKeys(
             fence, protector, clock, Duration.ofDays(settings.identity.signingKeyRotationDays));
@@ -196,13 +208,29 @@ public final class IdentityProvider {
             clients,
             new AuthorizationCodes(fence, clock),
             new RefreshTokens(fence, clock, settings.identity.refreshTokenReuseGrace()),
-            new LoginThrottle(clock),
+            new LoginThrottle(clock, signInPolicy(settings.identity)),
+            passwordChecks,
+            new RequestRate(clock, settings.identity.tokenRequestsPerMinute),
             hasher,
             clock,
             settings.identity.refreshTokenLifetime(),
             new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock),
             fence);
     this.management = new ManagementRoutes(users, clients);
+  }
+
+  /** The sign-in throttle's limits: the settings, and fixed defaults for the rest. */
+  static LoginThrottle.Policy signInPolicy(Settings.IdentitySection s) {
+    LoginThrottle.Policy d = LoginThrottle.Policy.DEFAULTS;
+    Duration maxDelay = Duration.ofSeconds(s.signInMaxDelaySeconds);
+    return new LoginThrottle.Policy(
+        s.signInFailuresBeforeDelay,
+        d.firstDelay(),
+        maxDelay,
+        s.signInFailuresPerAddress,
+        d.failuresPerUserFromNewAddresses(),
+        d.addressWindow(),
+        maxDelay.compareTo(d.forgetAfter()) > 0 ? maxDelay : d.forgetAfter());
   }
 
   /** The Java runtime's default TLS context: its trust store only. */
@@ -362,6 +390,7 @@ public final class IdentityProvider {
    */
   public RouteModule routes() {
     return api -> {
+      api.onPermissionRefused(this::auditRefusal);
       management.register(api);
       external.register(api);
       // Last: its catch-all callback route must not shadow the management routes.
@@ -369,9 +398,33 @@ public final class IdentityProvider {
     };
   }
 
+  /** A request refused for lack of a permission: who, from where, which route and permission. */
+  private void auditRefusal(Context ctx, Principal principal, Permission permission, String route) {
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("client", principal.clientId());
+    details.put("permission", permission.name().toLowerCase(Locale.ROOT));
+    details.put("path", ctx.path());
+    fence.run(
+        h ->
+            AuditLog.recordEvent(
+                h,
+                principal.name(),
+                principal.subject(),
+                ClientAddress.of(ctx).address(),
+                "permission.refused",
+                "route",
+                route,
+                details));
+  }
+
   /** Verifies the API's bearer tokens (see {@link TokenVerifier}). */
   public Authenticator authenticator() {
     return verifier;
+  }
+
+  /** The bound on concurrent password checks; tests fill it. */
+  PasswordChecks passwordChecks() {
+    return passwordChecks;
   }
 
   /** Users, for other parts of the node (the CLI goes through HTTP instead). */

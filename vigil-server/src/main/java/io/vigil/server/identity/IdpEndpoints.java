@@ -39,6 +39,7 @@ import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import com.nimbusds.openid.connect.sdk.token.OIDCTokens;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
@@ -78,6 +79,8 @@ final class IdpEndpoints {
       List.of("openid", "profile", "vigil.api", "offline_access");
   static final String API_SCOPE = "vigil.api";
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IdpEndpoints.class);
+
   private final String issuer;
   private final SigningKeys keys;
   private final TokenSigner signer;
@@ -87,6 +90,8 @@ final class IdpEndpoints {
   private final AuthorizationCodes codes;
   private final RefreshTokens refreshTokens;
   private final LoginThrottle throttle;
+  private final PasswordChecks passwordChecks;
+  private final RequestRate requestRate;
   private final PasswordHasher hasher;
   private final Clock clock;
   private final Duration refreshLifetime;
@@ -103,6 +108,8 @@ final class IdpEndpoints {
       AuthorizationCodes codes,
       RefreshTokens refreshTokens,
       LoginThrottle throttle,
+      PasswordChecks passwordChecks,
+      RequestRate requestRate,
       PasswordHasher hasher,
       Clock clock,
       Duration refreshLifetime,
@@ -117,6 +124,8 @@ final class IdpEndpoints {
     this.codes = codes;
     this.refreshTokens = refreshTokens;
     this.throttle = throttle;
+    this.passwordChecks = passwordChecks;
+    this.requestRate = requestRate;
     this.hasher = hasher;
     this.clock = clock;
     this.refreshLifetime = refreshLifetime;
@@ -233,6 +242,11 @@ final class IdpEndpoints {
     } catch (ParseException e) {
       throw parseFailure(e);
     }
+    ClientID named =
+        request.getClientAuthentication() != null
+            ? request.getClientAuthentication().getClientID()
+            : request.getClientID();
+    limitRate(named == null ? null : named.getValue(), ClientAddress.of(ctx).address());
     OAuthClient client = client(request.getClientAuthentication(), request.getClientID());
     AuthorizationGrant grant = request.getAuthorizationGrant();
     String grantType = grant.getType().getValue();
@@ -254,7 +268,8 @@ final class IdpEndpoints {
               passwordGrant(ctx, client, password, requested);
           case ClientCredentialsGrant ignored -> clientCredentialsGrant(client, requested);
           case AuthorizationCodeGrant code -> codeGrant(client, code);
-          case RefreshTokenGrant refresh -> refreshGrant(client, refresh, requested);
+          case RefreshTokenGrant refresh ->
+              refreshGrant(client, refresh, requested, ClientAddress.of(ctx).address());
           default ->
               throw new OAuthError(
                       400,
@@ -264,6 +279,27 @@ final class IdpEndpoints {
                   .failure();
         };
     ctx.contentType("application/json").result(net.minidev.json.JSONObject.toJSONString(response));
+  }
+
+  /**
+   * Counts a request against its client's rate at its address.
+   *
+   * @throws OAuthError.Failure 429 {@code slow_down} with {@code Retry-After} beyond the rate
+   */
+  private void limitRate(String clientId, String address) {
+    Optional<Duration> wait = requestRate.take(clientId, address);
+    if (wait.isPresent()) {
+      throw new OAuthError(
+              429,
+              "slow_down",
+              "Too many requests from client '"
+                  + clientId
+                  + "' at this address; wait "
+                  + Math.max(1, (wait.get().toMillis() + 999) / 1000)
+                  + " seconds (Identity.TokenRequestsPerMinute).",
+              wait.get())
+          .failure();
+    }
   }
 
   /** Authenticates a confidential client, or identifies a public one. */
@@ -324,42 +360,147 @@ final class IdpEndpoints {
     String scope = userScope(requested);
     User user =
         signIn(
-            grant.getUsername(), grant.getPassword().getValue(), ClientAddress.of(ctx).address());
+            grant.getUsername(),
+            grant.getPassword().getValue(),
+            ClientAddress.of(ctx).address(),
+            client.clientId());
     return newSession(user, client, scope, clock.instant());
   }
 
   /**
-   * Checks a user's credentials under the throttle.
+   * Checks a user's credentials under the throttle: the attempt is reserved before the password is
+   * hashed, so concurrent attempts cannot overtake the count, and every outcome is audited with the
+   * client address.
    *
-   * @throws OAuthError.Failure 429 when throttled, 400 {@code invalid_grant} when wrong
+   * @throws OAuthError.Failure 429 when throttled, 503 {@code temporarily_unavailable} when no
+   *     password check was free in time, 400 {@code invalid_grant} when wrong
    */
-  private User signIn(String username, String password, String address) {
-    Optional<LoginThrottle.Refusal> refusal = throttle.check(username, address);
-    if (refusal.isPresent()) {
-      throw new OAuthError(429, "invalid_grant", refusal.get().reason(), refusal.get().retryAfter())
+  private User signIn(String username, String password, String address, String clientId) {
+    Optional<UserService.Login> login = users.login(username, address);
+    boolean known = login.map(UserService.Login::knownAddress).orElse(false);
+    LoginThrottle.Attempt attempt =
+        switch (throttle.reserve(username, address, known)) {
+          case LoginThrottle.Refusal r ->
+              throw new OAuthError(429, "invalid_grant", r.reason(), r.retryAfter()).failure();
+          case LoginThrottle.Attempt a -> a;
+        };
+    String hash = login.map(UserService.Login::passwordHash).orElse(null);
+    boolean match;
+    try {
+      match = passwordChecks.run(() -> hasher.verify(password, hash));
+    } catch (PasswordChecks.Busy busy) {
+      throttle.released(attempt);
+      throw new OAuthError(
+              503,
+              "temporarily_unavailable",
+              "Too many sign-ins are being checked at once; try again in a moment.",
+              busy.retryAfter())
           .failure();
+    } catch (RuntimeException e) {
+      throttle.released(attempt);
+      throw e;
     }
-    Optional<UserService.Login> login = users.login(username);
-    boolean match =
-        hasher.verify(password, login.map(UserService.Login::passwordHash).orElse(null));
     if (!match) {
-      throttle.failed(username, address);
+      List<LoginThrottle.Lockout> lockouts = throttle.failed(attempt);
+      auditFailure(username, login.map(UserService.Login::user), address, clientId, lockouts);
+      LoginThrottle.Policy policy = throttle.policy();
       throw OAuthError.invalidGrant(
               "The user name or password is wrong. After "
-                  + LoginThrottle.MAX_PER_USER
-                  + " failed attempts sign-in is blocked for "
-                  + LoginThrottle.WINDOW.toMinutes()
+                  + policy.failuresBeforeDelay()
+                  + " failed attempts from one address, each further attempt from it waits"
+                  + " longer, up to "
+                  + policy.maxDelay().toMinutes()
                   + " minutes.")
           .failure();
     }
+    throttle.succeeded(attempt);
     User user = login.get().user();
     if (!user.enabled()) {
+      fence.run(
+          h ->
+              AuditLog.recordEvent(
+                  h,
+                  username,
+                  user.id().toString(),
+                  address,
+                  "user.signin.failed",
+                  UserService.TYPE,
+                  user.id().toString(),
+                  details("client", clientId, "reason", "disabled")));
       throw OAuthError.invalidGrant(
               "User \"" + user.username() + "\" is disabled; ask an administrator to enable it.")
           .failure();
     }
-    throttle.succeeded(username);
+    fence.run(
+        h -> {
+          UserService.rememberAddress(h, user.id(), address);
+          AuditLog.recordEvent(
+              h,
+              user.username(),
+              user.id().toString(),
+              address,
+              "user.signin",
+              UserService.TYPE,
+              user.id().toString(),
+              details("client", clientId, "method", "password"));
+        });
     return user;
+  }
+
+  /** A failed sign-in's audit entries: the failure, and any lockout it started. */
+  private void auditFailure(
+      String username,
+      Optional<User> user,
+      String address,
+      String clientId,
+      List<LoginThrottle.Lockout> lockouts) {
+    String id = user.map(u -> u.id().toString()).orElse(username);
+    String actorId = user.map(u -> u.id().toString()).orElse("-");
+    fence.run(
+        h -> {
+          AuditLog.recordEvent(
+              h,
+              username,
+              actorId,
+              address,
+              "user.signin.failed",
+              UserService.TYPE,
+              id,
+              details(
+                  "client",
+                  clientId,
+                  "reason",
+                  user.isPresent() ? "wrong_password" : "unknown_user"));
+          for (LoginThrottle.Lockout l : lockouts) {
+            Map<String, Object> d =
+                details(
+                    "client",
+                    clientId,
+                    "scope",
+                    l.scope().name().toLowerCase(java.util.Locale.ROOT));
+            d.put("failures", l.failures());
+            d.put("retryAfterSeconds", Math.max(1, l.retryAfter().toSeconds()));
+            AuditLog.recordEvent(
+                h, username, actorId, l.address(), "user.signin.lockout", UserService.TYPE, id, d);
+          }
+        });
+    for (LoginThrottle.Lockout l : lockouts) {
+      LOG.warn(
+          "Sign-in for user \"{}\" from {} is throttled after {} failures ({}) for {} s",
+          username,
+          l.address(),
+          l.failures(),
+          l.scope().name().toLowerCase(java.util.Locale.ROOT),
+          Math.max(1, l.retryAfter().toSeconds()));
+    }
+  }
+
+  private static Map<String, Object> details(String... pairs) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < pairs.length; i += 2) {
+      map.put(pairs[i], pairs[i + 1]);
+    }
+    return map;
   }
 
   private Map<String, Object> clientCredentialsGrant(OAuthClient client, Scope requested) {
@@ -414,13 +555,18 @@ final class IdpEndpoints {
    * that fails after redemption (scope, user) rolls the redemption back too.
    */
   private Map<String, Object> refreshGrant(
-      OAuthClient client, RefreshTokenGrant grant, Scope requested) {
+      OAuthClient client, RefreshTokenGrant grant, Scope requested, String address) {
     String token = grant.getRefreshToken().getValue();
     Object outcome =
         fence.write(
             h ->
                 switch (refreshTokens.redeem(h, token, client.clientId())) {
-                  case RefreshTokens.Redemption.Rejected r -> r;
+                  case RefreshTokens.Redemption.Rejected r -> {
+                    if (r.reused() != null) {
+                      auditReuse(h, r.reused(), address);
+                    }
+                    yield r;
+                  }
                   case RefreshTokens.Redemption.Redeemed r -> {
                     String scope = narrowed(r.grant().scope(), requested);
                     User user = enabledUser(h, r.grant().userId());
@@ -444,6 +590,26 @@ final class IdpEndpoints {
       throw OAuthError.invalidGrant(r.reason()).failure();
     }
     return sign(client, (Session) outcome);
+  }
+
+  /** A refresh token presented again: who it belonged to, where it came from, what was revoked. */
+  private void auditReuse(Handle h, RefreshTokens.Grant grant, String address) {
+    String name = users.find(h, grant.userId()).map(User::username).orElse("-");
+    AuditLog.recordEvent(
+        h,
+        name,
+        grant.userId().toString(),
+        address,
+        "token.reuse",
+        "session",
+        grant.familyId().toString(),
+        details("client", grant.clientId(), "revoked", "every refresh token of the session"));
+    LOG.warn(
+        "A used refresh token of user \"{}\" (client {}) was presented again from {}: its session"
+            + " is revoked",
+        name,
+        grant.clientId(),
+        address);
   }
 
   private static String narrowed(String granted, Scope requested) {
@@ -760,12 +926,15 @@ final class IdpEndpoints {
     String password = Optional.ofNullable(single(params, "password")).orElse("");
     User user;
     try {
-      user = signIn(username, password, ClientAddress.of(ctx).address());
+      limitRate(request.client().clientId(), ClientAddress.of(ctx).address());
+      user =
+          signIn(username, password, ClientAddress.of(ctx).address(), request.client().clientId());
     } catch (OAuthError.Failure f) {
       if (f.error.retryAfter() != null) {
         ctx.header("Retry-After", Long.toString(Math.max(1, f.error.retryAfter().toSeconds())));
       }
-      loginPage(ctx, f.error.status() == 429 ? 429 : 401, params, f.error.description());
+      int status = f.error.status() == 429 || f.error.status() == 503 ? f.error.status() : 401;
+      loginPage(ctx, status, params, f.error.description());
       return;
     }
     completeAuthorization(ctx, request, user);

@@ -50,7 +50,15 @@ final class RefreshTokens {
      */
     record Redeemed(Grant grant, String parentHash) implements Redemption {}
 
-    record Rejected(String reason) implements Redemption {}
+    /**
+     * @param reused the grant of a token presented again, whose family was revoked for it: a
+     *     security event; null for any other rejection
+     */
+    record Rejected(String reason, Grant reused) implements Redemption {
+      Rejected(String reason) {
+        this(reason, null);
+      }
+    }
   }
 
   private final Fence fence;
@@ -163,7 +171,8 @@ final class RefreshTokens {
         .execute();
     return new Redemption.Rejected(
         "The refresh token was already used, so it may have been copied: every token of"
-            + " this session is now revoked. Sign in again.");
+            + " this session is now revoked. Sign in again.",
+        grant);
   }
 
   /** Whether no token issued for {@code hash} has been redeemed yet (retired ones do not count). */

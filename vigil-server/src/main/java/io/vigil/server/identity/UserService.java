@@ -32,8 +32,15 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  */
 public final class UserService {
 
-  /** Password hash and user, for signing in. */
-  record Login(User user, String passwordHash) {}
+  /**
+   * Password hash and user, for signing in.
+   *
+   * @param knownAddress whether the user signed in from the address asked about before
+   */
+  record Login(User user, String passwordHash, boolean knownAddress) {}
+
+  /** How many addresses are remembered per user: the most recent ones it signed in from. */
+  static final int KNOWN_ADDRESSES = 10;
 
   /** The fields {@code PATCH} may change; null leaves a field as it is. */
   public record Changes(String displayName, List<String> roles, Boolean enabled) {}
@@ -88,14 +95,68 @@ public final class UserService {
         .map(u -> withGrants(h, u));
   }
 
-  Optional<Login> login(String username) {
+  /**
+   * The user named {@code username} (in any case), if any, and whether it signed in from {@code
+   * address} before. Both questions are asked whether or not the user exists, so the time this
+   * takes does not tell.
+   */
+  Optional<Login> login(String username, String address) {
+    String key = username.toLowerCase(Locale.ROOT);
     return fence.read(
-        h ->
-            h.createQuery("SELECT * FROM users WHERE username_key = :key")
-                .bind("key", username.toLowerCase(Locale.ROOT))
-                .map((rs, c) -> new Login(map(rs, c), rs.getString("password_hash")))
-                .findOne()
-                .map(l -> new Login(withGrants(h, l.user()), l.passwordHash())));
+        h -> {
+          boolean known =
+              h.createQuery(
+                          "SELECT COUNT(*) FROM user_known_addresses k JOIN users u ON u.id ="
+                              + " k.user_id WHERE u.username_key = :key AND k.address = :address")
+                      .bind("key", key)
+                      .bind("address", address)
+                      .mapTo(Long.class)
+                      .one()
+                  > 0;
+          return h.createQuery("SELECT * FROM users WHERE username_key = :key")
+              .bind("key", key)
+              .map((rs, c) -> new Login(map(rs, c), rs.getString("password_hash"), known))
+              .findOne()
+              .map(l -> new Login(withGrants(h, l.user()), l.passwordHash(), known));
+        });
+  }
+
+  /**
+   * Remembers that {@code userId} signed in from {@code address}, in the caller's transaction, by
+   * the database clock; only the {@link #KNOWN_ADDRESSES} most recent addresses are kept.
+   */
+  static void rememberAddress(Handle h, UUID userId, String address) {
+    int updated =
+        h.createUpdate(
+                "UPDATE user_known_addresses SET last_signed_in_at = CURRENT_TIMESTAMP WHERE"
+                    + " user_id = :user AND address = :address")
+            .bind("user", userId)
+            .bind("address", address)
+            .execute();
+    if (updated == 0) {
+      // Two sign-ins of one user from one new address at once: the user row's lock orders them,
+      // so the second finds the first's row instead of failing on the primary key.
+      h.createQuery("SELECT id FROM users WHERE id = :user FOR UPDATE")
+          .bind("user", userId)
+          .mapTo(UUID.class)
+          .findOne();
+      h.createUpdate(
+              "INSERT INTO user_known_addresses (user_id, address, last_signed_in_at) SELECT"
+                  + " :user, :address, CURRENT_TIMESTAMP FROM users u WHERE u.id = :user AND NOT"
+                  + " EXISTS (SELECT 1 FROM user_known_addresses k WHERE k.user_id = :user AND"
+                  + " k.address = :address)")
+          .bind("user", userId)
+          .bind("address", address)
+          .execute();
+    }
+    h.createUpdate(
+            "DELETE FROM user_known_addresses WHERE user_id = :user AND address NOT IN (SELECT"
+                + " k.address FROM user_known_addresses k WHERE k.user_id = :user ORDER BY"
+                + " k.last_signed_in_at DESC, k.address LIMIT "
+                + KNOWN_ADDRESSES
+                + ")")
+        .bind("user", userId)
+        .execute();
   }
 
   private static final String GRANTS_SQL =

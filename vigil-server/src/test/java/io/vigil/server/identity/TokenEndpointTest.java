@@ -453,6 +453,23 @@ class TokenEndpointTest {
   }
 
   @Test
+  void aReusedRefreshTokenIsAudited() throws Exception {
+    String first =
+        read(f.passwordGrant("admin", ADMIN_PASSWORD, null)).get("refresh_token").asText();
+    String second = read(refresh(first)).get("refresh_token").asText();
+    assertThat(refresh(second).statusCode()).isEqualTo(200);
+    assertThat(refresh(first).statusCode()).isEqualTo(400);
+
+    var entries =
+        new io.vigil.server.audit.AuditLog(f.db.jdbi()).query(null, "session", null, 10).items();
+    assertThat(entries).hasSize(1);
+    assertThat(entries.get(0).action()).isEqualTo("token.reuse");
+    assertThat(entries.get(0).actor()).isEqualTo("admin");
+    assertThat(entries.get(0).address()).isEqualTo("127.0.0.1");
+    assertThat(entries.get(0).after().toString()).contains("vigil-cli");
+  }
+
+  @Test
   void withoutAReuseGraceAnyReuseRevokesTheFamilyAtOnce() throws Exception {
     f.settings.identity.refreshTokenReuseGraceSeconds = 0;
     restartProvider();
@@ -568,19 +585,68 @@ class TokenEndpointTest {
   }
 
   @Test
-  void sixthFailedAttemptIsRefusedEvenWithTheRightPasswordUntilTheWindowEnds() throws Exception {
-    for (int i = 0; i < LoginThrottle.MAX_PER_USER; i++) {
+  void afterTheFreeFailuresTheNextAttemptFromThatAddressWaitsEvenWithTheRightPassword()
+      throws Exception {
+    for (int i = 0; i < LoginThrottle.Policy.DEFAULTS.failuresBeforeDelay(); i++) {
       assertThat(f.passwordGrant("admin", "wrong password " + i, null).statusCode()).isEqualTo(400);
     }
     HttpResponse<String> locked = f.passwordGrant("admin", ADMIN_PASSWORD, null);
     assertThat(locked.statusCode()).isEqualTo(429);
     assertThat(read(locked).get("error").asText()).isEqualTo("invalid_grant");
     assertThat(read(locked).get("error_description").asText()).contains("Too many failed");
-    assertThat(locked.headers().firstValue("Retry-After")).hasValue("300");
+    assertThat(locked.headers().firstValue("Retry-After")).hasValue("1");
 
-    f.clock.advance(Duration.ofMinutes(4));
-    assertThat(f.passwordGrant("admin", ADMIN_PASSWORD, null).statusCode()).isEqualTo(429);
-    f.clock.advance(Duration.ofMinutes(1));
+    f.clock.advance(Duration.ofSeconds(1));
+    assertThat(f.passwordGrant("admin", ADMIN_PASSWORD, null).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void passwordChecksBeyondTheBoundAreRefusedWithRetryAfter() throws Exception {
+    f.settings.identity.passwordChecksAtOnce = 2;
+    f.settings.identity.passwordCheckWaitMillis = 0;
+    restartProvider();
+    int held = f.idp.passwordChecks().permits().drainPermits();
+    assertThat(held).isEqualTo(2);
+    try {
+      for (int i = 0; i < 10; i++) {
+        HttpResponse<String> busy = f.passwordGrant("admin", ADMIN_PASSWORD, null);
+        assertThat(busy.statusCode()).isEqualTo(503);
+        assertThat(read(busy).get("error").asText()).isEqualTo("temporarily_unavailable");
+        assertThat(read(busy).get("error_description").asText()).doesNotContain("Exception");
+        assertThat(busy.headers().firstValue("Retry-After")).hasValue("1");
+      }
+      Map<String, String> form = new LinkedHashMap<>(signInForm());
+      form.put("password", ADMIN_PASSWORD);
+      HttpResponse<String> page = f.form("/idp/connect/authorize", form, null);
+      assertThat(page.statusCode()).isEqualTo(503);
+      assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
+      assertThat(page.headers().firstValue("Retry-After")).hasValue("1");
+      assertThat(page.body()).contains("try again in a moment");
+    } finally {
+      f.idp.passwordChecks().permits().release(held);
+    }
+    // Refused checks are not failures: the user is not delayed.
+    assertThat(f.passwordGrant("admin", ADMIN_PASSWORD, null).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aClientBeyondItsRateIsRefusedWithRetryAfter() throws Exception {
+    f.settings.identity.tokenRequestsPerMinute = 3;
+    restartProvider();
+    for (int i = 0; i < 3; i++) {
+      assertThat(f.passwordGrant("admin", ADMIN_PASSWORD, null).statusCode()).isEqualTo(200);
+    }
+    HttpResponse<String> slow = f.passwordGrant("admin", ADMIN_PASSWORD, null);
+    assertThat(slow.statusCode()).isEqualTo(429);
+    assertThat(read(slow).get("error").asText()).isEqualTo("slow_down");
+    assertThat(slow.headers().firstValue("Retry-After")).hasValue("20");
+    Map<String, String> form = new LinkedHashMap<>(signInForm());
+    form.put("client_id", "vigil-console");
+    form.put("password", ADMIN_PASSWORD);
+    // Another client at the same address has a bucket of its own.
+    assertThat(f.form("/idp/connect/authorize", form, null).statusCode()).isEqualTo(302);
+
+    f.clock.advance(Duration.ofSeconds(20));
     assertThat(f.passwordGrant("admin", ADMIN_PASSWORD, null).statusCode()).isEqualTo(200);
   }
 
@@ -664,6 +730,21 @@ class TokenEndpointTest {
     q.put("code_challenge", challenge);
     q.put("code_challenge_method", method);
     return "/idp/connect/authorize?" + IdpFixture.encode(q);
+  }
+
+  private Map<String, String> signInForm() {
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("response_type", "code");
+    form.put("client_id", "vigil-console");
+    form.put("redirect_uri", "http://127.0.0.1:5000/callback");
+    form.put("scope", "openid vigil.api offline_access");
+    form.put("state", "xyz");
+    form.put(
+        "code_challenge",
+        CodeChallenge.compute(CodeChallengeMethod.S256, new CodeVerifier()).getValue());
+    form.put("code_challenge_method", "S256");
+    form.put("username", "admin");
+    return form;
   }
 
   private String signInAndGetCode(CodeVerifier verifier, String redirect) throws Exception {

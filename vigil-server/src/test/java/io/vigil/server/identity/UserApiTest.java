@@ -253,4 +253,25 @@ class UserApiTest {
     assertThat(r.statusCode()).isEqualTo(403);
     assertThat(f.get("/api/v1/users", null).statusCode()).isEqualTo(401);
   }
+
+  @Test
+  void aRefusedPermissionIsAudited() throws Exception {
+    call(
+        "POST",
+        "/api/v1/users",
+        "{\"username\":\"vic\",\"password\":\"a long enough secret\",\"roles\":[\"viewer\"]}");
+    String viewer =
+        read(f.passwordGrant("vic", "a long enough secret", null)).get("access_token").asText();
+    assertThat(f.get("/api/v1/users", viewer).statusCode()).isEqualTo(403);
+
+    var entries =
+        new io.vigil.server.audit.AuditLog(f.db.jdbi())
+            .query(null, "route", "GET /api/v1/users", 10)
+            .items();
+    assertThat(entries).hasSize(1);
+    assertThat(entries.get(0).action()).isEqualTo("permission.refused");
+    assertThat(entries.get(0).actor()).isEqualTo("vic");
+    assertThat(entries.get(0).address()).isEqualTo("127.0.0.1");
+    assertThat(entries.get(0).after().toString()).contains("\"permission\":\"users_read\"");
+  }
 }
