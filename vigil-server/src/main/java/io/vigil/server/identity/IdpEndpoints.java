@@ -177,6 +177,10 @@ final class IdpEndpoints {
             ClientAuthenticationMethod.NONE));
     meta.setIDTokenJWSAlgs(List.of(JWSAlgorithm.RS256));
     meta.setClaims(List.of("sub", "name", "preferred_username"));
+    // Request objects (RFC 9101) are not supported: say so, rather than let the library's default
+    // (true) promise that request_uri is read.
+    meta.setSupportsRequestURIParam(false);
+    meta.setSupportsRequestParam(false);
     ctx.contentType("application/json").result(meta.toJSONObject().toJSONString());
   }
 
@@ -228,11 +232,61 @@ final class IdpEndpoints {
     } catch (java.text.ParseException e) {
       throw OAuthError.invalidRequest("The Content-Type header is malformed.").failure();
     }
-    request.setBody(ctx.body());
-    if (ctx.header("Authorization") != null) {
-      request.setAuthorization(ctx.header("Authorization"));
+    String body = ctx.body();
+    Map<String, String> params;
+    try {
+      params = FormParameters.parse(body);
+    } catch (FormParameters.Invalid e) {
+      throw OAuthError.invalidRequest(e.getMessage()).failure();
     }
+    String authorization = ctx.header("Authorization");
+    if (authorization != null) {
+      requireOneClient(authorization, params);
+      request.setAuthorization(authorization);
+    }
+    request.setBody(body);
     return request;
+  }
+
+  /**
+   * A client authenticated with HTTP Basic may not name itself or authenticate again in the body
+   * (RFC 6749 2.3: one method per request): Basic for one client with {@code client_id} of another
+   * would leave open which client the request is for.
+   */
+  private static void requireOneClient(String authorization, Map<String, String> params) {
+    if (!authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return;
+    }
+    if (params.containsKey("client_secret") || params.containsKey("client_assertion")) {
+      throw OAuthError.invalidRequest(
+              "The client authenticated twice, with HTTP Basic and in the body; use one method.")
+          .failure();
+    }
+    String named = params.get("client_id");
+    if (named == null) {
+      return;
+    }
+    String basicId;
+    try {
+      String decoded =
+          new String(
+              java.util.Base64.getDecoder().decode(authorization.substring(6).strip()),
+              java.nio.charset.StandardCharsets.UTF_8);
+      int colon = decoded.indexOf(':');
+      basicId =
+          java.net.URLDecoder.decode(
+              colon < 0 ? decoded : decoded.substring(0, colon),
+              java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw OAuthError.invalidRequest("The Authorization header is not valid HTTP Basic.")
+          .failure();
+    }
+    if (!basicId.equals(named)) {
+      throw OAuthError.invalidRequest(
+              "client_id names another client than the one authenticated with HTTP Basic; send"
+                  + " the authenticated client's id or leave client_id out.")
+          .failure();
+    }
   }
 
   private void token(Context ctx, HTTPRequest http) {
@@ -850,6 +904,25 @@ final class IdpEndpoints {
       if (params.getOrDefault(name, List.of()).size() > 1) {
         throw error.apply(name + " appears more than once.");
       }
+    }
+    // OpenID Connect Core 6: request objects are not supported, and a client that sends one must
+    // learn so rather than have its signed parameters silently ignored.
+    if (params.containsKey("request_uri") || params.containsKey("request")) {
+      String which = params.containsKey("request_uri") ? "request_uri" : "request";
+      throw new RedirectError(
+          new AuthorizationErrorResponse(
+                  back,
+                  new ErrorObject(
+                      which + "_not_supported",
+                      rfc6749(
+                          "Request objects ("
+                              + which
+                              + ") are not supported; send the"
+                              + " parameters themselves.")),
+                  state,
+                  new Issuer(issuer),
+                  ResponseMode.QUERY)
+              .toURI());
     }
     String nonce = single(params, "nonce");
     if (nonce != null && nonce.length() > MAX_NONCE) {
