@@ -198,6 +198,7 @@ public final class IdentityProvider {
     ExternalProviders providers =
         new ExternalProviders(fence, protector, clock, redirectBase(settings));
     this.external = new ExternalRoutes(providers);
+    LoginThrottle throttle = new LoginThrottle(clock, signInPolicy(settings.identity));
     this.endpoints =
         new IdpEndpoints(
             issuer,
@@ -208,7 +209,7 @@ public final class IdentityProvider {
             clients,
             new AuthorizationCodes(fence, clock),
             new RefreshTokens(fence, clock, settings.identity.refreshTokenReuseGrace()),
-            new LoginThrottle(clock, signInPolicy(settings.identity)),
+            throttle,
             passwordChecks,
             new RequestRate(clock, settings.identity.tokenRequestsPerMinute),
             hasher,
@@ -216,7 +217,7 @@ public final class IdentityProvider {
             settings.identity.refreshTokenLifetime(),
             new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock),
             fence);
-    this.management = new ManagementRoutes(users, clients);
+    this.management = new ManagementRoutes(users, clients, throttle);
   }
 
   /** The sign-in throttle's limits: the settings, and fixed defaults for the rest. */
