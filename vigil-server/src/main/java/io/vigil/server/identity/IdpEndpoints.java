@@ -321,7 +321,8 @@ final class IdpEndpoints {
           case ResourceOwnerPasswordCredentialsGrant password ->
               passwordGrant(ctx, client, password, requested);
           case ClientCredentialsGrant ignored -> clientCredentialsGrant(client, requested);
-          case AuthorizationCodeGrant code -> codeGrant(client, code);
+          case AuthorizationCodeGrant code ->
+              codeGrant(client, code, ClientAddress.of(ctx).address());
           case RefreshTokenGrant refresh ->
               refreshGrant(client, refresh, requested, ClientAddress.of(ctx).address());
           default ->
@@ -574,7 +575,8 @@ final class IdpEndpoints {
   private record Session(
       User user, String scope, String nonce, Instant authTime, String refreshToken) {}
 
-  private Map<String, Object> codeGrant(OAuthClient client, AuthorizationCodeGrant grant) {
+  private Map<String, Object> codeGrant(
+      OAuthClient client, AuthorizationCodeGrant grant, String address) {
     String verifierValue =
         grant.getCodeVerifier() == null ? null : grant.getCodeVerifier().getValue();
     String redirect = grant.getRedirectionURI() == null ? "" : grant.getRedirectionURI().toString();
@@ -584,6 +586,10 @@ final class IdpEndpoints {
             h ->
                 switch (codes.redeem(h, code, client.clientId(), redirect, verifierValue)) {
                   case AuthorizationCodes.Redemption.Rejected r -> r;
+                  case AuthorizationCodes.Redemption.Replayed r -> {
+                    auditCodeReplay(h, r, client.clientId(), address);
+                    yield new AuthorizationCodes.Redemption.Rejected(r.reason());
+                  }
                   case AuthorizationCodes.Redemption.Redeemed r -> {
                     User user = enabledUser(h, r.grant().userId());
                     String scope = r.grant().scope();
@@ -647,6 +653,32 @@ final class IdpEndpoints {
   }
 
   /** A refresh token presented again: who it belonged to, where it came from, what was revoked. */
+  private void auditCodeReplay(
+      Handle h, AuthorizationCodes.Redemption.Replayed replay, String clientId, String address) {
+    String name = users.find(h, replay.userId()).map(User::username).orElse("-");
+    AuditLog.recordEvent(
+        h,
+        name,
+        replay.userId().toString(),
+        address,
+        "token.reuse",
+        "session",
+        replay.family() == null ? null : replay.family().toString(),
+        details(
+            "client",
+            clientId,
+            "grant",
+            "authorization_code",
+            "revoked",
+            replay.family() == null ? "nothing (the code started no session)" : "the session"));
+    LOG.warn(
+        "A used authorization code of user \"{}\" (client {}) was presented again from {}: the"
+            + " session it started is revoked",
+        name,
+        clientId,
+        address);
+  }
+
   private void auditReuse(Handle h, RefreshTokens.Grant grant, String address) {
     String name = users.find(h, grant.userId()).map(User::username).orElse("-");
     AuditLog.recordEvent(

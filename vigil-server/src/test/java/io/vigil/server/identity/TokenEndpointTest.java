@@ -332,6 +332,26 @@ class TokenEndpointTest {
     assertThat(refresh(refresh, "vigil-console").statusCode()).isEqualTo(400);
   }
 
+  @Test
+  void aReplayedAuthorizationCodeIsAuditedAsTokenReuse() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    String code = signInAndGetCode(verifier, redirect);
+    assertThat(exchange(code, verifier.getValue(), redirect).statusCode()).isEqualTo(200);
+
+    assertThat(exchange(code, verifier.getValue(), redirect).statusCode()).isEqualTo(400);
+
+    List<io.vigil.server.audit.AuditLog.Entry> reuse =
+        new io.vigil.server.audit.AuditLog(f.db.jdbi())
+            .query(null, "session", null, 100).items().stream()
+                .filter(e -> e.action().equals("token.reuse"))
+                .toList();
+    assertThat(reuse).hasSize(1);
+    assertThat(reuse.get(0).actor()).isEqualTo("admin");
+    assertThat(reuse.get(0).address()).isEqualTo("127.0.0.1");
+    assertThat(reuse.get(0).after().toString()).contains("authorization_code");
+  }
+
   /** OIDC Core 2: auth_time is when the user authenticated, which a refresh does not change. */
   @Test
   void anIdTokenIssuedOnRefreshCarriesTheTimeTheUserSignedIn() throws Exception {
