@@ -1133,6 +1133,24 @@ final class IdpEndpoints {
               verified.username(),
               verified.displayName(),
               verified.ruleIds());
+      String address = ClientAddress.of(ctx).address();
+      fence.run(
+          h ->
+              AuditLog.recordEvent(
+                  h,
+                  user.username(),
+                  user.id().toString(),
+                  address,
+                  "user.signin",
+                  UserService.TYPE,
+                  user.id().toString(),
+                  details(
+                      "client",
+                      request.client().clientId(),
+                      "method",
+                      "external",
+                      "provider",
+                      verified.provider())));
       completeAuthorization(ctx, request, user);
     } catch (SignInFailure f) {
       externalError(ctx, f.status(), f.code(), f.getMessage());

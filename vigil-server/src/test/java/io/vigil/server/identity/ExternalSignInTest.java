@@ -147,6 +147,16 @@ class ExternalSignInTest {
         .isEqualTo(403);
 
     String userId = access.getSubject();
+    assertThat(
+            new io.vigil.server.audit.AuditLog(f.db.jdbi())
+                .query(null, "user", userId, 100)
+                .items())
+        .anySatisfy(
+            e -> {
+              assertThat(e.action()).isEqualTo("user.signin");
+              assertThat(e.actor()).isEqualTo("olga");
+              assertThat(e.after().toString()).contains("\"provider\":\"idp1\"");
+            });
     JsonNode user = read(f.get("/api/v1/users/" + userId, admin));
     assertThat(user.get("provider").asText()).isEqualTo("idp1");
     assertThat(user.get("displayName").asText()).isEqualTo("Olga K");
@@ -163,7 +173,7 @@ class ExternalSignInTest {
             "/api/v1/users/" + userId,
             admin,
             "{\"roles\":[\"component\"]}",
-            Map.of("If-Match", user.get("version").asText()));
+            Map.of("If-Match", "\"" + user.get("version").asText() + "\""));
     assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
 
     // Second sign-in: the provider now says she is a viewer, not an operator.
