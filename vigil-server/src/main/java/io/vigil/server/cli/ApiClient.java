@@ -44,19 +44,26 @@ final class ApiClient {
   private final ServerTrust trust;
   private final String user;
   private final java.util.function.Supplier<char[]> password;
+  private final java.util.function.Supplier<String> oneTimeCode;
   private String token;
 
   /**
    * @param server the node's base URL, e.g. {@code https://vigil.example.com:8080}
    * @param trust the certificates accepted for an {@code https} server (host name verified)
    * @param password asked only when a token is needed, so commands that fail earlier never prompt
+   * @param oneTimeCode asked only when the server says the user needs one (multi-factor sign-in)
    */
   ApiClient(
-      URI server, ServerTrust trust, String user, java.util.function.Supplier<char[]> password) {
+      URI server,
+      ServerTrust trust,
+      String user,
+      java.util.function.Supplier<char[]> password,
+      java.util.function.Supplier<String> oneTimeCode) {
     this.server = server;
     this.trust = trust;
     this.user = user;
     this.password = password;
+    this.oneTimeCode = oneTimeCode;
     this.http =
         HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(5))
@@ -150,14 +157,11 @@ final class ApiClient {
             + "&scope="
             + enc(SCOPE);
     java.util.Arrays.fill(secret, '\0');
-    HttpRequest request =
-        HttpRequest.newBuilder(resolve("/idp/connect/token"))
-            .timeout(REQUEST_TIMEOUT)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .POST(HttpRequest.BodyPublishers.ofString(form))
-            .build();
-    HttpResponse<String> response = send(request);
+    HttpResponse<String> response = send(tokenRequest(form));
+    if (needsOneTimeCode(response)) {
+      // The password was right; the user has multi-factor sign-in, so send it again with a code.
+      response = send(tokenRequest(form + "&totp=" + enc(oneTimeCode.get().strip())));
+    }
     if (response.statusCode() != 200) {
       CliException e = failure("Sign-in as \"" + user + "\"", response);
       int status = response.statusCode();
@@ -188,6 +192,35 @@ final class ApiClient {
     token = access.asText();
     return token;
   }
+
+  private HttpRequest tokenRequest(String form) {
+    return HttpRequest.newBuilder(resolve("/idp/connect/token"))
+        .timeout(REQUEST_TIMEOUT)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString(form))
+        .build();
+  }
+
+  /**
+   * Whether the token endpoint refused the sign-in for lack of a one-time code: {@code
+   * invalid_grant} with a description that begins with {@value #MFA_REQUIRED}.
+   */
+  static boolean needsOneTimeCode(HttpResponse<String> response) {
+    if (response.statusCode() != 400) {
+      return false;
+    }
+    try {
+      JsonNode body = Json.MAPPER.readTree(response.body());
+      return body != null
+          && "invalid_grant".equals(body.path("error").asText())
+          && body.path("error_description").asText().startsWith(MFA_REQUIRED);
+    } catch (JsonProcessingException e) {
+      return false;
+    }
+  }
+
+  static final String MFA_REQUIRED = "mfa_required";
 
   private HttpResponse<String> send(HttpRequest request) {
     try {

@@ -14,7 +14,9 @@ import picocli.CommandLine.Option;
  *
  * <p>The caller's password comes from {@code VIGIL_PASSWORD}, else from a prompt when a person is
  * at an interactive terminal; otherwise the command fails with exit code 3 rather than wait for
- * input that never comes. It is asked for only when the first request is sent.
+ * input that never comes. It is asked for only when the first request is sent. A user with
+ * multi-factor sign-in also needs a one-time code, asked for only when the server says so: from
+ * {@code VIGIL_OTP}, else from a prompt at an interactive terminal, else exit code 3.
  */
 abstract class RemoteCommand implements Callable<Integer> {
 
@@ -54,7 +56,8 @@ abstract class RemoteCommand implements Callable<Integer> {
   public final Integer call() {
     URI uri = serverUri();
     String name = firstNonBlank(user, terminal.env().get("VIGIL_USER"), DEFAULT_USER);
-    return run(new ApiClient(uri, trust(), name, () -> password(uri, name)));
+    return run(
+        new ApiClient(uri, trust(), name, () -> password(uri, name), () -> oneTimeCode(uri, name)));
   }
 
   /** The system's trust store plus {@code --cacert} (or VIGIL_CACERT). */
@@ -109,6 +112,30 @@ abstract class RemoteCommand implements Callable<Integer> {
           ExitCodes.AUTHENTICATION, "no_password", "No password entered for \"" + name + "\".");
     }
     return entered;
+  }
+
+  private String oneTimeCode(URI uri, String name) {
+    String env = terminal.env().get("VIGIL_OTP");
+    if (env != null && !env.isBlank()) {
+      return env;
+    }
+    if (terminal.passwords() == null) {
+      throw new CliException(
+          ExitCodes.AUTHENTICATION,
+          "mfa_required",
+          "User \""
+              + name
+              + "\" signs in with a one-time code and there is no terminal to ask for it: set"
+              + " VIGIL_OTP to the current code from the authenticator app (or a recovery code).");
+    }
+    char[] entered = terminal.passwords().read("One-time code for " + name + " at " + uri + ": ");
+    if (entered == null || entered.length == 0) {
+      throw new CliException(
+          ExitCodes.AUTHENTICATION,
+          "mfa_required",
+          "No one-time code entered for \"" + name + "\".");
+    }
+    return new String(entered);
   }
 
   void printJson(Object node) {

@@ -66,6 +66,31 @@ public final class Api {
     secured(HandlerType.DELETE, path, permission, handler);
   }
 
+  /**
+   * A route for a signed-in user about its own account ({@code /api/v1/me/…}): it needs a user's
+   * token, whatever its roles (none, too), and no permission; a client acting for itself gets 403.
+   * Listed without a permission in the route table.
+   */
+  public void self(HandlerType method, String path, Handler handler) {
+    table.add(new RouteInfo(method.name(), path, null));
+    routes.addHttpHandler(
+        method,
+        path,
+        ctx -> {
+          ctx.attribute(HttpServer.ROUTE, path);
+          Principal principal = principal(ctx);
+          if (principal.actsForItself()) {
+            throw ApiException.forbidden(
+                "Client \""
+                    + principal.clientId()
+                    + "\" acts for itself; "
+                    + path
+                    + " is for users signed in as themselves.");
+          }
+          handler.handle(ctx);
+        });
+  }
+
   /** A route anyone may call: health, metrics, OIDC discovery and the token endpoint. */
   public void open(HandlerType method, String path, Handler handler) {
     table.add(new RouteInfo(method.name(), path, null));

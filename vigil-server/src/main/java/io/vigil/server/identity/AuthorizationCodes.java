@@ -23,8 +23,13 @@ final class AuthorizationCodes {
 
   static final Duration LIFETIME = Duration.ofSeconds(60);
 
-  /** What a code stands for. */
-  record Grant(UUID userId, String scope, String nonce, Instant authTime) {}
+  /**
+   * What a code stands for.
+   *
+   * @param amr how the user signed in, for the ID token; null for codes of earlier versions
+   */
+  record Grant(
+      UUID userId, String scope, String nonce, Instant authTime, java.util.List<String> amr) {}
 
   sealed interface Redemption {
     record Redeemed(Grant grant) implements Redemption {}
@@ -52,7 +57,8 @@ final class AuthorizationCodes {
       String redirectUri,
       String s256Challenge,
       String scope,
-      String nonce) {
+      String nonce,
+      java.util.List<String> amr) {
     String code = Secrets.random256();
     Instant now = clock.instant();
     fence.run(
@@ -60,8 +66,8 @@ final class AuthorizationCodes {
           // Expired codes are purged by ExpiredGrants, used ones kept until then for replays.
           h.createUpdate(
                   "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri,"
-                      + " code_challenge, scope, nonce, expires_at) VALUES (:hash, :client, :user,"
-                      + " :redirect, :challenge, :scope, :nonce, :expires)")
+                      + " code_challenge, scope, nonce, expires_at, amr) VALUES (:hash, :client,"
+                      + " :user, :redirect, :challenge, :scope, :nonce, :expires, :amr)")
               .bind("hash", Secrets.sha256(code))
               .bind("client", clientId)
               .bind("user", userId)
@@ -70,6 +76,7 @@ final class AuthorizationCodes {
               .bind("scope", scope)
               .bind("nonce", nonce)
               .bind("expires", Timestamp.from(now.plus(LIFETIME)))
+              .bind("amr", String.join(" ", amr))
               .execute();
         });
     return code;
@@ -97,7 +104,8 @@ final class AuthorizationCodes {
                       rs.getString("nonce"),
                       rs.getTimestamp("expires_at").toInstant(),
                       rs.getBoolean("used"),
-                      rs.getObject("family_id", UUID.class)
+                      rs.getObject("family_id", UUID.class),
+                      rs.getString("amr")
                     })
             .findOne();
     if (row.isEmpty()) {
@@ -150,7 +158,12 @@ final class AuthorizationCodes {
           "code_verifier does not match the code_challenge of the authorization request.");
     }
     return new Redemption.Redeemed(
-        new Grant((UUID) r[1], (String) r[4], (String) r[5], expires.minus(LIFETIME)));
+        new Grant(
+            (UUID) r[1],
+            (String) r[4],
+            (String) r[5],
+            expires.minus(LIFETIME),
+            r[9] == null ? null : java.util.List.of(((String) r[9]).split(" "))));
   }
 
   /** Records, in the redeeming transaction, the refresh-token family {@code code} started. */

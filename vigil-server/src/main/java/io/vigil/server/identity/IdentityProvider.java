@@ -75,6 +75,7 @@ public final class IdentityProvider {
   private final ManagementRoutes management;
   private final ExternalRoutes external;
   private final PasswordChecks passwordChecks;
+  private final MfaService mfa;
 
   /**
    * A provider hashing passwords with {@link PasswordHasher#PRODUCTION_ITERATIONS}.
@@ -195,6 +196,10 @@ public final class IdentityProvider {
     this.users = new UserService(fence, hasher, clock);
     this.clients = new ClientService(fence, protector, clock);
     this.verifier = new TokenVerifier(issuer, keys, clock);
+    // Wrong one-time codes are counted apart from wrong passwords, so that the right password does
+    // not wipe out the count of wrong codes.
+    this.mfa =
+        new MfaService(fence, protector, new LoginThrottle(clock, signInPolicy(settings.identity)));
     ExternalProviders providers =
         new ExternalProviders(fence, protector, clock, redirectBase(settings));
     this.external = new ExternalRoutes(providers);
@@ -216,8 +221,10 @@ public final class IdentityProvider {
             clock,
             settings.identity.refreshTokenLifetime(),
             new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock),
-            fence);
-    this.management = new ManagementRoutes(users, clients, throttle);
+            fence,
+            mfa,
+            new MfaSignInStates(fence));
+    this.management = new ManagementRoutes(users, clients, mfa, throttle);
   }
 
   /** The sign-in throttle's limits: the settings, and fixed defaults for the rest. */

@@ -97,6 +97,8 @@ final class IdpEndpoints {
   private final Duration refreshLifetime;
   private final ExternalSignIn external;
   private final Fence fence;
+  private final MfaService mfa;
+  private final MfaSignInStates mfaStates;
 
   IdpEndpoints(
       String issuer,
@@ -114,7 +116,9 @@ final class IdpEndpoints {
       Clock clock,
       Duration refreshLifetime,
       ExternalSignIn external,
-      Fence fence) {
+      Fence fence,
+      MfaService mfa,
+      MfaSignInStates mfaStates) {
     this.issuer = issuer;
     this.keys = keys;
     this.signer = signer;
@@ -131,6 +135,8 @@ final class IdpEndpoints {
     this.refreshLifetime = refreshLifetime;
     this.external = external;
     this.fence = fence;
+    this.mfa = mfa;
+    this.mfaStates = mfaStates;
   }
 
   void register(Api api) {
@@ -142,6 +148,7 @@ final class IdpEndpoints {
     api.open(HandlerType.POST, "/idp/connect/userinfo", this::userinfo);
     api.open(HandlerType.GET, "/idp/connect/authorize", this::authorizePage);
     api.open(HandlerType.POST, "/idp/connect/authorize", this::authorizeSubmit);
+    api.open(HandlerType.POST, "/idp/connect/otp", this::otpSubmit);
     api.open(HandlerType.GET, "/idp/connect/external/{name}", this::externalStart);
     // An external provider's callback: one path segment (see ExternalProviders.callbackPath).
     // Routes
@@ -319,7 +326,7 @@ final class IdpEndpoints {
     Map<String, Object> response =
         switch (grant) {
           case ResourceOwnerPasswordCredentialsGrant password ->
-              passwordGrant(ctx, client, password, requested);
+              passwordGrant(ctx, client, password, requested, oneTimeCode(request));
           case ClientCredentialsGrant ignored -> clientCredentialsGrant(client, requested);
           case AuthorizationCodeGrant code ->
               codeGrant(client, code, ClientAddress.of(ctx).address());
@@ -407,30 +414,118 @@ final class IdpEndpoints {
     return client.get();
   }
 
+  /** The form parameters that carry a one-time code with the password grant. */
+  static final List<String> CODE_PARAMETERS = List.of("totp", "otp");
+
+  /**
+   * The one-time code sent with a password grant, in {@code totp} or {@code otp}; null without one.
+   */
+  private static String oneTimeCode(TokenRequest request) {
+    Map<String, List<String>> custom = request.getCustomParameters();
+    for (String name : CODE_PARAMETERS) {
+      List<String> values = custom.get(name);
+      if (values != null && values.size() > 1) {
+        throw OAuthError.invalidRequest(name + " appears more than once.").failure();
+      }
+      if (values != null && !values.isEmpty() && !values.get(0).isBlank()) {
+        return values.get(0);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The password grant. A user with multi-factor sign-in also sends a one-time code ({@code totp}
+   * or {@code otp}); without one the answer is {@code invalid_grant} with a description that starts
+   * with {@value #MFA_REQUIRED}, which the CLI recognises to ask for the code.
+   */
   private Map<String, Object> passwordGrant(
       Context ctx,
       OAuthClient client,
       ResourceOwnerPasswordCredentialsGrant grant,
-      Scope requested) {
+      Scope requested,
+      String code) {
     String scope = userScope(requested);
-    User user =
-        signIn(
-            grant.getUsername(),
-            grant.getPassword().getValue(),
-            ClientAddress.of(ctx).address(),
-            client.clientId());
-    return newSession(user, client, scope, clock.instant());
+    String address = ClientAddress.of(ctx).address();
+    Checked checked =
+        checkPassword(
+            grant.getUsername(), grant.getPassword().getValue(), address, client.clientId());
+    User user = checked.user();
+    List<String> amr = List.of("pwd");
+    String method = "password";
+    if (mfa.enabled(user.id())) {
+      if (code == null) {
+        throw OAuthError.invalidGrant(
+                MFA_REQUIRED
+                    + ": user '"
+                    + user.username()
+                    + "' signs in with a one-time code. Send the current 6-digit code from the"
+                    + " authenticator app, or a recovery code, in the totp parameter.")
+            .failure();
+      }
+      MfaService.Factor factor =
+          secondFactor(user, code, address, checked.knownAddress(), client.clientId())
+              .orElseThrow(
+                  () ->
+                      OAuthError.invalidGrant(
+                              "The one-time code is wrong, already used, or too old. Send the"
+                                  + " current 6-digit code from the authenticator app, or an"
+                                  + " unused recovery code.")
+                          .failure());
+      amr = List.of("pwd", "otp");
+      method = "password+" + factor.id;
+    }
+    signedIn(user, address, client.clientId(), method);
+    return newSession(user, client, scope, clock.instant(), amr);
   }
 
+  /** How an {@code invalid_grant} description begins when a one-time code is missing. */
+  static final String MFA_REQUIRED = "mfa_required";
+
   /**
-   * Checks a user's credentials under the throttle: the attempt is reserved before the password is
-   * hashed, so concurrent attempts cannot overtake the count, and every outcome is audited with the
-   * client address.
+   * Checks a second factor under the code throttle; a wrong code is a {@code user.signin.failed}
+   * entry with reason {@code wrong_code}.
+   *
+   * @return the factor, or empty when the code was wrong
+   * @throws OAuthError.Failure 429 when too many wrong codes came before
+   */
+  private Optional<MfaService.Factor> secondFactor(
+      User user, String code, String address, boolean known, String clientId) {
+    Optional<MfaService.Factor> factor;
+    try {
+      factor = mfa.verifySignIn(user, code, address, known);
+    } catch (MfaService.Throttled t) {
+      throw new OAuthError(429, "invalid_grant", t.getMessage(), t.retryAfter).failure();
+    }
+    if (factor.isEmpty()) {
+      fence.run(
+          h ->
+              AuditLog.recordEvent(
+                  h,
+                  user.username(),
+                  user.id().toString(),
+                  address,
+                  "user.signin.failed",
+                  UserService.TYPE,
+                  user.id().toString(),
+                  details("client", clientId, "reason", "wrong_code")));
+    }
+    return factor;
+  }
+
+  /** A user whose password was right, and whether it signed in from the address before. */
+  private record Checked(User user, boolean knownAddress) {}
+
+  /**
+   * Checks a user's password under the throttle: the attempt is reserved before the password is
+   * hashed, so concurrent attempts cannot overtake the count, and every failure is audited with the
+   * client address. The sign-in is complete, and audited, only with {@link #signedIn}, after any
+   * second factor.
    *
    * @throws OAuthError.Failure 429 when throttled, 503 {@code temporarily_unavailable} when no
    *     password check was free in time, 400 {@code invalid_grant} when wrong
    */
-  private User signIn(String username, String password, String address, String clientId) {
+  private Checked checkPassword(String username, String password, String address, String clientId) {
     Optional<UserService.Login> login = users.login(username, address);
     boolean known = login.map(UserService.Login::knownAddress).orElse(false);
     LoginThrottle.Attempt attempt =
@@ -486,6 +581,15 @@ final class IdpEndpoints {
               "User \"" + user.username() + "\" is disabled; ask an administrator to enable it.")
           .failure();
     }
+    return new Checked(user, known);
+  }
+
+  /**
+   * Records a completed sign-in: the audit entry and the address as one the user signs in from.
+   *
+   * @param method {@code password}, or {@code password+totp} / {@code password+recovery_code}
+   */
+  private void signedIn(User user, String address, String clientId, String method) {
     fence.run(
         h -> {
           UserService.rememberAddress(h, user.id(), address);
@@ -497,9 +601,8 @@ final class IdpEndpoints {
               "user.signin",
               UserService.TYPE,
               user.id().toString(),
-              details("client", clientId, "method", "password"));
+              details("client", clientId, "method", method));
         });
-    return user;
   }
 
   /** A failed sign-in's audit entries: the failure, and any lockout it started. */
@@ -567,13 +670,19 @@ final class IdpEndpoints {
           .failure();
     }
     String access =
-        signer.accessToken(client.clientId(), null, client.clientId(), client.roles(), API_SCOPE);
+        signer.accessToken(
+            client.clientId(), null, client.clientId(), client.roles(), API_SCOPE, false);
     return tokenResponse(access, API_SCOPE, null, null);
   }
 
   /** What a grant gives, decided and stored in one transaction, signed after it commits. */
   private record Session(
-      User user, String scope, String nonce, Instant authTime, String refreshToken) {}
+      User user,
+      String scope,
+      String nonce,
+      Instant authTime,
+      String refreshToken,
+      List<String> amr) {}
 
   private Map<String, Object> codeGrant(
       OAuthClient client, AuthorizationCodeGrant grant, String address) {
@@ -600,7 +709,12 @@ final class IdpEndpoints {
                       AuthorizationCodes.recordFamily(h, code, family);
                     }
                     yield new Session(
-                        user, scope, r.grant().nonce(), r.grant().authTime(), refresh);
+                        user,
+                        scope,
+                        r.grant().nonce(),
+                        r.grant().authTime(),
+                        refresh,
+                        r.grant().amr());
                   }
                 });
     if (outcome instanceof AuthorizationCodes.Redemption.Rejected r) {
@@ -643,7 +757,7 @@ final class IdpEndpoints {
                                     r.grant().authTime()),
                                 r.parentHash())
                             : null;
-                    yield new Session(user, scope, null, r.grant().authTime(), successor);
+                    yield new Session(user, scope, null, r.grant().authTime(), successor, null);
                   }
                 });
     if (outcome instanceof RefreshTokens.Redemption.Rejected r) {
@@ -747,28 +861,40 @@ final class IdpEndpoints {
 
   /** A session that starts now, its refresh token stored in a transaction of its own. */
   private Map<String, Object> newSession(
-      User user, OAuthClient client, String scope, Instant authTime) {
+      User user, OAuthClient client, String scope, Instant authTime, List<String> amr) {
     String refresh =
         offline(scope)
             ? fence.write(h -> startFamily(h, UUID.randomUUID(), user, client, scope, authTime))
             : null;
-    return sign(client, new Session(user, scope, null, authTime, refresh));
+    return sign(client, new Session(user, scope, null, authTime, refresh, amr));
   }
 
+  /**
+   * Signs the tokens of a session. An administrator who must enrol a second factor first ({@link
+   * MfaService#enrolmentRequired}) gets an access token without roles, marked {@code
+   * mfa_enrolment_required}, which only the {@code /api/v1/me} routes accept; decided anew at every
+   * refresh, so enrolling lifts it and turning the site setting on imposes it.
+   */
   private Map<String, Object> sign(OAuthClient client, Session s) {
     User user = s.user();
+    boolean enrolmentOnly = mfa.enrolmentRequired(user);
     String access =
         signer.accessToken(
             user.id().toString(),
             user.username(),
             client.clientId(),
-            user.effectiveRoles(),
-            s.scope());
+            enrolmentOnly ? List.of() : user.effectiveRoles(),
+            s.scope(),
+            enrolmentOnly);
     String idToken =
         Scope.parse(s.scope()).contains("openid")
-            ? signer.idToken(user, client.clientId(), s.nonce(), s.authTime())
+            ? signer.idToken(user, client.clientId(), s.nonce(), s.authTime(), s.amr())
             : null;
-    return tokenResponse(access, s.scope(), s.refreshToken(), idToken);
+    Map<String, Object> response = tokenResponse(access, s.scope(), s.refreshToken(), idToken);
+    if (enrolmentOnly) {
+      response.put(TokenSigner.ENROLMENT_CLAIM, true);
+    }
+    return response;
   }
 
   private Map<String, Object> tokenResponse(
@@ -1029,11 +1155,11 @@ final class IdpEndpoints {
     }
     String username = Optional.ofNullable(single(params, "username")).orElse("").strip();
     String password = Optional.ofNullable(single(params, "password")).orElse("");
+    String address = ClientAddress.of(ctx).address();
     User user;
     try {
-      limitRate(request.client().clientId(), ClientAddress.of(ctx).address());
-      user =
-          signIn(username, password, ClientAddress.of(ctx).address(), request.client().clientId());
+      limitRate(request.client().clientId(), address);
+      user = checkPassword(username, password, address, request.client().clientId()).user();
     } catch (OAuthError.Failure f) {
       if (f.error.retryAfter() != null) {
         ctx.header("Retry-After", Long.toString(Math.max(1, f.error.retryAfter().toSeconds())));
@@ -1042,11 +1168,99 @@ final class IdpEndpoints {
       loginPage(ctx, status, params, f.error.description());
       return;
     }
-    completeAuthorization(ctx, request, user);
+    if (mfa.enabled(user.id())) {
+      Map<String, String> original = new LinkedHashMap<>();
+      for (String name : AUTH_PARAMS) {
+        String value = single(params, name);
+        if (value != null) {
+          original.put(name, value);
+        }
+      }
+      otpPage(ctx, 200, mfaStates.create(user.id(), original), null);
+      return;
+    }
+    signedIn(user, address, request.client().clientId(), "password");
+    completeAuthorization(ctx, request, user, List.of("pwd"));
+  }
+
+  /**
+   * {@code POST /idp/connect/otp}: the sign-in page's second step, for the authorization request
+   * and user its {@code mfa_state} was stored with. A wrong code counts against the state (and the
+   * code throttle); the last allowed one ends it, and the user starts again with the password.
+   */
+  private void otpSubmit(Context ctx) {
+    Map<String, List<String>> params = ctx.formParamMap();
+    String state = single(params, "mfa_state");
+    String code = Optional.ofNullable(single(params, "code")).orElse("").strip();
+    Optional<MfaSignInStates.Pending> pending = mfaStates.find(state);
+    if (pending.isEmpty()) {
+      errorPage(
+          ctx,
+          "This sign-in has expired, was completed, or had too many wrong codes. Sign in again.");
+      return;
+    }
+    Map<String, List<String>> original = new LinkedHashMap<>();
+    pending.get().authorizeRequest().forEach((k, v) -> original.put(k, List.of(v)));
+    AuthRequest request;
+    try {
+      request = parseAuthRequest(original);
+    } catch (NoRedirect e) {
+      errorPage(ctx, e.getMessage());
+      return;
+    } catch (RedirectError e) {
+      ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+      return;
+    }
+    String address = ClientAddress.of(ctx).address();
+    String clientId = request.client().clientId();
+    User user;
+    Optional<MfaService.Factor> factor;
+    try {
+      limitRate(clientId, address);
+      Optional<User> found = users.find(pending.get().userId()).filter(User::enabled);
+      if (found.isEmpty()) {
+        mfaStates.consume(state);
+        errorPage(ctx, "This user no longer exists or was disabled.");
+        return;
+      }
+      user = found.get();
+      boolean known =
+          users.login(user.username(), address).map(UserService.Login::knownAddress).orElse(false);
+      factor = secondFactor(user, code, address, known, clientId);
+    } catch (OAuthError.Failure f) {
+      if (f.error.retryAfter() != null) {
+        ctx.header("Retry-After", Long.toString(Math.max(1, f.error.retryAfter().toSeconds())));
+      }
+      otpPage(ctx, f.error.status(), state, f.error.description());
+      return;
+    }
+    if (factor.isEmpty()) {
+      int left = mfaStates.failed(state);
+      if (left == 0) {
+        errorPage(ctx, "Too many wrong codes for this sign-in. Sign in again with your password.");
+        return;
+      }
+      otpPage(
+          ctx,
+          401,
+          state,
+          "The code is wrong, already used, or too old. "
+              + left
+              + (left == 1 ? " attempt is" : " attempts are")
+              + " left for this sign-in.");
+      return;
+    }
+    if (!mfaStates.consume(state)) {
+      errorPage(ctx, "This sign-in was already completed. Sign in again.");
+      return;
+    }
+    signedIn(user, address, clientId, "password+" + factor.get().id);
+    completeAuthorization(ctx, request, user, List.of("pwd", "otp"));
   }
 
   /** Issues the authorization code for a signed-in user and sends the browser to the client. */
-  private void completeAuthorization(Context ctx, AuthRequest request, User user) {
+  private void completeAuthorization(
+      Context ctx, AuthRequest request, User user, List<String> amr) {
     String code =
         codes.issue(
             request.client().clientId(),
@@ -1054,7 +1268,8 @@ final class IdpEndpoints {
             request.redirectUri().toString(),
             request.challenge(),
             request.scope(),
-            request.nonce());
+            request.nonce(),
+            amr);
     URI location =
         new AuthorizationSuccessResponse(
                 request.redirectUri(),
@@ -1151,7 +1366,7 @@ final class IdpEndpoints {
                       "external",
                       "provider",
                       verified.provider())));
-      completeAuthorization(ctx, request, user);
+      completeAuthorization(ctx, request, user, List.of("ext"));
     } catch (SignInFailure f) {
       externalError(ctx, f.status(), f.code(), f.getMessage());
     } catch (ApiException e) {
@@ -1258,6 +1473,28 @@ final class IdpEndpoints {
                         + providers
                         + "</div>\n")
                 + "</body></html>\n");
+  }
+
+  /** The second step of the sign-in page: the one-time code, for the state of the first. */
+  private static void otpPage(Context ctx, int status, String state, String error) {
+    htmlHeaders(ctx);
+    ctx.status(status)
+        .result(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to"
+                + " Vigil</title>\n<style>body{font-family:sans-serif;max-width:22em;margin:4em"
+                + " auto}label,input,button{display:block;width:100%;margin:.4em 0}"
+                + ".error{color:#b00020}</style></head><body>\n<h1>Sign in to Vigil</h1>\n"
+                + (error == null
+                    ? ""
+                    : "<p class=\"error\" role=\"alert\">" + escape(error) + "</p>\n")
+                + "<form method=\"post\" action=\"otp\">\n<input type=\"hidden\""
+                + " name=\"mfa_state\" value=\""
+                + escape(state)
+                + "\">\n<label for=\"code\">Enter the 6-digit code from your authenticator app,"
+                + " or one of your recovery codes</label><input id=\"code\" name=\"code\""
+                + " autocomplete=\"one-time-code\" autocapitalize=\"characters\" spellcheck=\"false\""
+                + " maxlength=\"40\" required autofocus>\n<button type=\"submit\">Verify</button>\n"
+                + "</form>\n</body></html>\n");
   }
 
   private static void errorPage(Context ctx, String message) {

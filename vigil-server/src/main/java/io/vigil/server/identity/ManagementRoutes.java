@@ -2,8 +2,10 @@ package io.vigil.server.identity;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.ClientAddress;
 import io.vigil.server.http.Json;
 import io.vigil.server.http.Requests;
 import io.vigil.server.http.Text;
@@ -26,6 +28,9 @@ final class ManagementRoutes {
 
   record SetPassword(String password) {}
 
+  /** A one-time code (TOTP, or a recovery code where allowed) in a request body. */
+  record CodeBody(String code) {}
+
   record CreateClient(String clientId, String type, List<String> roles) {}
 
   /** A list response; users and clients are few, so there is never a next page. */
@@ -35,18 +40,20 @@ final class ManagementRoutes {
 
   private final UserService users;
   private final ClientService clients;
+  private final MfaService mfa;
 
   private final LoginThrottle throttle;
 
-  ManagementRoutes(UserService users, ClientService clients, LoginThrottle throttle) {
+  ManagementRoutes(
+      UserService users, ClientService clients, MfaService mfa, LoginThrottle throttle) {
     this.throttle = throttle;
     this.users = users;
     this.clients = clients;
+    this.mfa = mfa;
   }
 
   void register(Api api) {
-    api.get(
-        "/api/v1/users", Permission.USERS_READ, ctx -> ctx.json(new Page<>(users.list(), null)));
+    api.get("/api/v1/users", Permission.USERS_READ, this::listUsers);
     api.post("/api/v1/users", Permission.USERS_WRITE, this::createUser);
     api.get(
         "/api/v1/users/{id}",
@@ -78,6 +85,42 @@ final class ManagementRoutes {
           users.delete(Api.principal(ctx), id(ctx));
           ctx.status(204);
         });
+    api.delete(
+        "/api/v1/users/{id}/mfa",
+        Permission.USERS_WRITE,
+        ctx -> {
+          mfa.reset(Api.principal(ctx), id(ctx), ClientAddress.of(ctx).address());
+          ctx.status(204);
+        });
+
+    api.self(
+        HandlerType.POST,
+        "/api/v1/me/mfa/totp",
+        ctx ->
+            ctx.status(201).json(mfa.enrol(Api.principal(ctx), ClientAddress.of(ctx).address())));
+    api.self(
+        HandlerType.POST,
+        "/api/v1/me/mfa/totp/confirm",
+        ctx ->
+            ctx.json(mfa.confirm(Api.principal(ctx), code(ctx), ClientAddress.of(ctx).address())));
+    api.self(
+        HandlerType.POST,
+        "/api/v1/me/mfa/recovery-codes",
+        ctx ->
+            ctx.json(
+                mfa.regenerateRecoveryCodes(
+                    Api.principal(ctx), code(ctx), ClientAddress.of(ctx).address())));
+    api.self(
+        HandlerType.GET,
+        "/api/v1/me/mfa",
+        ctx -> ctx.json(mfa.status(UUID.fromString(Api.principal(ctx).subject()))));
+    api.self(
+        HandlerType.DELETE,
+        "/api/v1/me/mfa",
+        ctx -> {
+          mfa.disable(Api.principal(ctx), code(ctx), ClientAddress.of(ctx).address());
+          ctx.status(204);
+        });
 
     api.get(
         "/api/v1/clients",
@@ -103,6 +146,28 @@ final class ManagementRoutes {
         "/api/v1/clients/{id}/secret",
         Permission.USERS_WRITE,
         ctx -> ctx.json(withSecret(clients.rotateSecret(Api.principal(ctx), ctx.pathParam("id")))));
+  }
+
+  private void listUsers(Context ctx) {
+    Map<UUID, MfaService.Status> statuses = mfa.statuses();
+    ctx.json(
+        new Page<>(
+            users.list().stream().map(u -> view(u, statuses.getOrDefault(u.id(), NO_MFA))).toList(),
+            null));
+  }
+
+  private static final MfaService.Status NO_MFA = new MfaService.Status(false, 0);
+
+  /** The code in a {@code {"code": "…"}} body; 400 {@code missing_code} without one. */
+  private static String code(Context ctx) {
+    String code = ctx.body().isBlank() ? null : Json.body(ctx, CodeBody.class).code();
+    if (code == null || code.isBlank()) {
+      throw ApiException.badRequest(
+          "missing_code",
+          "Send {\"code\": \"123456\"}: the current 6-digit code from the authenticator app"
+              + " (to disable multi-factor sign-in, a recovery code does too).");
+    }
+    return code;
   }
 
   private void createUser(Context ctx) {
@@ -153,8 +218,15 @@ final class ManagementRoutes {
     return json;
   }
 
-  private static void user(Context ctx, User user) {
-    ctx.header("ETag", "\"" + user.version() + "\"").json(user);
+  private void user(Context ctx, User user) {
+    ctx.header("ETag", "\"" + user.version() + "\"").json(view(user, mfa.status(user.id())));
+  }
+
+  /** A user with its multi-factor status: whether it is on and how many recovery codes are left. */
+  private static Map<String, Object> view(User user, MfaService.Status status) {
+    Map<String, Object> json = new LinkedHashMap<>(Json.MAPPER.convertValue(user, MAP));
+    json.put("mfa", status);
+    return json;
   }
 
   /** The version the caller last saw, from If-Match or the body; 428 when neither is given. */

@@ -25,6 +25,12 @@ final class TokenSigner {
 
   static final String AUDIENCE = "vigil-api";
 
+  /**
+   * The claim (and token response field) that marks a token of an administrator who must enrol a
+   * second factor before its roles count (see {@code MfaService#enrolmentRequired}).
+   */
+  static final String ENROLMENT_CLAIM = "mfa_enrolment_required";
+
   private final String issuer;
   private final SigningKeys keys;
   private final Clock clock;
@@ -43,9 +49,15 @@ final class TokenSigner {
 
   /**
    * @param username the user's name, or null for a client acting for itself
+   * @param enrolmentOnly marks the token {@value #ENROLMENT_CLAIM}; its roles should then be empty
    */
   String accessToken(
-      String subject, String username, String clientId, List<String> roles, String scope) {
+      String subject,
+      String username,
+      String clientId,
+      List<String> roles,
+      String scope,
+      boolean enrolmentOnly) {
     Instant now = clock.instant();
     JWTClaimsSet.Builder claims =
         new JWTClaimsSet.Builder()
@@ -62,10 +74,17 @@ final class TokenSigner {
     if (username != null) {
       claims.claim("preferred_username", username);
     }
+    if (enrolmentOnly) {
+      claims.claim(ENROLMENT_CLAIM, true);
+    }
     return sign(claims.build(), new JOSEObjectType("at+jwt"));
   }
 
-  String idToken(User user, String clientId, String nonce, Instant authTime) {
+  /**
+   * @param amr how the user proved who it is (RFC 8176: {@code pwd}, {@code otp}; {@code ext} for
+   *     an external provider), or null when not known (ID tokens issued on refresh)
+   */
+  String idToken(User user, String clientId, String nonce, Instant authTime, List<String> amr) {
     Instant now = clock.instant();
     JWTClaimsSet.Builder claims =
         new JWTClaimsSet.Builder()
@@ -79,6 +98,9 @@ final class TokenSigner {
             .claim("name", user.displayName());
     if (nonce != null) {
       claims.claim("nonce", nonce);
+    }
+    if (amr != null && !amr.isEmpty()) {
+      claims.claim("amr", amr);
     }
     return sign(claims.build(), JOSEObjectType.JWT);
   }

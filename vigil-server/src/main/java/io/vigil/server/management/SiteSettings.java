@@ -26,12 +26,22 @@ public final class SiteSettings {
     this.fence = fence;
   }
 
-  /** The settings as the API shows them. */
+  /**
+   * The settings as the API shows them.
+   *
+   * @param requireMfaForAdministrators whether administrators who sign in with a Vigil password
+   *     must have multi-factor sign-in; until they enrol, their tokens carry no roles
+   */
   public record Site(
-      String siteName, String managementServerAddress, long revision, Instant updatedAt) {}
+      String siteName,
+      String managementServerAddress,
+      boolean requireMfaForAdministrators,
+      long revision,
+      Instant updatedAt) {}
 
   /** A change; null leaves a field as it is, "" clears the management server address. */
-  public record Change(String siteName, String managementServerAddress) {}
+  public record Change(
+      String siteName, String managementServerAddress, Boolean requireMfaForAdministrators) {}
 
   public Site get() {
     return fence.read(SiteSettings::load);
@@ -66,6 +76,9 @@ public final class SiteSettings {
           if (change.managementServerAddress() != null) {
             sql.append("management_server_address = :address, ");
           }
+          if (change.requireMfaForAdministrators() != null) {
+            sql.append("require_mfa_for_administrators = :requireMfa, ");
+          }
           sql.append("revision = revision + 1, updated_at = CURRENT_TIMESTAMP WHERE id = 1");
           var update = h.createUpdate(sql.toString());
           if (name != null) {
@@ -77,6 +90,9 @@ public final class SiteSettings {
             } else {
               update.bind("address", address);
             }
+          }
+          if (change.requireMfaForAdministrators() != null) {
+            update.bind("requireMfa", change.requireMfaForAdministrators().booleanValue());
           }
           update.execute();
           Site after = load(h);
@@ -92,6 +108,7 @@ public final class SiteSettings {
                 new Site(
                     rs.getString("site_name"),
                     rs.getString("management_server_address"),
+                    rs.getBoolean("require_mfa_for_administrators"),
                     rs.getLong("revision"),
                     Sql.instant(rs.getTimestamp("updated_at"))))
         .one();

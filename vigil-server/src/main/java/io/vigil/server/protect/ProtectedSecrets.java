@@ -47,7 +47,14 @@ public final class ProtectedSecrets {
               "name",
               "client_secret_protected",
               "client secret of external identity provider %s",
-              "enter the provider's client secret again"));
+              "enter the provider's client secret again"),
+          new Location(
+              "user_mfa",
+              "user_id",
+              "secret_protected",
+              "TOTP secret of user %s",
+              "reset the user's multi-factor sign-in (DELETE /api/v1/users/{id}/mfa) and have"
+                  + " them enrol again"));
 
   /** One stored secret that depends on a key this node cannot unwrap. */
   public record Secret(String description, UUID keyId, String fix) {}

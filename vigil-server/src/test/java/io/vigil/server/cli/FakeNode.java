@@ -18,6 +18,7 @@ final class FakeNode implements AutoCloseable {
 
   private final HttpServer server;
   private final Map<String, Reply> replies = new ConcurrentHashMap<>();
+  private final Map<String, java.util.Queue<Reply>> once = new ConcurrentHashMap<>();
   final List<Request> requests = new CopyOnWriteArrayList<>();
 
   FakeNode() throws IOException {
@@ -34,9 +35,13 @@ final class FakeNode implements AutoCloseable {
                   exchange.getRequestURI().toString(),
                   exchange.getRequestHeaders().getFirst("Authorization"),
                   body));
+          Reply first = once.getOrDefault(key, new java.util.LinkedList<>()).poll();
           Reply reply =
-              replies.getOrDefault(
-                  key, new Reply(404, "{\"code\":\"not_found\",\"message\":\"No " + key + "\"}"));
+              first != null
+                  ? first
+                  : replies.getOrDefault(
+                      key,
+                      new Reply(404, "{\"code\":\"not_found\",\"message\":\"No " + key + "\"}"));
           byte[] out = reply.body().getBytes(StandardCharsets.UTF_8);
           exchange.getResponseHeaders().add("Content-Type", "application/json");
           exchange.sendResponseHeaders(reply.status(), out.length == 0 ? -1 : out.length);
@@ -58,6 +63,13 @@ final class FakeNode implements AutoCloseable {
 
   FakeNode on(String methodAndPath, int status, String body) {
     replies.put(methodAndPath, new Reply(status, body));
+    return this;
+  }
+
+  /** Answers the next request to {@code methodAndPath} so, once, before the usual reply. */
+  FakeNode once(String methodAndPath, int status, String body) {
+    once.computeIfAbsent(methodAndPath, k -> new java.util.concurrent.ConcurrentLinkedQueue<>())
+        .add(new Reply(status, body));
     return this;
   }
 

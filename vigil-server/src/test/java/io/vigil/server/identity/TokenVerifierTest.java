@@ -43,7 +43,8 @@ class TokenVerifierTest {
   @Test
   void anAccessTokenOfThisProviderIsAccepted() {
     String token =
-        signer.accessToken("u1", "admin", "vigil-cli", List.of("administrator"), "vigil.api");
+        signer.accessToken(
+            "u1", "admin", "vigil-cli", List.of("administrator"), "vigil.api", false);
     assertThat(verifier.verify(token).name()).isEqualTo("admin");
   }
 
