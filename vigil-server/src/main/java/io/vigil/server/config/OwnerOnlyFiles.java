@@ -22,7 +22,8 @@ import java.util.Set;
 
 /**
  * Files and folders that only the account Vigil runs as may open: POSIX 600 (folders 700), or, on a
- * file system without POSIX permissions (Windows), an ACL that grants the owner alone. The
+ * file system without POSIX permissions (Windows), an ACL that grants the owner alone, marked
+ * protected so that the folder's inheritable entries cannot widen it ({@link WindowsAcl}). The
  * permissions are given at creation, so what such a file holds is never readable by another
  * account, not even for a moment.
  */
@@ -73,6 +74,9 @@ public final class OwnerOnlyFiles {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
         ch.write(ByteBuffer.wrap(bytes));
         ch.force(true);
+      }
+      if (!posix()) {
+        WindowsAcl.protect(tmp);
       }
       try {
         Files.move(

@@ -30,6 +30,12 @@ final class AuthorizationCodes {
     record Redeemed(Grant grant) implements Redemption {}
 
     record Rejected(String reason) implements Redemption {}
+
+    /**
+     * A code presented again: refused, and the session it started (family, null when it started
+     * none) is revoked. An event for the audit log: the code may have been intercepted.
+     */
+    record Replayed(UUID userId, UUID family, String reason) implements Redemption {}
   }
 
   private final Fence fence;
@@ -106,7 +112,9 @@ final class AuthorizationCodes {
             .bind("family", r[8])
             .execute();
       }
-      return new Redemption.Rejected(
+      return new Redemption.Replayed(
+          (UUID) r[1],
+          (UUID) r[8],
           "The authorization code was already used, so it may have been intercepted: the session"
               + " it started is revoked. Sign in again.");
     }

@@ -154,6 +154,9 @@ final class DevicePages {
               if (redemption instanceof AuthorizationCodes.Redemption.Rejected r) {
                 return r.reason();
               }
+              if (redemption instanceof AuthorizationCodes.Redemption.Replayed r) {
+                return r.reason();
+              }
               AuthorizationCodes.Grant grant =
                   ((AuthorizationCodes.Redemption.Redeemed) redemption).grant();
               Optional<User> user = users.find(h, grant.userId()).filter(User::enabled);

@@ -203,6 +203,7 @@ public final class IdentityProvider {
     this.devicePages =
         new DevicePages(issuer, devices, new UserCodeGuesses(clock), codes, users, fence);
     this.external = new ExternalRoutes(providers);
+    LoginThrottle throttle = new LoginThrottle(clock, signInPolicy(settings.identity));
     this.endpoints =
         new IdpEndpoints(
             issuer,
@@ -213,7 +214,7 @@ public final class IdentityProvider {
             clients,
             codes,
             new RefreshTokens(fence, clock, settings.identity.refreshTokenReuseGrace()),
-            new LoginThrottle(clock, signInPolicy(settings.identity)),
+            throttle,
             passwordChecks,
             new RequestRate(clock, settings.identity.tokenRequestsPerMinute),
             hasher,
@@ -222,7 +223,7 @@ public final class IdentityProvider {
             new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock),
             devices,
             fence);
-    this.management = new ManagementRoutes(users, clients);
+    this.management = new ManagementRoutes(users, clients, throttle);
   }
 
   /** The sign-in throttle's limits: the settings, and fixed defaults for the rest. */

@@ -191,6 +191,10 @@ final class IdpEndpoints {
             ClientAuthenticationMethod.NONE));
     meta.setIDTokenJWSAlgs(List.of(JWSAlgorithm.RS256));
     meta.setClaims(List.of("sub", "name", "preferred_username"));
+    // Request objects (RFC 9101) are not supported: say so, rather than let the library's default
+    // (true) promise that request_uri is read.
+    meta.setSupportsRequestURIParam(false);
+    meta.setSupportsRequestParam(false);
     ctx.contentType("application/json").result(meta.toJSONObject().toJSONString());
   }
 
@@ -242,11 +246,61 @@ final class IdpEndpoints {
     } catch (java.text.ParseException e) {
       throw OAuthError.invalidRequest("The Content-Type header is malformed.").failure();
     }
-    request.setBody(ctx.body());
-    if (ctx.header("Authorization") != null) {
-      request.setAuthorization(ctx.header("Authorization"));
+    String body = ctx.body();
+    Map<String, String> params;
+    try {
+      params = FormParameters.parse(body);
+    } catch (FormParameters.Invalid e) {
+      throw OAuthError.invalidRequest(e.getMessage()).failure();
     }
+    String authorization = ctx.header("Authorization");
+    if (authorization != null) {
+      requireOneClient(authorization, params);
+      request.setAuthorization(authorization);
+    }
+    request.setBody(body);
     return request;
+  }
+
+  /**
+   * A client authenticated with HTTP Basic may not name itself or authenticate again in the body
+   * (RFC 6749 2.3: one method per request): Basic for one client with {@code client_id} of another
+   * would leave open which client the request is for.
+   */
+  private static void requireOneClient(String authorization, Map<String, String> params) {
+    if (!authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return;
+    }
+    if (params.containsKey("client_secret") || params.containsKey("client_assertion")) {
+      throw OAuthError.invalidRequest(
+              "The client authenticated twice, with HTTP Basic and in the body; use one method.")
+          .failure();
+    }
+    String named = params.get("client_id");
+    if (named == null) {
+      return;
+    }
+    String basicId;
+    try {
+      String decoded =
+          new String(
+              java.util.Base64.getDecoder().decode(authorization.substring(6).strip()),
+              java.nio.charset.StandardCharsets.UTF_8);
+      int colon = decoded.indexOf(':');
+      basicId =
+          java.net.URLDecoder.decode(
+              colon < 0 ? decoded : decoded.substring(0, colon),
+              java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw OAuthError.invalidRequest("The Authorization header is not valid HTTP Basic.")
+          .failure();
+    }
+    if (!basicId.equals(named)) {
+      throw OAuthError.invalidRequest(
+              "client_id names another client than the one authenticated with HTTP Basic; send"
+                  + " the authenticated client's id or leave client_id out.")
+          .failure();
+    }
   }
 
   private void token(Context ctx, HTTPRequest http) {
@@ -281,8 +335,10 @@ final class IdpEndpoints {
           case ResourceOwnerPasswordCredentialsGrant password ->
               passwordGrant(ctx, client, password, requested);
           case ClientCredentialsGrant ignored -> clientCredentialsGrant(client, requested);
-          case AuthorizationCodeGrant code -> codeGrant(client, code);
-          case DeviceCodeGrant device -> deviceGrant(client, device);
+          case AuthorizationCodeGrant code ->
+              codeGrant(client, code, ClientAddress.of(ctx).address());
+          case DeviceCodeGrant device ->
+              deviceGrant(client, device, ClientAddress.of(ctx).address());
           case RefreshTokenGrant refresh ->
               refreshGrant(client, refresh, requested, ClientAddress.of(ctx).address());
           default ->
@@ -535,7 +591,8 @@ final class IdpEndpoints {
   private record Session(
       User user, String scope, String nonce, Instant authTime, String refreshToken) {}
 
-  private Map<String, Object> codeGrant(OAuthClient client, AuthorizationCodeGrant grant) {
+  private Map<String, Object> codeGrant(
+      OAuthClient client, AuthorizationCodeGrant grant, String address) {
     String verifierValue =
         grant.getCodeVerifier() == null ? null : grant.getCodeVerifier().getValue();
     String redirect = grant.getRedirectionURI() == null ? "" : grant.getRedirectionURI().toString();
@@ -545,6 +602,10 @@ final class IdpEndpoints {
             h ->
                 switch (codes.redeem(h, code, client.clientId(), redirect, verifierValue)) {
                   case AuthorizationCodes.Redemption.Rejected r -> r;
+                  case AuthorizationCodes.Redemption.Replayed r -> {
+                    auditCodeReplay(h, r, client.clientId(), address);
+                    yield new AuthorizationCodes.Redemption.Rejected(r.reason());
+                  }
                   case AuthorizationCodes.Redemption.Redeemed r -> {
                     User user = enabledUser(h, r.grant().userId());
                     String scope = r.grant().scope();
@@ -570,7 +631,8 @@ final class IdpEndpoints {
    * transaction, as for an authorization code; a refused poll commits the state it changed (the
    * time of the poll, a longer interval after {@code slow_down}).
    */
-  private Map<String, Object> deviceGrant(OAuthClient client, DeviceCodeGrant grant) {
+  private Map<String, Object> deviceGrant(
+      OAuthClient client, DeviceCodeGrant grant, String address) {
     String code = grant.getDeviceCode().getValue();
     Object outcome =
         fence.write(
@@ -599,10 +661,12 @@ final class IdpEndpoints {
                 case DeviceFlow.Poll.Expired ignored ->
                     deviceError(
                         "expired_token", "The device code has expired; start the sign-in again.");
-                case DeviceFlow.Poll.Replayed ignored ->
-                    OAuthError.invalidGrant(
-                        "The device code was already redeemed, so it may have been intercepted:"
-                            + " the session it started is revoked. Sign in again.");
+                case DeviceFlow.Poll.Replayed ignored -> {
+                  auditDeviceReplay(h, p, client.clientId(), address);
+                  yield OAuthError.invalidGrant(
+                      "The device code was already redeemed, so it may have been intercepted:"
+                          + " the session it started is revoked. Sign in again.");
+                }
                 case DeviceFlow.Poll.Redeem ignored -> {
                   User user = enabledUser(h, p.userId());
                   UUID family = UUID.randomUUID();
@@ -618,6 +682,33 @@ final class IdpEndpoints {
       throw e.failure();
     }
     return sign(client, (Session) outcome);
+  }
+
+  /** A redeemed device code presented again: audited like a replayed authorization code. */
+  private void auditDeviceReplay(
+      Handle h, DeviceAuthorizations.Polled replay, String clientId, String address) {
+    String name = users.find(h, replay.userId()).map(User::username).orElse("-");
+    AuditLog.recordEvent(
+        h,
+        name,
+        replay.userId().toString(),
+        address,
+        "token.reuse",
+        "session",
+        replay.family() == null ? null : replay.family().toString(),
+        details(
+            "client",
+            clientId,
+            "grant",
+            "device_code",
+            "revoked",
+            replay.family() == null ? "nothing (the code started no session)" : "the session"));
+    LOG.warn(
+        "A used device code of user \"{}\" (client {}) was presented again from {}: the session it"
+            + " started is revoked",
+        name,
+        clientId,
+        address);
   }
 
   private static OAuthError deviceError(String error, String description) {
@@ -717,6 +808,32 @@ final class IdpEndpoints {
   }
 
   /** A refresh token presented again: who it belonged to, where it came from, what was revoked. */
+  private void auditCodeReplay(
+      Handle h, AuthorizationCodes.Redemption.Replayed replay, String clientId, String address) {
+    String name = users.find(h, replay.userId()).map(User::username).orElse("-");
+    AuditLog.recordEvent(
+        h,
+        name,
+        replay.userId().toString(),
+        address,
+        "token.reuse",
+        "session",
+        replay.family() == null ? null : replay.family().toString(),
+        details(
+            "client",
+            clientId,
+            "grant",
+            "authorization_code",
+            "revoked",
+            replay.family() == null ? "nothing (the code started no session)" : "the session"));
+    LOG.warn(
+        "A used authorization code of user \"{}\" (client {}) was presented again from {}: the"
+            + " session it started is revoked",
+        name,
+        clientId,
+        address);
+  }
+
   private void auditReuse(Handle h, RefreshTokens.Grant grant, String address) {
     String name = users.find(h, grant.userId()).map(User::username).orElse("-");
     AuditLog.recordEvent(
@@ -974,6 +1091,25 @@ final class IdpEndpoints {
       if (params.getOrDefault(name, List.of()).size() > 1) {
         throw error.apply(name + " appears more than once.");
       }
+    }
+    // OpenID Connect Core 6: request objects are not supported, and a client that sends one must
+    // learn so rather than have its signed parameters silently ignored.
+    if (params.containsKey("request_uri") || params.containsKey("request")) {
+      String which = params.containsKey("request_uri") ? "request_uri" : "request";
+      throw new RedirectError(
+          new AuthorizationErrorResponse(
+                  back,
+                  new ErrorObject(
+                      which + "_not_supported",
+                      rfc6749(
+                          "Request objects ("
+                              + which
+                              + ") are not supported; send the"
+                              + " parameters themselves.")),
+                  state,
+                  new Issuer(issuer),
+                  ResponseMode.QUERY)
+              .toURI());
     }
     String nonce = single(params, "nonce");
     if (nonce != null && nonce.length() > MAX_NONCE) {

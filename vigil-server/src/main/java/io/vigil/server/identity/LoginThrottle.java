@@ -318,6 +318,20 @@ public final class LoginThrottle {
     }
   }
 
+  /**
+   * Forgets every failure counted against {@code username}, per address and in all, so that it may
+   * sign in at once from anywhere: an operator's decision after checking who failed.
+   *
+   * @return the delays that were in force
+   */
+  public synchronized List<Delayed> clear(String username) {
+    List<Delayed> before = delayed(username);
+    String user = userKey(username);
+    pairs.keySet().removeIf(k -> k.user().equals(user));
+    users.remove(user);
+    return before;
+  }
+
   /** The addresses {@code username} is delayed at now, for an operator. */
   public synchronized List<Delayed> delayed(String username) {
     Instant now = clock.instant();

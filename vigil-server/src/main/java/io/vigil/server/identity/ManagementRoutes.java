@@ -36,7 +36,10 @@ final class ManagementRoutes {
   private final UserService users;
   private final ClientService clients;
 
-  ManagementRoutes(UserService users, ClientService clients) {
+  private final LoginThrottle throttle;
+
+  ManagementRoutes(UserService users, ClientService clients, LoginThrottle throttle) {
+    this.throttle = throttle;
     this.users = users;
     this.clients = clients;
   }
@@ -50,6 +53,23 @@ final class ManagementRoutes {
         Permission.USERS_READ,
         ctx -> user(ctx, users.find(id(ctx)).orElseThrow(() -> notFound(ctx))));
     api.patch("/api/v1/users/{id}", Permission.USERS_WRITE, this::patchUser);
+    // The sign-in throttle lives in the active node's memory, and API requests reach that node.
+    api.get(
+        "/api/v1/users/{id}/sign-in-delays",
+        Permission.USERS_READ,
+        ctx -> {
+          User user = users.find(id(ctx)).orElseThrow(() -> notFound(ctx));
+          ctx.json(new Page<>(throttle.delayed(user.username()), null));
+        });
+    api.delete(
+        "/api/v1/users/{id}/sign-in-delays",
+        Permission.USERS_WRITE,
+        ctx -> {
+          User user = users.find(id(ctx)).orElseThrow(() -> notFound(ctx));
+          List<LoginThrottle.Delayed> cleared = throttle.clear(user.username());
+          users.recordSignInUnlock(Api.principal(ctx), user.id(), Map.of("delays", cleared));
+          ctx.status(204);
+        });
     api.put("/api/v1/users/{id}/password", Permission.USERS_WRITE, this::setPassword);
     api.delete(
         "/api/v1/users/{id}",

@@ -491,6 +491,19 @@ public final class UserService {
    *
    * @throws ApiException 404 unknown, 409 {@code last_administrator}
    */
+  /**
+   * Records that {@code actor} lifted the sign-in delays {@code cleared} of user {@code id}.
+   *
+   * @throws ApiException 404 when the user does not exist
+   */
+  public void recordSignInUnlock(Principal actor, UUID id, Object cleared) {
+    fence.run(
+        h -> {
+          lock(h, id);
+          AuditLog.record(h, actor, "user.signin.unlock", TYPE, id.toString(), cleared, null);
+        });
+  }
+
   public void delete(Principal actor, UUID id) {
     fence.run(
         h -> {

@@ -1,12 +1,14 @@
 package io.vigil.server.protect;
 
 import io.vigil.server.config.OwnerOnlyFiles;
+import io.vigil.server.config.WindowsAcl;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.AclFileAttributeView;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -244,6 +246,9 @@ public final class MachineProtector implements KeyProtector {
     Path tmp = Files.createTempFile(dir, ".machine.key-", ".tmp", ownerOnly);
     try {
       Files.write(tmp, bytes);
+      if (!OwnerOnlyFiles.posix()) {
+        WindowsAcl.protect(tmp);
+      }
       try {
         Files.createLink(file, tmp);
       } catch (UnsupportedOperationException e) {
@@ -264,9 +269,13 @@ public final class MachineProtector implements KeyProtector {
   /**
    * Refuses a key file that accounts other than its owner may read or change: with it they hold
    * every secret Vigil protects. Owner-only files (600, 400) pass; on a file system without POSIX
-   * permissions the ACL set at creation protects the file.
+   * permissions (Windows), an ACL that allows nobody but the owner and Windows' own accounts.
    */
   private static void refuseIfShared(Path file) {
+    if (!OwnerOnlyFiles.posix()) {
+      refuseIfSharedAcl(file);
+      return;
+    }
     Set<PosixFilePermission> perms;
     try {
       perms = Files.getPosixFilePermissions(file);
@@ -288,6 +297,29 @@ public final class MachineProtector implements KeyProtector {
               + ": other accounts can read or change it, and with it every secret Vigil protects."
               + " Vigil does not use it so. Run: chmod 600 "
               + file);
+    }
+  }
+
+  private static void refuseIfSharedAcl(Path file) {
+    AclFileAttributeView view = Files.getFileAttributeView(file, AclFileAttributeView.class);
+    if (view == null) {
+      return;
+    }
+    String problem;
+    try {
+      problem = WindowsAcl.problem(view.getAcl(), view.getOwner());
+    } catch (IOException e) {
+      throw new ProtectionException(
+          "The permissions of the machine key file " + file + " cannot be read: " + e, e);
+    }
+    if (problem != null) {
+      throw new ProtectionException(
+          "The machine key file "
+              + file
+              + " is not its owner's alone: "
+              + problem
+              + ", and with it every secret Vigil protects. Vigil does not use it so. Run: "
+              + WindowsAcl.fix(file, System.getProperty("user.name")));
     }
   }
 

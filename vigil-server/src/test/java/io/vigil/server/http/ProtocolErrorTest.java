@@ -20,13 +20,23 @@ class ProtocolErrorTest {
   @TempDir Path dataDir;
   private EdgeFixture edge;
 
+  private ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs;
+
   @BeforeEach
   void start() throws Exception {
+    logs = new ch.qos.logback.core.read.ListAppender<>();
+    logs.start();
+    ((ch.qos.logback.classic.Logger)
+            org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+        .addAppender(logs);
     edge = new EdgeFixture(dataDir, "\"MaxRequestBytes\": 4096, \"MaxRequestHeaderBytes\": 4096");
   }
 
   @AfterEach
   void stop() {
+    ((ch.qos.logback.classic.Logger)
+            org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+        .detachAppender(logs);
     edge.close();
   }
 
@@ -90,6 +100,47 @@ class ProtocolErrorTest {
     String r = edge.exchange(request.toString());
 
     assertJsonError(r, 413, "payload_too_large");
+  }
+
+  @Test
+  void aBadChunkSizeIsAJson400AndLogsNoError() throws Exception {
+    String r =
+        edge.exchange(
+            "POST /api/v1/things HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                + EdgeFixture.TOKEN
+                + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5\r\n{\"a\":\r\nZZZ\r\n1\r\n}\r\n0\r\n\r\n");
+
+    assertJsonError(r, 400, "bad_request");
+    assertNoErrorLogged();
+  }
+
+  @Test
+  void aClientThatClosesMidBodyLogsNoError() throws Exception {
+    try (java.net.Socket s = edge.connect()) {
+      s.getOutputStream()
+          .write(
+              ("POST /api/v1/things HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                      + EdgeFixture.TOKEN
+                      + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                      + "{\"a\":")
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+    }
+    // The server learns of the close at its next read; give it a moment, then ask it something.
+    Thread.sleep(300);
+    assertThat(
+            status(
+                edge.exchange("GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")))
+        .isEqualTo(200);
+    assertNoErrorLogged();
+  }
+
+  private void assertNoErrorLogged() {
+    assertThat(logs.list)
+        .filteredOn(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.ERROR))
+        .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+        .isEmpty();
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -175,6 +176,14 @@ class DeviceGrantTest {
     // A second redemption is a replay: refused, and the session it started is revoked.
     HttpResponse<String> replay = poll(deviceCode);
     assertThat(error(replay)).isEqualTo("invalid_grant");
+    List<io.vigil.server.audit.AuditLog.Entry> reuse =
+        new io.vigil.server.audit.AuditLog(f.db.jdbi())
+            .query(null, "session", null, 100).items().stream()
+                .filter(e -> e.action().equals("token.reuse"))
+                .toList();
+    assertThat(reuse).hasSize(1);
+    assertThat(reuse.get(0).actor()).isEqualTo("admin");
+    assertThat(reuse.get(0).after().toString()).contains("device_code");
     HttpResponse<String> refreshed =
         f.form(
             "/idp/connect/token",

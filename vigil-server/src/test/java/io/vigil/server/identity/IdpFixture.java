@@ -183,6 +183,21 @@ final class IdpFixture implements AutoCloseable {
     return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A form request whose body is sent exactly as given. */
+  HttpResponse<String> rawForm(String path, String body, String basicAuth) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url(path)))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (basicAuth != null) {
+      b.header(
+          "Authorization",
+          "Basic "
+              + Base64.getEncoder().encodeToString(basicAuth.getBytes(StandardCharsets.UTF_8)));
+    }
+    return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   HttpResponse<String> passwordGrant(String username, String password, String scope)
       throws Exception {
     Map<String, String> params = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package io.vigil.server.identity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.vigil.server.audit.AuditLog;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -126,6 +127,33 @@ class LoginThrottleBehindProxyTest {
         .hasValue("4");
     f.clock.advance(Duration.ofSeconds(4));
     assertThat(signIn("admin", IdpFixture.ADMIN_PASSWORD, ATTACKER).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void anOperatorSeesTheDelaysOfAUserAndCanLiftThem() throws Exception {
+    int free = LoginThrottle.Policy.DEFAULTS.failuresBeforeDelay();
+    for (int i = 0; i < free; i++) {
+      signIn("admin", "wrong password " + i, ATTACKER);
+    }
+    assertThat(signIn("admin", IdpFixture.ADMIN_PASSWORD, ATTACKER).statusCode()).isEqualTo(429);
+    String admin = f.adminToken();
+    String path = "/api/v1/users/" + adminId() + "/sign-in-delays";
+
+    JsonNode delays = IdpFixture.read(f.get(path, admin)).get("items");
+    assertThat(delays).hasSize(1);
+    assertThat(delays.get(0).get("address").asText()).isEqualTo(ATTACKER);
+    assertThat(delays.get(0).get("failures").asInt()).isEqualTo(free);
+    assertThat(delays.get(0).get("until").asText()).isNotBlank();
+
+    assertThat(f.json("DELETE", path, admin, null, Map.of()).statusCode()).isEqualTo(204);
+    assertThat(IdpFixture.read(f.get(path, admin)).get("items")).isEmpty();
+    assertThat(signIn("admin", IdpFixture.ADMIN_PASSWORD, ATTACKER).statusCode()).isEqualTo(200);
+    assertThat(new AuditLog(f.db.jdbi()).query(null, "user", adminId(), 100).items())
+        .anySatisfy(
+            e -> {
+              assertThat(e.action()).isEqualTo("user.signin.unlock");
+              assertThat(e.before().toString()).contains(ATTACKER);
+            });
   }
 
   @Test

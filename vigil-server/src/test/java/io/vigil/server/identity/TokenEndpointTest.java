@@ -332,6 +332,26 @@ class TokenEndpointTest {
     assertThat(refresh(refresh, "vigil-console").statusCode()).isEqualTo(400);
   }
 
+  @Test
+  void aReplayedAuthorizationCodeIsAuditedAsTokenReuse() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    String code = signInAndGetCode(verifier, redirect);
+    assertThat(exchange(code, verifier.getValue(), redirect).statusCode()).isEqualTo(200);
+
+    assertThat(exchange(code, verifier.getValue(), redirect).statusCode()).isEqualTo(400);
+
+    List<io.vigil.server.audit.AuditLog.Entry> reuse =
+        new io.vigil.server.audit.AuditLog(f.db.jdbi())
+            .query(null, "session", null, 100).items().stream()
+                .filter(e -> e.action().equals("token.reuse"))
+                .toList();
+    assertThat(reuse).hasSize(1);
+    assertThat(reuse.get(0).actor()).isEqualTo("admin");
+    assertThat(reuse.get(0).address()).isEqualTo("127.0.0.1");
+    assertThat(reuse.get(0).after().toString()).contains("authorization_code");
+  }
+
   /** OIDC Core 2: auth_time is when the user authenticated, which a refresh does not change. */
   @Test
   void anIdTokenIssuedOnRefreshCarriesTheTimeTheUserSignedIn() throws Exception {
@@ -367,6 +387,77 @@ class TokenEndpointTest {
       assertThat(r.headers().firstValue("Location").orElseThrow())
           .startsWith(redirect + "?")
           .contains("error=invalid_request");
+    }
+  }
+
+  @Test
+  void aRequestObjectIsRefusedRatherThanIgnored() throws Exception {
+    JsonNode meta = read(f.get("/idp/.well-known/openid-configuration", null));
+    assertThat(meta.get("request_uri_parameter_supported").asBoolean()).isFalse();
+    assertThat(meta.path("request_parameter_supported").asBoolean(false)).isFalse();
+
+    CodeVerifier verifier = new CodeVerifier();
+    String redirect = "http://127.0.0.1:53111/callback";
+    String query = authorizeQuery(verifier, "S256", redirect);
+    HttpResponse<String> r = f.get(query + "&request_uri=https%3A%2F%2Fevil.example%2Fr", null);
+    assertThat(r.statusCode()).isEqualTo(302);
+    assertThat(r.headers().firstValue("Location").orElseThrow())
+        .startsWith(redirect + "?")
+        .contains("error=request_uri_not_supported");
+  }
+
+  @Test
+  void tokenRequestsWithNulRepeatedOrOverlongParametersAreRefused() throws Exception {
+    String password = java.net.URLEncoder.encode(ADMIN_PASSWORD, StandardCharsets.UTF_8);
+    String valid = "grant_type=password&client_id=vigil-cli&username=admin&password=" + password;
+    assertThat(f.rawForm("/idp/connect/token", valid, null).statusCode()).isEqualTo(200);
+    for (String bad :
+        List.of(
+            valid.replace("grant_type=password", "grant_type=password%00"),
+            valid.replace("client_id=vigil-cli", "client_id=vigil-cli%00"),
+            valid + "&grant_type=password",
+            valid + "&username=someone-else",
+            valid + "&scope=" + "vigil.api%20".repeat(200),
+            valid.replace("username=admin", "username=ad%ZZmin"))) {
+      HttpResponse<String> r = f.rawForm("/idp/connect/token", bad, null);
+      assertThat(r.statusCode()).as(bad.substring(0, Math.min(80, bad.length()))).isEqualTo(400);
+      assertThat(read(r).get("error").asText()).isEqualTo("invalid_request");
+      assertThat(r.body()).hasSizeLessThan(500);
+    }
+  }
+
+  @Test
+  void basicAuthenticationForOneClientWithClientIdOfAnotherIsRefused() throws Exception {
+    String admin = f.adminToken();
+    String secret = null;
+    for (String id : List.of("camera-agent", "other-agent")) {
+      HttpResponse<String> created =
+          f.json(
+              "POST",
+              "/api/v1/clients",
+              admin,
+              "{\"clientId\":\"" + id + "\",\"roles\":[\"component\"]}",
+              Map.of());
+      if (secret == null) {
+        secret = read(created).get("clientSecret").asText();
+      }
+    }
+    String body = "grant_type=client_credentials&scope=vigil.api";
+    assertThat(f.rawForm("/idp/connect/token", body, "camera-agent:" + secret).statusCode())
+        .isEqualTo(200);
+    assertThat(
+            f.rawForm(
+                    "/idp/connect/token",
+                    body + "&client_id=camera-agent",
+                    "camera-agent:" + secret)
+                .statusCode())
+        .isEqualTo(200);
+
+    for (String extra : List.of("&client_id=other-agent", "&client_secret=" + secret)) {
+      HttpResponse<String> r =
+          f.rawForm("/idp/connect/token", body + extra, "camera-agent:" + secret);
+      assertThat(r.statusCode()).as(extra).isEqualTo(400);
+      assertThat(read(r).get("error").asText()).isEqualTo("invalid_request");
     }
   }
 
