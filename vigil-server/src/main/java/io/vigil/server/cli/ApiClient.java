@@ -17,12 +17,15 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import javax.net.ssl.SSLException;
 
 /**
- * The CLI's connection to a running node: signs in with the OAuth password grant as client {@code
- * vigil-cli}, then calls the HTTP API with the bearer token.
+ * The CLI's connection to a running node: gets an access token as client {@code vigil-cli} with the
+ * {@link Credential} it is given (a refresh token {@code vigil login} stored, or the password grant
+ * for scripts), then calls the HTTP API with the bearer token.
  *
  * <p>Every failure becomes a {@link CliException}: the node's {@code {"code","message"}} errors
  * (and the token endpoint's {@code {"error","error_description"}}) keep their code and message, and
@@ -30,8 +33,10 @@ import javax.net.ssl.SSLException;
  * reached is named with its URL and the way to start one. An {@code https} node's certificate is
  * verified ({@link ServerTrust}); a certificate that fails is one line naming why, exit code 1.
  *
- * <p>Not thread-safe; one command uses one client. The token is fetched once, on first use, and not
- * refreshed: commands are short compared with the token's lifetime.
+ * <p>Not thread-safe; one command uses one client. The token is fetched once, on first use; a
+ * request the API refuses with 401 is sent once more with a fresh token when the credential can get
+ * one without asking anybody (a stored refresh token), since the access token may have expired
+ * during a long command.
  */
 final class ApiClient {
 
@@ -42,28 +47,100 @@ final class ApiClient {
   private final URI server;
   private final HttpClient http;
   private final ServerTrust trust;
-  private final String user;
-  private final java.util.function.Supplier<char[]> password;
-  private final java.util.function.Supplier<String> oneTimeCode;
+  private final Credential credential;
   private String token;
+
+  /**
+   * How a command signs in. {@link #grant()} is called only when a token is needed, so commands
+   * that fail earlier never ask for anything.
+   */
+  interface Credential {
+    /** The token request's grant parameters; throws a {@link CliException} when there is none. */
+    Map<String, String> grant();
+
+    /** What the sign-in is called in messages, e.g. {@code Sign-in as "admin"}. */
+    String describe();
+
+    /** Called with a successful token response, e.g. to store a rotated refresh token. */
+    default void issued(JsonNode response) {}
+
+    /** The failure to report when the token endpoint refused the grant (HTTP 400 or 401). */
+    default CliException refused(CliException e) {
+      return new CliException(ExitCodes.AUTHENTICATION, e.code(), e.getMessage());
+    }
+
+    /**
+     * {@code grant} again with a one-time code, when the server said the user needs one
+     * (multi-factor sign-in); null when this credential cannot add one.
+     */
+    default Map<String, String> withOneTimeCode(Map<String, String> grant) {
+      return null;
+    }
+
+    /** Whether a new token can be had without asking anybody. */
+    default boolean renewable() {
+      return false;
+    }
+  }
+
+  /**
+   * The password grant: for scripts given {@code VIGIL_PASSWORD}. {@code oneTimeCode} is asked only
+   * when the server says the user signs in with one.
+   */
+  static Credential password(
+      String user,
+      java.util.function.Supplier<char[]> password,
+      java.util.function.Supplier<String> oneTimeCode) {
+    return new Credential() {
+      @Override
+      public Map<String, String> withOneTimeCode(Map<String, String> grant) {
+        Map<String, String> again = new LinkedHashMap<>(grant);
+        again.put("totp", oneTimeCode.get().strip());
+        return again;
+      }
+
+      @Override
+      public Map<String, String> grant() {
+        char[] secret = password.get();
+        Map<String, String> form = new LinkedHashMap<>();
+        form.put("grant_type", "password");
+        form.put("username", user);
+        form.put("password", new String(secret));
+        form.put("scope", SCOPE);
+        java.util.Arrays.fill(secret, '\0');
+        return form;
+      }
+
+      @Override
+      public String describe() {
+        return "Sign-in as \"" + user + "\"";
+      }
+    };
+  }
+
+  /** No credential: a token request fails with {@code failure}. */
+  static Credential none(CliException failure) {
+    return new Credential() {
+      @Override
+      public Map<String, String> grant() {
+        throw failure;
+      }
+
+      @Override
+      public String describe() {
+        return "Sign-in";
+      }
+    };
+  }
 
   /**
    * @param server the node's base URL, e.g. {@code https://vigil.example.com:8080}
    * @param trust the certificates accepted for an {@code https} server (host name verified)
-   * @param password asked only when a token is needed, so commands that fail earlier never prompt
-   * @param oneTimeCode asked only when the server says the user needs one (multi-factor sign-in)
    */
-  ApiClient(
-      URI server,
-      ServerTrust trust,
-      String user,
-      java.util.function.Supplier<char[]> password,
-      java.util.function.Supplier<String> oneTimeCode) {
+  ApiClient(URI server, ServerTrust trust, Credential credential) {
     this.server = server;
     this.trust = trust;
-    this.user = user;
-    this.password = password;
-    this.oneTimeCode = oneTimeCode;
+    this.credential = credential;
     this.http =
         HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(5))
@@ -126,48 +203,119 @@ final class ApiClient {
         body == null
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofByteArray(toJson(body));
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(resolve(path))
-            .timeout(REQUEST_TIMEOUT)
-            .header("Accept", "application/json")
-            .header("Authorization", "Bearer " + token())
-            .method(method, publisher);
-    if (body != null) {
-      request.header("Content-Type", "application/json");
+    HttpResponse<String> response = send(request(method, path, publisher, body != null));
+    if (response.statusCode() == 401 && credential.renewable()) {
+      token = null;
+      response = send(request(method, path, publisher, body != null));
     }
-    HttpResponse<String> response = send(request.build());
     if (response.statusCode() >= 300) {
       throw failure(method + " " + path, response);
     }
     return parse(response);
   }
 
+  private HttpRequest request(
+      String method, String path, HttpRequest.BodyPublisher publisher, boolean json) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(resolve(path))
+            .timeout(REQUEST_TIMEOUT)
+            .header("Accept", "application/json")
+            .header("Authorization", "Bearer " + token())
+            .method(method, publisher);
+    if (json) {
+      request.header("Content-Type", "application/json");
+    }
+    return request.build();
+  }
+
+  /** An OAuth endpoint's answer: its status and JSON body. */
+  record OAuthReply(int status, JsonNode body) {
+    /** The OAuth {@code error} code, or null for a success. */
+    String error() {
+      return status == 200 ? null : body.path("error").asText(null);
+    }
+  }
+
+  /**
+   * POSTs a form to one of the identity provider's OAuth endpoints, with {@code client_id}, and
+   * returns its answer whatever the status; a node that cannot be reached is a {@link
+   * CliException}.
+   */
+  OAuthReply postForm(String path, Map<String, String> params) {
+    Map<String, String> form = new LinkedHashMap<>(params);
+    form.putIfAbsent("client_id", CLIENT_ID);
+    StringBuilder body = new StringBuilder();
+    form.forEach(
+        (k, v) -> body.append(body.isEmpty() ? "" : "&").append(enc(k)).append('=').append(enc(v)));
+    HttpRequest request =
+        HttpRequest.newBuilder(resolve(path))
+            .timeout(REQUEST_TIMEOUT)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+            .build();
+    HttpResponse<String> response = send(request);
+    JsonNode json;
+    try {
+      json =
+          response.body() == null || response.body().isBlank()
+              ? Json.MAPPER.missingNode()
+              : Json.MAPPER.readTree(response.body());
+    } catch (JsonProcessingException e) {
+      json = Json.MAPPER.missingNode();
+    }
+    return new OAuthReply(response.statusCode(), json == null ? Json.MAPPER.missingNode() : json);
+  }
+
+  /** The error of a refused OAuth request, with the exit code its status calls for. */
+  CliException oauthFailure(String what, String path, OAuthReply reply) {
+    int status = reply.status();
+    if (status == 404) {
+      // Exit code 4 means "the named object does not exist"; a missing sign-in endpoint is not
+      // that, it is a node without its identity provider (or not a Vigil node at all).
+      return new CliException(
+          ExitCodes.ERROR,
+          "no_identity_provider",
+          "The node at "
+              + server
+              + " has no "
+              + path
+              + ": its identity provider is not running (see \"vigil cluster status\"), or"
+              + " --server names something else.");
+    }
+    String code = reply.body().path("error").asText(null);
+    String message =
+        code == null
+            ? what + " failed: HTTP " + status + " from " + server
+            : reply.body().path("error_description").asText(code);
+    // The token endpoint answers bad credentials with 400 invalid_grant (RFC 6749 section 5.2).
+    return new CliException(
+        status == 400 || status == 401 || status == 403
+            ? ExitCodes.AUTHENTICATION
+            : ExitCodes.ERROR,
+        code,
+        message);
+  }
+
   private String token() {
     if (token != null) {
       return token;
     }
-    char[] secret = password.get();
-    String form =
-        "grant_type=password&client_id="
-            + enc(CLIENT_ID)
-            + "&username="
-            + enc(user)
-            + "&password="
-            + enc(new String(secret))
-            + "&scope="
-            + enc(SCOPE);
-    java.util.Arrays.fill(secret, '\0');
-    HttpResponse<String> response = send(tokenRequest(form));
+    Map<String, String> grant = credential.grant();
+    HttpResponse<String> response = tokenRequest(grant);
     if (needsOneTimeCode(response)) {
       // The password was right; the user has multi-factor sign-in, so send it again with a code.
-      response = send(tokenRequest(form + "&totp=" + enc(oneTimeCode.get().strip())));
+      Map<String, String> again = credential.withOneTimeCode(grant);
+      if (again != null) {
+        response = tokenRequest(again);
+      }
     }
     if (response.statusCode() != 200) {
-      CliException e = failure("Sign-in as \"" + user + "\"", response);
+      CliException e = failure(credential.describe(), response);
       int status = response.statusCode();
       // The token endpoint answers bad credentials with 400 invalid_grant (RFC 6749 section 5.2).
       if (status == 400 || status == 401 || status == 403) {
-        throw new CliException(ExitCodes.AUTHENTICATION, e.code(), e.getMessage());
+        throw credential.refused(e);
       }
       if (status == 404) {
         // Exit code 4 means "the named object does not exist"; a missing sign-in endpoint is not
@@ -182,24 +330,17 @@ final class ApiClient {
       }
       throw e;
     }
-    JsonNode access = parse(response).path("access_token");
+    JsonNode body = parse(response);
+    JsonNode access = body.path("access_token");
     if (!access.isTextual() || access.asText().isBlank()) {
       throw new CliException(
           ExitCodes.AUTHENTICATION,
           "unexpected_response",
           "The token endpoint at " + server + "/idp/connect/token returned no access_token.");
     }
+    credential.issued(body);
     token = access.asText();
     return token;
-  }
-
-  private HttpRequest tokenRequest(String form) {
-    return HttpRequest.newBuilder(resolve("/idp/connect/token"))
-        .timeout(REQUEST_TIMEOUT)
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .POST(HttpRequest.BodyPublishers.ofString(form))
-        .build();
   }
 
   /**
@@ -215,12 +356,30 @@ final class ApiClient {
       return body != null
           && "invalid_grant".equals(body.path("error").asText())
           && body.path("error_description").asText().startsWith(MFA_REQUIRED);
-    } catch (JsonProcessingException e) {
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       return false;
     }
   }
 
   static final String MFA_REQUIRED = "mfa_required";
+
+  private HttpResponse<String> tokenRequest(Map<String, String> grant) {
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("grant_type", grant.get("grant_type"));
+    form.put("client_id", CLIENT_ID);
+    form.putAll(grant);
+    StringBuilder body = new StringBuilder();
+    form.forEach(
+        (k, v) -> body.append(body.isEmpty() ? "" : "&").append(enc(k)).append('=').append(enc(v)));
+    HttpRequest request =
+        HttpRequest.newBuilder(resolve("/idp/connect/token"))
+            .timeout(REQUEST_TIMEOUT)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+            .build();
+    return send(request);
+  }
 
   private HttpResponse<String> send(HttpRequest request) {
     try {

@@ -46,6 +46,8 @@ public final class Main implements Runnable {
         new CommandLine(new Main())
             .addSubcommand(new NodeCommand.Run(terminal))
             .addSubcommand(new NodeCommand.StartDev(terminal))
+            .addSubcommand(new LoginCommand.Login(terminal))
+            .addSubcommand(new LoginCommand.Logout(terminal))
             .addSubcommand(UserCommand.commandLine(terminal))
             .addSubcommand(IdentityCommand.commandLine(terminal))
             .addSubcommand(ServerCommand.commandLine(terminal))

@@ -3,20 +3,23 @@ package io.vigil.server.cli;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Option;
 
 /**
  * Base of the administrative verbs that talk to a running node over HTTP(S): the connection options
  * every one of them shares ({@code --server}, {@code --user}, {@code --json}, {@code --cacert}),
- * and how the password is found. An https node's certificate is always verified (see {@link
+ * and how the command signs in. An https node's certificate is always verified (see {@link
  * ServerTrust}); there is no option to skip that.
  *
- * <p>The caller's password comes from {@code VIGIL_PASSWORD}, else from a prompt when a person is
- * at an interactive terminal; otherwise the command fails with exit code 3 rather than wait for
- * input that never comes. It is asked for only when the first request is sent. A user with
- * multi-factor sign-in also needs a one-time code, asked for only when the server says so: from
- * {@code VIGIL_OTP}, else from a prompt at an interactive terminal, else exit code 3.
+ * <p>A script that is given {@code VIGIL_PASSWORD} signs in as {@code --user} with the password
+ * grant. Otherwise the command uses the sign-in {@code vigil login} stored for the node ({@link
+ * Credentials}); without one it fails with exit code 3 and says to run {@code vigil login}. People
+ * are never asked for their password here: the password grant is for scripts only (RFC 9700 2.4).
+ * The credential is used only when the first request is sent. A user with multi-factor sign-in also
+ * needs a one-time code for the password grant, asked for only when the server says so: from {@code
+ * VIGIL_OTP}, else from a prompt at an interactive terminal, else exit code 3.
  */
 abstract class RemoteCommand implements Callable<Integer> {
 
@@ -32,7 +35,10 @@ abstract class RemoteCommand implements Callable<Integer> {
   @Option(
       names = "--user",
       paramLabel = "NAME",
-      description = "Sign in as this user (default: VIGIL_USER, else " + DEFAULT_USER + ").")
+      description =
+          "With VIGIL_PASSWORD (scripts), sign in as this user (default: VIGIL_USER, else "
+              + DEFAULT_USER
+              + ").")
   String user;
 
   @Option(names = "--json", description = "Print the server's JSON instead of a table.")
@@ -55,13 +61,51 @@ abstract class RemoteCommand implements Callable<Integer> {
   @Override
   public final Integer call() {
     URI uri = serverUri();
+    return run(new ApiClient(uri, trust(), credential(uri)));
+  }
+
+  private ApiClient.Credential credential(URI uri) {
     String name = firstNonBlank(user, terminal.env().get("VIGIL_USER"), DEFAULT_USER);
-    return run(
-        new ApiClient(uri, trust(), name, () -> password(uri, name), () -> oneTimeCode(uri, name)));
+    String password = terminal.env().get("VIGIL_PASSWORD");
+    if (password != null && !password.isEmpty()) {
+      return ApiClient.password(name, password::toCharArray, () -> oneTimeCode(uri, name));
+    }
+    Credentials store = Credentials.of(terminal.env());
+    Optional<Credentials.Entry> stored = store.find(uri);
+    if (stored.isPresent()) {
+      return store.credential(uri, stored.get());
+    }
+    String login =
+        "\"vigil login"
+            + (server == null && terminal.env().get("VIGIL_SERVER") == null
+                ? ""
+                : " --server " + Credentials.key(uri))
+            + "\"";
+    return ApiClient.none(
+        new CliException(
+            ExitCodes.AUTHENTICATION,
+            "not_signed_in",
+            terminal.passwords() != null
+                ? "Not signed in to "
+                    + Credentials.key(uri)
+                    + ": run "
+                    + login
+                    + " (add --device where this machine has no browser), then this command"
+                    + " again."
+                : "Not signed in to "
+                    + Credentials.key(uri)
+                    + " and no VIGIL_PASSWORD: a script sets VIGIL_PASSWORD (and VIGIL_USER) to"
+                    + " sign in with the password grant; a person runs "
+                    + login
+                    + " once in a terminal."));
   }
 
   /** The system's trust store plus {@code --cacert} (or VIGIL_CACERT). */
   ServerTrust trust() {
+    return trust(caCert, terminal);
+  }
+
+  static ServerTrust trust(Path caCert, Terminal terminal) {
     Path file = caCert;
     String env = terminal.env().get("VIGIL_CACERT");
     if (file == null && env != null && !env.isBlank()) {
@@ -74,6 +118,10 @@ abstract class RemoteCommand implements Callable<Integer> {
   abstract int run(ApiClient api);
 
   URI serverUri() {
+    return serverUri(server, terminal);
+  }
+
+  static URI serverUri(String server, Terminal terminal) {
     String value = firstNonBlank(server, terminal.env().get("VIGIL_SERVER"), DEFAULT_SERVER);
     try {
       URI uri = new URI(value.trim());
@@ -90,52 +138,6 @@ abstract class RemoteCommand implements Callable<Integer> {
             + value
             + "\" is not a node URL: give --server (or VIGIL_SERVER) as http://HOST:PORT or"
             + " https://HOST:PORT.");
-  }
-
-  private char[] password(URI uri, String name) {
-    String env = terminal.env().get("VIGIL_PASSWORD");
-    if (env != null && !env.isEmpty()) {
-      return env.toCharArray();
-    }
-    if (terminal.passwords() == null) {
-      throw new CliException(
-          ExitCodes.AUTHENTICATION,
-          "no_password",
-          "No password for \""
-              + name
-              + "\" and no terminal to ask for it: set VIGIL_PASSWORD, or run the command in an"
-              + " interactive terminal.");
-    }
-    char[] entered = terminal.passwords().read("Password for " + name + " at " + uri + ": ");
-    if (entered == null || entered.length == 0) {
-      throw new CliException(
-          ExitCodes.AUTHENTICATION, "no_password", "No password entered for \"" + name + "\".");
-    }
-    return entered;
-  }
-
-  private String oneTimeCode(URI uri, String name) {
-    String env = terminal.env().get("VIGIL_OTP");
-    if (env != null && !env.isBlank()) {
-      return env;
-    }
-    if (terminal.passwords() == null) {
-      throw new CliException(
-          ExitCodes.AUTHENTICATION,
-          "mfa_required",
-          "User \""
-              + name
-              + "\" signs in with a one-time code and there is no terminal to ask for it: set"
-              + " VIGIL_OTP to the current code from the authenticator app (or a recovery code).");
-    }
-    char[] entered = terminal.passwords().read("One-time code for " + name + " at " + uri + ": ");
-    if (entered == null || entered.length == 0) {
-      throw new CliException(
-          ExitCodes.AUTHENTICATION,
-          "mfa_required",
-          "No one-time code entered for \"" + name + "\".");
-    }
-    return new String(entered);
   }
 
   void printJson(Object node) {
@@ -164,5 +166,29 @@ abstract class RemoteCommand implements Callable<Integer> {
       }
     }
     return null;
+  }
+
+  private String oneTimeCode(URI uri, String name) {
+    String env = terminal.env().get("VIGIL_OTP");
+    if (env != null && !env.isBlank()) {
+      return env;
+    }
+    if (terminal.passwords() == null) {
+      throw new CliException(
+          ExitCodes.AUTHENTICATION,
+          "mfa_required",
+          "User \""
+              + name
+              + "\" signs in with a one-time code and there is no terminal to ask for it: set"
+              + " VIGIL_OTP to the current code from the authenticator app (or a recovery code).");
+    }
+    char[] entered = terminal.passwords().read("One-time code for " + name + " at " + uri + ": ");
+    if (entered == null || entered.length == 0) {
+      throw new CliException(
+          ExitCodes.AUTHENTICATION,
+          "mfa_required",
+          "No one-time code entered for \"" + name + "\".");
+    }
+    return new String(entered);
   }
 }

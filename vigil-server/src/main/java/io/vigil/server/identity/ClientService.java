@@ -24,7 +24,8 @@ import org.jdbi.v3.core.statement.StatementContext;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
- * OAuth clients: the built-in public clients {@value #CLI} (password grant) and {@value #CONSOLE}
+ * OAuth clients: the built-in public clients {@value #CLI} (authorization code with PKCE through a
+ * loopback redirect, the device grant, and the password grant for scripts) and {@value #CONSOLE}
  * (authorization code with PKCE), and confidential clients registered for components (client
  * credentials). A confidential client's secret is a random 256-bit value generated here, shown
  * once, and stored as its SHA-256 hash, which is all a check needs and gives nothing back. Secrets
@@ -44,6 +45,9 @@ public final class ClientService {
   static final String TYPE = "oauth_client";
   static final List<String> LOOPBACK_REDIRECTS =
       List.of("http://127.0.0.1/callback", "http://[::1]/callback");
+  static final String DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+  static final List<String> CLI_GRANTS =
+      List.of("authorization_code", DEVICE_GRANT, "password", "refresh_token");
 
   private static final Set<String> BUILT_IN = Set.of(CLI, CONSOLE);
   private static final Pattern CLIENT_ID = Pattern.compile("[a-z0-9][a-z0-9._-]{2,63}");
@@ -65,19 +69,28 @@ public final class ClientService {
   }
 
   /**
-   * Creates the built-in clients when missing, and keeps the console's redirect URIs on the node's
-   * current address; inside the bootstrap lock.
+   * Creates the built-in clients when missing, keeps the console's redirect URIs on the node's
+   * current address and the CLI's grants and redirect URIs on this version's; inside the bootstrap
+   * lock.
+   *
+   * @param issuer the identity provider's issuer, whose device page signs in through the CLI's
+   *     redirect URI {@code <issuer>/device/callback}
    */
-  void ensureBuiltIns(Handle h, List<String> consoleOrigins) {
-    if (find(h, CLI).isEmpty()) {
-      insert(
-          h,
-          CLI,
-          OAuthClient.PUBLIC,
-          null,
-          List.of(),
-          List.of("password", "refresh_token"),
-          List.of());
+  void ensureBuiltIns(Handle h, List<String> consoleOrigins, String issuer) {
+    Optional<OAuthClient> cli = find(h, CLI);
+    List<String> cliRedirects = cliRedirects(issuer);
+    if (cli.isEmpty()) {
+      insert(h, CLI, OAuthClient.PUBLIC, null, List.of(), CLI_GRANTS, cliRedirects);
+    } else if (!cliCurrent(cli.get(), issuer)) {
+      // Clients created by earlier versions had the password grant alone.
+      h.createUpdate(
+              "UPDATE oauth_clients SET grants = :grants, redirect_uris = :uris, version = version"
+                  + " + 1, updated_at = :now WHERE client_id = :id")
+          .bind("grants", json(CLI_GRANTS))
+          .bind("uris", json(cliRedirects))
+          .bind("now", Timestamp.from(clock.instant()))
+          .bind("id", CLI)
+          .execute();
     }
     List<String> redirects = consoleRedirects(consoleOrigins);
     Optional<OAuthClient> console = find(h, CONSOLE);
@@ -101,12 +114,22 @@ public final class ClientService {
     }
   }
 
-  /** Whether both built-in clients exist and the console's redirect URIs are current. */
-  static boolean builtInsCurrent(Handle h, List<String> consoleOrigins) {
-    return find(h, CLI).isPresent()
+  /** Whether both built-in clients exist and their grants and redirect URIs are current. */
+  static boolean builtInsCurrent(Handle h, List<String> consoleOrigins, String issuer) {
+    return find(h, CLI).map(c -> cliCurrent(c, issuer)).orElse(false)
         && find(h, CONSOLE)
             .map(c -> c.redirectUris().equals(consoleRedirects(consoleOrigins)))
             .orElse(false);
+  }
+
+  private static boolean cliCurrent(OAuthClient cli, String issuer) {
+    return cli.grants().equals(CLI_GRANTS) && cli.redirectUris().equals(cliRedirects(issuer));
+  }
+
+  private static List<String> cliRedirects(String issuer) {
+    List<String> redirects = new java.util.ArrayList<>(LOOPBACK_REDIRECTS);
+    redirects.add(issuer + DevicePages.CALLBACK);
+    return redirects;
   }
 
   private static List<String> consoleRedirects(List<String> origins) {

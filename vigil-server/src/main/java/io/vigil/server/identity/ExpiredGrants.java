@@ -6,9 +6,10 @@ import java.time.Instant;
 import org.jdbi.v3.core.Handle;
 
 /**
- * Deletes what can never be redeemed again: authorization codes past their expiry, and refresh
- * tokens of families whose every token has expired (used and revoked ones included, so reuse
- * detection keeps working for as long as any token of the family could still be presented).
+ * Deletes what can never be redeemed again: authorization codes and device authorizations past
+ * their expiry, and refresh tokens of families whose every token has expired (used and revoked ones
+ * included, so reuse detection keeps working for as long as any token of the family could still be
+ * presented).
  *
  * <p>Expiry times were written from the issuing node's clock, so the cut-off is the database's
  * clock less {@link #MARGIN}: a node whose clock runs ahead by less than that never loses a grant
@@ -20,9 +21,9 @@ final class ExpiredGrants {
   static final Duration MARGIN = Duration.ofHours(1);
 
   /** How many rows a purge deleted. */
-  record Purged(int authorizationCodes, int refreshTokens) {
+  record Purged(int authorizationCodes, int deviceAuthorizations, int refreshTokens) {
     boolean any() {
-      return authorizationCodes > 0 || refreshTokens > 0;
+      return authorizationCodes > 0 || deviceAuthorizations > 0 || refreshTokens > 0;
     }
   }
 
@@ -37,12 +38,16 @@ final class ExpiredGrants {
         h.createUpdate("DELETE FROM authorization_codes WHERE expires_at < :cutoff")
             .bind("cutoff", cutoff)
             .execute();
+    int devices =
+        h.createUpdate("DELETE FROM device_authorizations WHERE expires_at < :cutoff")
+            .bind("cutoff", cutoff)
+            .execute();
     int tokens =
         h.createUpdate(
                 "DELETE FROM refresh_tokens WHERE family_id IN (SELECT family_id FROM"
                     + " refresh_tokens GROUP BY family_id HAVING MAX(expires_at) < :cutoff)")
             .bind("cutoff", cutoff)
             .execute();
-    return new Purged(codes, tokens);
+    return new Purged(codes, devices, tokens);
   }
 }

@@ -72,6 +72,7 @@ public final class IdentityProvider {
   private final ClientService clients;
   private final TokenVerifier verifier;
   private final IdpEndpoints endpoints;
+  private final DevicePages devicePages;
   private final ManagementRoutes management;
   private final ExternalRoutes external;
   private final PasswordChecks passwordChecks;
@@ -202,6 +203,10 @@ public final class IdentityProvider {
         new MfaService(fence, protector, new LoginThrottle(clock, signInPolicy(settings.identity)));
     ExternalProviders providers =
         new ExternalProviders(fence, protector, clock, redirectBase(settings));
+    AuthorizationCodes codes = new AuthorizationCodes(fence, clock);
+    DeviceAuthorizations devices = new DeviceAuthorizations(fence);
+    this.devicePages =
+        new DevicePages(issuer, devices, new UserCodeGuesses(clock), codes, users, fence);
     this.external = new ExternalRoutes(providers);
     LoginThrottle throttle = new LoginThrottle(clock, signInPolicy(settings.identity));
     this.endpoints =
@@ -212,7 +217,7 @@ public final class IdentityProvider {
             verifier,
             users,
             clients,
-            new AuthorizationCodes(fence, clock),
+            codes,
             new RefreshTokens(fence, clock, settings.identity.refreshTokenReuseGrace()),
             throttle,
             passwordChecks,
@@ -221,6 +226,7 @@ public final class IdentityProvider {
             clock,
             settings.identity.refreshTokenLifetime(),
             new ExternalSignIn(providers, fence, protector, assertionKeys, outboundTls, clock),
+            devices,
             fence,
             mfa,
             new MfaSignInStates(fence));
@@ -263,7 +269,7 @@ public final class IdentityProvider {
                             .mapTo(Long.class)
                             .one()
                         > 0
-                    && ClientService.builtInsCurrent(h, origins));
+                    && ClientService.builtInsCurrent(h, origins, settings.issuer()));
     String password = adminPassword != null ? adminPassword : Secrets.random256().substring(0, 24);
     // The slow parts (a 600,000-iteration hash, an RSA key) happen before the fenced transaction,
     // where they could outlast its idle timeout, and only when the database still lacks what they
@@ -296,7 +302,7 @@ public final class IdentityProvider {
                       .mapTo(Integer.class)
                       .one();
                   keys.ensureFirst(h, firstKey);
-                  clients.ensureBuiltIns(h, origins);
+                  clients.ensureBuiltIns(h, origins, settings.issuer());
                   return users.bootstrapAdmin(h, SYSTEM, password, adminHash);
                 });
     keys.reload();
@@ -372,8 +378,10 @@ public final class IdentityProvider {
     ExpiredGrants.Purged purged = fence.write(ExpiredGrants::purge);
     if (purged.any()) {
       LOG.info(
-          "Purged {} expired authorization codes and {} refresh tokens of expired sessions",
+          "Purged {} expired authorization codes, {} device authorizations and {} refresh tokens"
+              + " of expired sessions",
           purged.authorizationCodes(),
+          purged.deviceAuthorizations(),
           purged.refreshTokens());
     }
   }
@@ -401,6 +409,7 @@ public final class IdentityProvider {
       api.onPermissionRefused(this::auditRefusal);
       management.register(api);
       external.register(api);
+      devicePages.register(api);
       // Last: its catch-all callback route must not shadow the management routes.
       endpoints.register(api);
     };

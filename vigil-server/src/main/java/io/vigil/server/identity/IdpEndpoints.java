@@ -25,6 +25,11 @@ import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthenticationMethod;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretPost;
+import com.nimbusds.oauth2.sdk.device.DeviceAuthorizationRequest;
+import com.nimbusds.oauth2.sdk.device.DeviceAuthorizationSuccessResponse;
+import com.nimbusds.oauth2.sdk.device.DeviceCode;
+import com.nimbusds.oauth2.sdk.device.DeviceCodeGrant;
+import com.nimbusds.oauth2.sdk.device.UserCode;
 import com.nimbusds.oauth2.sdk.http.HTTPRequest;
 import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.id.Issuer;
@@ -96,6 +101,7 @@ final class IdpEndpoints {
   private final Clock clock;
   private final Duration refreshLifetime;
   private final ExternalSignIn external;
+  private final DeviceAuthorizations devices;
   private final Fence fence;
   private final MfaService mfa;
   private final MfaSignInStates mfaStates;
@@ -116,6 +122,7 @@ final class IdpEndpoints {
       Clock clock,
       Duration refreshLifetime,
       ExternalSignIn external,
+      DeviceAuthorizations devices,
       Fence fence,
       MfaService mfa,
       MfaSignInStates mfaStates) {
@@ -134,6 +141,7 @@ final class IdpEndpoints {
     this.clock = clock;
     this.refreshLifetime = refreshLifetime;
     this.external = external;
+    this.devices = devices;
     this.fence = fence;
     this.mfa = mfa;
     this.mfaStates = mfaStates;
@@ -144,6 +152,10 @@ final class IdpEndpoints {
     api.open(HandlerType.GET, "/idp/.well-known/jwks.json", this::jwks);
     api.open(HandlerType.POST, "/idp/connect/token", ctx -> oauth(ctx, this::token));
     api.open(HandlerType.POST, "/idp/connect/revocation", ctx -> oauth(ctx, this::revocation));
+    api.open(
+        HandlerType.POST,
+        "/idp/connect/device_authorization",
+        ctx -> oauth(ctx, this::deviceAuthorization));
     api.open(HandlerType.GET, "/idp/connect/userinfo", this::userinfo);
     api.open(HandlerType.POST, "/idp/connect/userinfo", this::userinfo);
     api.open(HandlerType.GET, "/idp/connect/authorize", this::authorizePage);
@@ -168,6 +180,7 @@ final class IdpEndpoints {
     meta.setTokenEndpointURI(URI.create(issuer + "/connect/token"));
     meta.setUserInfoEndpointURI(URI.create(issuer + "/connect/userinfo"));
     meta.setRevocationEndpointURI(URI.create(issuer + "/connect/revocation"));
+    meta.setDeviceAuthorizationEndpointURI(URI.create(issuer + "/connect/device_authorization"));
     meta.setScopes(new Scope(USER_SCOPES.toArray(String[]::new)));
     meta.setResponseTypes(List.of(ResponseType.CODE));
     meta.setGrantTypes(
@@ -175,6 +188,7 @@ final class IdpEndpoints {
             GrantType.AUTHORIZATION_CODE,
             GrantType.PASSWORD,
             GrantType.CLIENT_CREDENTIALS,
+            GrantType.DEVICE_CODE,
             GrantType.REFRESH_TOKEN));
     meta.setCodeChallengeMethods(List.of(CodeChallengeMethod.S256));
     meta.setTokenEndpointAuthMethods(
@@ -330,6 +344,8 @@ final class IdpEndpoints {
           case ClientCredentialsGrant ignored -> clientCredentialsGrant(client, requested);
           case AuthorizationCodeGrant code ->
               codeGrant(client, code, ClientAddress.of(ctx).address());
+          case DeviceCodeGrant device ->
+              deviceGrant(client, device, ClientAddress.of(ctx).address());
           case RefreshTokenGrant refresh ->
               refreshGrant(client, refresh, requested, ClientAddress.of(ctx).address());
           default ->
@@ -724,6 +740,145 @@ final class IdpEndpoints {
   }
 
   /**
+   * A device's poll (RFC 8628 3.4): an OAuth error until the user approved at the device page, then
+   * the tokens, once. Redeeming the code and storing the refresh token it yields are one fenced
+   * transaction, as for an authorization code; a refused poll commits the state it changed (the
+   * time of the poll, a longer interval after {@code slow_down}).
+   */
+  private Map<String, Object> deviceGrant(
+      OAuthClient client, DeviceCodeGrant grant, String address) {
+    String code = grant.getDeviceCode().getValue();
+    Object outcome =
+        fence.write(
+            h -> {
+              Optional<DeviceAuthorizations.Polled> polled =
+                  DeviceAuthorizations.poll(h, code, client.clientId());
+              if (polled.isEmpty()) {
+                return OAuthError.invalidGrant(
+                    "The device code is unknown to this provider or was issued to another"
+                        + " client; start the sign-in again.");
+              }
+              DeviceAuthorizations.Polled p = polled.get();
+              return switch (p.poll()) {
+                case DeviceFlow.Poll.Pending ignored ->
+                    deviceError(
+                        "authorization_pending",
+                        "The user has not yet approved the sign-in at the device page.");
+                case DeviceFlow.Poll.SlowDown s ->
+                    deviceError(
+                        "slow_down",
+                        "Polled faster than the interval; poll every "
+                            + s.next().interval().toSeconds()
+                            + " seconds from now on.");
+                case DeviceFlow.Poll.Denied ignored ->
+                    deviceError("access_denied", "The user denied the sign-in.");
+                case DeviceFlow.Poll.Expired ignored ->
+                    deviceError(
+                        "expired_token", "The device code has expired; start the sign-in again.");
+                case DeviceFlow.Poll.Replayed ignored -> {
+                  auditDeviceReplay(h, p, client.clientId(), address);
+                  yield OAuthError.invalidGrant(
+                      "The device code was already redeemed, so it may have been intercepted:"
+                          + " the session it started is revoked. Sign in again.");
+                }
+                case DeviceFlow.Poll.Redeem ignored -> {
+                  User user = enabledUser(h, p.userId());
+                  UUID family = UUID.randomUUID();
+                  String refresh = startFamily(h, family, user, client, p.scope(), p.authTime());
+                  if (refresh != null) {
+                    DeviceAuthorizations.recordFamily(h, code, family);
+                  }
+                  yield new Session(user, p.scope(), null, p.authTime(), refresh);
+                }
+              };
+            });
+    if (outcome instanceof OAuthError e) {
+      throw e.failure();
+    }
+    return sign(client, (Session) outcome);
+  }
+
+  /** A redeemed device code presented again: audited like a replayed authorization code. */
+  private void auditDeviceReplay(
+      Handle h, DeviceAuthorizations.Polled replay, String clientId, String address) {
+    String name = users.find(h, replay.userId()).map(User::username).orElse("-");
+    AuditLog.recordEvent(
+        h,
+        name,
+        replay.userId().toString(),
+        address,
+        "token.reuse",
+        "session",
+        replay.family() == null ? null : replay.family().toString(),
+        details(
+            "client",
+            clientId,
+            "grant",
+            "device_code",
+            "revoked",
+            replay.family() == null ? "nothing (the code started no session)" : "the session"));
+    LOG.warn(
+        "A used device code of user \"{}\" (client {}) was presented again from {}: the session it"
+            + " started is revoked",
+        name,
+        clientId,
+        address);
+  }
+
+  private static OAuthError deviceError(String error, String description) {
+    return new OAuthError(400, error, description, null);
+  }
+
+  /**
+   * {@code POST /idp/connect/device_authorization} (RFC 8628 3.1): a device code for the device to
+   * poll with and a user code for the person to enter at {@code <issuer>/device}. Only clients
+   * allowed the device grant get one.
+   */
+  private void deviceAuthorization(Context ctx, HTTPRequest http) {
+    DeviceAuthorizationRequest request;
+    try {
+      request = DeviceAuthorizationRequest.parse(http);
+    } catch (ParseException e) {
+      throw parseFailure(e);
+    }
+    ClientID named =
+        request.getClientAuthentication() != null
+            ? request.getClientAuthentication().getClientID()
+            : request.getClientID();
+    limitRate(named == null ? null : named.getValue(), ClientAddress.of(ctx).address());
+    OAuthClient client = client(request.getClientAuthentication(), request.getClientID());
+    String grantType = GrantType.DEVICE_CODE.getValue();
+    if (!client.allows(grantType)) {
+      throw OAuthError.unauthorizedClient(
+              "Client \""
+                  + client.clientId()
+                  + "\" may not use the device authorization grant; it may use "
+                  + client.grants()
+                  + ".")
+          .failure();
+    }
+    String scope = userScope(request.getScope());
+    DeviceAuthorizations.Started started = devices.start(client.clientId(), scope);
+    String display = DeviceFlow.display(started.userCode());
+    URI verification = URI.create(issuer + "/device");
+    URI complete =
+        URI.create(
+            issuer
+                + "/device?user_code="
+                + java.net.URLEncoder.encode(display, java.nio.charset.StandardCharsets.UTF_8));
+    DeviceAuthorizationSuccessResponse response =
+        new DeviceAuthorizationSuccessResponse(
+            new DeviceCode(started.deviceCode()),
+            new UserCode(display, DeviceFlow.ALPHABET),
+            verification,
+            complete,
+            DeviceFlow.LIFETIME.toSeconds(),
+            DeviceFlow.INTERVAL.toSeconds(),
+            null);
+    ctx.contentType("application/json").result(response.toJSONObject().toJSONString());
+  }
+
+  /**
    * Redeems the refresh token and stores its successor in one fenced transaction: a node that loses
    * the role in between commits neither, and the client's retry on the next owner works. A check
    * that fails after redemption (scope, user) rolls the redemption back too.
@@ -909,7 +1064,7 @@ final class IdpEndpoints {
     return response.toJSONObject();
   }
 
-  private static String userScope(Scope requested) {
+  static String userScope(Scope requested) {
     if (requested == null || requested.isEmpty()) {
       return String.join(" ", USER_SCOPES);
     }
@@ -1405,7 +1560,7 @@ final class IdpEndpoints {
     return values == null || values.isEmpty() || values.get(0).isEmpty() ? null : values.get(0);
   }
 
-  private static void htmlHeaders(Context ctx) {
+  static void htmlHeaders(Context ctx) {
     ctx.contentType("text/html; charset=utf-8")
         .header("X-Frame-Options", "DENY")
         .header(

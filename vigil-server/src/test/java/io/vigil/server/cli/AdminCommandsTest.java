@@ -120,7 +120,8 @@ class AdminCommandsTest {
     Run run =
         new Run()
             .env("VIGIL_SERVER", node.url())
-            .typing("pw-for-alice", "pw-for-alice", "admin-pass")
+            .env("VIGIL_PASSWORD", "admin-pass")
+            .typing("pw-for-alice", "pw-for-alice")
             .exec("user", "add", "alice");
 
     assertThat(run.exit).as(run.err).isZero();
@@ -193,11 +194,26 @@ class AdminCommandsTest {
   }
 
   @Test
-  void withoutPasswordAndWithoutTerminalItAsksForVigilPassword() {
+  void withoutPasswordOrSignInAndWithoutTerminalItAsksForVigilPasswordOrLogin() {
     Run run = new Run().env("VIGIL_SERVER", node.url()).exec("user", "list");
 
     assertThat(run.exit).isEqualTo(ExitCodes.AUTHENTICATION);
-    assertThat(run.err).contains("VIGIL_PASSWORD").contains("(no_password)");
+    assertThat(run.err)
+        .contains("VIGIL_PASSWORD")
+        .contains("\"vigil login --server " + node.url() + "\"")
+        .contains("(not_signed_in)");
+    assertThat(node.requests).isEmpty();
+  }
+
+  @Test
+  void atATerminalWithoutSignInItSaysToRunLoginAndNeverAsksForThePassword() {
+    Run run = new Run().typing("a password").exec("user", "list", "--server", node.url());
+
+    assertThat(run.exit).isEqualTo(ExitCodes.AUTHENTICATION);
+    assertThat(run.err)
+        .startsWith("error: Not signed in to " + node.url() + ": run \"vigil login --server ")
+        .contains("(not_signed_in)");
+    assertThat(run.typed).containsExactly("a password");
     assertThat(node.requests).isEmpty();
   }
 

@@ -51,7 +51,11 @@ class OneTimeCodeSignInTest {
   @Test
   void theCodeIsAskedForAtATerminal() {
     Run run =
-        new Run().env("VIGIL_SERVER", node.url()).typing("s3cret", "654321").exec("user", "list");
+        new Run()
+            .env("VIGIL_SERVER", node.url())
+            .env("VIGIL_PASSWORD", "s3cret")
+            .typing("654321")
+            .exec("user", "list");
 
     assertThat(run.exit).as(run.err).isZero();
     assertThat(form(node.requests.get(1).body())).containsEntry("totp", "654321");

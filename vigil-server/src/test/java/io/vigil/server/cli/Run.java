@@ -12,6 +12,17 @@ import java.util.Map;
 /** One invocation of the {@code vigil} command in-process, with captured output. */
 final class Run {
   final Map<String, String> env = new HashMap<>();
+
+  {
+    // Stored sign-ins go to a folder of this run's own, never the user's.
+    try {
+      env.put(
+          "XDG_CONFIG_HOME", java.nio.file.Files.createTempDirectory("vigil-config-").toString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   String stdin = "";
   Deque<String> typed;
   String out;
