@@ -788,7 +788,7 @@ final class IdpEndpoints {
                   if (refresh != null) {
                     DeviceAuthorizations.recordFamily(h, code, family);
                   }
-                  yield new Session(user, p.scope(), null, p.authTime(), refresh);
+                  yield new Session(user, p.scope(), null, p.authTime(), refresh, null);
                 }
               };
             });
