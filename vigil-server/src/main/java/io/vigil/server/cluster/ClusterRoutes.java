@@ -6,6 +6,7 @@ import io.vigil.server.http.ApiException;
 import io.vigil.server.http.Json;
 import io.vigil.server.http.Requests;
 import io.vigil.server.http.RouteModule;
+import io.vigil.server.http.Text;
 import io.vigil.server.security.Permission;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -229,7 +230,7 @@ public final class ClusterRoutes implements RouteModule {
         throw ApiException.badRequest(
             "invalid_node_name",
             "Field \"to\" is \""
-                + to
+                + Text.excerpt(to)
                 + "\", which is not a node name: give a name from GET /api/v1/cluster, or leave"
                 + " \"to\" out to move the role to any other node.");
       }

@@ -1,5 +1,6 @@
 package io.vigil.server.cluster;
 
+import io.vigil.server.http.Text;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -175,7 +176,7 @@ public final class GenericResource implements Resource {
     if (name == null || !NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
           "name of generic resource "
-              + (name == null ? "is missing" : "'" + name + "' is invalid")
+              + (name == null ? "is missing" : "'" + Text.excerpt(name) + "' is invalid")
               + ": use 1 to 63 lower-case letters, digits and hyphens, starting with a letter,"
               + " e.g. 'backup-agent'");
     }

@@ -1,5 +1,7 @@
 package io.vigil.server.config;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.MapperFeature;
@@ -22,12 +24,32 @@ public final class SettingsLoader {
 
   public static final String FILE_NAME = "appsettings.json";
 
+  /**
+   * A section given as {@code null} keeps its defaults, as if it were left out; a list may be
+   * {@code null} (the default) but may hold no {@code null} entry.
+   */
   private static final ObjectMapper MAPPER =
       JsonMapper.builder()
           .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_PROPERTIES)
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .withConfigOverride(Settings.NodeSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.HttpSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.TlsSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.DatabaseSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(
+              Settings.DataProtectionSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.CertificateSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.IdentitySection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.ClusterSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(
+              java.util.List.class,
+              o -> o.setSetterInfo(JsonSetter.Value.forValueNulls(Nulls.SKIP, Nulls.FAIL)))
           .build();
+
+  private static void nullKeepsDefault(com.fasterxml.jackson.databind.cfg.MutableConfigOverride o) {
+    o.setSetterInfo(JsonSetter.Value.forValueNulls(Nulls.SKIP));
+  }
 
   private SettingsLoader() {}
 
@@ -72,7 +94,14 @@ public final class SettingsLoader {
       return new Settings();
     }
     try {
-      return MAPPER.readValue(file.toFile(), Settings.class);
+      Settings settings = MAPPER.readValue(file.toFile(), Settings.class);
+      if (settings == null) {
+        throw new ConfigException(
+            file
+                + ": holds null instead of the settings object. Write {} for the defaults;"
+                + " docs/configuration.md lists every setting.");
+      }
+      return settings;
     } catch (UnrecognizedPropertyException e) {
       throw new ConfigException(
           file

@@ -29,7 +29,8 @@ public class ApiException extends RuntimeException {
   }
 
   public static ApiException notFound(String what, String id) {
-    return new ApiException(404, "not_found", what + " \"" + id + "\" does not exist.");
+    return new ApiException(
+        404, "not_found", what + " \"" + Text.excerpt(id) + "\" does not exist.");
   }
 
   public static ApiException conflict(String code, String message) {

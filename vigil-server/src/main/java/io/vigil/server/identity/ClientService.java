@@ -6,6 +6,7 @@ import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.Json;
+import io.vigil.server.http.Text;
 import io.vigil.server.protect.DataProtector;
 import io.vigil.server.security.Principal;
 import java.net.URI;
@@ -161,7 +162,7 @@ public final class ClientService {
       throw ApiException.badRequest(
           "invalid_client_id",
           "Client id \""
-              + (clientId == null ? "" : clientId)
+              + (clientId == null ? "" : Text.excerpt(clientId))
               + "\" is not valid: use 3-64 lower-case letters, digits, '.', '_' or '-', starting"
               + " with a letter or digit.");
     }

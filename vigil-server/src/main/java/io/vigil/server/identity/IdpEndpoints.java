@@ -49,6 +49,7 @@ import io.vigil.server.cluster.Fence;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.ClientAddress;
+import io.vigil.server.http.Text;
 import io.vigil.server.identity.external.ExternalProvider;
 import io.vigil.server.identity.external.ExternalSignIn;
 import io.vigil.server.identity.external.SignInFailure;
@@ -316,6 +317,8 @@ final class IdpEndpoints {
       request = TokenRequest.parse(http);
     } catch (ParseException e) {
       throw parseFailure(e);
+    } catch (IllegalArgumentException e) {
+      throw unparsable();
     }
     ClientID named =
         request.getClientAuthentication() != null
@@ -352,7 +355,7 @@ final class IdpEndpoints {
               throw new OAuthError(
                       400,
                       "unsupported_grant_type",
-                      "Grant type \"" + grantType + "\" is not supported.",
+                      "Grant type \"" + Text.excerpt(grantType) + "\" is not supported.",
                       null)
                   .failure();
         };
@@ -371,7 +374,7 @@ final class IdpEndpoints {
               429,
               "slow_down",
               "Too many requests from client '"
-                  + clientId
+                  + Text.excerpt(clientId)
                   + "' at this address; wait "
                   + Math.max(1, (wait.get().toMillis() + 999) / 1000)
                   + " seconds (Identity.TokenRequestsPerMinute).",
@@ -401,10 +404,10 @@ final class IdpEndpoints {
               () ->
                   OAuthError.invalidClient(
                           "Client \""
-                              + id
+                              + Text.excerpt(id)
                               + "\" is unknown or its secret is wrong. Check the client id and"
                               + " secret, or rotate the secret with POST /api/v1/clients/"
-                              + id
+                              + Text.excerpt(id)
                               + "/secret.")
                       .failure());
     }
@@ -416,13 +419,14 @@ final class IdpEndpoints {
     }
     Optional<OAuthClient> client = clients.find(publicId.getValue());
     if (client.isEmpty()) {
-      throw OAuthError.invalidClient("Client \"" + publicId.getValue() + "\" is unknown.")
+      throw OAuthError.invalidClient(
+              "Client \"" + Text.excerpt(publicId.getValue()) + "\" is unknown.")
           .failure();
     }
     if (!OAuthClient.PUBLIC.equals(client.get().type())) {
       throw OAuthError.invalidClient(
               "Client \""
-                  + publicId.getValue()
+                  + Text.excerpt(publicId.getValue())
                   + "\" is confidential and must authenticate with its secret"
                   + " (client_secret_basic or client_secret_post).")
           .failure();
@@ -1071,7 +1075,11 @@ final class IdpEndpoints {
     for (String s : requested.toStringList()) {
       if (!USER_SCOPES.contains(s)) {
         throw OAuthError.invalidScope(
-                "Scope \"" + s + "\" is not supported; supported scopes: " + USER_SCOPES + ".")
+                "Scope \""
+                    + Text.excerpt(s)
+                    + "\" is not supported; supported scopes: "
+                    + USER_SCOPES
+                    + ".")
             .failure();
       }
     }
@@ -1079,12 +1087,24 @@ final class IdpEndpoints {
         .toString();
   }
 
+  /**
+   * A request the SDK cannot even describe an error for: it throws IllegalArgumentException when
+   * the value it would quote holds characters RFC 6749 5.2 forbids in an error description.
+   */
+  private static OAuthError.Failure unparsable() {
+    return OAuthError.invalidRequest(
+            "The request is not valid: a parameter holds characters (such as control characters"
+                + " or quotes) that no valid value has.")
+        .failure();
+  }
+
   private static OAuthError.Failure parseFailure(ParseException e) {
     ErrorObject error = e.getErrorObject();
     String code = error != null && error.getCode() != null ? error.getCode() : "invalid_request";
     int status =
         error != null && error.getHTTPStatusCode() >= 400 ? error.getHTTPStatusCode() : 400;
-    return new OAuthError(status, code, "The request is not valid: " + e.getMessage(), null)
+    return new OAuthError(
+            status, code, "The request is not valid: " + Text.excerpt(e.getMessage()), null)
         .failure();
   }
 
@@ -1096,6 +1116,8 @@ final class IdpEndpoints {
       request = TokenRevocationRequest.parse(http);
     } catch (ParseException e) {
       throw parseFailure(e);
+    } catch (IllegalArgumentException e) {
+      throw unparsable();
     }
     OAuthClient client = client(request.getClientAuthentication(), request.getClientID());
     // RFC 7009 2.1: the hint is optional, and a wrong one only widens the search, so every token is
@@ -1188,7 +1210,9 @@ final class IdpEndpoints {
             .orElseThrow(
                 () ->
                     new NoRedirect(
-                        "Client \"" + clientId + "\" is unknown or may not use browser sign-in."));
+                        "Client \""
+                            + Text.excerpt(clientId)
+                            + "\" is unknown or may not use browser sign-in."));
     URI redirectUri;
     try {
       redirectUri = redirect == null ? null : new URI(redirect);

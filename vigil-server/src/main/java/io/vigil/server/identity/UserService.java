@@ -3,6 +3,7 @@ package io.vigil.server.identity;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Text;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
 import java.sql.ResultSet;
@@ -595,7 +596,7 @@ public final class UserService {
       throw ApiException.badRequest(
           "invalid_username",
           "User name \""
-              + (username == null ? "" : username)
+              + (username == null ? "" : Text.excerpt(username))
               + "\" is not valid: use 1-64 letters, digits, '.', '_', '@' or '-', starting with a"
               + " letter or digit.");
     }

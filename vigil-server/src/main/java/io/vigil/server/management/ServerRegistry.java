@@ -6,6 +6,7 @@ import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.db.Sql;
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Text;
 import io.vigil.server.security.Principal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -233,7 +234,7 @@ public final class ServerRegistry {
                 ApiException.badRequest(
                     "invalid_type",
                     "Server type \""
-                        + id
+                        + Text.excerpt(id)
                         + "\" is unknown. Use one of: "
                         + ServerType.allIds()
                         + "."));
@@ -246,7 +247,7 @@ public final class ServerRegistry {
                 ApiException.badRequest(
                     "invalid_status",
                     "Server status \""
-                        + id
+                        + Text.excerpt(id)
                         + "\" is unknown. Use one of: "
                         + ServerStatus.allIds()
                         + "."));

@@ -79,7 +79,17 @@ final class IdpFixture implements AutoCloseable {
     this(adminPassword, db, ClientAssertionKeys.none(), runtimeTls());
   }
 
-  private static SSLContext runtimeTls() {
+  static Database memoryDatabase() {
+    return Database.open(
+        "jdbc:h2:mem:idp-"
+            + UUID.randomUUID()
+            + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1",
+        null,
+        null,
+        4);
+  }
+
+  static SSLContext runtimeTls() {
     try {
       return SSLContext.getDefault();
     } catch (NoSuchAlgorithmException e) {
@@ -95,6 +105,18 @@ final class IdpFixture implements AutoCloseable {
       Database db,
       ClientAssertionKeys assertionKeys,
       SSLContext outboundTls) {
+    this(adminPassword, db, assertionKeys, outboundTls, s -> {});
+  }
+
+  /**
+   * @param customize changes the settings before the provider starts
+   */
+  IdpFixture(
+      String adminPassword,
+      Database db,
+      ClientAssertionKeys assertionKeys,
+      SSLContext outboundTls,
+      java.util.function.Consumer<Settings> customize) {
     this.db = db;
     this.fence = new GatedFence(Fence.unfenced(db.jdbi()));
     this.assertionKeys = assertionKeys;
@@ -108,6 +130,7 @@ final class IdpFixture implements AutoCloseable {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+    customize.accept(settings);
     idp = newProvider(adminPassword);
     idp.start();
     http = serve(idp);

@@ -4,6 +4,7 @@ import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.db.Sql;
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Text;
 import io.vigil.server.protect.DataProtector;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
@@ -644,7 +645,7 @@ public final class ExternalProviders {
       throw ApiException.badRequest(
           "invalid_name",
           "Provider name \""
-              + name
+              + Text.excerpt(name)
               + "\" is not valid: use 1-63 lower-case letters, digits or '-', starting with a"
               + " letter or digit (it is used in URLs).");
     }
