@@ -55,6 +55,7 @@ class JsonBodyFuzzTest {
           "io.vigil.server.identity.ManagementRoutes$PatchUser",
           "io.vigil.server.identity.ManagementRoutes$SetPassword",
           "io.vigil.server.identity.ManagementRoutes$CreateClient",
+          "io.vigil.server.identity.ManagementRoutes$CodeBody",
           "io.vigil.server.identity.external.ExternalProviders$Definition",
           "io.vigil.server.identity.external.ExternalRoutes$PatchProvider",
           "io.vigil.server.identity.external.ExternalRoutes$CreateRule",
