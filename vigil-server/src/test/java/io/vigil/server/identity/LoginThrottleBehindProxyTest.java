@@ -157,6 +157,30 @@ class LoginThrottleBehindProxyTest {
   }
 
   @Test
+  void parallelWrongPasswordsOverHttpGetNoMorePasswordChecksThanTheLimit() throws Exception {
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(32);
+    List<java.util.concurrent.Callable<Integer>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 32; i++) {
+      int n = i;
+      calls.add(() -> signIn("admin", "wrong password " + n, ATTACKER).statusCode());
+    }
+    int checked = 0;
+    try {
+      for (java.util.concurrent.Future<Integer> r : pool.invokeAll(calls)) {
+        if (r.get() == 400) {
+          checked++;
+        }
+      }
+    } finally {
+      pool.shutdown();
+    }
+    assertThat(checked)
+        .as("attempts whose password was checked")
+        .isLessThanOrEqualTo(LoginThrottle.Policy.DEFAULTS.failuresBeforeDelay());
+  }
+
+  @Test
   void aLockoutIsAudited() throws Exception {
     int free = LoginThrottle.Policy.DEFAULTS.failuresBeforeDelay();
     for (int i = 0; i < free + 3; i++) {
