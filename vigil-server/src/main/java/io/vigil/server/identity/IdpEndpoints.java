@@ -1575,8 +1575,20 @@ final class IdpEndpoints {
   }
 
   /** RFC 6749 §5.2: an error_description must not contain '"' or '\\'. */
-  private static String rfc6749(String description) {
-    return description.replace('"', '\'').replace('\\', '/');
+  /**
+   * {@code description} in the characters RFC 6749 allows in {@code error_description} (printable
+   * ASCII without {@code "} and {@code \\}): quotes become {@code '}, a backslash {@code /}, and
+   * anything else outside the range (a client's non-ASCII or control characters quoted back) {@code
+   * ?}. The OAuth library refuses to build an error with any other character.
+   */
+  static String rfc6749(String description) {
+    StringBuilder out = new StringBuilder(description.length());
+    for (int i = 0; i < description.length(); i++) {
+      char c = description.charAt(i);
+      out.append(
+          c == '"' ? '\'' : c == '\\' ? '/' : c >= 0x20 && c <= 0x7e ? c : '?');
+    }
+    return out.toString();
   }
 
   private static String single(Map<String, List<String>> params, String name) {
