@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
@@ -331,7 +332,7 @@ public final class FailoverController implements AutoCloseable {
       if (reported.get(r.name()) != r.state()) {
         reported.put(r.name(), r.state());
         String name = r.name();
-        String state = r.state().name().toLowerCase();
+        String state = r.state().name().toLowerCase(Locale.ROOT);
         String problem = r.lastProblem();
         db(() -> store.resourceState(name, state, problem));
       }

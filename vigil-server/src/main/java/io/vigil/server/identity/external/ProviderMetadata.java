@@ -15,6 +15,7 @@ import java.security.cert.CertificateException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -150,7 +151,7 @@ final class ProviderMetadata {
             .getSimpleName()
             .replace("Exception", "")
             .replaceAll("([a-z])([A-Z])", "$1 $2")
-            .toLowerCase()
+            .toLowerCase(Locale.ROOT)
         : e.getMessage();
   }
 
