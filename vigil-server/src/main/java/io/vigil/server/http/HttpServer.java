@@ -185,7 +185,7 @@ public final class HttpServer implements AutoCloseable {
               r.before(
                   "/api/*",
                   ctx -> {
-                    if (ctx.method() == HandlerType.OPTIONS) {
+                    if (HandlerType.OPTIONS.equals(ctx.method())) {
                       return;
                     }
                     ctx.attribute(PRINCIPAL, authenticator.authenticate(bearer(ctx)));
