@@ -324,10 +324,10 @@ public final class FailoverController implements AutoCloseable {
     for (ControllerAction action : actions) {
       carryOut(action);
     }
-    reportStates(owner);
+    reportStates();
   }
 
-  private void reportStates(boolean owner) {
+  private void reportStates() {
     for (RoleController.ResourceStatus r : status.resources()) {
       if (reported.get(r.name()) != r.state()) {
         reported.put(r.name(), r.state());
