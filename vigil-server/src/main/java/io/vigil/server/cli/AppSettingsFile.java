@@ -192,7 +192,7 @@ final class AppSettingsFile {
     if (existing.get().getValue() instanceof ArrayNode a) {
       return a;
     }
-    throw notA("an array", new StringBuilder(where));
+    throw notA("an array", where);
   }
 
   /**

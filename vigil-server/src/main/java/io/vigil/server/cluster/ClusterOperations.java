@@ -392,7 +392,9 @@ public final class ClusterOperations implements ClusterService {
   private void nodeFlags(String node, String set, String event, String reason) {
     jdbi.useTransaction(
         h -> {
-          nodeRow(h, node).orElseThrow(() -> unknownNode(node));
+          if (nodeRow(h, node).isEmpty()) {
+            throw unknownNode(node);
+          }
           h.createUpdate("UPDATE cluster_nodes SET " + set + " WHERE name = :name")
               .bind("name", node)
               .execute();

@@ -193,7 +193,7 @@ public final class Node implements AutoCloseable {
               idp.authenticator(),
               metrics,
               ready::get,
-              gate::handle,
+              gate,
               List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);

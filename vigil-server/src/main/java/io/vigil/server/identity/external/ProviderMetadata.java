@@ -132,6 +132,8 @@ final class ProviderMetadata {
     return response.body();
   }
 
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
   static String describe(IOException e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof CertPathBuilderException || t instanceof CertPathValidatorException) {
