@@ -192,7 +192,7 @@ final class AppSettingsFile {
     if (existing.get().getValue() instanceof ArrayNode a) {
       return a;
     }
-    throw notA("an array", new StringBuilder(where));
+    throw notA("an array", where);
   }
 
   /**
@@ -232,7 +232,7 @@ final class AppSettingsFile {
         if (old != null) {
           // The umask may have narrowed the permissions given at creation.
           Files.setPosixFilePermissions(tmp, perms);
-          keepOwner(tmp, old, target);
+          keepOwner(tmp, old);
         }
         try {
           Files.move(
@@ -252,7 +252,7 @@ final class AppSettingsFile {
   }
 
   /** Gives {@code tmp} the owner and group of the file it replaces, or refuses to replace it. */
-  private static void keepOwner(Path tmp, PosixFileAttributes old, Path target) throws IOException {
+  private static void keepOwner(Path tmp, PosixFileAttributes old) throws IOException {
     PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
     PosixFileAttributes now = view.readAttributes();
     UserPrincipal owner = old.owner();

@@ -328,7 +328,7 @@ final class CertificateImport {
       if (key.isPresent() && matches(key.get(), candidate.getPublicKey())) {
         List<X509Certificate> chain = new ArrayList<>();
         chain.add(candidate);
-        certs.stream().filter(c -> c != candidate).forEach(chain::add);
+        certs.stream().filter(c -> !c.equals(candidate)).forEach(chain::add);
         return new Material(List.copyOf(chain), key.get(), Format.PEM);
       }
     }
@@ -456,23 +456,22 @@ final class CertificateImport {
 
   private static Signature signature(String algorithm) throws GeneralSecurityException {
     String a = algorithm.toUpperCase(Locale.ROOT);
-    switch (a) {
-      case "RSA":
-        return Signature.getInstance("SHA256withRSA");
-      case "EC":
-        return Signature.getInstance("SHA256withECDSA");
-      case "DSA":
-        return Signature.getInstance("SHA256withDSA");
-      case "RSASSA-PSS":
+    return switch (a) {
+      case "RSA" -> Signature.getInstance("SHA256withRSA");
+      case "EC" -> Signature.getInstance("SHA256withECDSA");
+      case "DSA" -> Signature.getInstance("SHA256withDSA");
+      case "RSASSA-PSS" -> {
         Signature pss = Signature.getInstance("RSASSA-PSS");
         pss.setParameter(new PSSParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, 32, 1));
-        return pss;
-      default:
+        yield pss;
+      }
+      default -> {
         if (isEdwards(a)) {
-          return Signature.getInstance("EdDSA");
+          yield Signature.getInstance("EdDSA");
         }
         throw new GeneralSecurityException("no signature for " + algorithm + " keys");
-    }
+      }
+    };
   }
 
   private static CliException noCertificate(Path file) {
@@ -517,6 +516,7 @@ final class CertificateImport {
 
   // ---- writing
 
+  @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: the array is a carrier
   private record Entry(Path file, byte[] bytes) {}
 
   /** The files of the personal entry, the one the store reads last (the certificate) last. */

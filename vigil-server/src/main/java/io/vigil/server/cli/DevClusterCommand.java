@@ -68,7 +68,7 @@ final class DevClusterCommand {
   static final int MAX_NODES = 9;
   static final int MAX_RESTART_AFTER = 3600;
   static final String HOST = LocalNode.HOST;
-  static final Duration READY_TIMEOUT = Duration.ofSeconds(180);
+  static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
   static final Duration STOP_GRACE = Duration.ofSeconds(15);
 
   /** Where the embedded PostgreSQL keeps its data and which database the nodes share. */
@@ -680,7 +680,9 @@ final class DevClusterCommand {
     }
 
     private static String now() {
-      return LocalTime.now().truncatedTo(ChronoUnit.SECONDS).toString();
+      return LocalTime.now(java.time.ZoneId.systemDefault())
+          .truncatedTo(ChronoUnit.SECONDS)
+          .toString();
     }
   }
 

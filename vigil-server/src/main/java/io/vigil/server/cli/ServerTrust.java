@@ -97,6 +97,8 @@ final class ServerTrust {
    * One line for a TLS failure talking to {@code server}: host name mismatch, untrusted issuer,
    * expired, or a node that does not speak TLS, each with the fix.
    */
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
   CliException explain(SSLException e, URI server) {
     String origin =
         "https://" + server.getHost() + (server.getPort() < 0 ? "" : ":" + server.getPort());
@@ -162,7 +164,7 @@ final class ServerTrust {
   }
 
   private static boolean expired(X509Certificate leaf) {
-    return new java.util.Date().after(leaf.getNotAfter());
+    return java.time.Instant.now().isAfter(leaf.getNotAfter().toInstant());
   }
 
   private static String describe(X509Certificate leaf, String origin) {

@@ -32,6 +32,8 @@ final class StartupFailure {
    *
    * @param settings the settings the node was started with, null when loading them failed
    */
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
   static CliException explain(Throwable failure, Settings settings) {
     for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof ConfigException

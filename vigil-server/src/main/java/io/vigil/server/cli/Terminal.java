@@ -43,6 +43,8 @@ record Terminal(
    * may return a console for redirected streams too, and {@code isTerminal()} tells them apart; on
    * JDK 21 a non-null console is always a terminal.
    */
+  @SuppressWarnings(
+      "SystemConsoleNull") // isTerminal() is asked for below, reflectively while the release is 21
   private static Console interactiveConsole() {
     Console console = System.console();
     if (console == null) {

@@ -1,6 +1,5 @@
 package io.vigil.server.cluster;
 
-import io.vigil.server.db.Dialect;
 import io.vigil.server.db.Sql;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,15 +21,12 @@ import org.jdbi.v3.core.Jdbi;
 public final class ClusterOperations implements ClusterService {
 
   private final Jdbi jdbi;
-  private final Dialect dialect;
   private final String me;
   private final ClusterTiming timing;
   private final List<Resource> builtins;
 
-  public ClusterOperations(
-      Jdbi jdbi, Dialect dialect, String me, ClusterTiming timing, List<Resource> builtins) {
+  public ClusterOperations(Jdbi jdbi, String me, ClusterTiming timing, List<Resource> builtins) {
     this.jdbi = jdbi;
-    this.dialect = dialect;
     this.me = me;
     this.timing = timing;
     this.builtins = List.copyOf(builtins);
@@ -396,7 +392,9 @@ public final class ClusterOperations implements ClusterService {
   private void nodeFlags(String node, String set, String event, String reason) {
     jdbi.useTransaction(
         h -> {
-          nodeRow(h, node).orElseThrow(() -> unknownNode(node));
+          if (nodeRow(h, node).isEmpty()) {
+            throw unknownNode(node);
+          }
           h.createUpdate("UPDATE cluster_nodes SET " + set + " WHERE name = :name")
               .bind("name", node)
               .execute();

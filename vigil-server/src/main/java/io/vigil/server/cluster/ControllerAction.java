@@ -67,6 +67,7 @@ public sealed interface ControllerAction {
    * Add an entry to the cluster's history of transitions ({@link HistoryText} gives its text); a
    * {@link HistoryEvent.FailedOver} counts against the role's failover limit. No answer.
    */
+  @SuppressWarnings("AvoidCommonTypeNames") // always named ControllerAction.Record where it is used
   record Record(HistoryEvent event) implements ControllerAction {}
 
   /** Mark the role failed: no node takes it until an operator resets it. No answer. */

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
@@ -323,15 +324,15 @@ public final class FailoverController implements AutoCloseable {
     for (ControllerAction action : actions) {
       carryOut(action);
     }
-    reportStates(owner);
+    reportStates();
   }
 
-  private void reportStates(boolean owner) {
+  private void reportStates() {
     for (RoleController.ResourceStatus r : status.resources()) {
       if (reported.get(r.name()) != r.state()) {
         reported.put(r.name(), r.state());
         String name = r.name();
-        String state = r.state().name().toLowerCase();
+        String state = r.state().name().toLowerCase(Locale.ROOT);
         String problem = r.lastProblem();
         db(() -> store.resourceState(name, state, problem));
       }

@@ -25,7 +25,7 @@ public interface Fence {
     return new Fence() {
       @Override
       public <R, X extends Exception> R write(HandleCallback<R, X> work) throws X {
-        return jdbi.inTransaction(work::withHandle);
+        return jdbi.inTransaction(work);
       }
 
       @Override

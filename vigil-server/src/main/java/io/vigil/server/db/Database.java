@@ -165,6 +165,8 @@ public final class Database implements AutoCloseable {
     return url.replaceAll("(?i)(password=)[^;&]*", "$1***");
   }
 
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
   private static String rootMessage(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) {

@@ -40,6 +40,8 @@ public final class DatabaseUnavailable {
   }
 
   /** The innermost cause's message, for a log line that names what happened without a trace. */
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
   public static String reason(Throwable failure) {
     Throwable root = failure;
     int depth = 0;

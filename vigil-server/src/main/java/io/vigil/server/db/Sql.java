@@ -19,6 +19,8 @@ public final class Sql {
     return hasState(e, "23503") || hasState(e, "23506");
   }
 
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
   private static boolean hasState(Throwable e, String state) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SQLException sql && state.equals(sql.getSQLState())) {

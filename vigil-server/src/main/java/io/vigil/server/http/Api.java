@@ -8,6 +8,7 @@ import io.vigil.server.security.Permission;
 import io.vigil.server.security.Principal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -124,7 +125,7 @@ public final class Api {
                 "\""
                     + principal.name()
                     + "\" may not do this: it needs the "
-                    + permission.name().toLowerCase()
+                    + permission.name().toLowerCase(Locale.ROOT)
                     + " permission, which none of its roles "
                     + principal.roles()
                     + " grants. Ask an administrator for a role that has it.");

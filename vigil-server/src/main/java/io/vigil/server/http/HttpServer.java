@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
@@ -184,7 +185,7 @@ public final class HttpServer implements AutoCloseable {
               r.before(
                   "/api/*",
                   ctx -> {
-                    if (ctx.method() == HandlerType.OPTIONS) {
+                    if (HandlerType.OPTIONS.equals(ctx.method())) {
                       return;
                     }
                     ctx.attribute(PRINCIPAL, authenticator.authenticate(bearer(ctx)));
@@ -355,7 +356,7 @@ public final class HttpServer implements AutoCloseable {
    */
   public String checkLive() {
     if (!server.isStarted() || server.isStopping()) {
-      return "the node's HTTP server is " + server.getState().toLowerCase();
+      return "the node's HTTP server is " + server.getState().toLowerCase(Locale.ROOT);
     }
     for (ServerConnector c : connectors) {
       if (!c.isStarted() || !c.isOpen()) {

@@ -46,14 +46,6 @@ final class JsonErrorHandler extends ErrorHandler {
     return true;
   }
 
-  /** Used where Jetty answers a message it could not parse into a request at all. */
-  @Override
-  public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
-    SecurityHeaders.apply(fields, false);
-    fields.put(HttpHeader.CONTENT_TYPE, "application/json");
-    return json(status);
-  }
-
   private ByteBuffer json(int status) {
     String body = "{\"code\":\"" + code(status) + "\",\"message\":\"" + message(status) + "\"}";
     return ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8));

@@ -142,6 +142,7 @@ public final class ServerTls implements AutoCloseable {
   }
 
   /** Starts checking for a new certificate every {@link #CHECK_INTERVAL}. */
+  @SuppressWarnings("FutureReturnValueIgnored") // the task catches and logs its own failures
   public synchronized void watch() {
     if (watcher != null) {
       return;

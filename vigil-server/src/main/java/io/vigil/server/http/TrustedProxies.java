@@ -19,6 +19,7 @@ public final class TrustedProxies {
   private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})(\\.\\d{1,3}){3}");
   private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
 
+  @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: the array is a carrier
   private record Range(byte[] network, int prefix) {
     boolean contains(InetAddress address) {
       byte[] a = address.getAddress();

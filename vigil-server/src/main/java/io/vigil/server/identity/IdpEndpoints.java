@@ -1701,7 +1701,8 @@ final class IdpEndpoints {
   /** HTML escaping for text and double-quoted attribute values. */
   static String escape(String s) {
     StringBuilder out = new StringBuilder(s.length());
-    for (char c : s.toCharArray()) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
       switch (c) {
         case '&' -> out.append("&amp;");
         case '<' -> out.append("&lt;");

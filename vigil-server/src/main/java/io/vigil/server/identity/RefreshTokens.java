@@ -30,8 +30,9 @@ import org.jdbi.v3.core.Handle;
  */
 final class RefreshTokens {
 
-  /** A redeemed token's grant: whose session, for which client, with which scope. */
   /**
+   * A redeemed token's grant: whose session, for which client, with which scope.
+   *
    * @param authTime when the user signed in to start the family (what ID tokens issued on refresh
    *     carry as {@code auth_time})
    */

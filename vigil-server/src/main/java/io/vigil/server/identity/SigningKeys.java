@@ -41,7 +41,7 @@ public final class SigningKeys {
   static final String PURPOSE = "identity.signing-key";
   private static final Duration RELOAD_AT_MOST_EVERY = Duration.ofSeconds(5);
 
-  private record Loaded(RSAKey current, Instant activatedAt, List<RSAKey> publicKeys) {}
+  record Loaded(RSAKey current, Instant activatedAt, List<RSAKey> publicKeys) {}
 
   private final Fence fence;
   private final DataProtector protector;

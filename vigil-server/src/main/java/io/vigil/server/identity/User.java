@@ -38,7 +38,7 @@ public record User(
   /**
    * One of the user's effective roles and where it comes from.
    *
-   * @param source {@code direct} (given by an administrator) or {@code rule}
+   * @param source {@code "direct"} (given by an administrator) or {@code "rule"}
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record RoleSource(String role, String source, UUID ruleId, String claim, String value) {}

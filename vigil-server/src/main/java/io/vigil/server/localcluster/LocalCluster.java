@@ -212,6 +212,7 @@ public final class LocalCluster {
    *
    * @return empty when every port is free now
    */
+  @SuppressWarnings("AddressSelection") // HOST is an address literal: no name is looked up
   public static Optional<NodePlan> firstPortInUse(Plan plan) {
     for (NodePlan node : plan.nodes()) {
       try (ServerSocket s = new ServerSocket()) {
@@ -447,6 +448,7 @@ public final class LocalCluster {
     }
   }
 
+  @SuppressWarnings("FutureReturnValueIgnored") // exited() reports its own failures to the listener
   private void watch(LocalNode node, Process process) {
     process
         .onExit()
@@ -455,6 +457,8 @@ public final class LocalCluster {
             CompletableFuture.delayedExecutor(EXIT_NOTICE_DELAY.toMillis(), TimeUnit.MILLISECONDS));
   }
 
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: is this still the process that was started
   private void exited(LocalNode node, Process process) {
     Duration delay;
     synchronized (this) {

@@ -422,6 +422,7 @@ public final class LocalNode {
   }
 
   /** A TCP port on {@value #HOST} that nothing listens on right now. */
+  @SuppressWarnings("AddressSelection") // HOST is an address literal: no name is looked up
   public static int freePort() {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
       return s.getLocalPort();

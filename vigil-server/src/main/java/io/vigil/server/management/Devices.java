@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -368,7 +369,7 @@ public final class Devices {
       return write.get();
     } catch (UnableToExecuteStatementException e) {
       if (Sql.isUniqueViolation(e)) {
-        String message = String.valueOf(e.getMessage()).toLowerCase();
+        String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
         if (message.contains("cameras_channel_unique")) {
           throw ApiException.conflict(
               "duplicate_channel",

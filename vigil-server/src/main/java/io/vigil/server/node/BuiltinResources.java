@@ -35,7 +35,7 @@ final class BuiltinResources {
         new ManagementServer(policy, db));
   }
 
-  private abstract static class Base implements Resource {
+  abstract static class Base implements Resource {
     private final String name;
     private final List<String> dependsOn;
     private final ResourcePolicy policy;
@@ -132,6 +132,7 @@ final class BuiltinResources {
     }
 
     @Override
+    @SuppressWarnings("FutureReturnValueIgnored") // purge() catches and logs its own failures
     public synchronized void start(long epoch) {
       idp.start();
       stopPurging();

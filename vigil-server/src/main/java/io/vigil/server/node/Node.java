@@ -164,8 +164,7 @@ public final class Node implements AutoCloseable {
               },
               idp,
               db.dataSource());
-      ClusterOperations operations =
-          new ClusterOperations(db.jdbi(), db.dialect(), me, timing, builtins);
+      ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
       opened.add(controllerPool);
@@ -194,7 +193,7 @@ public final class Node implements AutoCloseable {
               idp.authenticator(),
               metrics,
               ready::get,
-              gate::handle,
+              gate,
               List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);

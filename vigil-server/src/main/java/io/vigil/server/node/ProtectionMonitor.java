@@ -103,6 +103,7 @@ final class ProtectionMonitor implements DataProtector, AutoCloseable {
     return m;
   }
 
+  @SuppressWarnings("FutureReturnValueIgnored") // the task catches and logs its own failures
   private void schedule() {
     Duration next = eligible() ? RECHECK : RECHECK_INELIGIBLE;
     try {

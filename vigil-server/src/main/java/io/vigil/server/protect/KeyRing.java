@@ -551,6 +551,7 @@ public final class KeyRing implements DataProtector {
   }
 
   /** A row of {@code data_protection_keys}. */
+  @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: the array is a carrier
   private record StoredKey(
       UUID id,
       Instant createdAt,

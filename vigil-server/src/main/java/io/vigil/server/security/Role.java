@@ -42,6 +42,7 @@ public enum Role {
   /** Everything, including users, site settings, the audit log and the cluster. */
   ADMINISTRATOR(EnumSet.allOf(Permission.class));
 
+  @SuppressWarnings("ImmutableEnumChecker") // Set.copyOf in the constructor: unmodifiable
   private final Set<Permission> permissions;
 
   Role(Set<Permission> permissions) {

@@ -15,6 +15,7 @@ import java.security.cert.CertificateException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -131,6 +132,8 @@ final class ProviderMetadata {
     return response.body();
   }
 
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
   static String describe(IOException e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof CertPathBuilderException || t instanceof CertPathValidatorException) {
@@ -150,7 +153,7 @@ final class ProviderMetadata {
             .getSimpleName()
             .replace("Exception", "")
             .replaceAll("([a-z])([A-Z])", "$1 $2")
-            .toLowerCase()
+            .toLowerCase(Locale.ROOT)
         : e.getMessage();
   }
 

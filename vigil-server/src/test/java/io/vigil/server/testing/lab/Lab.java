@@ -626,6 +626,7 @@ public final class Lab implements AutoCloseable {
    * Runs {@code action} holding this JVM's class lock and the machine-wide lock file, which every
    * lab takes to sweep, claim an id, or delete its lock file.
    */
+  @SuppressWarnings("try") // the file lock is held for the body, which has no other use for it
   private static <T> T exclusively(java.util.function.Supplier<T> action) {
     synchronized (Lab.class) {
       try {
