@@ -1585,8 +1585,7 @@ final class IdpEndpoints {
     StringBuilder out = new StringBuilder(description.length());
     for (int i = 0; i < description.length(); i++) {
       char c = description.charAt(i);
-      out.append(
-          c == '"' ? '\'' : c == '\\' ? '/' : c >= 0x20 && c <= 0x7e ? c : '?');
+      out.append(c == '"' ? '\'' : c == '\\' ? '/' : c >= 0x20 && c <= 0x7e ? c : '?');
     }
     return out.toString();
   }
