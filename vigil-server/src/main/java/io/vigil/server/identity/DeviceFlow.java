@@ -23,7 +23,7 @@ import java.util.random.RandomGenerator;
 final class DeviceFlow {
 
   /** How long a device code and its user code are valid. */
-  static final Duration LIFETIME = Duration.ofSeconds(600);
+  static final Duration LIFETIME = Duration.ofMinutes(10);
 
   /** The polling interval a device is given at first. */
   static final Duration INTERVAL = Duration.ofSeconds(5);
@@ -180,7 +180,8 @@ final class DeviceFlow {
       return Optional.empty();
     }
     StringBuilder code = new StringBuilder();
-    for (char c : typed.toCharArray()) {
+    for (int i = 0; i < typed.length(); i++) {
+      char c = typed.charAt(i);
       if (c == '-' || Character.isWhitespace(c)) {
         continue;
       }

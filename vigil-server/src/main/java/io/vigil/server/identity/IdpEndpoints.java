@@ -1574,7 +1574,6 @@ final class IdpEndpoints {
                 + "</code></p><p>Open the console or the sign-in link again.</p></body></html>\n");
   }
 
-  /** RFC 6749 §5.2: an error_description must not contain '"' or '\\'. */
   /**
    * {@code description} in the characters RFC 6749 allows in {@code error_description} (printable
    * ASCII without {@code "} and {@code \\}): quotes become {@code '}, a backslash {@code /}, and

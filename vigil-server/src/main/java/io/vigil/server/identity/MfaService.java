@@ -328,6 +328,7 @@ public final class MfaService {
 
   // --- internals --------------------------------------------------------------------------------
 
+  @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: the array is a carrier
   private record Row(UUID userId, byte[] secret, boolean confirmed, long lastUsedStep) {}
 
   /** The user's authenticator row, locked. */
@@ -489,7 +490,8 @@ public final class MfaService {
     if (s.length() != RECOVERY_CODE_LENGTH) {
       return null;
     }
-    for (char c : s.toCharArray()) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
       if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'))) {
         return null;
       }

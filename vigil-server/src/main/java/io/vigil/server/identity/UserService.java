@@ -488,11 +488,6 @@ public final class UserService {
   }
 
   /**
-   * Deletes a user and its refresh tokens.
-   *
-   * @throws ApiException 404 unknown, 409 {@code last_administrator}
-   */
-  /**
    * Records that {@code actor} lifted the sign-in delays {@code cleared} of user {@code id}.
    *
    * @throws ApiException 404 when the user does not exist
@@ -505,6 +500,11 @@ public final class UserService {
         });
   }
 
+  /**
+   * Deletes a user and its refresh tokens.
+   *
+   * @throws ApiException 404 unknown, 409 {@code last_administrator}
+   */
   public void delete(Principal actor, UUID id) {
     fence.run(
         h -> {

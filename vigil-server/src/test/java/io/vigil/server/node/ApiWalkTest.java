@@ -126,7 +126,8 @@ class ApiWalkTest {
     List<String> violations = new ArrayList<>();
     int sent = 0;
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    for (Iterator<Map.Entry<String, JsonNode>> paths = document.path("paths").fields();
+    for (Iterator<Map.Entry<String, JsonNode>> paths =
+            document.path("paths").properties().iterator();
         paths.hasNext(); ) {
       var entry = paths.next();
       String template = entry.getKey();
@@ -311,8 +312,8 @@ class ApiWalkTest {
         resolve(op.path("requestBody").path("content").path("application/json").path("schema"));
     schema
         .path("properties")
-        .fields()
-        .forEachRemaining(
+        .properties()
+        .forEach(
             f -> {
               String name = f.getKey();
               JsonNode type = resolve(f.getValue()).path("type");
