@@ -15,11 +15,18 @@ import java.util.Map;
 /** A small HTTP client for tests: JSON in, JSON out, bearer token optional. */
 public final class TestHttp {
 
-  private final HttpClient client =
+  /**
+   * One client for every instance, so that its connections are reused: a node accepts at most
+   * {@code Http.MaxConnectionsPerAddress} connections from one address, and a client per request
+   * leaves each connection open (idle) long after the test moved on.
+   */
+  private static final HttpClient CLIENT =
       HttpClient.newBuilder()
           .connectTimeout(Duration.ofSeconds(5))
           .followRedirects(HttpClient.Redirect.NEVER)
           .build();
+
+  private final HttpClient client = CLIENT;
   private final String baseUrl;
   private final Duration timeout;
 
