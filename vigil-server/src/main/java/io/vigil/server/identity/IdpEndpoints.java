@@ -716,7 +716,13 @@ final class IdpEndpoints {
                 switch (codes.redeem(h, code, client.clientId(), redirect, verifierValue)) {
                   case AuthorizationCodes.Redemption.Rejected r -> r;
                   case AuthorizationCodes.Redemption.Replayed r -> {
-                    auditCodeReplay(h, r, client.clientId(), address);
+                    auditCodeReplay(
+                        h,
+                        r.userId(),
+                        r.family(),
+                        client.clientId(),
+                        "authorization_code",
+                        address);
                     yield new AuthorizationCodes.Redemption.Rejected(r.reason());
                   }
                   case AuthorizationCodes.Redemption.Redeemed r -> {
@@ -780,7 +786,8 @@ final class IdpEndpoints {
                     deviceError(
                         "expired_token", "The device code has expired; start the sign-in again.");
                 case DeviceFlow.Poll.Replayed ignored -> {
-                  auditDeviceReplay(h, p, client.clientId(), address);
+                  auditCodeReplay(
+                      h, p.userId(), p.family(), client.clientId(), "device_code", address);
                   yield OAuthError.invalidGrant(
                       "The device code was already redeemed, so it may have been intercepted:"
                           + " the session it started is revoked. Sign in again.");
@@ -800,33 +807,6 @@ final class IdpEndpoints {
       throw e.failure();
     }
     return sign(client, (Session) outcome);
-  }
-
-  /** A redeemed device code presented again: audited like a replayed authorization code. */
-  private void auditDeviceReplay(
-      Handle h, DeviceAuthorizations.Polled replay, String clientId, String address) {
-    String name = users.find(h, replay.userId()).map(User::username).orElse("-");
-    AuditLog.recordEvent(
-        h,
-        name,
-        replay.userId().toString(),
-        address,
-        "token.reuse",
-        "session",
-        replay.family() == null ? null : replay.family().toString(),
-        details(
-            "client",
-            clientId,
-            "grant",
-            "device_code",
-            "revoked",
-            replay.family() == null ? "nothing (the code started no session)" : "the session"));
-    LOG.warn(
-        "A used device code of user \"{}\" (client {}) was presented again from {}: the session it"
-            + " started is revoked",
-        name,
-        clientId,
-        address);
   }
 
   private static OAuthError deviceError(String error, String description) {
@@ -925,28 +905,36 @@ final class IdpEndpoints {
     return sign(client, (Session) outcome);
   }
 
-  /** A refresh token presented again: who it belonged to, where it came from, what was revoked. */
+  /**
+   * A single-use code (an authorization code, a device code) presented again: refused, and the
+   * session it started revoked; audited as {@code token.reuse} with who, from where and what was
+   * revoked, since the code may have been intercepted.
+   *
+   * @param family the session the code started, or null when it started none
+   * @param grant the grant type the code belongs to
+   */
   private void auditCodeReplay(
-      Handle h, AuthorizationCodes.Redemption.Replayed replay, String clientId, String address) {
-    String name = users.find(h, replay.userId()).map(User::username).orElse("-");
+      Handle h, UUID userId, UUID family, String clientId, String grant, String address) {
+    String name = users.find(h, userId).map(User::username).orElse("-");
     AuditLog.recordEvent(
         h,
         name,
-        replay.userId().toString(),
+        userId.toString(),
         address,
         "token.reuse",
         "session",
-        replay.family() == null ? null : replay.family().toString(),
+        family == null ? null : family.toString(),
         details(
             "client",
             clientId,
             "grant",
-            "authorization_code",
+            grant,
             "revoked",
-            replay.family() == null ? "nothing (the code started no session)" : "the session"));
+            family == null ? "nothing (the code started no session)" : "the session"));
     LOG.warn(
-        "A used authorization code of user \"{}\" (client {}) was presented again from {}: the"
-            + " session it started is revoked",
+        "A used {} of user \"{}\" (client {}) was presented again from {}: the session it"
+            + " started is revoked",
+        grant.replace('_', ' '),
         name,
         clientId,
         address);

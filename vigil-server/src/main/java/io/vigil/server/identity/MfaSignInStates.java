@@ -1,9 +1,6 @@
 package io.vigil.server.identity;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import io.vigil.server.cluster.Fence;
-import io.vigil.server.http.Json;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,7 +22,6 @@ final class MfaSignInStates {
 
   static final Duration LIFETIME = Duration.ofMinutes(5);
   static final int MAX_ATTEMPTS = 5;
-  private static final TypeReference<Map<String, String>> MAP = new TypeReference<>() {};
 
   /** A second step awaited. */
   record Pending(UUID userId, Map<String, String> authorizeRequest, int attempts) {}
@@ -39,7 +35,7 @@ final class MfaSignInStates {
   /** Stores a second step for {@code userId}; returns the value the page carries. */
   String create(UUID userId, Map<String, String> authorizeRequest) {
     String state = Secrets.random256();
-    String request = json(authorizeRequest);
+    String request = StoredRequests.write(authorizeRequest);
     fence.run(
         h -> {
           Instant now =
@@ -81,7 +77,7 @@ final class MfaSignInStates {
                               : MAX_ATTEMPTS;
                       return new Pending(
                           rs.getObject("user_id", UUID.class),
-                          parse(rs.getString("authorize_request")),
+                          StoredRequests.read(rs.getString("authorize_request")),
                           attempts);
                     })
                 .findOne()
@@ -124,21 +120,5 @@ final class MfaSignInStates {
                     .bind("hash", Secrets.sha256(state))
                     .execute())
         > 0;
-  }
-
-  private static String json(Map<String, String> values) {
-    try {
-      return Json.MAPPER.writeValueAsString(values);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static Map<String, String> parse(String json) {
-    try {
-      return Json.MAPPER.readValue(json, MAP);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("A stored sign-in request is not valid JSON", e);
-    }
   }
 }

@@ -2,20 +2,13 @@ package io.vigil.server.management;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.vigil.server.audit.AuditLog;
-import io.vigil.server.cluster.Fence;
-import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
-import io.vigil.server.http.ApiException;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
 import io.vigil.server.testing.TestDatabases;
 import io.vigil.server.testing.TestHttp;
 import io.vigil.server.testing.TestHttp.Response;
-import io.vigil.server.testing.TestProtector;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,31 +34,10 @@ class InputRulesTest {
   @BeforeAll
   void start() {
     db = TestDatabases.h2();
-    Fence fence = Fence.unfenced(db.jdbi());
-    Settings settings = new Settings();
-    settings.http.host = "127.0.0.1";
-    settings.http.port = 0;
-    settings.http.maxRequestBytes = 2 * 1024 * 1024;
     Principal admin =
         new Principal(
             "id-alice", "alice", "vigil-cli", Set.of(Role.ADMINISTRATOR), Set.of("vigil.api"));
-    server =
-        HttpServer.start(
-            settings,
-            token -> {
-              if (!ADMIN.equals(token)) {
-                throw ApiException.unauthorized("unknown test token");
-              }
-              return admin;
-            },
-            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-            () -> true,
-            List.of(
-                new ManagementRoutes(
-                    new ServerRegistry(fence),
-                    new Devices(fence, new TestProtector()),
-                    new SiteSettings(fence),
-                    new AuditLog(db.jdbi()))));
+    server = ManagementApiContract.serve(db, Map.of(ADMIN, admin), 2 * 1024 * 1024);
     http = new TestHttp("http://127.0.0.1:" + server.port());
   }
 

@@ -46,11 +46,6 @@ abstract class ManagementApiContract {
   @BeforeEach
   void start() {
     db = openDatabase();
-    Fence fence = Fence.unfenced(db.jdbi());
-    Settings settings = new Settings();
-    settings.http.host = "127.0.0.1";
-    settings.http.port = 0;
-    settings.http.maxRequestBytes = 16 * 1024;
     Map<String, Principal> callers =
         Map.of(
             ADMIN, principal("alice", Role.ADMINISTRATOR),
@@ -58,25 +53,37 @@ abstract class ManagementApiContract {
             VIEWER, principal("victor", Role.VIEWER),
             RECORDER_A, component("rec-a-client"),
             RECORDER_B, component("rec-b-client"));
-    server =
-        HttpServer.start(
-            settings,
-            token -> {
-              Principal p = callers.get(token);
-              if (p == null) {
-                throw ApiException.unauthorized("unknown test token");
-              }
-              return p;
-            },
-            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-            () -> true,
-            List.of(
-                new ManagementRoutes(
-                    new ServerRegistry(fence),
-                    new Devices(fence, new TestProtector()),
-                    new SiteSettings(fence),
-                    new AuditLog(db.jdbi()))));
+    server = serve(db, callers, 16 * 1024);
     http = new TestHttp("http://127.0.0.1:" + server.port());
+  }
+
+  /**
+   * The management routes on {@code db} over HTTP on a free loopback port, with tokens mapped to
+   * callers by {@code callers}.
+   */
+  static HttpServer serve(Database db, Map<String, Principal> callers, long maxRequestBytes) {
+    Fence fence = Fence.unfenced(db.jdbi());
+    Settings settings = new Settings();
+    settings.http.host = "127.0.0.1";
+    settings.http.port = 0;
+    settings.http.maxRequestBytes = maxRequestBytes;
+    return HttpServer.start(
+        settings,
+        token -> {
+          Principal p = callers.get(token);
+          if (p == null) {
+            throw ApiException.unauthorized("unknown test token");
+          }
+          return p;
+        },
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+        () -> true,
+        List.of(
+            new ManagementRoutes(
+                new ServerRegistry(fence),
+                new Devices(fence, new TestProtector()),
+                new SiteSettings(fence),
+                new AuditLog(db.jdbi()))));
   }
 
   @AfterEach

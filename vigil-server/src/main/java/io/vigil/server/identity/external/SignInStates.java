@@ -1,9 +1,7 @@
 package io.vigil.server.identity.external;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import io.vigil.server.cluster.Fence;
-import io.vigil.server.http.Json;
+import io.vigil.server.identity.StoredRequests;
 import io.vigil.server.protect.DataProtector;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -27,7 +25,6 @@ final class SignInStates {
 
   static final Duration LIFETIME = Duration.ofMinutes(10);
   static final String VERIFIER_PURPOSE = "identity.external.pkce-verifier";
-  private static final TypeReference<Map<String, String>> MAP = new TypeReference<>() {};
 
   /** What a state stands for. */
   record Pending(
@@ -57,7 +54,7 @@ final class SignInStates {
     byte[] verifier =
         protector.protect(
             VERIFIER_PURPOSE, pending.codeVerifier().getBytes(StandardCharsets.UTF_8));
-    String request = json(pending.authorizeRequest());
+    String request = StoredRequests.write(pending.authorizeRequest());
     fence.write(
         h -> {
           Instant now =
@@ -117,24 +114,9 @@ final class SignInStates {
               new String(
                   protector.unprotect(VERIFIER_PURPOSE, (byte[]) r[2]), StandardCharsets.UTF_8);
           return new Outcome.Found(
-              new Pending((String) r[0], (String) r[1], verifier, parse((String) r[3])));
+              new Pending(
+                  (String) r[0], (String) r[1], verifier, StoredRequests.read((String) r[3])));
         });
-  }
-
-  private static String json(Map<String, String> values) {
-    try {
-      return Json.MAPPER.writeValueAsString(values);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static Map<String, String> parse(String json) {
-    try {
-      return Json.MAPPER.readValue(json, MAP);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("A stored sign-in request is not valid JSON", e);
-    }
   }
 
   static String sha256(String value) {
