@@ -518,17 +518,8 @@ final class IdpEndpoints {
       throw new OAuthError(429, "invalid_grant", t.getMessage(), t.retryAfter).failure();
     }
     if (factor.isEmpty()) {
-      fence.run(
-          h ->
-              AuditLog.recordEvent(
-                  h,
-                  user.username(),
-                  user.id().toString(),
-                  address,
-                  "user.signin.failed",
-                  UserService.TYPE,
-                  user.id().toString(),
-                  details("client", clientId, "reason", "wrong_code")));
+      auditUser(
+          user, address, "user.signin.failed", details("client", clientId, "reason", "wrong_code"));
     }
     return factor;
   }
@@ -623,6 +614,21 @@ final class IdpEndpoints {
               user.id().toString(),
               details("client", clientId, "method", method));
         });
+  }
+
+  /** A security event about {@code user}, from {@code address}, in the audit log. */
+  private void auditUser(User user, String address, String action, Map<String, Object> details) {
+    fence.run(
+        h ->
+            AuditLog.recordEvent(
+                h,
+                user.username(),
+                user.id().toString(),
+                address,
+                action,
+                UserService.TYPE,
+                user.id().toString(),
+                details));
   }
 
   /** A failed sign-in's audit entries: the failure, and any lockout it started. */
@@ -1516,23 +1522,17 @@ final class IdpEndpoints {
               verified.displayName(),
               verified.ruleIds());
       String address = ClientAddress.of(ctx).address();
-      fence.run(
-          h ->
-              AuditLog.recordEvent(
-                  h,
-                  user.username(),
-                  user.id().toString(),
-                  address,
-                  "user.signin",
-                  UserService.TYPE,
-                  user.id().toString(),
-                  details(
-                      "client",
-                      request.client().clientId(),
-                      "method",
-                      "external",
-                      "provider",
-                      verified.provider())));
+      auditUser(
+          user,
+          address,
+          "user.signin",
+          details(
+              "client",
+              request.client().clientId(),
+              "method",
+              "external",
+              "provider",
+              verified.provider()));
       completeAuthorization(ctx, request, user, List.of("ext"));
     } catch (SignInFailure f) {
       externalError(ctx, f.status(), f.code(), f.getMessage());
