@@ -31,6 +31,9 @@ public final class Settings {
   @JsonProperty("Cluster")
   public ClusterSection cluster = new ClusterSection();
 
+  @JsonProperty("Collector")
+  public CollectorSection collector = new CollectorSection();
+
   /** Where the node keeps its files; not read from the file itself (the file lives in it). */
   public transient Path dataDir;
 
@@ -239,6 +242,20 @@ public final class Settings {
     public Duration refreshTokenReuseGrace() {
       return Duration.ofSeconds(refreshTokenReuseGraceSeconds);
     }
+  }
+
+  /** The data collector: when a registered server counts as offline. */
+  public static final class CollectorSection {
+    /**
+     * How many heartbeat intervals (each server's own {@code heartbeatIntervalSeconds}) may pass
+     * without a heartbeat before the server is marked offline.
+     */
+    @JsonProperty("MissedHeartbeats")
+    public int missedHeartbeats = 3;
+
+    /** How often the owner looks for servers that stopped sending heartbeats. */
+    @JsonProperty("SweepIntervalMillis")
+    public long sweepIntervalMillis = 1000;
   }
 
   /**

@@ -42,6 +42,7 @@ public final class SettingsLoader {
           .withConfigOverride(Settings.CertificateSection.class, SettingsLoader::nullKeepsDefault)
           .withConfigOverride(Settings.IdentitySection.class, SettingsLoader::nullKeepsDefault)
           .withConfigOverride(Settings.ClusterSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.CollectorSection.class, SettingsLoader::nullKeepsDefault)
           .withConfigOverride(
               java.util.List.class,
               o -> o.setSetterInfo(JsonSetter.Value.forValueNulls(Nulls.SKIP, Nulls.FAIL)))
@@ -349,6 +350,15 @@ public final class SettingsLoader {
     String problem = multiHostProblem(s.database.url);
     if (problem != null) {
       throw new ConfigException("Database.Url (or VIGIL_DB_URL) " + problem);
+    }
+    if (s.collector.missedHeartbeats < 1
+        || s.collector.missedHeartbeats > 100
+        || s.collector.sweepIntervalMillis < 100
+        || s.collector.sweepIntervalMillis > 60_000) {
+      throw new ConfigException(
+          "Collector settings in "
+              + file
+              + " are out of range: MissedHeartbeats 1-100, SweepIntervalMillis 100-60000.");
     }
     if (s.database.poolSize < 2) {
       throw new ConfigException("Database.PoolSize must be at least 2 in " + file + ".");

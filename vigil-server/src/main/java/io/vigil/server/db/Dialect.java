@@ -33,4 +33,24 @@ public enum Dialect {
         ? "(CURRENT_TIMESTAMP + " + millis + " * INTERVAL '1 millisecond')"
         : "DATEADD(MILLISECOND, " + millis + ", CURRENT_TIMESTAMP)";
   }
+
+  /**
+   * The database's current time minus a number of seconds given as a SQL expression (trusted: a
+   * column or a constant, never user input).
+   */
+  public String nowMinusSeconds(String secondsExpression) {
+    return this == POSTGRESQL
+        ? "(CURRENT_TIMESTAMP - (" + secondsExpression + ") * INTERVAL '1 second')"
+        : "DATEADD(SECOND, -(" + secondsExpression + "), CURRENT_TIMESTAMP)";
+  }
+
+  /**
+   * A query that runs {@code update} and returns the changed rows, whole, in one statement: {@code
+   * RETURNING} on PostgreSQL, a data change delta table on H2.
+   */
+  public String updateReturningRows(String update) {
+    return this == POSTGRESQL
+        ? update + " RETURNING *"
+        : "SELECT * FROM FINAL TABLE (" + update + ")";
+  }
 }

@@ -77,7 +77,13 @@ public final class ManagementRoutes implements RouteModule {
     api.post(
         "/api/v1/servers/{id}/heartbeat",
         Permission.SERVERS_WRITE,
-        ctx -> ctx.json(servers.heartbeat(Api.principal(ctx), Requests.id(ctx, "id", "Server"))));
+        ctx -> {
+          UUID id = Requests.id(ctx, "id", "Server");
+          // The load figures are optional: a heartbeat may have no body at all.
+          Server.Load load =
+              ctx.bodyAsBytes().length == 0 ? null : Json.body(ctx, Server.Load.class);
+          ctx.json(servers.heartbeat(Api.principal(ctx), id, load));
+        });
 
     api.get(
         "/api/v1/hardware",

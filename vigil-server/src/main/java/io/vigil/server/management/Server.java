@@ -1,6 +1,7 @@
 package io.vigil.server.management;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -10,6 +11,10 @@ import java.util.UUID;
  * @param revision the optimistic-concurrency revision, also sent as the ETag
  * @param registeredBy the client id of the component that registered the server; null when a user
  *     registered it or it was registered before registrants were recorded
+ * @param heartbeatIntervalSeconds how often the server sends a heartbeat
+ * @param connection {@code online}, {@code offline} (no heartbeat for {@code
+ *     Collector.MissedHeartbeats} intervals) or {@code unknown} (never heard from, or disabled)
+ * @param load the figures of the latest heartbeat that carried any; null before the first
  */
 public record Server(
     UUID id,
@@ -22,4 +27,24 @@ public record Server(
     Instant registeredAt,
     String registeredBy,
     Instant updatedAt,
-    Instant lastSeenAt) {}
+    Instant lastSeenAt,
+    int heartbeatIntervalSeconds,
+    String connection,
+    Load load) {
+
+  /**
+   * Load figures a server sends with its heartbeat, each optional. Percentages are 0-100, byte
+   * counts and counters at least 0.
+   */
+  public record Load(
+      Double cpuPercent,
+      Double memoryPercent,
+      List<Disk> disks,
+      Long camerasRecording,
+      Long storageUsedBytes,
+      Long storageFreeBytes,
+      Long streamsServed) {}
+
+  /** A volume's free space. */
+  public record Disk(String volume, Long freeBytes, Long totalBytes) {}
+}

@@ -1,16 +1,24 @@
 package io.vigil.server.management;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import io.vigil.client.ServerStatus;
 import io.vigil.client.ServerType;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
+import io.vigil.server.collector.ServerLiveness;
+import io.vigil.server.collector.SiteEvents;
+import io.vigil.server.db.Dialect;
 import io.vigil.server.db.Sql;
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Json;
 import io.vigil.server.http.Text;
 import io.vigil.server.security.Principal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -19,30 +27,55 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * The server registry: every recording server, mobile server, gateway … registered with this site.
- * Names are unique regardless of case. Every change is fenced and audited.
+ * Names are unique regardless of case. Every change is fenced and audited, except heartbeats: they
+ * only record that a server reported in, with its load figures, and must stay cheap.
  */
 public final class ServerRegistry {
 
   static final String TYPE = "server";
   private static final Set<String> SCHEMES = Set.of("http", "https");
 
-  private final Fence fence;
+  static final int DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 5;
+  static final int MAX_HEARTBEAT_INTERVAL_SECONDS = 3600;
+  static final int MAX_DISKS = 32;
+  static final int MAX_VOLUME_CHARS = 200;
 
-  public ServerRegistry(Fence fence) {
+  private final Fence fence;
+  private final Dialect dialect;
+  private final SiteEvents events;
+
+  public ServerRegistry(Fence fence, Dialect dialect, SiteEvents events) {
     this.fence = fence;
+    this.dialect = dialect;
+    this.events = events;
   }
 
-  /** The fields a caller sends to register a server. */
-  public record Registration(String name, String type, String address, String version) {}
+  /**
+   * The fields a caller sends to register a server.
+   *
+   * @param heartbeatIntervalSeconds how often the server will send a heartbeat; null for {@value
+   *     #DEFAULT_HEARTBEAT_INTERVAL_SECONDS}
+   */
+  public record Registration(
+      String name, String type, String address, String version, Integer heartbeatIntervalSeconds) {}
 
   /** The fields a caller may change; null leaves a field as it is. */
-  public record Change(String name, String address, String version, String status) {}
+  public record Change(
+      String name,
+      String address,
+      String version,
+      String status,
+      Integer heartbeatIntervalSeconds) {}
 
   public Server register(Principal actor, Registration in) {
     String name = Validation.name("name", in.name());
     ServerType type = type(in.type());
     String address = Validation.address("address", in.address(), SCHEMES);
     String version = Validation.optionalText("version", in.version(), 100);
+    int interval =
+        in.heartbeatIntervalSeconds() == null
+            ? DEFAULT_HEARTBEAT_INTERVAL_SECONDS
+            : interval(in.heartbeatIntervalSeconds());
     UUID id = UUID.randomUUID();
     return uniqueName(
         name,
@@ -51,9 +84,10 @@ public final class ServerRegistry {
                 h -> {
                   h.createUpdate(
                           "INSERT INTO servers (id, name, name_key, type, address, sw_version, status,"
-                              + " revision, registered_at, registered_by, updated_at) VALUES (:id,"
-                              + " :name, :key, :type, :address, :version, :status, 1,"
-                              + " CURRENT_TIMESTAMP, :registrant, CURRENT_TIMESTAMP)")
+                              + " revision, registered_at, registered_by, updated_at,"
+                              + " heartbeat_interval_seconds) VALUES (:id, :name, :key, :type,"
+                              + " :address, :version, :status, 1, CURRENT_TIMESTAMP, :registrant,"
+                              + " CURRENT_TIMESTAMP, :interval)")
                       .bind("id", id)
                       .bind("name", name)
                       .bind("key", key(name))
@@ -62,6 +96,7 @@ public final class ServerRegistry {
                       .bind("version", version)
                       .bind("status", ServerStatus.UNKNOWN.id())
                       .bind("registrant", ServerOwnership.registrant(actor))
+                      .bind("interval", interval)
                       .execute();
                   Server created = find(h, id).orElseThrow();
                   AuditLog.record(
@@ -103,6 +138,10 @@ public final class ServerRegistry {
     String version =
         change.version() == null ? null : Validation.optionalText("version", change.version(), 100);
     ServerStatus status = change.status() == null ? null : status(change.status());
+    Integer interval =
+        change.heartbeatIntervalSeconds() == null
+            ? null
+            : interval(change.heartbeatIntervalSeconds());
     return uniqueName(
         name,
         () ->
@@ -119,6 +158,7 @@ public final class ServerRegistry {
                     set.addNullable("sw_version", version, java.sql.Types.VARCHAR);
                   }
                   set.add("status", status == null ? null : status.id());
+                  set.add("heartbeat_interval_seconds", interval);
                   set.execute(h, "servers", id);
                   Server after = find(h, id).orElseThrow();
                   AuditLog.record(h, actor, "server.updated", TYPE, id.toString(), before, after);
@@ -156,26 +196,153 @@ public final class ServerRegistry {
   }
 
   /**
-   * Records that a server reported in: it is online as of the database's clock now. A component may
-   * report only for the server it registered.
+   * Records that a server reported in, as of the database's clock, with the load figures it sent
+   * (null: none; the previous figures stay). A component may report only for the server it
+   * registered; a disabled server's heartbeats are refused.
+   *
+   * <p>Cost: a server that is online already costs one statement besides the fence's: an {@code
+   * UPDATE} of its row that also returns it. Only a server coming online (first heartbeat, back
+   * from offline) or a refused heartbeat takes the longer way, which locks the row and checks why;
+   * coming back from offline raises {@code server.online}. Heartbeats are not audited.
+   *
+   * @throws ApiException 400 when a figure is out of range, 403 {@code not_your_server}, 404, 409
+   *     {@code server_disabled}
    */
-  public Server heartbeat(Principal actor, UUID id) {
+  public Server heartbeat(Principal actor, UUID id, Server.Load load) {
+    String figures = load == null ? null : figures(load);
+    String registrant = ServerOwnership.isComponent(actor) ? actor.clientId() : null;
     return fence.write(
         h -> {
+          Optional<Server> online =
+              h.createQuery(
+                      dialect.updateReturningRows(
+                          "UPDATE servers SET last_seen_at = CURRENT_TIMESTAMP, load_figures ="
+                              + " COALESCE(CAST(:load AS VARCHAR(10000)), load_figures) WHERE id ="
+                              + " :id AND status = :online AND (CAST(:registrant AS VARCHAR(64)) IS"
+                              + " NULL OR registered_by = :registrant)"))
+                  .bind("load", figures)
+                  .bind("id", id)
+                  .bind("online", ServerStatus.ONLINE.id())
+                  .bind("registrant", registrant)
+                  .map(ServerRegistry::row)
+                  .findOne()
+                  .map(Page.Keyed::value);
+          if (online.isPresent()) {
+            return online.get();
+          }
           Server server = lockCurrent(h, actor, id, null);
-          if (ServerStatus.DISABLED.id().equals(server.status())) {
+          ServerStatus before = ServerStatus.fromId(server.status()).orElseThrow();
+          if (ServerLiveness.afterHeartbeat(before) == ServerStatus.DISABLED) {
             throw ApiException.conflict(
                 "server_disabled",
                 "Server \"" + server.name() + "\" is disabled; an operator must enable it first.");
           }
           h.createUpdate(
-                  "UPDATE servers SET status = :online, last_seen_at = CURRENT_TIMESTAMP"
+                  "UPDATE servers SET status = :online, last_seen_at = CURRENT_TIMESTAMP,"
+                      + " load_figures = COALESCE(CAST(:load AS VARCHAR(10000)), load_figures)"
                       + " WHERE id = :id")
               .bind("online", ServerStatus.ONLINE.id())
+              .bind("load", figures)
               .bind("id", id)
               .execute();
+          if (before == ServerStatus.OFFLINE) {
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("name", server.name());
+            data.put(
+                "lastSeenAt", server.lastSeenAt() == null ? null : server.lastSeenAt().toString());
+            events.raise(
+                h,
+                "server.online",
+                id.toString(),
+                "info",
+                "Server \"" + server.name() + "\" is sending heartbeats again.",
+                data);
+          }
           return find(h, id).orElseThrow();
         });
+  }
+
+  /** Checks the figures and writes them as the JSON the row keeps. */
+  static String figures(Server.Load load) {
+    percent("cpuPercent", load.cpuPercent());
+    percent("memoryPercent", load.memoryPercent());
+    notNegative("camerasRecording", load.camerasRecording());
+    notNegative("storageUsedBytes", load.storageUsedBytes());
+    notNegative("storageFreeBytes", load.storageFreeBytes());
+    notNegative("streamsServed", load.streamsServed());
+    List<Server.Disk> disks = load.disks();
+    if (disks != null) {
+      if (disks.size() > MAX_DISKS) {
+        throw ApiException.badRequest(
+            "invalid_value",
+            "Field \"disks\" lists " + disks.size() + " volumes; send at most " + MAX_DISKS + ".");
+      }
+      for (int i = 0; i < disks.size(); i++) {
+        Server.Disk d = disks.get(i);
+        String field = "disks[" + i + "]";
+        if (d == null) {
+          throw ApiException.badRequest(
+              "invalid_value", "Field \"" + field + "\" must be an object, not null.");
+        }
+        if (d.volume() == null
+            || Validation.optionalText(field + ".volume", d.volume(), MAX_VOLUME_CHARS) == null) {
+          throw ApiException.badRequest(
+              "missing_field", "Field \"" + field + ".volume\" is required.");
+        }
+        if (d.freeBytes() == null || d.totalBytes() == null) {
+          throw ApiException.badRequest(
+              "missing_field",
+              "Fields \"" + field + ".freeBytes\" and \"" + field + ".totalBytes\" are required.");
+        }
+        notNegative(field + ".freeBytes", d.freeBytes());
+        notNegative(field + ".totalBytes", d.totalBytes());
+        if (d.freeBytes() > d.totalBytes()) {
+          throw ApiException.badRequest(
+              "invalid_value",
+              "Field \""
+                  + field
+                  + ".freeBytes\" ("
+                  + d.freeBytes()
+                  + ") is more than \""
+                  + field
+                  + ".totalBytes\" ("
+                  + d.totalBytes()
+                  + ").");
+        }
+      }
+    }
+    try {
+      return Json.MAPPER.writeValueAsString(load);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("load figures cannot be written as JSON", e);
+    }
+  }
+
+  private static void percent(String field, Double value) {
+    if (value != null && !(value >= 0 && value <= 100)) {
+      throw ApiException.badRequest(
+          "invalid_value", "Field \"" + field + "\" must be between 0 and 100, not " + value + ".");
+    }
+  }
+
+  private static void notNegative(String field, Long value) {
+    if (value != null && value < 0) {
+      throw ApiException.badRequest(
+          "invalid_value", "Field \"" + field + "\" must be 0 or more, not " + value + ".");
+    }
+  }
+
+  private static int interval(int seconds) {
+    if (seconds < 1 || seconds > MAX_HEARTBEAT_INTERVAL_SECONDS) {
+      throw ApiException.badRequest(
+          "invalid_value",
+          "Field \"heartbeatIntervalSeconds\" must be between 1 and "
+              + MAX_HEARTBEAT_INTERVAL_SECONDS
+              + ", not "
+              + seconds
+              + ".");
+    }
+    return seconds;
   }
 
   static Optional<Server> find(Handle h, UUID id) {
@@ -288,6 +455,21 @@ public final class ServerRegistry {
             Sql.instant(rs.getTimestamp("registered_at")),
             rs.getString("registered_by"),
             Sql.instant(rs.getTimestamp("updated_at")),
-            Sql.instant(rs.getTimestamp("last_seen_at"))));
+            Sql.instant(rs.getTimestamp("last_seen_at")),
+            rs.getInt("heartbeat_interval_seconds"),
+            ServerLiveness.connection(
+                ServerStatus.fromId(rs.getString("status")).orElse(ServerStatus.UNKNOWN)),
+            load(rs.getString("load_figures"))));
+  }
+
+  private static Server.Load load(String json) {
+    if (json == null) {
+      return null;
+    }
+    try {
+      return Json.MAPPER.readValue(json, Server.Load.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored load figures are not valid JSON", e);
+    }
   }
 }

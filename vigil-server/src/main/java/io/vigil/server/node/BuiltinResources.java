@@ -2,6 +2,7 @@ package io.vigil.server.node;
 
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
+import io.vigil.server.collector.DataCollector;
 import io.vigil.server.identity.IdentityProvider;
 import java.time.Duration;
 import java.util.List;
@@ -14,8 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The role's built-in resources, in dependency order: the client access point (this node answers
- * for the cluster's address), the identity provider, the management server. Each is a plain {@link
- * Resource}; the controller treats them like any generic resource.
+ * for the cluster's address), the identity provider, the management server, the data collector.
+ * Each is a plain {@link Resource}; the controller treats them like any generic resource.
  */
 final class BuiltinResources {
 
@@ -24,15 +25,22 @@ final class BuiltinResources {
   static final String CLIENT_ACCESS_POINT = "client-access-point";
   static final String IDENTITY_PROVIDER = "identity-provider";
   static final String MANAGEMENT_SERVER = "management-server";
+  static final String DATA_COLLECTOR = "data-collector";
 
   private BuiltinResources() {}
 
   static List<Resource> create(
-      ResourcePolicy policy, LiveCheck httpLive, IdentityProvider idp, DataSource db) {
+      ResourcePolicy policy,
+      LiveCheck httpLive,
+      IdentityProvider idp,
+      DataSource db,
+      DataCollector collector,
+      Duration sweepEvery) {
     return List.of(
         new ClientAccessPoint(policy, httpLive),
         new IdentityProviderResource(policy, idp),
-        new ManagementServer(policy, db));
+        new ManagementServer(policy, db),
+        new DataCollectorResource(policy, collector, sweepEvery));
   }
 
   abstract static class Base implements Resource {
@@ -193,6 +201,76 @@ final class BuiltinResources {
         s.execute("SELECT 1");
         return null;
       }
+    }
+  }
+
+  /**
+   * The data collector: while it runs it sweeps for servers whose heartbeats stopped every {@code
+   * sweepEvery} ({@link DataCollector#sweep}). Heartbeats themselves are requests to the management
+   * server; this resource only watches for their absence.
+   */
+  static final class DataCollectorResource extends Base {
+    private final DataCollector collector;
+    private final Duration sweepEvery;
+    private ScheduledExecutorService sweeper;
+    private volatile String problem;
+
+    DataCollectorResource(ResourcePolicy policy, DataCollector collector, Duration sweepEvery) {
+      super(DATA_COLLECTOR, List.of(MANAGEMENT_SERVER), policy);
+      this.collector = collector;
+      this.sweepEvery = sweepEvery;
+    }
+
+    @Override
+    @SuppressWarnings("FutureReturnValueIgnored") // sweep() catches and logs its own failures
+    public synchronized void start(long epoch) {
+      stopSweeping();
+      problem = null;
+      sweeper =
+          Executors.newSingleThreadScheduledExecutor(
+              Thread.ofPlatform().name("vigil-data-collector").daemon().factory());
+      sweeper.scheduleWithFixedDelay(
+          this::sweep, sweepEvery.toMillis(), sweepEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void sweep() {
+      try {
+        collector.sweep();
+        problem = null;
+      } catch (RuntimeException e) {
+        // Deposed (a fenced write refused) or the database away: the next round tries again. A
+        // sweep that keeps failing shows in the check; the management server's own check says
+        // whether the database is reachable.
+        if (problem == null) {
+          LOG.warn(
+              "Looking for servers that stopped sending heartbeats failed: {}", e.getMessage());
+        }
+        problem = e.getMessage();
+      }
+    }
+
+    @Override
+    public synchronized void stop() {
+      stopSweeping();
+    }
+
+    @Override
+    public boolean forceStop() {
+      stop();
+      return true;
+    }
+
+    private void stopSweeping() {
+      if (sweeper != null) {
+        sweeper.shutdownNow();
+        sweeper = null;
+      }
+    }
+
+    /** Healthy while sweeping; a sweep's failure is retried, not a reason to fail the role over. */
+    @Override
+    public String check() {
+      return null;
     }
   }
 }

@@ -13,6 +13,9 @@ import io.vigil.server.cluster.FailoverController;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.cluster.RolePolicy;
+import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.ServerLiveness;
+import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
@@ -148,9 +151,10 @@ public final class Node implements AutoCloseable {
               StoreTrust.sslContext(store),
               Clock.systemUTC(),
               settings.adminPassword);
+      SiteEvents siteEvents = SiteEvents.audited();
       ManagementRoutes management =
           new ManagementRoutes(
-              new ServerRegistry(fence),
+              new ServerRegistry(fence, db.dialect(), siteEvents),
               new Devices(fence, ring),
               new SiteSettings(fence),
               new AuditLog(db.jdbi()));
@@ -163,7 +167,13 @@ public final class Node implements AutoCloseable {
                 return h == null ? "the node's HTTP server is not listening yet" : h.checkLive();
               },
               idp,
-              db.dataSource());
+              db.dataSource(),
+              new DataCollector(
+                  fence,
+                  db.dialect(),
+                  new ServerLiveness(settings.collector.missedHeartbeats),
+                  siteEvents),
+              Duration.ofMillis(settings.collector.sweepIntervalMillis));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);

@@ -46,6 +46,7 @@ class JsonBodyFuzzTest {
         new String[] {
           "io.vigil.server.management.ServerRegistry$Registration",
           "io.vigil.server.management.ServerRegistry$Change",
+          "io.vigil.server.management.Server$Load",
           "io.vigil.server.management.Devices$NewHardware",
           "io.vigil.server.management.Devices$HardwareChange",
           "io.vigil.server.management.Devices$NewCamera",

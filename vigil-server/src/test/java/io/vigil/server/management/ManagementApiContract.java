@@ -7,6 +7,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
+import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.ServerLiveness;
+import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.http.ApiException;
@@ -80,7 +83,7 @@ abstract class ManagementApiContract {
         () -> true,
         List.of(
             new ManagementRoutes(
-                new ServerRegistry(fence),
+                new ServerRegistry(fence, db.dialect(), SiteEvents.audited()),
                 new Devices(fence, new TestProtector()),
                 new SiteSettings(fence),
                 new AuditLog(db.jdbi()))));
@@ -831,5 +834,245 @@ abstract class ManagementApiContract {
     assertThat(second.get("nextCursor").isNull()).isTrue();
     assertThat(http.get("/api/v1/audit?limit=0", ADMIN).status()).isEqualTo(400);
     assertThat(http.get("/api/v1/audit?cursor=x", ADMIN).status()).isEqualTo(400);
+  }
+
+  // ---- heartbeats and the data collector
+
+  static final String FIGURES =
+      "{\"cpuPercent\":42.5,\"memoryPercent\":61,\"disks\":[{\"volume\":\"D:\\\\\","
+          + "\"freeBytes\":1000,\"totalBytes\":4000}],\"camerasRecording\":12,"
+          + "\"storageUsedBytes\":3000,\"storageFreeBytes\":1000,\"streamsServed\":4}";
+
+  Response heartbeat(String serverId, String token, String figures) {
+    return post("/api/v1/servers/" + serverId + "/heartbeat", token, figures);
+  }
+
+  @Test
+  void aHeartbeatStoresItsLoadFiguresAndTheServerShowsThem() {
+    String id = registerRecorder(RECORDER_A, "rec-a").get("id").asText();
+    String path = "/api/v1/servers/" + id;
+    JsonNode fresh = http.get(path, VIEWER).json();
+    assertThat(fresh.get("connection").asText()).isEqualTo("unknown");
+    assertThat(fresh.get("load").isNull()).isTrue();
+    String before = snapshot();
+
+    Response beat = heartbeat(id, RECORDER_A, FIGURES);
+    assertThat(beat.status()).as(beat.body()).isEqualTo(200);
+    for (JsonNode shown : List.of(beat.json(), http.get(path, VIEWER).json())) {
+      assertThat(shown.get("connection").asText()).isEqualTo("online");
+      assertThat(shown.get("status").asText()).isEqualTo("online");
+      assertThat(shown.get("lastSeenAt").isNull()).isFalse();
+      JsonNode load = shown.get("load");
+      assertThat(load.get("cpuPercent").asDouble()).isEqualTo(42.5);
+      assertThat(load.get("memoryPercent").asDouble()).isEqualTo(61.0);
+      assertThat(load.get("disks").get(0).get("volume").asText()).isEqualTo("D:\\");
+      assertThat(load.get("disks").get(0).get("freeBytes").asLong()).isEqualTo(1000);
+      assertThat(load.get("disks").get(0).get("totalBytes").asLong()).isEqualTo(4000);
+      assertThat(load.get("camerasRecording").asLong()).isEqualTo(12);
+      assertThat(load.get("storageUsedBytes").asLong()).isEqualTo(3000);
+      assertThat(load.get("storageFreeBytes").asLong()).isEqualTo(1000);
+      assertThat(load.get("streamsServed").asLong()).isEqualTo(4);
+    }
+
+    // Online already: the one-statement way. New figures replace the old; none keeps them.
+    Response next = heartbeat(id, RECORDER_A, "{\"cpuPercent\":7}");
+    assertThat(next.status()).as(next.body()).isEqualTo(200);
+    assertThat(next.json().get("load").get("cpuPercent").asDouble()).isEqualTo(7.0);
+    assertThat(next.json().get("load").get("disks").isNull()).isTrue();
+    Response bare = heartbeat(id, RECORDER_A);
+    assertThat(bare.status()).as(bare.body()).isEqualTo(200);
+    assertThat(bare.json().get("load").get("cpuPercent").asDouble()).isEqualTo(7.0);
+
+    // Heartbeats change no revision and write no audit entry.
+    assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void badLoadFiguresAreRefusedAndChangeNothing() {
+    String id = registerRecorder(RECORDER_A, "rec-a").get("id").asText();
+    assertThat(heartbeat(id, RECORDER_A, FIGURES).status()).isEqualTo(200);
+    String path = "/api/v1/servers/" + id;
+    String before = snapshot();
+    String record = http.get(path, VIEWER).body();
+    StringBuilder tooMany = new StringBuilder("{\"disks\":[");
+    for (int i = 0; i < 33; i++) {
+      tooMany.append(i == 0 ? "" : ",").append("{\"volume\":\"v").append(i);
+      tooMany.append("\",\"freeBytes\":1,\"totalBytes\":2}");
+    }
+    tooMany.append("]}");
+
+    for (String bad :
+        List.of(
+            "{\"cpuPercent\":100.5}",
+            "{\"cpuPercent\":-1}",
+            "{\"memoryPercent\":101}",
+            "{\"cpuPercent\":\"50\"}",
+            "{\"camerasRecording\":-1}",
+            "{\"storageUsedBytes\":-5}",
+            "{\"storageFreeBytes\":-5}",
+            "{\"streamsServed\":-1}",
+            "{\"disks\":[{\"volume\":\"C:\",\"freeBytes\":5,\"totalBytes\":4}]}",
+            "{\"disks\":[{\"volume\":\"C:\",\"freeBytes\":-1,\"totalBytes\":4}]}",
+            "{\"disks\":[{\"volume\":\" \",\"freeBytes\":1,\"totalBytes\":4}]}",
+            "{\"disks\":[{\"freeBytes\":1,\"totalBytes\":4}]}",
+            "{\"disks\":[{\"volume\":\"C:\",\"totalBytes\":4}]}",
+            "{\"disks\":[null]}",
+            "{\"temperature\":40}",
+            tooMany.toString())) {
+      Response r = heartbeat(id, RECORDER_A, bad);
+      assertThat(r.status()).as(bad + " -> " + r.body()).isEqualTo(400);
+      String message = r.json().get("message").asText();
+      assertThat(message).doesNotContain("io.vigil").doesNotContain("Exception");
+    }
+
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(http.get(path, VIEWER).body()).isEqualTo(record);
+  }
+
+  @Test
+  void heartbeatIntervalDefaultsToFiveSecondsAndIsBounded() {
+    JsonNode plain = registerRecorder("rec-plain");
+    assertThat(plain.get("heartbeatIntervalSeconds").asInt()).isEqualTo(5);
+    String before = snapshot();
+    for (String bad : List.of("0", "-1", "3601", "\"10\"", "1.5")) {
+      Response r =
+          post(
+              "/api/v1/servers",
+              OPERATOR,
+              "{\"name\":\"rec-bad\",\"type\":\"recording-server\",\"address\":\"http://rec:7563\","
+                  + "\"heartbeatIntervalSeconds\":"
+                  + bad
+                  + "}");
+      assertThat(r.status()).as(bad + " -> " + r.body()).isEqualTo(400);
+    }
+    assertThat(snapshot()).isEqualTo(before);
+
+    for (int seconds : List.of(1, 3600)) {
+      Response r =
+          post(
+              "/api/v1/servers",
+              OPERATOR,
+              "{\"name\":\"rec-"
+                  + seconds
+                  + "\",\"type\":\"recording-server\",\"address\":\"http://rec:7563\","
+                  + "\"heartbeatIntervalSeconds\":"
+                  + seconds
+                  + "}");
+      assertThat(r.status()).as(r.body()).isEqualTo(201);
+      assertThat(r.json().get("heartbeatIntervalSeconds").asInt()).isEqualTo(seconds);
+      assertThat(
+              http.get("/api/v1/servers/" + r.json().get("id").asText(), VIEWER)
+                  .json()
+                  .get("heartbeatIntervalSeconds")
+                  .asInt())
+          .isEqualTo(seconds);
+    }
+
+    String path = "/api/v1/servers/" + plain.get("id").asText();
+    Response changed = patch(path, OPERATOR, "{\"heartbeatIntervalSeconds\":30}", "\"1\"");
+    assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+    assertThat(changed.json().get("heartbeatIntervalSeconds").asInt()).isEqualTo(30);
+    assertThat(patch(path, OPERATOR, "{\"heartbeatIntervalSeconds\":0}", "\"2\"").status())
+        .isEqualTo(400);
+  }
+
+  DataCollector collector() {
+    return new DataCollector(
+        Fence.unfenced(db.jdbi()), db.dialect(), new ServerLiveness(3), SiteEvents.audited());
+  }
+
+  /** Moves a server's times back, as if the database's clock had moved on by that much. */
+  void age(String serverId, long seconds) {
+    db.jdbi()
+        .useHandle(
+            h ->
+                h.createUpdate(
+                        "UPDATE servers SET registered_at = :then, last_seen_at = CASE WHEN"
+                            + " last_seen_at IS NULL THEN NULL ELSE :then END WHERE id = :id")
+                    .bind("then", java.time.OffsetDateTime.now().minusSeconds(seconds))
+                    .bind("id", java.util.UUID.fromString(serverId))
+                    .execute());
+  }
+
+  List<String> events(String serverId) {
+    return db.jdbi()
+        .withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT action FROM audit_log WHERE object_type = 'event' AND object_id ="
+                            + " :id ORDER BY id")
+                    .bind("id", serverId)
+                    .mapTo(String.class)
+                    .list());
+  }
+
+  @Test
+  void theDataCollectorMarksSilentServersOfflineAndAHeartbeatBringsThemBack() {
+    String beating = registerRecorder(RECORDER_A, "rec-a").get("id").asText();
+    String neverSeen = registerRecorder("rec-never").get("id").asText();
+    String disabled = registerRecorder("rec-disabled").get("id").asText();
+    String recent = registerRecorder("rec-recent").get("id").asText();
+    assertThat(heartbeat(beating, RECORDER_A, FIGURES).status()).isEqualTo(200);
+    assertThat(
+            patch("/api/v1/servers/" + disabled, OPERATOR, "{\"status\":\"disabled\"}", "\"1\"")
+                .status())
+        .isEqualTo(200);
+    DataCollector collector = collector();
+    assertThat(collector.sweep()).isZero();
+
+    // Three intervals of 5 s are 15 s: 14 s of silence is not enough, 16 s is.
+    for (String id : List.of(beating, neverSeen, disabled)) {
+      age(id, 14);
+    }
+    assertThat(collector.sweep()).isZero();
+    for (String id : List.of(beating, neverSeen, disabled)) {
+      age(id, 16);
+    }
+    assertThat(collector.sweep()).isEqualTo(2);
+    assertThat(collector.sweep()).as("offline already: no second event").isZero();
+
+    JsonNode off = http.get("/api/v1/servers/" + beating, VIEWER).json();
+    assertThat(off.get("connection").asText()).isEqualTo("offline");
+    assertThat(off.get("status").asText()).isEqualTo("offline");
+    assertThat(off.get("load").get("camerasRecording").asLong()).isEqualTo(12);
+    assertThat(http.get("/api/v1/servers/" + neverSeen, VIEWER).json().get("connection").asText())
+        .isEqualTo("offline");
+    JsonNode stillDisabled = http.get("/api/v1/servers/" + disabled, VIEWER).json();
+    assertThat(stillDisabled.get("status").asText()).isEqualTo("disabled");
+    assertThat(stillDisabled.get("connection").asText()).isEqualTo("unknown");
+    assertThat(http.get("/api/v1/servers/" + recent, VIEWER).json().get("connection").asText())
+        .isEqualTo("unknown");
+    assertThat(events(beating)).containsExactly("server.offline");
+    assertThat(events(neverSeen)).containsExactly("server.offline");
+    assertThat(events(disabled)).isEmpty();
+
+    Response back = heartbeat(beating, RECORDER_A);
+    assertThat(back.status()).as(back.body()).isEqualTo(200);
+    assertThat(back.json().get("connection").asText()).isEqualTo("online");
+    assertThat(events(beating)).containsExactly("server.offline", "server.online");
+    assertThat(collector.sweep()).isZero();
+    assertThat(heartbeat(beating, RECORDER_A).status()).isEqualTo(200);
+    assertThat(events(beating)).as("online already: no second event").hasSize(2);
+  }
+
+  @Test
+  void aServerWithAOneSecondIntervalGoesOfflineWithinSeconds() {
+    Response r =
+        post(
+            "/api/v1/servers",
+            RECORDER_A,
+            "{\"name\":\"rec-fast\",\"type\":\"recording-server\",\"address\":\"http://rec:7563\","
+                + "\"heartbeatIntervalSeconds\":1}");
+    String id = r.json().get("id").asText();
+    assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
+    DataCollector collector =
+        new DataCollector(
+            Fence.unfenced(db.jdbi()), db.dialect(), new ServerLiveness(1), SiteEvents.audited());
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(200))
+        .until(() -> collector.sweep() == 1);
+    assertThat(http.get("/api/v1/servers/" + id, VIEWER).json().get("connection").asText())
+        .isEqualTo("offline");
   }
 }

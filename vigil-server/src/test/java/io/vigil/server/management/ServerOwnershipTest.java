@@ -41,6 +41,9 @@ class ServerOwnershipTest {
         t,
         registeredBy,
         t,
+        null,
+        5,
+        "unknown",
         null);
   }
 
