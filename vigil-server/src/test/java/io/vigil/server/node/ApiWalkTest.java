@@ -554,10 +554,12 @@ class ApiWalkTest {
 
   /** Real objects, so that requests with their ids get past the lookup to the validation. */
   static void createObjects() throws Exception {
+    // An hour between heartbeats: the data collector must not mark it offline during the walk,
+    // which would change the listing of servers.
     String server =
         post(
                 "/api/v1/servers",
-                "{\"name\":\"Recorder 1\",\"type\":\"recording-server\",\"address\":\"https://rec1.example.com\"}")
+                "{\"name\":\"Recorder 1\",\"type\":\"recording-server\",\"address\":\"https://rec1.example.com\",\"heartbeatIntervalSeconds\":3600}")
             .path("id")
             .asText();
     String hardware =
