@@ -31,6 +31,9 @@ public final class Settings {
   @JsonProperty("Cluster")
   public ClusterSection cluster = new ClusterSection();
 
+  @JsonProperty("Events")
+  public EventsSection events = new EventsSection();
+
   /** Where the node keeps its files; not read from the file itself (the file lives in it). */
   public transient Path dataDir;
 
@@ -239,6 +242,13 @@ public final class Settings {
     public Duration refreshTokenReuseGrace() {
       return Duration.ofSeconds(refreshTokenReuseGraceSeconds);
     }
+  }
+
+  /** The event server. */
+  public static final class EventsSection {
+    /** Days an event is kept after it was received; 0 keeps events for ever. */
+    @JsonProperty("RetentionDays")
+    public int retentionDays = 30;
   }
 
   /**

@@ -16,6 +16,9 @@ import io.vigil.server.cluster.RolePolicy;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
+import io.vigil.server.events.EventRetention;
+import io.vigil.server.events.EventRoutes;
+import io.vigil.server.events.EventStore;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.http.ServerTls;
 import io.vigil.server.identity.IdentityProvider;
@@ -148,6 +151,7 @@ public final class Node implements AutoCloseable {
               StoreTrust.sslContext(store),
               Clock.systemUTC(),
               settings.adminPassword);
+      EventStore events = new EventStore(fence);
       ManagementRoutes management =
           new ManagementRoutes(
               new ServerRegistry(fence),
@@ -163,7 +167,9 @@ public final class Node implements AutoCloseable {
                 return h == null ? "the node's HTTP server is not listening yet" : h.checkLive();
               },
               idp,
-              db.dataSource());
+              db.dataSource(),
+              events,
+              EventRetention.ofDays(settings.events.retentionDays));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
@@ -194,7 +200,12 @@ public final class Node implements AutoCloseable {
               metrics,
               ready::get,
               gate,
-              List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
+              List.of(
+                  gate.routes(),
+                  idp.routes(),
+                  management,
+                  new EventRoutes(events),
+                  Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);
       long tHttp = System.nanoTime();
