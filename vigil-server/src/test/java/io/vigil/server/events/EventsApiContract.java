@@ -252,6 +252,26 @@ abstract class EventsApiContract {
   }
 
   @Test
+  void concurrentRetriesOfOneBatchAreStoredOnceAndAllAnsweredWithTheSameIds() throws Exception {
+    List<String> events =
+        IntStream.range(0, 20)
+            .mapToObj(i -> event("race.test", "external:race", "\"idempotencyKey\":\"" + i + "\""))
+            .toList();
+    String body = batch(events);
+    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+      List<java.util.concurrent.Future<List<Long>>> answers = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        answers.add(pool.submit(() -> ids(postEvents(OPERATOR, body))));
+      }
+      List<Long> first = answers.get(0).get();
+      for (var answer : answers) {
+        assertThat(answer.get()).isEqualTo(first);
+      }
+    }
+    assertThat(count()).isEqualTo(20);
+  }
+
+  @Test
   void aThousandEventsAreStoredAndOneMoreIsRefusedWithNothingStored() {
     List<String> many =
         IntStream.range(0, EventInput.MAX_BATCH + 1)
