@@ -34,6 +34,9 @@ public final class Settings {
   @JsonProperty("Collector")
   public CollectorSection collector = new CollectorSection();
 
+  @JsonProperty("Events")
+  public EventsSection events = new EventsSection();
+
   /** Where the node keeps its files; not read from the file itself (the file lives in it). */
   public transient Path dataDir;
 
@@ -256,6 +259,13 @@ public final class Settings {
     /** How often the owner looks for servers that stopped sending heartbeats. */
     @JsonProperty("SweepIntervalMillis")
     public long sweepIntervalMillis = 1000;
+  }
+
+  /** The event server. */
+  public static final class EventsSection {
+    /** Days an event is kept after it was received; 0 keeps events for ever. */
+    @JsonProperty("RetentionDays")
+    public int retentionDays = 30;
   }
 
   /**

@@ -43,6 +43,7 @@ public final class SettingsLoader {
           .withConfigOverride(Settings.IdentitySection.class, SettingsLoader::nullKeepsDefault)
           .withConfigOverride(Settings.ClusterSection.class, SettingsLoader::nullKeepsDefault)
           .withConfigOverride(Settings.CollectorSection.class, SettingsLoader::nullKeepsDefault)
+          .withConfigOverride(Settings.EventsSection.class, SettingsLoader::nullKeepsDefault)
           .withConfigOverride(
               java.util.List.class,
               o -> o.setSetterInfo(JsonSetter.Value.forValueNulls(Nulls.SKIP, Nulls.FAIL)))
@@ -317,6 +318,7 @@ public final class SettingsLoader {
           "Http.MaxRequestBytes " + s.http.maxRequestBytes + " is too small: use at least 1024.");
     }
     validateLimits(s.http, file);
+    between("Events.RetentionDays", s.events.retentionDays, 0, 36500, file);
     var c = s.cluster;
     if (c.renewIntervalMillis < 50
         || c.renewDeadlineMillis <= c.renewIntervalMillis

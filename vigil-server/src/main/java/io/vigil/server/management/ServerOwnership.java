@@ -2,6 +2,7 @@ package io.vigil.server.management;
 
 import io.vigil.client.ServerStatus;
 import io.vigil.server.http.ApiException;
+import io.vigil.server.http.Text;
 import io.vigil.server.security.Permission;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
@@ -16,15 +17,18 @@ import io.vigil.server.security.Role;
  * <p>A server's registrant is recorded when it is registered and never changes. Servers registered
  * by a user, or before registrants were recorded, have none and are no component's.
  *
+ * <p>The same holds for events: a component posts events only about its own server and the hardware
+ * and cameras on it ({@link #checkEventSource}).
+ *
  * <p>Decides only, from the caller and the server as read in the transaction that writes. A
  * registrant never changes after registration, so the check holds for the whole transaction.
  */
-final class ServerOwnership {
+public final class ServerOwnership {
 
   private ServerOwnership() {}
 
   /** Whether the caller is held to its own server. */
-  static boolean isComponent(Principal caller) {
+  public static boolean isComponent(Principal caller) {
     return caller.actsForItself()
         && caller.roles().contains(Role.COMPONENT)
         && caller.roles().stream()
@@ -78,6 +82,27 @@ final class ServerOwnership {
               + (disabled ? "was disabled by an operator" : "cannot be disabled by a component")
               + ": only an operator may disable or re-enable a server. Leave \"status\" out of the"
               + " change.");
+    }
+  }
+
+  /**
+   * Checks that the caller may post an event about {@code source}.
+   *
+   * @param registrant the client that registered the server {@code source} is or is on; null when a
+   *     user registered it, or when {@code source} is no registered object (a named external
+   *     source), which no component may speak for
+   * @throws ApiException 403 {@code not_your_server} when a component posts about another's object
+   */
+  public static void checkEventSource(Principal caller, String source, String registrant) {
+    if (isComponent(caller) && !caller.clientId().equals(registrant)) {
+      throw new ApiException(
+          403,
+          "not_your_server",
+          "Source \""
+              + Text.excerpt(source)
+              + "\" is not your server or a device on it; a component may post events only about"
+              + " the server it registered and the hardware and cameras on it. Post from that"
+              + " server's component, or as an operator.");
     }
   }
 }

@@ -3,6 +3,8 @@ package io.vigil.server.node;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.events.EventRetention;
+import io.vigil.server.events.EventStore;
 import io.vigil.server.identity.IdentityProvider;
 import java.time.Duration;
 import java.util.List;
@@ -15,8 +17,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The role's built-in resources, in dependency order: the client access point (this node answers
- * for the cluster's address), the identity provider, the management server, the data collector.
- * Each is a plain {@link Resource}; the controller treats them like any generic resource.
+ * for the cluster's address), the identity provider, the management server, the event server, the
+ * data collector. Each is a plain {@link Resource}; the controller treats them like any generic
+ * resource.
  */
 final class BuiltinResources {
 
@@ -26,6 +29,7 @@ final class BuiltinResources {
   static final String IDENTITY_PROVIDER = "identity-provider";
   static final String MANAGEMENT_SERVER = "management-server";
   static final String DATA_COLLECTOR = "data-collector";
+  static final String EVENT_SERVER = "event-server";
 
   private BuiltinResources() {}
 
@@ -35,11 +39,14 @@ final class BuiltinResources {
       IdentityProvider idp,
       DataSource db,
       DataCollector collector,
-      Duration sweepEvery) {
+      Duration sweepEvery,
+      EventStore events,
+      EventRetention retention) {
     return List.of(
         new ClientAccessPoint(policy, httpLive),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
+        new EventServer(policy, events, retention),
         new DataCollectorResource(policy, collector, sweepEvery));
   }
 
@@ -268,6 +275,75 @@ final class BuiltinResources {
     }
 
     /** Healthy while sweeping; a sweep's failure is retried, not a reason to fail the role over. */
+    @Override
+    public String check() {
+      return null;
+    }
+  }
+
+  /**
+   * The event server: events are taken in and queried through the API, which only the owner serves;
+   * while it runs it deletes events past their retention every {@link #PURGE_EVERY} (the first time
+   * a minute after it started), in bounded batches ({@link EventRetention}).
+   */
+  static final class EventServer extends Base {
+    static final Duration PURGE_EVERY = Duration.ofMinutes(5);
+    static final Duration FIRST_PURGE = Duration.ofMinutes(1);
+
+    private final EventStore events;
+    private final EventRetention retention;
+    private ScheduledExecutorService purger;
+
+    EventServer(ResourcePolicy policy, EventStore events, EventRetention retention) {
+      super(EVENT_SERVER, List.of(MANAGEMENT_SERVER), policy);
+      this.events = events;
+      this.retention = retention;
+    }
+
+    @Override
+    @SuppressWarnings("FutureReturnValueIgnored") // purge() catches and logs its own failures
+    public synchronized void start(long epoch) {
+      stopPurging();
+      if (retention.days() == 0) {
+        return;
+      }
+      purger =
+          Executors.newSingleThreadScheduledExecutor(
+              Thread.ofPlatform().name("vigil-event-purge").daemon().factory());
+      purger.scheduleWithFixedDelay(
+          this::purge, FIRST_PURGE.toMillis(), PURGE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void purge() {
+      try {
+        int deleted = events.purge(retention);
+        if (deleted > 0) {
+          LOG.info("Deleted {} events older than {} days", deleted, retention.days());
+        }
+      } catch (RuntimeException e) {
+        // Deposed (a fenced write refused) or the database away: the next round tries again.
+        LOG.warn("Purging old events failed: {}", e.getMessage());
+      }
+    }
+
+    @Override
+    public synchronized void stop() {
+      stopPurging();
+    }
+
+    @Override
+    public boolean forceStop() {
+      stop();
+      return true;
+    }
+
+    private void stopPurging() {
+      if (purger != null) {
+        purger.shutdownNow();
+        purger = null;
+      }
+    }
+
     @Override
     public String check() {
       return null;

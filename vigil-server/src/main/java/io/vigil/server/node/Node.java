@@ -19,6 +19,9 @@ import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
+import io.vigil.server.events.EventRetention;
+import io.vigil.server.events.EventRoutes;
+import io.vigil.server.events.EventStore;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.http.ServerTls;
 import io.vigil.server.identity.IdentityProvider;
@@ -151,7 +154,8 @@ public final class Node implements AutoCloseable {
               StoreTrust.sslContext(store),
               Clock.systemUTC(),
               settings.adminPassword);
-      SiteEvents siteEvents = SiteEvents.audited();
+      EventStore events = new EventStore(fence);
+      SiteEvents siteEvents = EventStore.siteEvents();
       ManagementRoutes management =
           new ManagementRoutes(
               new ServerRegistry(fence, db.dialect(), siteEvents),
@@ -173,7 +177,9 @@ public final class Node implements AutoCloseable {
                   db.dialect(),
                   new ServerLiveness(settings.collector.missedHeartbeats),
                   siteEvents),
-              Duration.ofMillis(settings.collector.sweepIntervalMillis));
+              Duration.ofMillis(settings.collector.sweepIntervalMillis),
+              events,
+              EventRetention.ofDays(settings.events.retentionDays));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
@@ -204,7 +210,12 @@ public final class Node implements AutoCloseable {
               metrics,
               ready::get,
               gate,
-              List.of(gate.routes(), idp.routes(), management, Clusters.routes(operations)));
+              List.of(
+                  gate.routes(),
+                  idp.routes(),
+                  management,
+                  new EventRoutes(events),
+                  Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);
       long tHttp = System.nanoTime();

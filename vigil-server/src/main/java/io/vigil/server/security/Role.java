@@ -17,8 +17,9 @@ public enum Role {
           Permission.SERVERS_READ,
           Permission.CONFIG_READ,
           Permission.SETTINGS_READ,
-          Permission.CLUSTER_READ)),
-  /** Runs the site: registers servers, edits hardware and cameras. */
+          Permission.CLUSTER_READ,
+          Permission.EVENTS_READ)),
+  /** Runs the site: registers servers, edits hardware and cameras, reads and posts events. */
   OPERATOR(
       EnumSet.of(
           Permission.SERVERS_READ,
@@ -26,11 +27,14 @@ public enum Role {
           Permission.CONFIG_READ,
           Permission.CONFIG_WRITE,
           Permission.SETTINGS_READ,
-          Permission.CLUSTER_READ)),
+          Permission.CLUSTER_READ,
+          Permission.EVENTS_READ,
+          Permission.EVENTS_WRITE)),
   /**
    * A component (recording server, mobile server, …) that registers itself, reads its config and
-   * keeps its own hardware and cameras. Its writes are limited to the server it registered, and it
-   * never disables or re-enables a server (see {@code management.ServerOwnership}).
+   * keeps its own hardware and cameras, and posts events about them. Its writes are limited to the
+   * server it registered, and it never disables or re-enables a server (see {@code
+   * management.ServerOwnership}).
    */
   COMPONENT(
       EnumSet.of(
@@ -38,7 +42,8 @@ public enum Role {
           Permission.SERVERS_WRITE,
           Permission.CONFIG_READ,
           Permission.CONFIG_WRITE,
-          Permission.SETTINGS_READ)),
+          Permission.SETTINGS_READ,
+          Permission.EVENTS_WRITE)),
   /** Everything, including users, site settings, the audit log and the cluster. */
   ADMINISTRATOR(EnumSet.allOf(Permission.class));
 

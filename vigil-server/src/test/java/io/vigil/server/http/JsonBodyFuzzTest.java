@@ -62,11 +62,17 @@ class JsonBodyFuzzTest {
           "io.vigil.server.identity.external.ExternalRoutes$CreateRule",
           "io.vigil.server.cluster.ClusterRoutes$Maintenance",
           "io.vigil.server.cluster.ClusterRoutes$Move",
-          "io.vigil.server.cluster.ClusterRoutes$ResourceBody"
+          "io.vigil.server.cluster.ClusterRoutes$ResourceBody",
+          "io.vigil.server.events.EventInput$Ingest"
         }) {
       try {
         Class<?> type = Class.forName(name);
-        String after = type.getSimpleName().equals("ResourceBody") ? "definition" : null;
+        String after =
+            switch (type.getSimpleName()) {
+              case "ResourceBody" -> "definition";
+              case "Ingest" -> "validated";
+              default -> null;
+            };
         String key = name.substring(name.lastIndexOf('.') + 1).replace('$', '.');
         types.put(key, new BodyType(type, after));
       } catch (ClassNotFoundException e) {

@@ -9,7 +9,6 @@ import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.collector.DataCollector;
 import io.vigil.server.collector.ServerLiveness;
-import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.http.ApiException;
@@ -83,7 +82,8 @@ abstract class ManagementApiContract {
         () -> true,
         List.of(
             new ManagementRoutes(
-                new ServerRegistry(fence, db.dialect(), SiteEvents.audited()),
+                new ServerRegistry(
+                    fence, db.dialect(), io.vigil.server.events.EventStore.siteEvents()),
                 new Devices(fence, new TestProtector()),
                 new SiteSettings(fence),
                 new AuditLog(db.jdbi()))));
@@ -978,7 +978,10 @@ abstract class ManagementApiContract {
 
   DataCollector collector() {
     return new DataCollector(
-        Fence.unfenced(db.jdbi()), db.dialect(), new ServerLiveness(3), SiteEvents.audited());
+        Fence.unfenced(db.jdbi()),
+        db.dialect(),
+        new ServerLiveness(3),
+        io.vigil.server.events.EventStore.siteEvents());
   }
 
   /** Moves a server's times back, as if the database's clock had moved on by that much. */
@@ -998,9 +1001,7 @@ abstract class ManagementApiContract {
     return db.jdbi()
         .withHandle(
             h ->
-                h.createQuery(
-                        "SELECT action FROM audit_log WHERE object_type = 'event' AND object_id ="
-                            + " :id ORDER BY id")
+                h.createQuery("SELECT type FROM events WHERE source = :id ORDER BY id")
                     .bind("id", serverId)
                     .mapTo(String.class)
                     .list());
@@ -1067,7 +1068,10 @@ abstract class ManagementApiContract {
     assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
     DataCollector collector =
         new DataCollector(
-            Fence.unfenced(db.jdbi()), db.dialect(), new ServerLiveness(1), SiteEvents.audited());
+            Fence.unfenced(db.jdbi()),
+            db.dialect(),
+            new ServerLiveness(1),
+            io.vigil.server.events.EventStore.siteEvents());
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .pollInterval(java.time.Duration.ofMillis(200))

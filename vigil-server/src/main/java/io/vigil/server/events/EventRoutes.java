@@ -1,0 +1,53 @@
+package io.vigil.server.events;
+
+import io.javalin.http.Context;
+import io.vigil.server.http.Api;
+import io.vigil.server.http.Json;
+import io.vigil.server.http.Requests;
+import io.vigil.server.http.RouteModule;
+import io.vigil.server.http.Text;
+import io.vigil.server.security.Permission;
+import java.time.Instant;
+
+/** The event server's routes under {@code /api/v1/events}. */
+public final class EventRoutes implements RouteModule {
+
+  private final EventStore events;
+
+  public EventRoutes(EventStore events) {
+    this.events = events;
+  }
+
+  @Override
+  public void register(Api api) {
+    api.post(
+        "/api/v1/events",
+        Permission.EVENTS_WRITE,
+        ctx -> {
+          var drafts = Json.body(ctx, EventInput.Ingest.class).validated();
+          // 201 also when every event was stored before: a retry is answered as the first post.
+          ctx.status(201).json(events.ingest(Api.principal(ctx), drafts));
+        });
+    api.get(
+        "/api/v1/events",
+        Permission.EVENTS_READ,
+        ctx ->
+            ctx.json(
+                events.query(
+                    ctx.queryParam("type"),
+                    ctx.queryParam("source"),
+                    time(ctx, "since"),
+                    time(ctx, "until"),
+                    ctx.queryParam("cursor"),
+                    Requests.limit(ctx))));
+  }
+
+  private static Instant time(Context ctx, String name) {
+    String raw = ctx.queryParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return null;
+    }
+    return EventInput.parseTime(raw)
+        .orElseThrow(() -> EventInput.invalidTime(name + "=" + Text.excerpt(raw)));
+  }
+}
