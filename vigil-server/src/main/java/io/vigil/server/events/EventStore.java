@@ -25,8 +25,10 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * The event server's store: ingest, query and the retention purge. Every write goes through the
- * fence. Ingesting is not audited: events are the site's data, not changes to its configuration,
- * and an audit entry per event would double every write of the busiest path.
+ * fence. Each stored event is run through the alarm definitions in its transaction ({@link
+ * Alarms.Raiser}), so an event and the alarm it raises commit together. Ingesting is not audited:
+ * events are the site's data, not changes to its configuration, and an audit entry per event would
+ * double every write of the busiest path.
  */
 public final class EventStore {
 
@@ -72,6 +74,7 @@ public final class EventStore {
     Map<String, Long> seen = new HashMap<>();
     List<Long> ids = new ArrayList<>(drafts.size());
     int duplicates = 0;
+    Alarms.Raiser alarms = new Alarms.Raiser(h);
     for (EventInput.Draft d : drafts) {
       String source = d.source().text();
       if (checked.putIfAbsent(source, Boolean.TRUE) == null) {
@@ -112,6 +115,7 @@ public final class EventStore {
       if (key != null) {
         seen.put(key, id);
       }
+      alarms.stored(id, d.type(), source);
       ids.add(id);
     }
     return new Ingested(List.copyOf(ids), duplicates);
@@ -131,16 +135,20 @@ public final class EventStore {
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
         throw new IllegalArgumentException("event data cannot be written as JSON", e);
       }
-      h.createUpdate(
-              "INSERT INTO events (source, idempotency_key, type, severity, event_time,"
-                  + " received_at, message, data_json) VALUES (:source, NULL, :type, :severity,"
-                  + " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :message, :data)")
-          .bind("source", source)
-          .bind("type", type)
-          .bind("severity", severity)
-          .bind("message", message)
-          .bind("data", json)
-          .execute();
+      long id =
+          h.createUpdate(
+                  "INSERT INTO events (source, idempotency_key, type, severity, event_time,"
+                      + " received_at, message, data_json) VALUES (:source, NULL, :type,"
+                      + " :severity, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :message, :data)")
+              .bind("source", source)
+              .bind("type", type)
+              .bind("severity", severity)
+              .bind("message", message)
+              .bind("data", json)
+              .executeAndReturnGeneratedKeys("id")
+              .mapTo(Long.class)
+              .one();
+      new Alarms.Raiser(h).stored(id, type, source);
       log.info("{} ({}): {}", type, severity, message);
     };
   }

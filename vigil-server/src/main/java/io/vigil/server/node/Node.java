@@ -215,6 +215,9 @@ public final class Node implements AutoCloseable {
                   idp.routes(),
                   management,
                   new EventRoutes(events),
+                  new io.vigil.server.events.AlarmRoutes(
+                      new io.vigil.server.events.AlarmDefinitions(fence),
+                      new io.vigil.server.events.Alarms(fence)),
                   Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);

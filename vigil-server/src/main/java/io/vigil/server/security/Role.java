@@ -18,8 +18,12 @@ public enum Role {
           Permission.CONFIG_READ,
           Permission.SETTINGS_READ,
           Permission.CLUSTER_READ,
-          Permission.EVENTS_READ)),
-  /** Runs the site: registers servers, edits hardware and cameras, reads and posts events. */
+          Permission.EVENTS_READ,
+          Permission.ALARMS_READ)),
+  /**
+   * Runs the site: registers servers, edits hardware and cameras, reads and posts events, defines
+   * and handles alarms.
+   */
   OPERATOR(
       EnumSet.of(
           Permission.SERVERS_READ,
@@ -29,7 +33,9 @@ public enum Role {
           Permission.SETTINGS_READ,
           Permission.CLUSTER_READ,
           Permission.EVENTS_READ,
-          Permission.EVENTS_WRITE)),
+          Permission.EVENTS_WRITE,
+          Permission.ALARMS_READ,
+          Permission.ALARMS_WRITE)),
   /**
    * A component (recording server, mobile server, …) that registers itself, reads its config and
    * keeps its own hardware and cameras, and posts events about them. Its writes are limited to the
