@@ -1,0 +1,293 @@
+package io.vigil.server.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vigil.server.cluster.Fence;
+import io.vigil.server.config.Settings;
+import io.vigil.server.db.Database;
+import io.vigil.server.http.ApiException;
+import io.vigil.server.http.HttpServer;
+import io.vigil.server.security.Principal;
+import io.vigil.server.security.Role;
+import io.vigil.server.testing.TestHttp;
+import io.vigil.server.testing.TestHttp.Response;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Alarm definitions and the alarm lifecycle, run against each database Vigil supports: {@link
+ * AlarmsApiH2Test}, {@link AlarmsApiPostgresIT}. Events come from external sources, which need no
+ * registration.
+ */
+abstract class AlarmsApiContract {
+
+  static final String OPERATOR = "operator-token";
+  static final String VIEWER = "viewer-token";
+  static final String COMPONENT = "component-token";
+
+  Database db;
+  HttpServer server;
+  TestHttp http;
+
+  abstract Database openDatabase();
+
+  @BeforeEach
+  void start() {
+    db = openDatabase();
+    Map<String, Principal> callers =
+        Map.of(
+            OPERATOR, principal("oscar", Role.OPERATOR),
+            VIEWER, principal("victor", Role.VIEWER),
+            COMPONENT, principal("rec-client", Role.COMPONENT));
+    Fence fence = Fence.unfenced(db.jdbi());
+    Settings settings = new Settings();
+    settings.http.host = "127.0.0.1";
+    settings.http.port = 0;
+    server =
+        HttpServer.start(
+            settings,
+            token -> {
+              Principal p = callers.get(token);
+              if (p == null) {
+                throw ApiException.unauthorized("unknown test token");
+              }
+              return p;
+            },
+            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+            () -> true,
+            List.of(
+                new EventRoutes(new EventStore(fence)),
+                new AlarmRoutes(new AlarmDefinitions(fence), new Alarms(fence))));
+    http = new TestHttp("http://127.0.0.1:" + server.port());
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    db.close();
+  }
+
+  private static Principal principal(String name, Role role) {
+    return new Principal("id-" + name, name, "vigil-cli", Set.of(role), Set.of("vigil.api"));
+  }
+
+  Response send(String method, String path, String token, String json, String ifMatch) {
+    return http.send(
+        method, path, token, json, ifMatch == null ? Map.of() : Map.of("If-Match", ifMatch));
+  }
+
+  String define(String json) {
+    Response r = send("POST", "/api/v1/alarm-definitions", OPERATOR, json, null);
+    assertThat(r.status()).as(r.body()).isEqualTo(201);
+    return r.json().get("id").asText();
+  }
+
+  void event(String type, String source) {
+    Response r =
+        send(
+            "POST",
+            "/api/v1/events",
+            OPERATOR,
+            "{\"type\":\"" + type + "\",\"source\":\"" + source + "\",\"severity\":\"warning\"}",
+            null);
+    assertThat(r.status()).as(r.body()).isEqualTo(201);
+  }
+
+  JsonNode alarms(String query) {
+    Response r = http.get("/api/v1/alarms" + query, VIEWER);
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    return r.json().get("items");
+  }
+
+  JsonNode alarm(long id) {
+    Response r = http.get("/api/v1/alarms/" + id, VIEWER);
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    return r.json();
+  }
+
+  static List<String> texts(JsonNode items, String field) {
+    List<String> values = new ArrayList<>();
+    items.forEach(n -> values.add(n.get(field).asText()));
+    return values;
+  }
+
+  static final String DOOR =
+      "{\"name\":\"Door forced\",\"eventTypes\":[\"door.forced\"],\"priority\":1,"
+          + "\"category\":\"access\",\"initialOwner\":\"guard\",\"reactivationSeconds\":3600,"
+          + "\"closeOnEventTypes\":[\"door.closed\"],\"instructions\":\"Call the guard.\"}";
+
+  @Test
+  void definitionsAreCreatedReadChangedWithIfMatchAndRemoved() {
+    String id = define(DOOR);
+    Response read = http.get("/api/v1/alarm-definitions/" + id, VIEWER);
+    assertThat(read.header("ETag")).isEqualTo("\"1\"");
+    assertThat(read.json().get("eventTypes").get(0).asText()).isEqualTo("door.forced");
+    assertThat(read.json().get("sources")).isEmpty();
+    assertThat(read.json().get("enabled").asBoolean()).isTrue();
+
+    String path = "/api/v1/alarm-definitions/" + id;
+    assertThat(send("PATCH", path, OPERATOR, "{\"priority\":2}", null).status()).isEqualTo(428);
+    Response changed = send("PATCH", path, OPERATOR, "{\"priority\":2}", "\"1\"");
+    assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+    assertThat(changed.json().get("priority").asInt()).isEqualTo(2);
+    assertThat(changed.json().get("category").asText()).isEqualTo("access");
+    Response stale = send("PATCH", path, OPERATOR, "{\"priority\":3}", "\"1\"");
+    assertThat(stale.status()).isEqualTo(409);
+    assertThat(stale.json().get("code").asText()).isEqualTo("version_conflict");
+    Response bad = send("PATCH", path, OPERATOR, "{\"priority\":11}", "\"2\"");
+    assertThat(bad.json().get("code").asText()).isEqualTo("invalid_priority");
+    assertThat(http.get("/api/v1/alarm-definitions", VIEWER).json().get("items")).hasSize(1);
+
+    assertThat(send("DELETE", path, OPERATOR, null, "\"1\"").status()).isEqualTo(409);
+    assertThat(send("DELETE", path, OPERATOR, null, "\"2\"").status()).isEqualTo(204);
+    assertThat(http.get(path, VIEWER).status()).isEqualTo(404);
+  }
+
+  @Test
+  void anEventRaisesAnAlarmAndRepeatsWithinTheThresholdAreCounted() {
+    String def = define(DOOR);
+    event("door.forced", "external:door-4");
+    event("door.forced", "external:door-4");
+    event("door.forced", "external:door-5");
+    event("camera.motion", "external:door-4");
+    JsonNode items = alarms("");
+    assertThat(items).hasSize(2);
+    JsonNode door4 = alarms("?source=external:door-4").get(0);
+    assertThat(door4.get("state").asText()).isEqualTo("new");
+    assertThat(door4.get("definitionId").asText()).isEqualTo(def);
+    assertThat(door4.get("count").asInt()).isEqualTo(2);
+    assertThat(door4.get("owner").asText()).isEqualTo("guard");
+    assertThat(door4.get("category").asText()).isEqualTo("access");
+    assertThat(door4.get("priority").asInt()).isEqualTo(1);
+    assertThat(door4.get("raisedAt").asText()).isNotEmpty();
+    assertThat(door4.get("lastEventAt").asText()).isNotEmpty();
+  }
+
+  @Test
+  void aCloseOnEventClosesTheOpenAlarmOfThatSource() {
+    define(DOOR);
+    event("door.forced", "external:door-4");
+    event("door.forced", "external:door-5");
+    event("door.closed", "external:door-4");
+    assertThat(texts(alarms("?source=external:door-4"), "state")).containsExactly("closed");
+    assertThat(texts(alarms("?source=external:door-5"), "state")).containsExactly("new");
+    long id = alarms("?source=external:door-4").get(0).get("id").asLong();
+    assertThat(texts(alarm(id).get("activity"), "action")).containsExactly("raised", "closed");
+    // A closed alarm counts nothing: the next event raises a new one.
+    event("door.forced", "external:door-4");
+    assertThat(texts(alarms("?source=external:door-4"), "state")).containsExactly("new", "closed");
+  }
+
+  @Test
+  void theLifecycleAllowsLegalChangesAndRefusesIllegalOnesWithoutChangingAnything() {
+    define(DOOR);
+    event("door.forced", "external:door-4");
+    long id = alarms("").get(0).get("id").asLong();
+    String path = "/api/v1/alarms/" + id;
+    Response r = send("PATCH", path, OPERATOR, "{\"state\":\"in_progress\"}", "\"1\"");
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    assertThat(r.header("ETag")).isEqualTo("\"2\"");
+    r = send("PATCH", path, OPERATOR, "{\"state\":\"on_hold\",\"owner\":\"oscar\"}", "\"2\"");
+    assertThat(r.json().get("state").asText()).isEqualTo("on_hold");
+    assertThat(r.json().get("owner").asText()).isEqualTo("oscar");
+
+    Response illegal = send("PATCH", path, OPERATOR, "{\"state\":\"in_progress\"}", "\"3\"");
+    assertThat(illegal.status()).isEqualTo(409);
+    assertThat(illegal.json().get("code").asText()).isEqualTo("illegal_transition");
+    assertThat(illegal.json().get("message").asText()).contains("on_hold", "in_progress");
+    JsonNode unchanged = alarm(id);
+    assertThat(unchanged.get("state").asText()).isEqualTo("on_hold");
+    assertThat(unchanged.get("revision").asLong()).isEqualTo(3);
+
+    assertThat(send("PATCH", path, OPERATOR, "{\"state\":\"closed\"}", "\"3\"").status())
+        .isEqualTo(200);
+    assertThat(send("PATCH", path, OPERATOR, "{\"state\":\"new\"}", "\"4\"").status())
+        .isEqualTo(200);
+    Response bad = send("PATCH", path, OPERATOR, "{\"state\":\"done\"}", "\"5\"");
+    assertThat(bad.json().get("code").asText()).isEqualTo("invalid_state");
+    assertThat(send("PATCH", path, OPERATOR, "{\"state\":\"closed\"}", "\"4\"").status())
+        .isEqualTo(409);
+  }
+
+  @Test
+  void commentsAndEveryChangeAreInTheActivityLogWithWhoAndWhen() {
+    define(DOOR);
+    event("door.forced", "external:door-4");
+    long id = alarms("").get(0).get("id").asLong();
+    String path = "/api/v1/alarms/" + id;
+    send("PATCH", path, OPERATOR, "{\"state\":\"in_progress\"}", "\"1\"");
+    Response c = send("POST", path + "/comments", OPERATOR, "{\"text\":\"On my way\"}", null);
+    assertThat(c.status()).as(c.body()).isEqualTo(201);
+    JsonNode detail = alarm(id);
+    assertThat(texts(detail.get("activity"), "action"))
+        .containsExactly("raised", "state", "commented");
+    assertThat(texts(detail.get("activity"), "actor")).containsExactly("vigil", "oscar", "oscar");
+    assertThat(detail.get("activity").get(1).get("detail").asText())
+        .isEqualTo("new -> in_progress");
+    assertThat(detail.get("activity").get(2).get("at").asText()).isNotEmpty();
+    assertThat(texts(detail.get("comments"), "text")).containsExactly("On my way");
+    assertThat(detail.get("comments").get(0).get("author").asText()).isEqualTo("oscar");
+    Response empty = send("POST", path + "/comments", OPERATOR, "{\"text\":\" \"}", null);
+    assertThat(empty.json().get("code").asText()).isEqualTo("invalid_value");
+  }
+
+  @Test
+  void theListFiltersAndSortsByPriorityThenNewestAndPages() {
+    define(DOOR);
+    define(
+        "{\"name\":\"Motion\",\"eventTypes\":[\"camera.motion\"],\"priority\":3,"
+            + "\"category\":\"video\"}");
+    event("camera.motion", "external:cam-1");
+    event("door.forced", "external:door-1");
+    event("camera.motion", "external:cam-2");
+    event("door.forced", "external:door-2");
+    assertThat(texts(alarms(""), "source"))
+        .containsExactly("external:door-2", "external:door-1", "external:cam-2", "external:cam-1");
+    assertThat(texts(alarms("?priority=3"), "source"))
+        .containsExactly("external:cam-2", "external:cam-1");
+    assertThat(texts(alarms("?category=access"), "source"))
+        .containsExactly("external:door-2", "external:door-1");
+    assertThat(alarms("?owner=guard")).hasSize(2);
+    assertThat(alarms("?state=closed")).isEmpty();
+    assertThat(alarms("?since=2000-01-01T00:00:00Z")).hasSize(4);
+    assertThat(alarms("?until=2000-01-01T00:00:00Z")).isEmpty();
+
+    List<String> paged = new ArrayList<>();
+    String cursor = null;
+    do {
+      JsonNode page =
+          http.get("/api/v1/alarms?limit=3" + (cursor == null ? "" : "&cursor=" + cursor), VIEWER)
+              .json();
+      paged.addAll(texts(page.get("items"), "source"));
+      cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
+    } while (cursor != null);
+    assertThat(paged).isEqualTo(texts(alarms(""), "source"));
+    assertThat(http.get("/api/v1/alarms?cursor=abc", VIEWER).json().get("code").asText())
+        .isEqualTo("invalid_cursor");
+  }
+
+  @Test
+  void viewersReadOperatorsHandleAndComponentsNeither() {
+    define(DOOR);
+    event("door.forced", "external:door-4");
+    long id = alarms("").get(0).get("id").asLong();
+    assertThat(send("POST", "/api/v1/alarm-definitions", VIEWER, DOOR, null).status())
+        .isEqualTo(403);
+    assertThat(
+            send("PATCH", "/api/v1/alarms/" + id, VIEWER, "{\"state\":\"closed\"}", "\"1\"")
+                .status())
+        .isEqualTo(403);
+    assertThat(http.get("/api/v1/alarms", COMPONENT).status()).isEqualTo(403);
+    assertThat(http.get("/api/v1/alarm-definitions", COMPONENT).status()).isEqualTo(403);
+    assertThat(http.get("/api/v1/alarms/" + id, VIEWER).status()).isEqualTo(200);
+    assertThat(http.get("/api/v1/alarms/x" + id, VIEWER).status()).isEqualTo(404);
+  }
+}
