@@ -63,7 +63,11 @@ class JsonBodyFuzzTest {
           "io.vigil.server.cluster.ClusterRoutes$Maintenance",
           "io.vigil.server.cluster.ClusterRoutes$Move",
           "io.vigil.server.cluster.ClusterRoutes$ResourceBody",
-          "io.vigil.server.events.EventInput$Ingest"
+          "io.vigil.server.events.EventInput$Ingest",
+          "io.vigil.server.events.AlarmDefinitions$NewDefinition",
+          "io.vigil.server.events.AlarmDefinitions$DefinitionChange",
+          "io.vigil.server.events.Alarms$Change",
+          "io.vigil.server.events.Alarms$NewComment"
         }) {
       try {
         Class<?> type = Class.forName(name);
