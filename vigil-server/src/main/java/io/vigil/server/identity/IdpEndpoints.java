@@ -1304,28 +1304,41 @@ final class IdpEndpoints {
 
   private void authorizePage(Context ctx) {
     Map<String, List<String>> params = ctx.queryParamMap();
-    try {
-      parseAuthRequest(params);
+    if (authRequest(ctx, params).isPresent()) {
       loginPage(ctx, 200, params, null);
+    }
+  }
+
+  /**
+   * The authorization request in {@code params}, or empty once the browser has been answered: with
+   * an error page when the request cannot name where to send an error, else with the error sent
+   * back to the client's redirect URI.
+   */
+  private Optional<AuthRequest> authRequest(Context ctx, Map<String, List<String>> params) {
+    try {
+      return Optional.of(parseAuthRequest(params));
     } catch (NoRedirect e) {
       errorPage(ctx, e.getMessage());
     } catch (RedirectError e) {
       ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
     }
+    return Optional.empty();
+  }
+
+  /** An authorization request kept server-side (one value per parameter) as request parameters. */
+  private static Map<String, List<String>> params(Map<String, String> stored) {
+    Map<String, List<String>> params = new LinkedHashMap<>();
+    stored.forEach((k, v) -> params.put(k, List.of(v)));
+    return params;
   }
 
   private void authorizeSubmit(Context ctx) {
     Map<String, List<String>> params = ctx.formParamMap();
-    AuthRequest request;
-    try {
-      request = parseAuthRequest(params);
-    } catch (NoRedirect e) {
-      errorPage(ctx, e.getMessage());
-      return;
-    } catch (RedirectError e) {
-      ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+    Optional<AuthRequest> parsed = authRequest(ctx, params);
+    if (parsed.isEmpty()) {
       return;
     }
+    AuthRequest request = parsed.get();
     String username = Optional.ofNullable(single(params, "username")).orElse("").strip();
     String password = Optional.ofNullable(single(params, "password")).orElse("");
     String address = ClientAddress.of(ctx).address();
@@ -1372,18 +1385,11 @@ final class IdpEndpoints {
           "This sign-in has expired, was completed, or had too many wrong codes. Sign in again.");
       return;
     }
-    Map<String, List<String>> original = new LinkedHashMap<>();
-    pending.get().authorizeRequest().forEach((k, v) -> original.put(k, List.of(v)));
-    AuthRequest request;
-    try {
-      request = parseAuthRequest(original);
-    } catch (NoRedirect e) {
-      errorPage(ctx, e.getMessage());
-      return;
-    } catch (RedirectError e) {
-      ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+    Optional<AuthRequest> parsed = authRequest(ctx, params(pending.get().authorizeRequest()));
+    if (parsed.isEmpty()) {
       return;
     }
+    AuthRequest request = parsed.get();
     String address = ClientAddress.of(ctx).address();
     String clientId = request.client().clientId();
     User user;
@@ -1464,13 +1470,7 @@ final class IdpEndpoints {
    */
   private void externalStart(Context ctx) {
     Map<String, List<String>> params = ctx.queryParamMap();
-    try {
-      parseAuthRequest(params);
-    } catch (NoRedirect e) {
-      errorPage(ctx, e.getMessage());
-      return;
-    } catch (RedirectError e) {
-      ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+    if (authRequest(ctx, params).isEmpty()) {
       return;
     }
     Map<String, String> original = new LinkedHashMap<>();
@@ -1502,18 +1502,11 @@ final class IdpEndpoints {
     }
     try {
       ExternalSignIn.Verified verified = external.complete(path, ctx.queryParamMap());
-      Map<String, List<String>> original = new LinkedHashMap<>();
-      verified.authorizeRequest().forEach((k, v) -> original.put(k, List.of(v)));
-      AuthRequest request;
-      try {
-        request = parseAuthRequest(original);
-      } catch (NoRedirect e) {
-        errorPage(ctx, e.getMessage());
-        return;
-      } catch (RedirectError e) {
-        ctx.redirect(e.location.toString(), io.javalin.http.HttpStatus.FOUND);
+      Optional<AuthRequest> parsed = authRequest(ctx, params(verified.authorizeRequest()));
+      if (parsed.isEmpty()) {
         return;
       }
+      AuthRequest request = parsed.get();
       User user =
           users.signInExternal(
               verified.provider(),

@@ -130,9 +130,7 @@ final class BuiltinResources {
     static final Duration FIRST_PURGE = Duration.ofMinutes(1);
 
     private final IdentityProvider idp;
-    private final Duration firstPurge;
-    private final Duration purgeEvery;
-    private ScheduledExecutorService purger;
+    private final Periodic purger;
 
     IdentityProviderResource(ResourcePolicy policy, IdentityProvider idp) {
       this(policy, idp, FIRST_PURGE, PURGE_EVERY);
@@ -142,20 +140,13 @@ final class BuiltinResources {
         ResourcePolicy policy, IdentityProvider idp, Duration firstPurge, Duration purgeEvery) {
       super(IDENTITY_PROVIDER, List.of(CLIENT_ACCESS_POINT), policy);
       this.idp = idp;
-      this.firstPurge = firstPurge;
-      this.purgeEvery = purgeEvery;
+      this.purger = new Periodic("vigil-idp-purge", firstPurge, purgeEvery, this::purge);
     }
 
     @Override
-    @SuppressWarnings("FutureReturnValueIgnored") // purge() catches and logs its own failures
-    public synchronized void start(long epoch) {
+    public void start(long epoch) {
       idp.start();
-      stopPurging();
-      purger =
-          Executors.newSingleThreadScheduledExecutor(
-              Thread.ofPlatform().name("vigil-idp-purge").daemon().factory());
-      purger.scheduleWithFixedDelay(
-          this::purge, firstPurge.toMillis(), purgeEvery.toMillis(), TimeUnit.MILLISECONDS);
+      purger.start();
     }
 
     private void purge() {
@@ -168,21 +159,14 @@ final class BuiltinResources {
     }
 
     @Override
-    public synchronized void stop() {
-      stopPurging();
+    public void stop() {
+      purger.stop();
     }
 
     @Override
     public boolean forceStop() {
       stop();
       return true;
-    }
-
-    private void stopPurging() {
-      if (purger != null) {
-        purger.shutdownNow();
-        purger = null;
-      }
     }
 
     @Override
@@ -218,60 +202,46 @@ final class BuiltinResources {
    */
   static final class DataCollectorResource extends Base {
     private final DataCollector collector;
-    private final Duration sweepEvery;
-    private ScheduledExecutorService sweeper;
-    private volatile String problem;
+    private final Periodic sweeper;
+    private volatile boolean failing;
 
     DataCollectorResource(ResourcePolicy policy, DataCollector collector, Duration sweepEvery) {
       super(DATA_COLLECTOR, List.of(MANAGEMENT_SERVER), policy);
       this.collector = collector;
-      this.sweepEvery = sweepEvery;
+      this.sweeper = new Periodic("vigil-data-collector", sweepEvery, sweepEvery, this::sweep);
     }
 
     @Override
-    @SuppressWarnings("FutureReturnValueIgnored") // sweep() catches and logs its own failures
-    public synchronized void start(long epoch) {
-      stopSweeping();
-      problem = null;
-      sweeper =
-          Executors.newSingleThreadScheduledExecutor(
-              Thread.ofPlatform().name("vigil-data-collector").daemon().factory());
-      sweeper.scheduleWithFixedDelay(
-          this::sweep, sweepEvery.toMillis(), sweepEvery.toMillis(), TimeUnit.MILLISECONDS);
+    public void start(long epoch) {
+      failing = false;
+      sweeper.start();
     }
 
     private void sweep() {
       try {
         collector.sweep();
-        problem = null;
+        failing = false;
       } catch (RuntimeException e) {
-        // Deposed (a fenced write refused) or the database away: the next round tries again. A
-        // sweep that keeps failing shows in the check; the management server's own check says
-        // whether the database is reachable.
-        if (problem == null) {
+        // Deposed (a fenced write refused) or the database away: the next round tries again,
+        // and a run of failures is logged once; the management server's own check says whether
+        // the database is reachable.
+        if (!failing) {
           LOG.warn(
               "Looking for servers that stopped sending heartbeats failed: {}", e.getMessage());
         }
-        problem = e.getMessage();
+        failing = true;
       }
     }
 
     @Override
-    public synchronized void stop() {
-      stopSweeping();
+    public void stop() {
+      sweeper.stop();
     }
 
     @Override
     public boolean forceStop() {
       stop();
       return true;
-    }
-
-    private void stopSweeping() {
-      if (sweeper != null) {
-        sweeper.shutdownNow();
-        sweeper = null;
-      }
     }
 
     /** Healthy while sweeping; a sweep's failure is retried, not a reason to fail the role over. */
@@ -292,26 +262,21 @@ final class BuiltinResources {
 
     private final EventStore events;
     private final EventRetention retention;
-    private ScheduledExecutorService purger;
+    private final Periodic purger;
 
     EventServer(ResourcePolicy policy, EventStore events, EventRetention retention) {
       super(EVENT_SERVER, List.of(MANAGEMENT_SERVER), policy);
       this.events = events;
       this.retention = retention;
+      this.purger = new Periodic("vigil-event-purge", FIRST_PURGE, PURGE_EVERY, this::purge);
     }
 
     @Override
-    @SuppressWarnings("FutureReturnValueIgnored") // purge() catches and logs its own failures
-    public synchronized void start(long epoch) {
-      stopPurging();
-      if (retention.days() == 0) {
-        return;
+    public void start(long epoch) {
+      purger.stop();
+      if (retention.days() != 0) {
+        purger.start();
       }
-      purger =
-          Executors.newSingleThreadScheduledExecutor(
-              Thread.ofPlatform().name("vigil-event-purge").daemon().factory());
-      purger.scheduleWithFixedDelay(
-          this::purge, FIRST_PURGE.toMillis(), PURGE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void purge() {
@@ -327,8 +292,8 @@ final class BuiltinResources {
     }
 
     @Override
-    public synchronized void stop() {
-      stopPurging();
+    public void stop() {
+      purger.stop();
     }
 
     @Override
@@ -337,16 +302,46 @@ final class BuiltinResources {
       return true;
     }
 
-    private void stopPurging() {
-      if (purger != null) {
-        purger.shutdownNow();
-        purger = null;
-      }
-    }
-
     @Override
     public String check() {
       return null;
+    }
+  }
+
+  /**
+   * A task a resource runs on its own thread at a fixed delay while the resource runs: {@link
+   * #start} (again) begins a fresh schedule, {@link #stop} ends it and interrupts a run under way.
+   * The task catches and logs its own failures, so one failed run never ends the schedule.
+   */
+  static final class Periodic {
+    private final String thread;
+    private final Duration first;
+    private final Duration every;
+    private final Runnable task;
+    private ScheduledExecutorService executor;
+
+    Periodic(String thread, Duration first, Duration every, Runnable task) {
+      this.thread = thread;
+      this.first = first;
+      this.every = every;
+      this.task = task;
+    }
+
+    @SuppressWarnings("FutureReturnValueIgnored") // the task catches and logs its own failures
+    synchronized void start() {
+      stop();
+      executor =
+          Executors.newSingleThreadScheduledExecutor(
+              Thread.ofPlatform().name(thread).daemon().factory());
+      executor.scheduleWithFixedDelay(
+          task, first.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    synchronized void stop() {
+      if (executor != null) {
+        executor.shutdownNow();
+        executor = null;
+      }
     }
   }
 }

@@ -1,23 +1,21 @@
 package io.vigil.server.events;
 
+import static io.vigil.server.testing.TestApiServer.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
-import io.vigil.server.http.ApiException;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
+import io.vigil.server.testing.TestApiServer;
 import io.vigil.server.testing.TestHttp;
 import io.vigil.server.testing.TestHttp.Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,25 +42,14 @@ abstract class AlarmsApiContract {
     db = openDatabase();
     Map<String, Principal> callers =
         Map.of(
-            OPERATOR, principal("oscar", Role.OPERATOR),
-            VIEWER, principal("victor", Role.VIEWER),
-            COMPONENT, principal("rec-client", Role.COMPONENT));
+            OPERATOR, user("oscar", Role.OPERATOR),
+            VIEWER, user("victor", Role.VIEWER),
+            COMPONENT, user("rec-client", Role.COMPONENT));
     Fence fence = Fence.unfenced(db.jdbi());
-    Settings settings = new Settings();
-    settings.http.host = "127.0.0.1";
-    settings.http.port = 0;
     server =
-        HttpServer.start(
-            settings,
-            token -> {
-              Principal p = callers.get(token);
-              if (p == null) {
-                throw ApiException.unauthorized("unknown test token");
-              }
-              return p;
-            },
-            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-            () -> true,
+        TestApiServer.start(
+            callers,
+            new Settings().http.maxRequestBytes,
             List.of(
                 new EventRoutes(new EventStore(fence)),
                 new AlarmRoutes(new AlarmDefinitions(fence), new Alarms(fence))));
@@ -73,10 +60,6 @@ abstract class AlarmsApiContract {
   void stop() {
     server.close();
     db.close();
-  }
-
-  private static Principal principal(String name, Role role) {
-    return new Principal("id-" + name, name, "vigil-cli", Set.of(role), Set.of("vigil.api"));
   }
 
   Response send(String method, String path, String token, String json, String ifMatch) {

@@ -1,15 +1,13 @@
 package io.vigil.server.events;
 
+import static io.vigil.server.testing.TestApiServer.component;
+import static io.vigil.server.testing.TestApiServer.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
-import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
-import io.vigil.server.http.ApiException;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.management.Devices;
 import io.vigil.server.management.ManagementRoutes;
@@ -17,6 +15,7 @@ import io.vigil.server.management.ServerRegistry;
 import io.vigil.server.management.SiteSettings;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
+import io.vigil.server.testing.TestApiServer;
 import io.vigil.server.testing.TestHttp;
 import io.vigil.server.testing.TestHttp.Response;
 import io.vigil.server.testing.TestProtector;
@@ -57,29 +56,17 @@ abstract class EventsApiContract {
     db = openDatabase();
     Map<String, Principal> callers =
         Map.of(
-            ADMIN, principal("alice", Role.ADMINISTRATOR),
-            OPERATOR, principal("oscar", Role.OPERATOR),
-            VIEWER, principal("victor", Role.VIEWER),
+            ADMIN, user("alice", Role.ADMINISTRATOR),
+            OPERATOR, user("oscar", Role.OPERATOR),
+            VIEWER, user("victor", Role.VIEWER),
             RECORDER_A, component("rec-a-client"),
             RECORDER_B, component("rec-b-client"));
     Fence fence = Fence.unfenced(db.jdbi());
     store = new EventStore(fence);
-    Settings settings = new Settings();
-    settings.http.host = "127.0.0.1";
-    settings.http.port = 0;
-    settings.http.maxRequestBytes = 4 * 1024 * 1024;
     server =
-        HttpServer.start(
-            settings,
-            token -> {
-              Principal p = callers.get(token);
-              if (p == null) {
-                throw ApiException.unauthorized("unknown test token");
-              }
-              return p;
-            },
-            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-            () -> true,
+        TestApiServer.start(
+            callers,
+            4 * 1024 * 1024,
             List.of(
                 new ManagementRoutes(
                     new ServerRegistry(fence, db.dialect(), EventStore.siteEvents()),
@@ -94,14 +81,6 @@ abstract class EventsApiContract {
   void stop() {
     server.close();
     db.close();
-  }
-
-  private static Principal principal(String name, Role role) {
-    return new Principal("id-" + name, name, "vigil-cli", Set.of(role), Set.of("vigil.api"));
-  }
-
-  private static Principal component(String clientId) {
-    return new Principal(clientId, clientId, clientId, Set.of(Role.COMPONENT), Set.of("vigil.api"));
   }
 
   Response post(String path, String token, String json) {

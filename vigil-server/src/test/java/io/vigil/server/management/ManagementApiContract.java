@@ -1,27 +1,26 @@
 package io.vigil.server.management;
 
+import static io.vigil.server.testing.TestApiServer.component;
+import static io.vigil.server.testing.TestApiServer.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.collector.DataCollector;
 import io.vigil.server.collector.ServerLiveness;
-import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
-import io.vigil.server.http.ApiException;
+import io.vigil.server.events.EventStore;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
+import io.vigil.server.testing.TestApiServer;
 import io.vigil.server.testing.TestHttp;
 import io.vigil.server.testing.TestHttp.Response;
 import io.vigil.server.testing.TestProtector;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,9 +49,9 @@ abstract class ManagementApiContract {
     db = openDatabase();
     Map<String, Principal> callers =
         Map.of(
-            ADMIN, principal("alice", Role.ADMINISTRATOR),
-            OPERATOR, principal("oscar", Role.OPERATOR),
-            VIEWER, principal("victor", Role.VIEWER),
+            ADMIN, user("alice", Role.ADMINISTRATOR),
+            OPERATOR, user("oscar", Role.OPERATOR),
+            VIEWER, user("victor", Role.VIEWER),
             RECORDER_A, component("rec-a-client"),
             RECORDER_B, component("rec-b-client"));
     server = serve(db, callers, 16 * 1024);
@@ -65,25 +64,12 @@ abstract class ManagementApiContract {
    */
   static HttpServer serve(Database db, Map<String, Principal> callers, long maxRequestBytes) {
     Fence fence = Fence.unfenced(db.jdbi());
-    Settings settings = new Settings();
-    settings.http.host = "127.0.0.1";
-    settings.http.port = 0;
-    settings.http.maxRequestBytes = maxRequestBytes;
-    return HttpServer.start(
-        settings,
-        token -> {
-          Principal p = callers.get(token);
-          if (p == null) {
-            throw ApiException.unauthorized("unknown test token");
-          }
-          return p;
-        },
-        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-        () -> true,
+    return TestApiServer.start(
+        callers,
+        maxRequestBytes,
         List.of(
             new ManagementRoutes(
-                new ServerRegistry(
-                    fence, db.dialect(), io.vigil.server.events.EventStore.siteEvents()),
+                new ServerRegistry(fence, db.dialect(), EventStore.siteEvents()),
                 new Devices(fence, new TestProtector()),
                 new SiteSettings(fence),
                 new AuditLog(db.jdbi()))));
@@ -93,15 +79,6 @@ abstract class ManagementApiContract {
   void stop() {
     server.close();
     db.close();
-  }
-
-  private static Principal principal(String name, Role role) {
-    return new Principal("id-" + name, name, "vigil-cli", Set.of(role), Set.of("vigil.api"));
-  }
-
-  /** A component's client acting for itself: its subject is its client id. */
-  private static Principal component(String clientId) {
-    return new Principal(clientId, clientId, clientId, Set.of(Role.COMPONENT), Set.of("vigil.api"));
   }
 
   Response post(String path, String token, String json) {
@@ -978,10 +955,7 @@ abstract class ManagementApiContract {
 
   DataCollector collector() {
     return new DataCollector(
-        Fence.unfenced(db.jdbi()),
-        db.dialect(),
-        new ServerLiveness(3),
-        io.vigil.server.events.EventStore.siteEvents());
+        Fence.unfenced(db.jdbi()), db.dialect(), new ServerLiveness(3), EventStore.siteEvents());
   }
 
   /** Moves a server's times back, as if the database's clock had moved on by that much. */
@@ -1071,7 +1045,7 @@ abstract class ManagementApiContract {
             Fence.unfenced(db.jdbi()),
             db.dialect(),
             new ServerLiveness(1),
-            io.vigil.server.events.EventStore.siteEvents());
+            EventStore.siteEvents());
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .pollInterval(java.time.Duration.ofMillis(200))
