@@ -209,6 +209,15 @@ public final class RoleController {
   private long availableSince;
   private final Set<String> toStop = new HashSet<>();
   private final Set<String> manualWanted = new HashSet<>();
+
+  /**
+   * In maintenance, the dependents that a manual stop took down with the resource it named (their
+   * key), and that resource (their value): starting it again by hand starts them after it, as
+   * Pacemaker does for resources whose own target is still "started". A dependent the operator
+   * stopped by name is not here, so it stays stopped.
+   */
+  private final Map<String, String> stoppedWith = new LinkedHashMap<>();
+
   private boolean shutdown;
   private boolean drainSignalled;
   private boolean drainWaitingRecorded;
@@ -327,6 +336,7 @@ public final class RoleController {
         }
         if (view.maintenance() != wasMaintenance) {
           manualWanted.clear();
+          stoppedWith.clear();
           if (view.maintenance()) {
             // Hands off: whatever runs now keeps running, nothing else starts by itself.
             resources.values().stream()
@@ -496,12 +506,36 @@ public final class RoleController {
       return;
     }
     if (m.start()) {
-      Set<String> wanted = graph.withDependencies(m.resource());
+      Set<String> wanted = new HashSet<>(graph.withDependencies(m.resource()));
+      // The dependents stopped only because this (or one of its dependencies) was stopped by hand
+      // come back after it.
+      boolean more = true;
+      while (more) {
+        more = false;
+        for (var e : List.copyOf(stoppedWith.entrySet())) {
+          if (wanted.contains(e.getValue()) && graph.contains(e.getKey())) {
+            wanted.addAll(graph.withDependencies(e.getKey()));
+            stoppedWith.remove(e.getKey());
+            more = true;
+          }
+        }
+      }
       manualWanted.addAll(wanted);
       toStop.removeAll(wanted);
       out.add(new ControllerAction.Record(new HistoryEvent.ManualStart(m.resource(), m.by())));
     } else {
       Set<String> stopping = graph.withDependents(m.resource());
+      stoppedWith.remove(m.resource());
+      for (String d : stopping) {
+        Res r = resources.get(d);
+        boolean up =
+            manualWanted.contains(d)
+                || (r != null
+                    && (r.state == ResourceState.RUNNING || r.state == ResourceState.STARTING));
+        if (!d.equals(m.resource()) && up && !toStop.contains(d)) {
+          stoppedWith.putIfAbsent(d, m.resource());
+        }
+      }
       manualWanted.removeAll(stopping);
       toStop.addAll(stopping);
       out.add(new ControllerAction.Record(new HistoryEvent.ManualStop(m.resource(), m.by())));
@@ -612,6 +646,7 @@ public final class RoleController {
   private void lose(List<ControllerAction> out, LossCause cause) {
     phase = new Standby();
     manualWanted.clear();
+    stoppedWith.clear();
     for (Res r : resources.values()) {
       if (r.state != ResourceState.STOPPED) {
         toStop.add(r.spec.name());

@@ -233,9 +233,11 @@ class OperationsIT extends ClusterIT {
           "management-server stops",
           Duration.ofSeconds(10),
           () -> resourceState(status(owner, token), "management-server").equals("stopped"));
-      assertThat(resourceState(status(owner, token), "recorder-sync"))
-          .as("its dependent stopped first")
-          .isEqualTo("stopped");
+      for (String dependent : List.of("recorder-sync", "event-server", "data-collector")) {
+        assertThat(resourceState(status(owner, token), dependent))
+            .as("its dependent %s stopped first", dependent)
+            .isEqualTo("stopped");
+      }
       assertThat(get(owner, "/api/v1/servers", token).status()).isEqualTo(503);
       assertThat(status(owner, token).get("owner").asText())
           .as("the lease is kept")
@@ -255,6 +257,12 @@ class OperationsIT extends ClusterIT {
           "management-server runs again",
           Duration.ofSeconds(10),
           () -> get(owner, "/api/v1/servers", token).status() == 200);
+      await(
+          "the event server and the data collector start after it, still in maintenance",
+          Duration.ofSeconds(10),
+          () ->
+              resourceState(status(owner, token), "event-server").equals("running")
+                  && resourceState(status(owner, token), "data-collector").equals("running"));
       fail(cluster.nameOf(owner), false);
       assertThat(
               send(owner, "PUT", "/api/v1/cluster/maintenance", token, "{\"enabled\":false}")

@@ -267,11 +267,73 @@ class RoleControllerTest {
         .containsExactly("client-access-point");
     c.db.request(true, "identity-provider", "alice");
     c.advance(500);
-    assertThat(a.running.keySet()).containsExactly("client-access-point", "identity-provider");
+    assertThat(a.running.keySet())
+        .as("what the stop took down with it comes back after it")
+        .containsExactly("client-access-point", "identity-provider", "management-server");
     a.healthy.put("management-server", true);
     c.db.maintenance = false;
     c.advance(1000);
     assertThat(c.runningOwner()).isEqualTo("a");
+    assertSafe(c);
+  }
+
+  @Test
+  void inMaintenanceStoppingAResourceByHandStopsItsDependentsFirstAndStartingItStartsThemAfter() {
+    var withServices = new java.util.ArrayList<>(SimulatedCluster.standardResources(FAST));
+    withServices.add(new ResourceSpec("event-server", List.of("management-server"), FAST));
+    withServices.add(new ResourceSpec("data-collector", List.of("management-server"), FAST));
+    var c = cluster();
+    var a = c.start("a");
+    c.advance(1000);
+    c.feed(a, new ControllerEvent.ResourcesChanged(withServices));
+    c.advance(500);
+    assertThat(a.running).containsKeys("event-server", "data-collector");
+    c.db.maintenance = true;
+    c.advance(300);
+    a.stopMillis.put("event-server", 2000L);
+
+    c.db.request(false, "management-server", "alice");
+    c.advance(1000);
+    assertThat(a.running)
+        .as("management-server waits for its dependents to stop")
+        .containsKeys("management-server", "event-server")
+        .doesNotContainKey("data-collector");
+    c.advance(2000);
+    assertThat(a.running).doesNotContainKeys("management-server", "event-server", "data-collector");
+
+    a.stopMillis.remove("event-server");
+    c.db.request(true, "management-server", "alice");
+    c.advance(1000);
+    assertThat(a.running)
+        .as("the dependents stopped with it start again after it")
+        .containsKeys("management-server", "event-server", "data-collector");
+    assertThat(a.startTimes.get("event-server").getLast())
+        .isGreaterThan(a.startTimes.get("management-server").getLast());
+    assertThat(a.controller.isOwner()).isTrue();
+    assertSafe(c);
+  }
+
+  @Test
+  void inMaintenanceADependentStoppedByHandStaysStoppedWhenItsDependencyStartsAgain() {
+    var withServices = new java.util.ArrayList<>(SimulatedCluster.standardResources(FAST));
+    withServices.add(new ResourceSpec("event-server", List.of("management-server"), FAST));
+    withServices.add(new ResourceSpec("data-collector", List.of("management-server"), FAST));
+    var c = cluster();
+    var a = c.start("a");
+    c.advance(1000);
+    c.feed(a, new ControllerEvent.ResourcesChanged(withServices));
+    c.advance(500);
+    c.db.maintenance = true;
+    c.advance(300);
+    c.db.request(false, "event-server", "alice");
+    c.advance(500);
+    c.db.request(false, "management-server", "alice");
+    c.advance(500);
+    c.db.request(true, "management-server", "alice");
+    c.advance(1000);
+    assertThat(a.running)
+        .containsKeys("management-server", "data-collector")
+        .doesNotContainKey("event-server");
     assertSafe(c);
   }
 
