@@ -59,9 +59,6 @@ NODES=(1 2 3)
 declare -a NAME PORT LOG PID STOPPED CODE
 declare -A PORT_IDX
 BURNERS=()
-PG_MODE=""
-PG_BIN=""
-PG_DIR=""
 # bin/vigil start-dev: its process (the leader of its own process group, which its nodes share) and
 # its data directory, with node-K/ and nodes.tsv.
 SD_PID=""
@@ -83,78 +80,8 @@ fb_cleanup() {
   done
   [[ -n "$SD_PID" ]] && vb_stop_node "$SD_PID" 40
   SD_PID=""
-  fb_stop_db
+  vb_stop_db
   vb_cleanup
-}
-
-fb_stop_db() {
-  case "$PG_MODE" in
-    debian)
-      fb_as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
-        vb_note "could not stop the PostgreSQL server in $PG_DIR/data (see $PG_DIR/postgres.log)"
-      ;;
-  esac
-  PG_MODE=""
-}
-
-# Runs a PostgreSQL program as user postgres when this script runs as root (PostgreSQL refuses to
-# run as root), else as the current user.
-fb_as_pg() {
-  if [[ "$(id -u)" == 0 ]]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
-# Sets DB_URL, DB_USER, DB_PASSWORD and DB_DESC: the user's database, else a fresh server; DB_URL
-# stays empty when start-dev is to run its embedded PostgreSQL.
-fb_start_db() {
-  DB_USER=postgres
-  DB_PASSWORD=""
-  if [[ -n "${VIGIL_DB_URL:-}" ]]; then
-    [[ "$VIGIL_DB_URL" =~ ^jdbc:postgresql://(127\.0\.0\.1|localhost)(:[0-9]+)?/ ]] ||
-      vb_die "VIGIL_DB_URL=$VIGIL_DB_URL is not a PostgreSQL database on this machine: use jdbc:postgresql://127.0.0.1:PORT/DATABASE (benchmarks stay on the loopback interface), or unset it to let the script start a PostgreSQL server."
-    [[ -n "${VIGIL_ADMIN_PASSWORD:-}" ]] ||
-      vb_die "with VIGIL_DB_URL, set VIGIL_ADMIN_PASSWORD: the admin password the nodes set in a fresh database, or the one the database's admin already has"
-    DB_URL="$VIGIL_DB_URL"
-    DB_USER="${VIGIL_DB_USER:-}"
-    DB_PASSWORD="${VIGIL_DB_PASSWORD:-}"
-    DB_DESC="the PostgreSQL database at $DB_URL (VIGIL_DB_URL)"
-    return
-  fi
-  VIGIL_ADMIN_PASSWORD="$(vb_random_secret)"
-  local port version
-  port="$(vb_free_port)"
-  # A directory of its own, outside the work directory (which only this user may enter), because
-  # the server may run as user postgres.
-  vb_tmpdir
-  PG_DIR="$VB_TMP"
-  PG_BIN="$(compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' | sort -V | tail -n 1)"
-  PG_BIN="${PG_BIN%/pg_ctl}"
-  if [[ -n "$PG_BIN" && -x "$PG_BIN/initdb" ]] &&
-    { [[ "$(id -u)" != 0 ]] || id postgres >/dev/null 2>&1; }; then
-    [[ "$(id -u)" == 0 ]] && chown postgres "$PG_DIR"
-    fb_as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 >"$PG_DIR/initdb.log" 2>&1 ||
-      { cat "$PG_DIR/initdb.log" >&2; vb_die "initdb in $PG_DIR/data failed (output above)"; }
-    PG_MODE=debian
-    fb_as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$PG_DIR" start >/dev/null ||
-      { tail -n 20 "$PG_DIR/postgres.log" >&2; vb_die "PostgreSQL did not start in $PG_DIR/data (its log above)"; }
-    fb_as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres vigil ||
-      vb_die "could not create the database vigil in the PostgreSQL server on port $port"
-    version="$("$PG_BIN/postgres" --version 2>/dev/null)"
-    DB_DESC="$version from $PG_BIN (temporary server on 127.0.0.1:$port)"
-  else
-    [[ "$(id -u)" != 0 ]] ||
-      vb_die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (or no user postgres to run them), and the embedded PostgreSQL refuses to run as root. Install the server (apt-get install postgresql), run this script as another user, or set VIGIL_DB_URL to a throw-away database."
-    PG_MODE=start-dev
-    DB_URL=""
-    DB_USER=""
-    DB_DESC="the embedded PostgreSQL of start-dev (a temporary server, data in its data directory)"
-    return
-  fi
-  DB_URL="jdbc:postgresql://127.0.0.1:$port/vigil"
 }
 
 # Starts 'bin/vigil start-dev --nodes 3' on free loopback ports with its data in $CLUSTER, in a
@@ -368,7 +295,7 @@ vb_tmpdir
 WORK="$VB_TMP"
 CLUSTER="$WORK/cluster"
 export VIGIL_ADMIN_PASSWORD="${VIGIL_ADMIN_PASSWORD:-}"
-fb_start_db
+vb_start_db
 
 # start-dev gives node K the data directory $CLUSTER/node-K: its timing goes there beforehand.
 for i in "${NODES[@]}"; do

@@ -172,6 +172,11 @@ vb_start_node() {
     VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS=4096
     XDG_CACHE_HOME="${VB_CACHE_HOME:-$data/cache}"
   )
+  # VB_NODE_DB_URL (with VB_NODE_DB_USER and VB_NODE_DB_PASSWORD) puts the node on that PostgreSQL
+  # database instead of the embedded one.
+  [[ -n "${VB_NODE_DB_URL:-}" ]] && env+=(VIGIL_DB_URL="$VB_NODE_DB_URL")
+  [[ -n "${VB_NODE_DB_USER:-}" ]] && env+=(VIGIL_DB_USER="$VB_NODE_DB_USER")
+  [[ -n "${VB_NODE_DB_PASSWORD:-}" ]] && env+=(VIGIL_DB_PASSWORD="$VB_NODE_DB_PASSWORD")
   # shellcheck disable=SC2034 # read by the calling script
   VB_START_US="$(vb_now_us)"
   # setsid gives the node its own process group, so stopping it also stops any child a launcher
@@ -407,4 +412,81 @@ vb_check_int() {
   if ! [[ "$value" =~ ^[0-9]+$ ]] || ((value < min || value > max)); then
     vb_die "$name must be a whole number from $min to $max (got '$value')"
   fi
+}
+
+# PostgreSQL for the scripts that need one: the user's throw-away database (VIGIL_DB_URL), else a
+# temporary server from /usr/lib/postgresql/*/bin that vb_stop_db stops (VB_PG_OPTIONS adds server
+# options to it), else, when DB_URL stays empty, start-dev's embedded PostgreSQL.
+PG_MODE=""
+PG_BIN=""
+PG_DIR=""
+
+vb_stop_db() {
+  case "$PG_MODE" in
+    debian)
+      vb_as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+        vb_note "could not stop the PostgreSQL server in $PG_DIR/data (see $PG_DIR/postgres.log)"
+      ;;
+  esac
+  PG_MODE=""
+}
+
+# Runs a PostgreSQL program as user postgres when this script runs as root (PostgreSQL refuses to
+# run as root), else as the current user.
+vb_as_pg() {
+  if [[ "$(id -u)" == 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# Sets DB_URL, DB_USER, DB_PASSWORD and DB_DESC: the user's database, else a fresh server; DB_URL
+# stays empty when start-dev is to run its embedded PostgreSQL.
+vb_start_db() {
+  DB_USER=postgres
+  DB_PASSWORD=""
+  if [[ -n "${VIGIL_DB_URL:-}" ]]; then
+    [[ "$VIGIL_DB_URL" =~ ^jdbc:postgresql://(127\.0\.0\.1|localhost)(:[0-9]+)?/ ]] ||
+      vb_die "VIGIL_DB_URL=$VIGIL_DB_URL is not a PostgreSQL database on this machine: use jdbc:postgresql://127.0.0.1:PORT/DATABASE (benchmarks stay on the loopback interface), or unset it to let the script start a PostgreSQL server."
+    [[ -n "${VIGIL_ADMIN_PASSWORD:-}" ]] ||
+      vb_die "with VIGIL_DB_URL, set VIGIL_ADMIN_PASSWORD: the admin password the nodes set in a fresh database, or the one the database's admin already has"
+    DB_URL="$VIGIL_DB_URL"
+    DB_USER="${VIGIL_DB_USER:-}"
+    DB_PASSWORD="${VIGIL_DB_PASSWORD:-}"
+    DB_DESC="the PostgreSQL database at $DB_URL (VIGIL_DB_URL)"
+    return
+  fi
+  VIGIL_ADMIN_PASSWORD="$(vb_random_secret)"
+  local port version
+  port="$(vb_free_port)"
+  # A directory of its own, outside the work directory (which only this user may enter), because
+  # the server may run as user postgres.
+  vb_tmpdir
+  PG_DIR="$VB_TMP"
+  PG_BIN="$(compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' | sort -V | tail -n 1)"
+  PG_BIN="${PG_BIN%/pg_ctl}"
+  if [[ -n "$PG_BIN" && -x "$PG_BIN/initdb" ]] &&
+    { [[ "$(id -u)" != 0 ]] || id postgres >/dev/null 2>&1; }; then
+    [[ "$(id -u)" == 0 ]] && chown postgres "$PG_DIR"
+    vb_as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 >"$PG_DIR/initdb.log" 2>&1 ||
+      { cat "$PG_DIR/initdb.log" >&2; vb_die "initdb in $PG_DIR/data failed (output above)"; }
+    PG_MODE=debian
+    vb_as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$PG_DIR ${VB_PG_OPTIONS:-}" start >/dev/null ||
+      { tail -n 20 "$PG_DIR/postgres.log" >&2; vb_die "PostgreSQL did not start in $PG_DIR/data (its log above)"; }
+    vb_as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres vigil ||
+      vb_die "could not create the database vigil in the PostgreSQL server on port $port"
+    version="$("$PG_BIN/postgres" --version 2>/dev/null)"
+    DB_DESC="$version from $PG_BIN (temporary server on 127.0.0.1:$port)"
+  else
+    [[ "$(id -u)" != 0 ]] ||
+      vb_die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (or no user postgres to run them), and the embedded PostgreSQL refuses to run as root. Install the server (apt-get install postgresql), run this script as another user, or set VIGIL_DB_URL to a throw-away database."
+    PG_MODE=start-dev
+    DB_URL=""
+    DB_USER=""
+    DB_DESC="the embedded PostgreSQL of start-dev (a temporary server, data in its data directory)"
+    return
+  fi
+  DB_URL="jdbc:postgresql://127.0.0.1:$port/vigil"
 }
