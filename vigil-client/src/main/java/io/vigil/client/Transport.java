@@ -1,0 +1,301 @@
+package io.vigil.client;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.DoubleSupplier;
+import java.util.function.LongSupplier;
+import javax.net.ssl.SSLException;
+
+/**
+ * Sends one call to the management server and rides through a failover: the rules the {@link
+ * VigilClient} javadoc states, in one place.
+ *
+ * <ul>
+ *   <li>A call goes to the node that answered last (the active node), at first the first listed.
+ *   <li>A {@code 307}/{@code 308} from a standby names the active node: the call is sent there, and
+ *       later calls go there first. A standby did nothing with the call, so this is safe for every
+ *       call.
+ *   <li>A connection that cannot be opened means the node is down: the next listed node is tried.
+ *       Nothing was sent, so this too is safe for every call.
+ *   <li>A {@code 503} with a code that says the node did not act ({@code no_active_node}, {@code
+ *       not_active}, {@code starting}, {@code resource_starting}, {@code resource_stopping}, {@code
+ *       maintenance}) and a {@code 429} are retried for every call, after the server's {@code
+ *       Retry-After} or the backoff, whichever is longer; a {@code no_active_node} also moves to
+ *       the next node, so the caller finds the new owner through whichever node knows it first.
+ *   <li>Anything that may have reached a running node and is unknown (a timeout, a connection that
+ *       broke during the exchange, any other {@code 503}, a {@code 502}/{@code 504} from a proxy)
+ *       is retried only for an idempotent call (GET, PUT, DELETE, and a POST of events that each
+ *       carry an idempotency key); any other call fails with it.
+ *   <li>A {@code 401} on a call with a token gets a fresh token once.
+ *   <li>A call gives up after its failover time, with {@code unreachable} when no node answered,
+ *       {@code no_active_node} when nodes answered but none served the call.
+ * </ul>
+ *
+ * Thread-safe: many threads may send at once; they share the active node and the token.
+ */
+final class Transport {
+
+  /** What a call sends. {@code body} null sends none. */
+  @SuppressWarnings("ArrayRecordComponent") // the body is handed to the HTTP client, never compared
+  record Call(
+      String method,
+      String path,
+      byte[] body,
+      String contentType,
+      boolean idempotent,
+      boolean authenticated) {}
+
+  /** An answer: its status, body and the headers the client reads. */
+  record Reply(int status, String body, String etag, String retryAfter, String location) {}
+
+  /** One HTTP exchange with one node; tests replace it to script the answers. */
+  interface Exchange {
+    Reply exchange(URI node, Call call, String token) throws IOException;
+  }
+
+  /** How the transport waits; tests replace it to run without sleeping. */
+  interface Sleeper {
+    void sleep(Duration d) throws InterruptedException;
+  }
+
+  /** Gets a bearer token, and a fresh one after a 401. */
+  interface Tokens {
+    String token(Transport transport);
+
+    void invalidate(String token);
+  }
+
+  private static final Set<String> NOT_ACTED =
+      Set.of(
+          "no_active_node",
+          "not_active",
+          "starting",
+          "resource_starting",
+          "resource_stopping",
+          "maintenance");
+
+  private static final int MAX_REDIRECTS = 5;
+
+  private final List<URI> nodes;
+  private final Exchange exchange;
+  private final Duration failoverTime;
+  private final Backoff backoff;
+  private final Sleeper sleeper;
+  private final LongSupplier nanoTime;
+  private final DoubleSupplier random;
+  private volatile Tokens tokens;
+  private volatile URI active;
+
+  Transport(
+      List<URI> nodes,
+      Exchange exchange,
+      Duration failoverTime,
+      Backoff backoff,
+      Sleeper sleeper,
+      LongSupplier nanoTime,
+      DoubleSupplier random) {
+    if (nodes.isEmpty()) {
+      throw new IllegalArgumentException("no management server address");
+    }
+    this.nodes = List.copyOf(nodes);
+    this.exchange = exchange;
+    this.failoverTime = failoverTime;
+    this.backoff = backoff;
+    this.sleeper = sleeper;
+    this.nanoTime = nanoTime;
+    this.random = random;
+    this.active = this.nodes.getFirst();
+  }
+
+  void tokens(Tokens tokens) {
+    this.tokens = tokens;
+  }
+
+  /** The node calls go to first: the one that answered last. */
+  URI active() {
+    return active;
+  }
+
+  List<URI> nodes() {
+    return nodes;
+  }
+
+  /**
+   * Sends {@code call} by the rules above and returns the first answer that is neither a redirect
+   * nor a retried refusal: a success, or an error for the caller to turn into a {@link
+   * VigilException}.
+   *
+   * @throws VigilException when the call's failover time ran out, or the answer cannot be retried
+   */
+  Reply send(Call call) {
+    long deadline = nanoTime.getAsLong() + failoverTime.toNanos();
+    int attempt = 0;
+    int redirects = 0;
+    boolean refreshedToken = false;
+    URI target = active;
+    VigilException last = null;
+    while (true) {
+      String token = call.authenticated() ? tokens.token(this) : null;
+      Reply reply;
+      try {
+        reply = exchange.exchange(target, call, token);
+      } catch (ConnectException | HttpConnectTimeoutException e) {
+        last =
+            new VigilException(
+                0, "unreachable", "Cannot connect to the management server at " + target, e);
+        target = next(target);
+        attempt++;
+        pause(deadline, attempt, null, last);
+        continue;
+      } catch (SSLException e) {
+        throw new VigilException(
+            0,
+            "invalid_certificate",
+            "The management server at "
+                + target
+                + " presented a certificate this client does not trust: "
+                + e.getMessage(),
+            e);
+      } catch (IOException e) {
+        last =
+            new VigilException(
+                0,
+                "unreachable",
+                "The connection to the management server at " + target + " failed: " + e,
+                e);
+        if (!call.idempotent()) {
+          throw last;
+        }
+        target = next(target);
+        attempt++;
+        pause(deadline, attempt, null, last);
+        continue;
+      }
+      int status = reply.status();
+      if ((status == 307 || status == 308) && reply.location() != null) {
+        if (++redirects > MAX_REDIRECTS) {
+          throw new VigilException(
+              status, "too_many_redirects", "The management server redirected too often.");
+        }
+        target = origin(target.resolve(reply.location()));
+        continue;
+      }
+      if (status == 401 && call.authenticated() && !refreshedToken) {
+        refreshedToken = true;
+        tokens.invalidate(token);
+        continue;
+      }
+      String code = ApiJson.errorCode(reply.body());
+      Duration retryAfter = retryAfter(reply.retryAfter());
+      boolean notActed = status == 429 || (status == 503 && NOT_ACTED.contains(code));
+      boolean unknown = status == 502 || status == 503 || status == 504;
+      if (notActed || (unknown && call.idempotent())) {
+        last =
+            new VigilException(
+                status,
+                status == 503 && "no_active_node".equals(code) ? "no_active_node" : code,
+                ApiJson.errorMessage(reply.body(), "HTTP " + status + " from " + target));
+        if ("no_active_node".equals(code)) {
+          target = next(target);
+        }
+        attempt++;
+        pause(deadline, attempt, retryAfter, last);
+        continue;
+      }
+      if (status < 300 || status == 304) {
+        active = target;
+      }
+      return reply;
+    }
+  }
+
+  private void pause(long deadline, int attempt, Duration retryAfter, VigilException last) {
+    Duration wait = backoff.delay(attempt, random.getAsDouble(), retryAfter);
+    long left = deadline - nanoTime.getAsLong();
+    if (left <= 0 || wait.toNanos() > left) {
+      throw last;
+    }
+    try {
+      sleeper.sleep(wait);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new VigilException(0, "interrupted", "Interrupted while waiting to retry.", e);
+    }
+  }
+
+  private URI next(URI current) {
+    int i = nodes.indexOf(current);
+    return nodes.get((i + 1) % nodes.size());
+  }
+
+  /** The exchange over the JDK's HTTP client. */
+  static final class Http implements Exchange {
+    private final HttpClient http;
+    private final Duration requestTimeout;
+
+    Http(HttpClient http, Duration requestTimeout) {
+      this.http = http;
+      this.requestTimeout = requestTimeout;
+    }
+
+    @Override
+    public Reply exchange(URI node, Call call, String token) throws IOException {
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(node.resolve(call.path()))
+              .timeout(requestTimeout)
+              .header("Accept", "application/json")
+              .method(
+                  call.method(),
+                  call.body() == null
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofByteArray(call.body()));
+      if (call.contentType() != null) {
+        b.header("Content-Type", call.contentType());
+      }
+      if (token != null) {
+        b.header("Authorization", "Bearer " + token);
+      }
+      HttpResponse<String> r;
+      try {
+        r = http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new VigilException(0, "interrupted", "Interrupted during a call.", e);
+      }
+      return new Reply(
+          r.statusCode(),
+          r.body(),
+          r.headers().firstValue("ETag").orElse(null),
+          r.headers().firstValue("Retry-After").orElse(null),
+          r.headers().firstValue("Location").orElse(null));
+    }
+  }
+
+  /** The scheme, host and port of {@code uri}: the node a redirect names. */
+  static URI origin(URI uri) {
+    return URI.create(uri.getScheme().toLowerCase(Locale.ROOT) + "://" + uri.getRawAuthority());
+  }
+
+  /** A {@code Retry-After} of whole seconds (the only form Vigil sends), else null. */
+  static Duration retryAfter(String header) {
+    if (header == null) {
+      return null;
+    }
+    try {
+      long seconds = Long.parseLong(header.strip());
+      return seconds < 0 ? null : Duration.ofSeconds(Math.min(seconds, 60));
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+}

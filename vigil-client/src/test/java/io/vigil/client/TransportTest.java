@@ -1,0 +1,240 @@
+package io.vigil.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class TransportTest {
+
+  private static final URI A = URI.create("http://a:8080");
+  private static final URI B = URI.create("http://b:8080");
+  private static final URI C = URI.create("http://c:8080");
+
+  private final AtomicLong now = new AtomicLong();
+  private final List<Duration> waits = new ArrayList<>();
+  private final List<String> sent = new ArrayList<>();
+  private final Deque<Object> script = new ArrayDeque<>();
+  private final List<String> tokensIssued = new ArrayList<>();
+
+  /** Answers from the script, in order: a Reply, or an IOException to throw. */
+  private Transport transport(Duration failoverTime) {
+    Transport t =
+        new Transport(
+            List.of(A, B, C),
+            (node, call, token) -> {
+              sent.add(
+                  call.method() + " " + node + call.path() + (token == null ? "" : " " + token));
+              Object next = script.poll();
+              if (next == null) {
+                throw new AssertionError("no scripted answer for " + node + call.path());
+              }
+              if (next instanceof IOException e) {
+                throw e;
+              }
+              return (Transport.Reply) next;
+            },
+            failoverTime,
+            Backoff.DEFAULT,
+            d -> {
+              waits.add(d);
+              now.addAndGet(d.toNanos());
+            },
+            now::get,
+            () -> 0.5);
+    t.tokens(
+        new Transport.Tokens() {
+          private String token;
+
+          @Override
+          public String token(Transport transport) {
+            if (token == null) {
+              token = "t" + (tokensIssued.size() + 1);
+              tokensIssued.add(token);
+            }
+            return token;
+          }
+
+          @Override
+          public void invalidate(String refused) {
+            if (refused.equals(token)) {
+              token = null;
+            }
+          }
+        });
+    return t;
+  }
+
+  private static Transport.Reply reply(int status, String body) {
+    return new Transport.Reply(status, body, null, null, null);
+  }
+
+  private static Transport.Reply redirect(String location) {
+    return new Transport.Reply(307, "", null, null, location);
+  }
+
+  private static Transport.Reply unavailable(String code, String retryAfter) {
+    return new Transport.Reply(
+        503, "{\"code\":\"" + code + "\",\"message\":\"m\"}", null, retryAfter, null);
+  }
+
+  private static Transport.Call post(boolean idempotent) {
+    return new Transport.Call(
+        "POST", "/api/v1/events", new byte[] {'{', '}'}, "application/json", idempotent, true);
+  }
+
+  private static Transport.Call get() {
+    return new Transport.Call("GET", "/api/v1/servers", null, null, true, true);
+  }
+
+  @Test
+  void aStandbysRedirectSendsTheCallToTheActiveNodeAndLaterCallsGoThereFirst() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(redirect("http://b:8080/api/v1/servers"));
+    script.add(reply(200, "{}"));
+    script.add(reply(200, "{}"));
+
+    assertThat(t.send(get()).status()).isEqualTo(200);
+    assertThat(t.active()).isEqualTo(B);
+    assertThat(t.send(get()).status()).isEqualTo(200);
+
+    assertThat(sent)
+        .containsExactly(
+            "GET http://a:8080/api/v1/servers t1",
+            "GET http://b:8080/api/v1/servers t1",
+            "GET http://b:8080/api/v1/servers t1");
+    assertThat(waits).as("a redirect needs no wait").isEmpty();
+  }
+
+  @Test
+  void aNodeThatRefusesConnectionsIsSkippedEvenForACallThatIsNotIdempotent() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(new ConnectException("refused"));
+    script.add(reply(201, "{}"));
+
+    assertThat(t.send(post(false)).status()).isEqualTo(201);
+
+    assertThat(sent)
+        .extracting(s -> s.split(" ")[1])
+        .containsExactly("http://a:8080/api/v1/events", "http://b:8080/api/v1/events");
+    assertThat(t.active()).isEqualTo(B);
+  }
+
+  @Test
+  void noActiveNodeIsRetriedOnTheNextNodeAfterTheServersRetryAfterUntilOneServes() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(unavailable("no_active_node", "1"));
+    script.add(unavailable("no_active_node", "1"));
+    script.add(redirect("http://a:8080/api/v1/events"));
+    script.add(unavailable("resource_starting", "1"));
+    script.add(reply(201, "{}"));
+
+    assertThat(t.send(post(false)).status())
+        .as("a node that did not act may be asked again, even for a call that is not idempotent")
+        .isEqualTo(201);
+
+    assertThat(sent)
+        .extracting(s -> s.split(" ")[1])
+        .containsExactly(
+            "http://a:8080/api/v1/events",
+            "http://b:8080/api/v1/events",
+            "http://c:8080/api/v1/events",
+            "http://a:8080/api/v1/events",
+            "http://a:8080/api/v1/events");
+    assertThat(waits).hasSize(3).allMatch(w -> w.compareTo(Duration.ofSeconds(1)) >= 0);
+    assertThat(t.active()).isEqualTo(A);
+  }
+
+  @Test
+  void anUnknownOutcomeIsRetriedForAnIdempotentCall() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(new HttpTimeoutException("timed out"));
+    script.add(unavailable("database_unavailable", null));
+    script.add(reply(201, "{}"));
+
+    assertThat(t.send(post(true)).status()).isEqualTo(201);
+    assertThat(sent).hasSize(3);
+    assertThat(waits).hasSize(2);
+  }
+
+  @Test
+  void anUnknownOutcomeFailsACallThatIsNotIdempotent() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(new IOException("connection reset"));
+
+    assertThatThrownBy(() -> t.send(post(false)))
+        .isInstanceOfSatisfying(
+            VigilException.class, e -> assertThat(e.code()).isEqualTo("unreachable"));
+    assertThat(sent).hasSize(1);
+  }
+
+  @Test
+  void anUnknownServerErrorIsReturnedToACallThatIsNotIdempotent() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(unavailable("database_unavailable", null));
+
+    assertThat(t.send(post(false)).status()).isEqualTo(503);
+    assertThat(sent).hasSize(1);
+  }
+
+  @Test
+  void aCallGivesUpAfterItsFailoverTimeNamingWhatItSawLast() {
+    Transport t = transport(Duration.ofSeconds(5));
+    for (int i = 0; i < 100; i++) {
+      script.add(new ConnectException("refused"));
+    }
+
+    assertThatThrownBy(() -> t.send(get()))
+        .isInstanceOfSatisfying(
+            VigilException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("unreachable");
+              assertThat(e.status()).isZero();
+            });
+    assertThat(now.get()).isLessThanOrEqualTo(Duration.ofSeconds(5).toNanos());
+    assertThat(sent.size()).isBetween(4, 20);
+
+    script.clear();
+    for (int i = 0; i < 100; i++) {
+      script.add(unavailable("no_active_node", "1"));
+    }
+    assertThatThrownBy(() -> t.send(get()))
+        .isInstanceOfSatisfying(
+            VigilException.class, e -> assertThat(e.code()).isEqualTo("no_active_node"));
+  }
+
+  @Test
+  void aRefusedTokenIsReplacedOnceAndNotInALoop() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(reply(401, "{\"code\":\"invalid_token\",\"message\":\"m\"}"));
+    script.add(reply(200, "{}"));
+    assertThat(t.send(get()).status()).isEqualTo(200);
+    assertThat(tokensIssued).containsExactly("t1", "t2");
+
+    script.add(reply(401, "{\"code\":\"invalid_token\",\"message\":\"m\"}"));
+    script.add(reply(401, "{\"code\":\"invalid_token\",\"message\":\"m\"}"));
+    assertThat(t.send(get()).status()).isEqualTo(401);
+    assertThat(tokensIssued).hasSize(3);
+  }
+
+  @Test
+  void aRedirectLoopEnds() {
+    Transport t = transport(Duration.ofSeconds(30));
+    for (int i = 0; i < 10; i++) {
+      script.add(redirect(i % 2 == 0 ? "http://b:8080/x" : "http://a:8080/x"));
+    }
+    assertThatThrownBy(() -> t.send(get()))
+        .isInstanceOfSatisfying(
+            VigilException.class, e -> assertThat(e.code()).isEqualTo("too_many_redirects"));
+  }
+}
