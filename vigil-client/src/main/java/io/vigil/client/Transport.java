@@ -233,7 +233,26 @@ final class Transport {
     }
   }
 
-  private URI next(URI current) {
+  /** A bearer token for a call this transport does not send itself (the live stream). */
+  String token() {
+    return tokens.token(this);
+  }
+
+  void invalidate(String token) {
+    tokens.invalidate(token);
+  }
+
+  /** Records that {@code node} served a call: later calls go there first. */
+  void served(URI node) {
+    active = node;
+  }
+
+  /** Waits the backoff before retry number {@code attempt}, or the server's Retry-After. */
+  void backoff(int attempt, String retryAfterHeader) throws InterruptedException {
+    sleeper.sleep(backoff.delay(attempt, random.getAsDouble(), retryAfter(retryAfterHeader)));
+  }
+
+  URI next(URI current) {
     int i = nodes.indexOf(current);
     return nodes.get((i + 1) % nodes.size());
   }

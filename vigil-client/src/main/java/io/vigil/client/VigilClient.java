@@ -52,10 +52,12 @@ import javax.net.ssl.SSLContext;
 public final class VigilClient implements AutoCloseable {
 
   private final Transport transport;
+  private final HttpClient http;
   private final HttpClient ownedHttp;
 
-  private VigilClient(Transport transport, HttpClient ownedHttp) {
+  private VigilClient(Transport transport, HttpClient http, HttpClient ownedHttp) {
     this.transport = transport;
+    this.http = http;
     this.ownedHttp = ownedHttp;
   }
 
@@ -112,6 +114,25 @@ public final class VigilClient implements AutoCloseable {
       keyed.add(e.idempotencyKey() == null ? e.withIdempotencyKey(newKey()) : e);
     }
     return call("POST", "/api/v1/events", Map.of("events", keyed), true, StoredEvents.class);
+  }
+
+  /**
+   * Subscribes to the live stream of events and alarm changes; see {@link EventSubscription}.
+   *
+   * @param lastEventId the id of the last message already handled, to resume after it; null to
+   *     start with what is stored from now on
+   * @param listener gets each message once, in order, on the subscription's thread
+   * @param onError gets the error that ended the subscription for good (403, 400, …); may be null
+   */
+  public EventSubscription subscribe(
+      EventSubscription.Filter filter,
+      String lastEventId,
+      java.util.function.Consumer<StreamMessage> listener,
+      java.util.function.Consumer<VigilException> onError) {
+    EventSubscription s =
+        new EventSubscription(transport, http, filter, lastEventId, listener, onError);
+    s.start();
+    return s;
   }
 
   /**
@@ -257,7 +278,7 @@ public final class VigilClient implements AutoCloseable {
               random::nextDouble);
       transport.tokens(
           new TokenCache(credentials.clientId(), credentials.secret(), System::nanoTime));
-      return new VigilClient(transport, owned);
+      return new VigilClient(transport, client, owned);
     }
   }
 }
