@@ -139,8 +139,8 @@ public final class EventStream {
   }
 
   /**
-   * Answers a stream request: checks it can be served, then keeps the response open and sends from
-   * {@code from} (or, without it, from what is new after the request).
+   * Answers a stream request: checks it can be served, then keeps the response open and sends what
+   * follows {@code from} or, without it, what is committed after the request.
    *
    * @throws ApiException 406 {@code not_acceptable} unless the request accepts {@code
    *     text/event-stream}; 503 {@code event_server_stopped} while the resource does not run here,
@@ -168,6 +168,9 @@ public final class EventStream {
               + MAX_CLIENTS
               + " event streams; try again later or close streams no longer read.");
     }
+    // Without a last id the stream starts at what is committed now, fixed before the response
+    // begins: what the client posts once it has the response is sent to it.
+    StreamPosition start = from == null ? fence.readSettled(EventStream::highest) : from;
     new SseHandler(
             client -> {
               client.keepAlive();
@@ -175,15 +178,15 @@ public final class EventStream {
               client.onClose(() -> clients.remove(client));
               Thread.ofVirtual()
                   .name("vigil-event-stream-client")
-                  .start(() -> serve(client, filter, from));
+                  .start(() -> serve(client, filter, start));
             })
         .handle(ctx);
   }
 
   private void serve(SseClient client, StreamFilter filter, StreamPosition from) {
     try {
-      StreamPosition position = from == null ? awaitMark() : from;
-      while (position != null && running && !client.terminated()) {
+      StreamPosition position = from;
+      while (running && !client.terminated()) {
         StreamPosition target = awaitBeyond(position);
         if (!running) {
           break;
@@ -207,19 +210,6 @@ public final class EventStream {
     } finally {
       clients.remove(client);
       client.close();
-    }
-  }
-
-  /** The first settled mark, or null when the stream stopped first. */
-  private StreamPosition awaitMark() throws InterruptedException {
-    lock.lock();
-    try {
-      while (running && mark == null) {
-        moved.await();
-      }
-      return running ? mark : null;
-    } finally {
-      lock.unlock();
     }
   }
 
