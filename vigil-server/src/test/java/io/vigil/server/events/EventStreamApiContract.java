@@ -3,33 +3,21 @@ package io.vigil.server.events;
 import static io.vigil.server.testing.TestApiServer.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.http.HttpServer;
-import io.vigil.server.http.Json;
 import io.vigil.server.security.Principal;
 import io.vigil.server.security.Role;
 import io.vigil.server.testing.TestApiServer;
 import io.vigil.server.testing.TestHttp;
 import io.vigil.server.testing.TestHttp.Response;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
+import io.vigil.server.testing.TestSse;
+import io.vigil.server.testing.TestSse.Message;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,13 +31,12 @@ abstract class EventStreamApiContract {
 
   static final String OPERATOR = "operator-token";
   static final String VIEWER = "viewer-token";
-  static final Duration WAIT = Duration.ofSeconds(20);
 
   Database db;
   HttpServer server;
   EventStream stream;
   TestHttp http;
-  final List<Sse> open = new ArrayList<>();
+  final List<TestSse> open = new ArrayList<>();
 
   abstract Database openDatabase();
 
@@ -75,7 +62,7 @@ abstract class EventStreamApiContract {
 
   @AfterEach
   void stop() {
-    open.forEach(Sse::close);
+    open.forEach(TestSse::close);
     stream.stop();
     server.close();
     db.close();
@@ -86,7 +73,7 @@ abstract class EventStreamApiContract {
   @Test
   void aClientThatReconnectsWithItsLastIdGetsWhatFollowedNothingMissedNothingTwice()
       throws Exception {
-    Sse first = connect("", null);
+    TestSse first = connect("", null);
     post("door.forced", "external:door-1", "a");
     post("door.forced", "external:door-1", "b");
     Message a = first.next();
@@ -98,7 +85,7 @@ abstract class EventStreamApiContract {
     post("door.forced", "external:door-1", "c");
     batch("d", "e", "f");
 
-    Sse again = connect("", b.id());
+    TestSse again = connect("", b.id());
     post("door.forced", "external:door-1", "last");
     List<String> keys = new ArrayList<>();
     for (Message m = again.next(); ; m = again.next()) {
@@ -112,13 +99,13 @@ abstract class EventStreamApiContract {
 
   @Test
   void theLastIdMayComeInTheQueryForAClientThatCannotSetTheHeader() throws Exception {
-    Sse first = connect("", null);
+    TestSse first = connect("", null);
     post("door.forced", "external:door-1", "a");
     Message a = first.next();
     first.close();
     post("door.forced", "external:door-1", "b");
 
-    Sse again = connect("?lastEventId=" + a.id(), null);
+    TestSse again = connect("?lastEventId=" + a.id(), null);
 
     assertThat(key(again.next())).isEqualTo("b");
   }
@@ -126,7 +113,7 @@ abstract class EventStreamApiContract {
   @Test
   void withoutALastIdTheStreamStartsWithWhatIsNew() throws Exception {
     post("door.forced", "external:door-1", "before");
-    Sse sse = connect("", null);
+    TestSse sse = connect("", null);
     post("door.forced", "external:door-1", "after");
 
     assertThat(key(sse.next())).isEqualTo("after");
@@ -135,7 +122,7 @@ abstract class EventStreamApiContract {
   @Test
   void anAlarmRaisedByAnEventFollowsItWithTheAlarmAndItsChange() throws Exception {
     define("{\"name\":\"Door forced\",\"eventTypes\":[\"door.forced\"],\"priority\":1}");
-    Sse sse = connect("", null);
+    TestSse sse = connect("", null);
     post("door.forced", "external:door-1", "a");
 
     Message event = sse.next();
@@ -166,7 +153,8 @@ abstract class EventStreamApiContract {
   @Test
   void aFilterSendsOnlyTheKindsTypesAndSourceAskedFor() throws Exception {
     define("{\"name\":\"Door forced\",\"eventTypes\":[\"door.forced\"],\"priority\":1}");
-    Sse sse = connect("?kinds=events&type=door.forced,door.closed&source=external:door-1", null);
+    TestSse sse =
+        connect("?kinds=events&type=door.forced,door.closed&source=external:door-1", null);
     post("door.forced", "external:door-2", "other source");
     post("camera.motion", "external:door-1", "other type");
     post("door.closed", "external:door-1", "last");
@@ -184,7 +172,7 @@ abstract class EventStreamApiContract {
 
   @Test
   void aStoppedEventServerAnswersThatItIsNotRunningAndClosesItsStreams() throws Exception {
-    Sse sse = connect("", null);
+    TestSse sse = connect("", null);
     stream.stop();
 
     assertThat(sse.ended()).isTrue();
@@ -249,84 +237,11 @@ abstract class EventStreamApiContract {
    * Opens a stream as the viewer. Once the response has begun the stream has its starting point, so
    * what is posted next is sent.
    */
-  Sse connect(String query, String lastId) throws Exception {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + server.port() + "/api/v1/events/stream" + query))
-            .header("Authorization", "Bearer " + VIEWER)
-            .header("Accept", "text/event-stream");
-    if (lastId != null) {
-      b.header("Last-Event-ID", lastId);
-    }
-    HttpResponse<InputStream> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-    assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
-    Sse sse = new Sse(r.body());
+  TestSse connect(String query, String lastId) throws Exception {
+    TestSse sse =
+        TestSse.open(
+            "http://127.0.0.1:" + server.port() + "/api/v1/events/stream" + query, VIEWER, lastId);
     open.add(sse);
     return sse;
-  }
-
-  static final HttpClient CLIENT = HttpClient.newHttpClient();
-
-  /** One SSE message. */
-  record Message(String name, String id, JsonNode data) {}
-
-  /** A stream being read on its own thread; messages and its end are queued as they come. */
-  static final class Sse {
-    private static final Message END = new Message("", "", null);
-    private final InputStream body;
-    private final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
-
-    Sse(InputStream body) {
-      this.body = body;
-      Thread.ofVirtual().start(this::read);
-    }
-
-    private void read() {
-      try (var reader = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
-        String name = null;
-        String id = null;
-        StringBuilder data = new StringBuilder();
-        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-          if (line.isEmpty()) {
-            if (data.length() > 0) {
-              messages.add(new Message(name, id, Json.MAPPER.readTree(data.toString())));
-            }
-            name = null;
-            id = null;
-            data.setLength(0);
-          } else if (line.startsWith("event:")) {
-            name = line.substring(6).trim();
-          } else if (line.startsWith("id:")) {
-            id = line.substring(3).trim();
-          } else if (line.startsWith("data:")) {
-            data.append(line.substring(5).trim());
-          }
-        }
-      } catch (IOException e) {
-        // closed by the test or the server: the end is queued below
-      }
-      messages.add(END);
-    }
-
-    Message next() throws InterruptedException {
-      Message m = messages.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-      assertThat(m).as("a message within %s", WAIT).isNotNull();
-      assertThat(m).as("a message before the stream ended").isNotSameAs(END);
-      return m;
-    }
-
-    /** Whether the stream ended (within the wait) with no message before its end. */
-    boolean ended() throws InterruptedException {
-      return messages.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS) == END;
-    }
-
-    void close() {
-      try {
-        body.close();
-      } catch (IOException e) {
-        // already closed
-      }
-    }
   }
 }
