@@ -118,4 +118,33 @@ public final class EpochFence implements Fence {
   public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
     return jdbi.withHandle(work);
   }
+
+  /**
+   * Takes the epoch row with {@code FOR UPDATE}, which waits for every fenced write holding its
+   * share lock (each takes it before anything else) and keeps new ones waiting until the callback
+   * ends; then runs the callback in the same transaction. On PostgreSQL the wait is bounded by the
+   * statement timeout and an idle transaction by the idle timeout, as for a write, so that a
+   * process stopped in the middle never holds the lock that a takeover needs.
+   */
+  @Override
+  public <R, X extends Exception> R readSettled(HandleCallback<R, X> work) throws X {
+    return jdbi.inTransaction(
+        h -> {
+          if (dialect == Dialect.POSTGRESQL) {
+            // As for a write: a process that stops in the middle must not keep the lock.
+            h.createQuery(
+                    "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
+                        + " set_config('statement_timeout', '"
+                        + STATEMENT_TIMEOUT_MILLIS
+                        + "ms', true) AS statement")
+                .mapToMap()
+                .one();
+          }
+          h.createQuery("SELECT epoch FROM cluster_epoch WHERE role = :role FOR UPDATE")
+              .bind("role", LeaseStore.ROLE)
+              .mapTo(Long.class)
+              .findOne();
+          return work.withHandle(h);
+        });
+  }
 }

@@ -20,6 +20,16 @@ public interface Fence {
   /** Read-only work; never fenced, never holds locks longer than the callback. */
   <R, X extends Exception> R read(HandleCallback<R, X> work) throws X;
 
+  /**
+   * Read-only work that runs once every fenced write in flight has ended: it sees every write that
+   * committed before it, and a write it does not see has not yet drawn an id from any table's
+   * identity, so that id will be higher than every id it sees. The live event stream reads its
+   * high-water mark this way, so that a transaction that drew a lower id but commits later is never
+   * skipped. It briefly holds fenced writes back (for as long as the callback runs): keep the work
+   * to a few small queries.
+   */
+  <R, X extends Exception> R readSettled(HandleCallback<R, X> work) throws X;
+
   /** A fence that checks nothing: for parts tested without a failover controller. */
   static Fence unfenced(Jdbi jdbi) {
     return new Fence() {
@@ -31,6 +41,12 @@ public interface Fence {
       @Override
       public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
         return jdbi.withHandle(work);
+      }
+
+      // Without a fence there is no lock that writes hold: a plain read-only transaction.
+      @Override
+      public <R, X extends Exception> R readSettled(HandleCallback<R, X> work) throws X {
+        return jdbi.inTransaction(work);
       }
     };
   }

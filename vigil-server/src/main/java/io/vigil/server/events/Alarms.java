@@ -384,7 +384,7 @@ public final class Alarms {
     return t == null ? null : Timestamp.from(t);
   }
 
-  private static Alarm row(ResultSet rs, StatementContext ctx) throws SQLException {
+  static Alarm row(ResultSet rs, StatementContext ctx) throws SQLException {
     return new Alarm(
         rs.getLong("id"),
         rs.getString("state"),

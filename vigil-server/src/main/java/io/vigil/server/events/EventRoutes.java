@@ -13,9 +13,19 @@ import java.time.Instant;
 public final class EventRoutes implements RouteModule {
 
   private final EventStore events;
+  private final EventStream stream;
 
+  /** The routes without the live stream (tests of ingest and query). */
   public EventRoutes(EventStore events) {
+    this(events, null);
+  }
+
+  /**
+   * @param stream the live stream, or null to serve no {@code /api/v1/events/stream}
+   */
+  public EventRoutes(EventStore events, EventStream stream) {
     this.events = events;
+    this.stream = stream;
   }
 
   @Override
@@ -40,6 +50,26 @@ public final class EventRoutes implements RouteModule {
                     time(ctx, "until"),
                     ctx.queryParam("cursor"),
                     Requests.limit(ctx))));
+    if (stream != null) {
+      api.get(
+          "/api/v1/events/stream",
+          Permission.EVENTS_READ,
+          ctx -> {
+            StreamFilter filter =
+                StreamFilter.of(
+                    ctx.queryParam("kinds"),
+                    ctx.queryParams("type"),
+                    ctx.queryParam("source"),
+                    Api.principal(ctx).has(Permission.ALARMS_READ));
+            // Browsers' EventSource sends Last-Event-ID itself when it reconnects; a client that
+            // opens a new EventSource can only pass it in the query.
+            String last = ctx.header("Last-Event-ID");
+            StreamPosition from =
+                StreamPosition.parse(
+                    last == null || last.isEmpty() ? ctx.queryParam("lastEventId") : last);
+            stream.open(ctx, filter, from);
+          });
+    }
   }
 
   private static Instant time(Context ctx, String name) {

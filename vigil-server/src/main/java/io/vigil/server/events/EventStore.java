@@ -270,7 +270,7 @@ public final class EventStore {
     return total;
   }
 
-  private static Event row(ResultSet rs, StatementContext ctx) throws SQLException {
+  static Event row(ResultSet rs, StatementContext ctx) throws SQLException {
     return new Event(
         rs.getLong("id"),
         rs.getString("type"),

@@ -5,6 +5,7 @@ import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.collector.DataCollector;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventStore;
+import io.vigil.server.events.EventStream;
 import io.vigil.server.identity.IdentityProvider;
 import java.time.Duration;
 import java.util.List;
@@ -41,12 +42,13 @@ final class BuiltinResources {
       DataCollector collector,
       Duration sweepEvery,
       EventStore events,
-      EventRetention retention) {
+      EventRetention retention,
+      EventStream stream) {
     return List.of(
         new ClientAccessPoint(policy, httpLive),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
-        new EventServer(policy, events, retention),
+        new EventServer(policy, events, retention, stream),
         new DataCollectorResource(policy, collector, sweepEvery));
   }
 
@@ -254,7 +256,9 @@ final class BuiltinResources {
   /**
    * The event server: events are taken in and queried through the API, which only the owner serves;
    * while it runs it deletes events past their retention every {@link #PURGE_EVERY} (the first time
-   * a minute after it started), in bounded batches ({@link EventRetention}).
+   * a minute after it started), in bounded batches ({@link EventRetention}), and serves the live
+   * stream ({@link EventStream}), whose clients it disconnects when it stops so that they reconnect
+   * to the node that runs it next.
    */
   static final class EventServer extends Base {
     static final Duration PURGE_EVERY = Duration.ofMinutes(5);
@@ -263,11 +267,14 @@ final class BuiltinResources {
     private final EventStore events;
     private final EventRetention retention;
     private final Periodic purger;
+    private final EventStream stream;
 
-    EventServer(ResourcePolicy policy, EventStore events, EventRetention retention) {
+    EventServer(
+        ResourcePolicy policy, EventStore events, EventRetention retention, EventStream stream) {
       super(EVENT_SERVER, List.of(MANAGEMENT_SERVER), policy);
       this.events = events;
       this.retention = retention;
+      this.stream = stream;
       this.purger = new Periodic("vigil-event-purge", FIRST_PURGE, PURGE_EVERY, this::purge);
     }
 
@@ -277,6 +284,7 @@ final class BuiltinResources {
       if (retention.days() != 0) {
         purger.start();
       }
+      stream.start();
     }
 
     private void purge() {
@@ -294,6 +302,7 @@ final class BuiltinResources {
     @Override
     public void stop() {
       purger.stop();
+      stream.stop();
     }
 
     @Override

@@ -22,6 +22,7 @@ import io.vigil.server.db.Dialect;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventRoutes;
 import io.vigil.server.events.EventStore;
+import io.vigil.server.events.EventStream;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.http.ServerTls;
 import io.vigil.server.identity.IdentityProvider;
@@ -155,6 +156,11 @@ public final class Node implements AutoCloseable {
               Clock.systemUTC(),
               settings.adminPassword);
       EventStore events = new EventStore(fence);
+      // A comment on an idle stream well within the HTTP idle timeout (at least 1 s).
+      EventStream stream =
+          new EventStream(
+              fence,
+              Duration.ofMillis(Math.min(15_000L, settings.http.idleTimeoutSeconds * 1000L / 2)));
       SiteEvents siteEvents = EventStore.siteEvents();
       ManagementRoutes management =
           new ManagementRoutes(
@@ -179,7 +185,8 @@ public final class Node implements AutoCloseable {
                   siteEvents),
               Duration.ofMillis(settings.collector.sweepIntervalMillis),
               events,
-              EventRetention.ofDays(settings.events.retentionDays));
+              EventRetention.ofDays(settings.events.retentionDays),
+              stream);
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
@@ -214,7 +221,7 @@ public final class Node implements AutoCloseable {
                   gate.routes(),
                   idp.routes(),
                   management,
-                  new EventRoutes(events),
+                  new EventRoutes(events, stream),
                   new io.vigil.server.events.AlarmRoutes(
                       new io.vigil.server.events.AlarmDefinitions(fence),
                       new io.vigil.server.events.Alarms(fence)),

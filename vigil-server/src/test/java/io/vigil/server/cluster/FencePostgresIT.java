@@ -122,4 +122,60 @@ class FencePostgresIT {
       storeA.close();
     }
   }
+
+  private static long insertEvent(org.jdbi.v3.core.Handle h, String key) {
+    return h.createUpdate(
+            "INSERT INTO events (source, idempotency_key, type, severity, event_time, received_at)"
+                + " VALUES ('external:door', :key, 'door.forced', 'warning', CURRENT_TIMESTAMP,"
+                + " CURRENT_TIMESTAMP)")
+        .bind("key", key)
+        .executeAndReturnGeneratedKeys("id")
+        .mapTo(Long.class)
+        .one();
+  }
+
+  private static java.util.List<Long> eventIds(org.jdbi.v3.core.Handle h) {
+    return h.createQuery("SELECT id FROM events WHERE source = 'external:door' ORDER BY id")
+        .mapTo(Long.class)
+        .list();
+  }
+
+  /**
+   * The live stream's high-water mark: a write that drew a lower id but commits after a higher one
+   * is invisible to a plain read, and a settled read waits for it and sees it.
+   */
+  @Test
+  void aSettledReadWaitsForTheWritesInFlightAndSeesTheLowerIdsTheyDrew() throws Exception {
+    LeaseStore storeA = store(a, "a");
+    try {
+      EpochFence fence = new EpochFence(a.jdbi(), Dialect.POSTGRESQL, "a", why -> {});
+      fence.epoch(storeA.acquire(AcquireMode.FREE, null, Epoch.NONE).value());
+      a.jdbi().useHandle(h -> h.execute("DELETE FROM events WHERE source = 'external:door'"));
+      CompletableFuture<Long> slow =
+          CompletableFuture.supplyAsync(
+              () ->
+                  fence.write(
+                      h -> {
+                        long id = insertEvent(h, "slow");
+                        h.execute("SELECT pg_sleep(1.8)"); // under the 2 s statement timeout
+                        return id;
+                      }));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (activeSleeps("a") == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(activeSleeps("a")).as("the slow write is in flight").isEqualTo(1);
+      long fast = fence.write(h -> insertEvent(h, "fast"));
+
+      java.util.List<Long> plain = fence.read(FencePostgresIT::eventIds);
+      java.util.List<Long> settled = fence.readSettled(FencePostgresIT::eventIds);
+      long lower = slow.get(10, TimeUnit.SECONDS);
+
+      assertThat(lower).isLessThan(fast);
+      assertThat(plain).as("a plain read while the slow write is open").containsExactly(fast);
+      assertThat(settled).containsExactly(lower, fast);
+    } finally {
+      storeA.close();
+    }
+  }
 }

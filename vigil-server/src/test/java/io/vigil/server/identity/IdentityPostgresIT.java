@@ -51,6 +51,11 @@ class IdentityPostgresIT {
             public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
               return db.jdbi().withHandle(work);
             }
+
+            @Override
+            public <R, X extends Exception> R readSettled(HandleCallback<R, X> work) throws X {
+              return db.jdbi().inTransaction(work);
+            }
           };
       Settings settings = new Settings();
       settings.node.advertisedUrl = "http://vigil.test:8080";

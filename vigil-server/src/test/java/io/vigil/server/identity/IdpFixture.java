@@ -298,6 +298,11 @@ final class IdpFixture implements AutoCloseable {
     }
 
     @Override
+    public <R, X extends Exception> R readSettled(HandleCallback<R, X> work) throws X {
+      return inner.readSettled(work);
+    }
+
+    @Override
     public <R, X extends Exception> R read(HandleCallback<R, X> work) throws X {
       return inner.read(work);
     }
