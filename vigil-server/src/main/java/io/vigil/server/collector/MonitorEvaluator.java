@@ -10,8 +10,7 @@ import java.util.List;
  *
  * <ul>
  *   <li>The samples taken in the calculation interval up to {@code now} (after its start, up to and
- *       including {@code now}) are averaged, so a single
- *       spike among normal values raises nothing.
+ *       including {@code now}) are averaged, so a single spike among normal values raises nothing.
  *   <li>A decision needs samples that cover at least half the interval (the oldest in the window is
  *       that old); until then, and when no sample arrived in the interval (a server that stopped
  *       sending the figure, or went offline), the state stays as it was.

@@ -3,6 +3,7 @@ package io.vigil.server.node;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.SystemMonitor;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventStore;
 import io.vigil.server.identity.IdentityProvider;
@@ -40,6 +41,8 @@ final class BuiltinResources {
       DataSource db,
       DataCollector collector,
       Duration sweepEvery,
+      SystemMonitor monitor,
+      Duration monitorEvery,
       EventStore events,
       EventRetention retention) {
     return List.of(
@@ -47,7 +50,7 @@ final class BuiltinResources {
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
         new EventServer(policy, events, retention),
-        new DataCollectorResource(policy, collector, sweepEvery));
+        new DataCollectorResource(policy, collector, sweepEvery, monitor, monitorEvery));
   }
 
   abstract static class Base implements Resource {
@@ -197,24 +200,54 @@ final class BuiltinResources {
 
   /**
    * The data collector: while it runs it sweeps for servers whose heartbeats stopped every {@code
-   * sweepEvery} ({@link DataCollector#sweep}). Heartbeats themselves are requests to the management
-   * server; this resource only watches for their absence.
+   * sweepEvery} ({@link DataCollector#sweep}), and runs the system monitor's calculation every
+   * {@code monitorEvery} ({@link SystemMonitor#tick}) and its history rollup. Heartbeats themselves
+   * are requests to the management server, which hands their figures to the monitor.
    */
   static final class DataCollectorResource extends Base {
     private final DataCollector collector;
+    private final SystemMonitor monitor;
     private final Periodic sweeper;
+    private final Periodic calculator;
     private volatile boolean failing;
+    private volatile boolean monitorFailing;
 
-    DataCollectorResource(ResourcePolicy policy, DataCollector collector, Duration sweepEvery) {
+    DataCollectorResource(
+        ResourcePolicy policy,
+        DataCollector collector,
+        Duration sweepEvery,
+        SystemMonitor monitor,
+        Duration monitorEvery) {
       super(DATA_COLLECTOR, List.of(MANAGEMENT_SERVER), policy);
       this.collector = collector;
+      this.monitor = monitor;
       this.sweeper = new Periodic("vigil-data-collector", sweepEvery, sweepEvery, this::sweep);
+      this.calculator =
+          new Periodic("vigil-system-monitor", monitorEvery, monitorEvery, this::calculate);
     }
 
     @Override
     public void start(long epoch) {
       failing = false;
+      monitorFailing = false;
       sweeper.start();
+      // Samples gathered before (a previous term as owner) are stale: start with empty windows.
+      monitor.reset();
+      calculator.start();
+    }
+
+    private void calculate() {
+      try {
+        monitor.tick();
+        monitor.rollup();
+        monitorFailing = false;
+      } catch (RuntimeException e) {
+        // As for the sweep: retried next round, a run of failures logged once.
+        if (!monitorFailing) {
+          LOG.warn("Calculating the system monitor's states failed: {}", e.getMessage());
+        }
+        monitorFailing = true;
+      }
     }
 
     private void sweep() {
@@ -236,6 +269,7 @@ final class BuiltinResources {
     @Override
     public void stop() {
       sweeper.stop();
+      calculator.stop();
     }
 
     @Override

@@ -14,8 +14,10 @@ import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.cluster.RolePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.MonitorRoutes;
 import io.vigil.server.collector.ServerLiveness;
 import io.vigil.server.collector.SiteEvents;
+import io.vigil.server.collector.SystemMonitor;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
@@ -156,9 +158,12 @@ public final class Node implements AutoCloseable {
               settings.adminPassword);
       EventStore events = new EventStore(fence);
       SiteEvents siteEvents = EventStore.siteEvents();
+      SystemMonitor monitor =
+          new SystemMonitor(
+              fence, siteEvents, Clock.systemUTC(), settings.collector.monitorHistoryDays);
       ManagementRoutes management =
           new ManagementRoutes(
-              new ServerRegistry(fence, db.dialect(), siteEvents),
+              new ServerRegistry(fence, db.dialect(), siteEvents, monitor::record),
               new Devices(fence, ring),
               new SiteSettings(fence),
               new AuditLog(db.jdbi()));
@@ -178,6 +183,8 @@ public final class Node implements AutoCloseable {
                   new ServerLiveness(settings.collector.missedHeartbeats),
                   siteEvents),
               Duration.ofMillis(settings.collector.sweepIntervalMillis),
+              monitor,
+              Duration.ofSeconds(settings.collector.monitorTickSeconds),
               events,
               EventRetention.ofDays(settings.events.retentionDays));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
@@ -218,6 +225,7 @@ public final class Node implements AutoCloseable {
                   new io.vigil.server.events.AlarmRoutes(
                       new io.vigil.server.events.AlarmDefinitions(fence),
                       new io.vigil.server.events.Alarms(fence)),
+                  new MonitorRoutes(monitor),
                   Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);
