@@ -31,6 +31,14 @@ public enum MonitorFigure {
     return id;
   }
 
+  /**
+   * The figure's name in event types, which are dotted lower-case names: {@code cpu}, {@code
+   * memory}, {@code disk_free}, {@code storage_free}.
+   */
+  public String eventName() {
+    return id.replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
+  }
+
   public boolean higherIsWorse() {
     return higherIsWorse;
   }

@@ -35,6 +35,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.StatementContext;
 
 /**
  * The system monitor. Heartbeats reach only the node that owns the role, which keeps each server's
@@ -42,8 +43,8 @@ import org.jdbi.v3.core.statement.PreparedBatch;
  * {@code UPDATE}). Every calculation tick ({@link #tick}, run by the {@code data-collector}
  * resource) averages each figure's calculation interval ({@link MonitorEvaluator}) and, in one
  * fenced transaction, writes one history row per server and figure (a batch), the states that
- * changed, and a {@code monitor.<figure>.<state>} event for each change, so that an alarm
- * definition can raise an alarm on it.
+ * changed, and a {@code monitor.<figure>.<state>} event (e.g. {@code monitor.disk_free.critical})
+ * for each change, so that an alarm definition can raise an alarm on it.
  *
  * <p>After a failover the new owner starts with empty windows and decides nothing until it has
  * samples covering half an interval; it reads the persisted states, so a state that did not change
@@ -271,7 +272,7 @@ public final class SystemMonitor {
     String what = f.higherIsWorse() ? "" : " (lower is worse)";
     events.raise(
         h,
-        "monitor." + f.id() + "." + r.level().id(),
+        "monitor." + f.eventName() + "." + r.level().id(),
         server.id().toString(),
         r.level().severity(),
         "Server \""
@@ -410,59 +411,85 @@ public final class SystemMonitor {
             .bind("from", from)
             .bind("boundary", Timestamp.from(boundary))
             .bind("batch", batch)
-            .map(
-                (rs, ctx) ->
-                    new HistoryRow(
-                        rs.getLong("id"),
-                        rs.getObject("server_id", UUID.class),
-                        rs.getString("figure"),
-                        Sql.instant(rs.getTimestamp("taken_at")),
-                        rs.getDouble("average"),
-                        rs.getInt("samples")))
+            .map(SystemMonitor::historyRow)
             .list();
-    int read = rows.size();
-    if (rows.size() == batch) {
-      // A full batch may have cut the last bucket in two: leave that bucket to the next batch,
-      // unless it is the only one.
-      long last = bucket(rows.get(rows.size() - 1).at(), bucketSeconds);
-      List<HistoryRow> whole =
-          rows.stream().filter(r -> bucket(r.at(), bucketSeconds) != last).toList();
-      if (!whole.isEmpty()) {
-        rows = whole;
-      }
-    }
     if (rows.isEmpty()) {
-      return new int[] {0, read};
+      return new int[] {0, 0};
     }
     record Key(UUID server, String figure, long bucket) {}
     Map<Key, double[]> sums = new LinkedHashMap<>();
+    long first = Long.MAX_VALUE;
+    long last = Long.MIN_VALUE;
     for (HistoryRow r : rows) {
-      double[] s =
-          sums.computeIfAbsent(
-              new Key(r.server(), r.figure(), bucket(r.at(), bucketSeconds)), k -> new double[2]);
+      long b = bucket(r.at(), bucketSeconds);
+      first = Math.min(first, b);
+      last = Math.max(last, b);
+      double[] s = sums.computeIfAbsent(new Key(r.server(), r.figure(), b), k -> new double[2]);
       int n = Math.max(1, r.n());
       s[0] += r.avg() * n;
       s[1] += n;
     }
+    // A bucket may have been begun by an earlier batch (a batch can end inside one): merge into its
+    // row rather than write a second.
+    Map<Key, HistoryRow> existing = new HashMap<>();
+    h.createQuery(
+            "SELECT id, server_id, figure, taken_at, average, samples FROM monitor_history WHERE"
+                + " resolution = :to AND taken_at >= :first AND taken_at <= :last")
+        .bind("to", to)
+        .bind("first", Timestamp.from(Instant.ofEpochSecond(first)))
+        .bind("last", Timestamp.from(Instant.ofEpochSecond(last)))
+        .map(SystemMonitor::historyRow)
+        .forEach(
+            r -> existing.put(new Key(r.server(), r.figure(), bucket(r.at(), bucketSeconds)), r));
     PreparedBatch insert =
         h.prepareBatch(
             "INSERT INTO monitor_history (server_id, figure, resolution, taken_at, average,"
                 + " samples) VALUES (:server, :figure, :resolution, :at, :average, :samples)");
-    sums.forEach(
-        (k, s) ->
-            insert
-                .bind("server", k.server())
-                .bind("figure", k.figure())
-                .bind("resolution", to)
-                .bind("at", Timestamp.from(Instant.ofEpochSecond(k.bucket())))
-                .bind("average", s[0] / s[1])
-                .bind("samples", (int) s[1])
-                .add());
-    insert.execute();
+    PreparedBatch merge =
+        h.prepareBatch(
+            "UPDATE monitor_history SET average = :average, samples = :samples WHERE id = :id");
+    for (Map.Entry<Key, double[]> e : sums.entrySet()) {
+      Key k = e.getKey();
+      double[] s = e.getValue();
+      HistoryRow before = existing.get(k);
+      if (before != null) {
+        int n = Math.max(1, before.n());
+        merge
+            .bind("id", before.id())
+            .bind("average", (s[0] + before.avg() * n) / (s[1] + n))
+            .bind("samples", (int) s[1] + n)
+            .add();
+      } else {
+        insert
+            .bind("server", k.server())
+            .bind("figure", k.figure())
+            .bind("resolution", to)
+            .bind("at", Timestamp.from(Instant.ofEpochSecond(k.bucket())))
+            .bind("average", s[0] / s[1])
+            .bind("samples", (int) s[1])
+            .add();
+      }
+    }
+    if (insert.size() > 0) {
+      insert.execute();
+    }
+    if (merge.size() > 0) {
+      merge.execute();
+    }
     PreparedBatch delete = h.prepareBatch("DELETE FROM monitor_history WHERE id = :id");
     rows.forEach(r -> delete.bind("id", r.id()).add());
     delete.execute();
-    return new int[] {rows.size(), read};
+    return new int[] {rows.size(), rows.size()};
+  }
+
+  private static HistoryRow historyRow(ResultSet rs, StatementContext ctx) throws SQLException {
+    return new HistoryRow(
+        rs.getLong("id"),
+        rs.getObject("server_id", UUID.class),
+        rs.getString("figure"),
+        Sql.instant(rs.getTimestamp("taken_at")),
+        rs.getDouble("average"),
+        rs.getInt("samples"));
   }
 
   private static long bucket(Instant at, long seconds) {
@@ -1032,7 +1059,7 @@ public final class SystemMonitor {
               h.createQuery(
                       "SELECT taken_at, average, samples FROM monitor_history WHERE server_id ="
                           + " :server AND figure = :figure AND taken_at >= :from AND taken_at <="
-                          + " :to ORDER BY taken_at")
+                          + " :to ORDER BY taken_at, id")
                   .bind("server", server)
                   .bind("figure", figure.id())
                   .bind("from", Timestamp.from(from))

@@ -166,6 +166,13 @@ class MonitorEvaluatorTest {
   }
 
   @Test
+  void eventNamesAreLowerCase() {
+    assertEquals("cpu", MonitorFigure.CPU.eventName());
+    assertEquals("disk_free", MonitorFigure.DISK_FREE.eventName());
+    assertEquals("storage_free", MonitorFigure.STORAGE_FREE.eventName());
+  }
+
+  @Test
   void thresholdLevelsMustRunInTheFiguresDirection() {
     assertNull(CPU.problem(MonitorFigure.CPU));
     assertTrue(new MonitorThreshold(95, 80, 60).problem(MonitorFigure.CPU).contains("at or above"));
