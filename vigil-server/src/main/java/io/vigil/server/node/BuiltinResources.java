@@ -3,6 +3,7 @@ package io.vigil.server.node;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.SiteFigures;
 import io.vigil.server.collector.SystemMonitor;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventStore;
@@ -43,6 +44,7 @@ final class BuiltinResources {
       Duration sweepEvery,
       SystemMonitor monitor,
       Duration monitorEvery,
+      SiteFigures figures,
       EventStore events,
       EventRetention retention) {
     return List.of(
@@ -50,7 +52,7 @@ final class BuiltinResources {
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
         new EventServer(policy, events, retention),
-        new DataCollectorResource(policy, collector, sweepEvery, monitor, monitorEvery));
+        new DataCollectorResource(policy, collector, sweepEvery, monitor, monitorEvery, figures));
   }
 
   abstract static class Base implements Resource {
@@ -201,12 +203,15 @@ final class BuiltinResources {
   /**
    * The data collector: while it runs it sweeps for servers whose heartbeats stopped every {@code
    * sweepEvery} ({@link DataCollector#sweep}), and runs the system monitor's calculation every
-   * {@code monitorEvery} ({@link SystemMonitor#tick}) and its history rollup. Heartbeats themselves
-   * are requests to the management server, which hands their figures to the monitor.
+   * {@code monitorEvery} ({@link SystemMonitor#tick}) and its history rollup; with each sweep it
+   * refreshes the site figures on {@code /metrics} when they are older than a few seconds ({@link
+   * SiteFigures}), and clears them when it stops. Heartbeats themselves are requests to the
+   * management server, which hands their figures to the monitor.
    */
   static final class DataCollectorResource extends Base {
     private final DataCollector collector;
     private final SystemMonitor monitor;
+    private final SiteFigures figures;
     private final Periodic sweeper;
     private final Periodic calculator;
     private volatile boolean failing;
@@ -217,10 +222,12 @@ final class BuiltinResources {
         DataCollector collector,
         Duration sweepEvery,
         SystemMonitor monitor,
-        Duration monitorEvery) {
+        Duration monitorEvery,
+        SiteFigures figures) {
       super(DATA_COLLECTOR, List.of(MANAGEMENT_SERVER), policy);
       this.collector = collector;
       this.monitor = monitor;
+      this.figures = figures;
       this.sweeper = new Periodic("vigil-data-collector", sweepEvery, sweepEvery, this::sweep);
       this.calculator =
           new Periodic("vigil-system-monitor", monitorEvery, monitorEvery, this::calculate);
@@ -253,6 +260,7 @@ final class BuiltinResources {
     private void sweep() {
       try {
         collector.sweep();
+        figures.refresh();
         failing = false;
       } catch (RuntimeException e) {
         // Deposed (a fenced write refused) or the database away: the next round tries again,
@@ -270,6 +278,7 @@ final class BuiltinResources {
     public void stop() {
       sweeper.stop();
       calculator.stop();
+      figures.clear();
     }
 
     @Override

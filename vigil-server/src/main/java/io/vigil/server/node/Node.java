@@ -17,6 +17,7 @@ import io.vigil.server.collector.DataCollector;
 import io.vigil.server.collector.MonitorRoutes;
 import io.vigil.server.collector.ServerLiveness;
 import io.vigil.server.collector.SiteEvents;
+import io.vigil.server.collector.SiteFigures;
 import io.vigil.server.collector.SystemMonitor;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
@@ -156,8 +157,14 @@ public final class Node implements AutoCloseable {
               StoreTrust.sslContext(store),
               Clock.systemUTC(),
               settings.adminPassword);
-      EventStore events = new EventStore(fence);
-      SiteEvents siteEvents = EventStore.siteEvents();
+      SiteFigures figures = new SiteFigures(fence, Clock.systemUTC(), metrics);
+      EventStore events = new EventStore(fence, figures::stored);
+      SiteEvents storeSiteEvents = EventStore.siteEvents();
+      SiteEvents siteEvents =
+          (h, type, source, severity, message, data) -> {
+            storeSiteEvents.raise(h, type, source, severity, message, data);
+            figures.stored(1);
+          };
       SystemMonitor monitor =
           new SystemMonitor(
               fence, siteEvents, Clock.systemUTC(), settings.collector.monitorHistoryDays);
@@ -185,6 +192,7 @@ public final class Node implements AutoCloseable {
               Duration.ofMillis(settings.collector.sweepIntervalMillis),
               monitor,
               Duration.ofSeconds(settings.collector.monitorTickSeconds),
+              figures,
               events,
               EventRetention.ofDays(settings.events.retentionDays));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);

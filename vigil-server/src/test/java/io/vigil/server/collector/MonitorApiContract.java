@@ -5,6 +5,7 @@ import static io.vigil.server.testing.TestApiServer.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
 import io.vigil.server.db.Database;
@@ -52,6 +53,8 @@ abstract class MonitorApiContract {
   TestHttp http;
   MutableClock clock;
   SystemMonitor monitor;
+  SimpleMeterRegistry metrics;
+  SiteFigures figures;
 
   abstract Database openDatabase();
 
@@ -66,6 +69,8 @@ abstract class MonitorApiContract {
     Fence fence = Fence.unfenced(db.jdbi());
     clock = new MutableClock(Instant.parse("2026-03-01T12:00:00Z"));
     monitor = new SystemMonitor(fence, EventStore.siteEvents(), clock, 90);
+    metrics = new SimpleMeterRegistry();
+    figures = new SiteFigures(fence, clock, metrics);
     server =
         TestApiServer.start(
             callers,
@@ -77,7 +82,7 @@ abstract class MonitorApiContract {
                     new Devices(fence, new TestProtector()),
                     new SiteSettings(fence),
                     new AuditLog(db.jdbi())),
-                new EventRoutes(new EventStore(fence)),
+                new EventRoutes(new EventStore(fence, figures::stored)),
                 new AlarmRoutes(new AlarmDefinitions(fence), new Alarms(fence)),
                 new MonitorRoutes(monitor)));
     http = new TestHttp("http://127.0.0.1:" + server.port());
@@ -437,5 +442,53 @@ abstract class MonitorApiContract {
     assertThat(send("PUT", "/api/v1/monitor/thresholds", VIEWER, "{\"types\":{}}", null).status())
         .isEqualTo(403);
     assertThat(http.get("/api/v1/monitor/thresholds", VIEWER).status()).isEqualTo(200);
+  }
+
+  double gauge(String name, String... tags) {
+    var gauge = metrics.find(name).tags(tags).gauge();
+    return gauge == null ? 0 : gauge.value();
+  }
+
+  @Test
+  void siteFiguresOnMetricsComeFromASnapshotRefreshedAtMostEveryFewSeconds() {
+    String busy = register("rec-busy", "recording-server");
+    String calm = register("rec-calm", "recording-server");
+    send(
+        "POST",
+        "/api/v1/alarm-definitions",
+        OPERATOR,
+        "{\"name\":\"CPU\",\"eventTypes\":[\"monitor.cpu.critical\"],\"priority\":2}",
+        null);
+    beatFor(60, Map.of(busy, cpu(99), calm, cpu(20)));
+    monitor.tick();
+    String event =
+        "{\"type\":\"door.forced\",\"source\":\"external:door\",\"severity\":\"info\","
+            + "\"idempotencyKey\":\"k1\"}";
+    assertThat(send("POST", "/api/v1/events", OPERATOR, event, null).status()).isEqualTo(201);
+    assertThat(send("POST", "/api/v1/events", OPERATOR, event, null).status()).isIn(200, 201);
+    assertThat(metrics.find("vigil.site.events.stored").counter().count())
+        .as("a retried post counts once")
+        .isEqualTo(1.0);
+
+    figures.refresh();
+    assertThat(gauge("vigil.site.servers", "connection", "online", "state", "critical"))
+        .isEqualTo(1.0);
+    assertThat(gauge("vigil.site.servers", "connection", "online", "state", "normal"))
+        .isEqualTo(1.0);
+    assertThat(gauge("vigil.site.alarms", "state", "new", "priority", "2")).isEqualTo(1.0);
+
+    register("rec-new", "recording-server");
+    figures.refresh();
+    assertThat(gauge("vigil.site.servers", "connection", "unknown", "state", "unknown"))
+        .as("the snapshot is not read again within a few seconds")
+        .isZero();
+    clock.advance(Duration.ofSeconds(5));
+    figures.refresh();
+    assertThat(gauge("vigil.site.servers", "connection", "unknown", "state", "unknown"))
+        .isEqualTo(1.0);
+
+    figures.clear();
+    assertThat(metrics.find("vigil.site.servers").gauges()).isEmpty();
+    assertThat(metrics.find("vigil.site.alarms").gauges()).isEmpty();
   }
 }
