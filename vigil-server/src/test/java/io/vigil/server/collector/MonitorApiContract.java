@@ -198,6 +198,30 @@ abstract class MonitorApiContract {
   }
 
   @Test
+  void aNewOwnerAfterFailoverStartsEmptyAndRaisesNoEventTwice() {
+    String busy = register("rec-busy", "recording-server");
+    beatFor(60, Map.of(busy, cpu(99)));
+    assertThat(monitor.tick()).isEqualTo(1);
+
+    // Another node takes the role: its monitor has no samples but the same database.
+    SystemMonitor successor =
+        new SystemMonitor(Fence.unfenced(db.jdbi()), EventStore.siteEvents(), clock, 90);
+    successor.record(
+        UUID.fromString(busy),
+        new io.vigil.server.management.Server.Load(99.0, null, null, null, null, null, null));
+    assertThat(successor.tick()).as("one sample decides nothing").isZero();
+    for (int i = 0; i < 12; i++) {
+      clock.advance(Duration.ofSeconds(5));
+      successor.record(
+          UUID.fromString(busy),
+          new io.vigil.server.management.Server.Load(99.0, null, null, null, null, null, null));
+    }
+    assertThat(successor.tick()).as("still critical: no new event").isZero();
+    assertThat(eventTypes(busy)).containsExactly("monitor.cpu.critical");
+    assertThat(figure(overview().get(0), "cpu").get("state").asText()).isEqualTo("critical");
+  }
+
+  @Test
   void aSpikeRaisesNothingAndTheStateReturnsToNormalPastTheMargin() {
     String rec = register("rec-1", "recording-server");
     beatFor(30, Map.of(rec, cpu(30)));
@@ -404,6 +428,29 @@ abstract class MonitorApiContract {
                         .list());
     assertThat(resolutions).containsExactly("minute", "minute");
     assertThat(monitor.rollupNow(5, 100)).as("nothing left to roll up").isZero();
+
+    // Hour rows past the history retention (90 days here) are deleted; younger ones stay.
+    db.jdbi()
+        .useHandle(
+            h -> {
+              for (int days : new int[] {100, 80}) {
+                h.createUpdate(
+                        "INSERT INTO monitor_history (server_id, figure, resolution, taken_at,"
+                            + " average, samples) VALUES (:s, 'memory', 'hour', :at, 50, 720)")
+                    .bind("s", server)
+                    .bind("at", Timestamp.from(Instant.now().minus(Duration.ofDays(days))))
+                    .execute();
+              }
+            });
+    assertThat(monitor.rollupNow(5, 100)).isEqualTo(1);
+    int memoryRows =
+        db.jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery("SELECT COUNT(*) FROM monitor_history WHERE figure = 'memory'")
+                        .mapTo(Integer.class)
+                        .one());
+    assertThat(memoryRows).isEqualTo(1);
 
     Response older =
         http.get(
