@@ -164,7 +164,7 @@ public final class SystemMonitor {
    * Averages every server's windows and writes history, states and events in one fenced
    * transaction.
    *
-   * @return how many figure states changed
+   * @return how many figure states changed with an event (a first decision of normal raises none)
    * @throws io.vigil.server.cluster.FencedException when this node no longer owns the role
    */
   public int tick() {
