@@ -259,6 +259,17 @@ public final class Settings {
     /** How often the owner looks for servers that stopped sending heartbeats. */
     @JsonProperty("SweepIntervalMillis")
     public long sweepIntervalMillis = 1000;
+
+    /**
+     * How often the owner's system monitor averages each figure's calculation interval, writes a
+     * history point per server and figure and raises threshold events.
+     */
+    @JsonProperty("MonitorTickSeconds")
+    public int monitorTickSeconds = 30;
+
+    /** Days the system monitor keeps hourly history; 0 keeps it for ever. */
+    @JsonProperty("MonitorHistoryDays")
+    public int monitorHistoryDays = 90;
   }
 
   /** The event server. */

@@ -356,11 +356,16 @@ public final class SettingsLoader {
     if (s.collector.missedHeartbeats < 1
         || s.collector.missedHeartbeats > 100
         || s.collector.sweepIntervalMillis < 100
-        || s.collector.sweepIntervalMillis > 60_000) {
+        || s.collector.sweepIntervalMillis > 60_000
+        || s.collector.monitorTickSeconds < 5
+        || s.collector.monitorTickSeconds > 600
+        || s.collector.monitorHistoryDays < 0
+        || s.collector.monitorHistoryDays > 3650) {
       throw new ConfigException(
           "Collector settings in "
               + file
-              + " are out of range: MissedHeartbeats 1-100, SweepIntervalMillis 100-60000.");
+              + " are out of range: MissedHeartbeats 1-100, SweepIntervalMillis 100-60000,"
+              + " MonitorTickSeconds 5-600, MonitorHistoryDays 0-3650.");
     }
     if (s.database.poolSize < 2) {
       throw new ConfigException("Database.PoolSize must be at least 2 in " + file + ".");

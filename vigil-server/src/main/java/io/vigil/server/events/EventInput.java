@@ -233,7 +233,7 @@ public final class EventInput {
   }
 
   /** An ISO-8601 date and time with an offset between the years 1970 and 9999, or empty. */
-  static Optional<Instant> parseTime(String value) {
+  public static Optional<Instant> parseTime(String value) {
     try {
       OffsetDateTime t = OffsetDateTime.parse(value);
       if (t.getYear() >= 1970 && t.getYear() < YEAR_LIMIT) {
@@ -246,7 +246,7 @@ public final class EventInput {
   }
 
   /** 400 {@code invalid_time} for {@code what} (the field or parameter and its value). */
-  static ApiException invalidTime(String what) {
+  public static ApiException invalidTime(String what) {
     return ApiException.badRequest(
         "invalid_time",
         what

@@ -60,7 +60,7 @@ public record Page<T>(List<T> items, String nextCursor) {
   private static final String PREFIX = "name>";
 
   /** Encodes the sort key of the last item of a page as a cursor. */
-  static String cursorAfter(String nameKey) {
+  public static String cursorAfter(String nameKey) {
     return Base64.getUrlEncoder()
         .withoutPadding()
         .encodeToString((PREFIX + nameKey).getBytes(StandardCharsets.UTF_8));
@@ -72,7 +72,7 @@ public record Page<T>(List<T> items, String nextCursor) {
    * @throws ApiException 400 {@code invalid_cursor} for anything {@link #cursorAfter} cannot have
    *     made: not base64url in its canonical form, not UTF-8, or without the prefix
    */
-  static String decodeCursor(String cursor) {
+  public static String decodeCursor(String cursor) {
     if (cursor == null || cursor.isEmpty()) {
       return null;
     }

@@ -43,11 +43,25 @@ public final class ServerRegistry {
   private final Fence fence;
   private final Dialect dialect;
   private final SiteEvents events;
+  private final java.util.function.BiConsumer<UUID, Server.Load> figures;
 
   public ServerRegistry(Fence fence, Dialect dialect, SiteEvents events) {
+    this(fence, dialect, events, (id, load) -> {});
+  }
+
+  /**
+   * @param figures takes the load figures of each heartbeat that was recorded (the system monitor's
+   *     samples), after its transaction committed
+   */
+  public ServerRegistry(
+      Fence fence,
+      Dialect dialect,
+      SiteEvents events,
+      java.util.function.BiConsumer<UUID, Server.Load> figures) {
     this.fence = fence;
     this.dialect = dialect;
     this.events = events;
+    this.figures = figures;
   }
 
   /**
@@ -209,6 +223,14 @@ public final class ServerRegistry {
    *     {@code server_disabled}
    */
   public Server heartbeat(Principal actor, UUID id, Server.Load load) {
+    Server server = beat(actor, id, load);
+    if (load != null) {
+      figures.accept(id, load);
+    }
+    return server;
+  }
+
+  private Server beat(Principal actor, UUID id, Server.Load load) {
     String figures = load == null ? null : figures(load);
     String registrant = ServerOwnership.isComponent(actor) ? actor.clientId() : null;
     return fence.write(

@@ -3,6 +3,8 @@ package io.vigil.server.node;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.SiteFigures;
+import io.vigil.server.collector.SystemMonitor;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventStore;
 import io.vigil.server.events.EventStream;
@@ -41,6 +43,9 @@ final class BuiltinResources {
       DataSource db,
       DataCollector collector,
       Duration sweepEvery,
+      SystemMonitor monitor,
+      Duration monitorEvery,
+      SiteFigures figures,
       EventStore events,
       EventRetention retention,
       EventStream stream) {
@@ -49,7 +54,7 @@ final class BuiltinResources {
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
         new EventServer(policy, events, retention, stream),
-        new DataCollectorResource(policy, collector, sweepEvery));
+        new DataCollectorResource(policy, collector, sweepEvery, monitor, monitorEvery, figures));
   }
 
   abstract static class Base implements Resource {
@@ -199,29 +204,65 @@ final class BuiltinResources {
 
   /**
    * The data collector: while it runs it sweeps for servers whose heartbeats stopped every {@code
-   * sweepEvery} ({@link DataCollector#sweep}). Heartbeats themselves are requests to the management
-   * server; this resource only watches for their absence.
+   * sweepEvery} ({@link DataCollector#sweep}), and runs the system monitor's calculation every
+   * {@code monitorEvery} ({@link SystemMonitor#tick}) and its history rollup; with each sweep it
+   * refreshes the site figures on {@code /metrics} when they are older than a few seconds ({@link
+   * SiteFigures}), and clears them when it stops. Heartbeats themselves are requests to the
+   * management server, which hands their figures to the monitor.
    */
   static final class DataCollectorResource extends Base {
     private final DataCollector collector;
+    private final SystemMonitor monitor;
+    private final SiteFigures figures;
     private final Periodic sweeper;
+    private final Periodic calculator;
     private volatile boolean failing;
+    private volatile boolean monitorFailing;
 
-    DataCollectorResource(ResourcePolicy policy, DataCollector collector, Duration sweepEvery) {
+    DataCollectorResource(
+        ResourcePolicy policy,
+        DataCollector collector,
+        Duration sweepEvery,
+        SystemMonitor monitor,
+        Duration monitorEvery,
+        SiteFigures figures) {
       super(DATA_COLLECTOR, List.of(MANAGEMENT_SERVER), policy);
       this.collector = collector;
+      this.monitor = monitor;
+      this.figures = figures;
       this.sweeper = new Periodic("vigil-data-collector", sweepEvery, sweepEvery, this::sweep);
+      this.calculator =
+          new Periodic("vigil-system-monitor", monitorEvery, monitorEvery, this::calculate);
     }
 
     @Override
     public void start(long epoch) {
       failing = false;
+      monitorFailing = false;
       sweeper.start();
+      // Samples gathered before (a previous term as owner) are stale: start with empty windows.
+      monitor.reset();
+      calculator.start();
+    }
+
+    private void calculate() {
+      try {
+        monitor.tick();
+        monitor.rollup();
+        monitorFailing = false;
+      } catch (RuntimeException e) {
+        // As for the sweep: retried next round, a run of failures logged once.
+        if (!monitorFailing) {
+          LOG.warn("Calculating the system monitor's states failed: {}", e.getMessage());
+        }
+        monitorFailing = true;
+      }
     }
 
     private void sweep() {
       try {
         collector.sweep();
+        figures.refresh();
         failing = false;
       } catch (RuntimeException e) {
         // Deposed (a fenced write refused) or the database away: the next round tries again,
@@ -238,6 +279,8 @@ final class BuiltinResources {
     @Override
     public void stop() {
       sweeper.stop();
+      calculator.stop();
+      figures.clear();
     }
 
     @Override

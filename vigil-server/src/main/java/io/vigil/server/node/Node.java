@@ -14,8 +14,11 @@ import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.cluster.RolePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.MonitorRoutes;
 import io.vigil.server.collector.ServerLiveness;
 import io.vigil.server.collector.SiteEvents;
+import io.vigil.server.collector.SiteFigures;
+import io.vigil.server.collector.SystemMonitor;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
@@ -155,16 +158,25 @@ public final class Node implements AutoCloseable {
               StoreTrust.sslContext(store),
               Clock.systemUTC(),
               settings.adminPassword);
-      EventStore events = new EventStore(fence);
+      SiteFigures figures = new SiteFigures(fence, Clock.systemUTC(), metrics);
+      EventStore events = new EventStore(fence, figures::stored);
       // A comment on an idle stream well within the HTTP idle timeout (at least 1 s).
       EventStream stream =
           new EventStream(
               fence,
               Duration.ofMillis(Math.min(15_000L, settings.http.idleTimeoutSeconds * 1000L / 2)));
-      SiteEvents siteEvents = EventStore.siteEvents();
+      SiteEvents storeSiteEvents = EventStore.siteEvents();
+      SiteEvents siteEvents =
+          (h, type, source, severity, message, data) -> {
+            storeSiteEvents.raise(h, type, source, severity, message, data);
+            figures.stored(1);
+          };
+      SystemMonitor monitor =
+          new SystemMonitor(
+              fence, siteEvents, Clock.systemUTC(), settings.collector.monitorHistoryDays);
       ManagementRoutes management =
           new ManagementRoutes(
-              new ServerRegistry(fence, db.dialect(), siteEvents),
+              new ServerRegistry(fence, db.dialect(), siteEvents, monitor::record),
               new Devices(fence, ring),
               new SiteSettings(fence),
               new AuditLog(db.jdbi()));
@@ -184,6 +196,9 @@ public final class Node implements AutoCloseable {
                   new ServerLiveness(settings.collector.missedHeartbeats),
                   siteEvents),
               Duration.ofMillis(settings.collector.sweepIntervalMillis),
+              monitor,
+              Duration.ofSeconds(settings.collector.monitorTickSeconds),
+              figures,
               events,
               EventRetention.ofDays(settings.events.retentionDays),
               stream);
@@ -225,6 +240,7 @@ public final class Node implements AutoCloseable {
                   new io.vigil.server.events.AlarmRoutes(
                       new io.vigil.server.events.AlarmDefinitions(fence),
                       new io.vigil.server.events.Alarms(fence)),
+                  new MonitorRoutes(monitor),
                   Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);

@@ -19,10 +19,11 @@ public enum Role {
           Permission.SETTINGS_READ,
           Permission.CLUSTER_READ,
           Permission.EVENTS_READ,
-          Permission.ALARMS_READ)),
+          Permission.ALARMS_READ,
+          Permission.MONITOR_READ)),
   /**
    * Runs the site: registers servers, edits hardware and cameras, reads and posts events, defines
-   * and handles alarms.
+   * and handles alarms, watches the system monitor and sets its thresholds.
    */
   OPERATOR(
       EnumSet.of(
@@ -35,7 +36,9 @@ public enum Role {
           Permission.EVENTS_READ,
           Permission.EVENTS_WRITE,
           Permission.ALARMS_READ,
-          Permission.ALARMS_WRITE)),
+          Permission.ALARMS_WRITE,
+          Permission.MONITOR_READ,
+          Permission.MONITOR_WRITE)),
   /**
    * A component (recording server, mobile server, …) that registers itself, reads its config and
    * keeps its own hardware and cameras, and posts events about them. Its writes are limited to the

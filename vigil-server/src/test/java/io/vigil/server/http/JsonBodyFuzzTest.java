@@ -67,7 +67,9 @@ class JsonBodyFuzzTest {
           "io.vigil.server.events.AlarmDefinitions$NewDefinition",
           "io.vigil.server.events.AlarmDefinitions$DefinitionChange",
           "io.vigil.server.events.Alarms$Change",
-          "io.vigil.server.events.Alarms$NewComment"
+          "io.vigil.server.events.Alarms$NewComment",
+          "io.vigil.server.collector.SystemMonitor$TypeThresholdsInput",
+          "io.vigil.server.collector.SystemMonitor$ServerThresholdsInput"
         }) {
       try {
         Class<?> type = Class.forName(name);
