@@ -16,6 +16,11 @@ import io.vigil.server.testing.TestHttp.Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -152,6 +157,57 @@ abstract class AlarmsApiContract {
     assertThat(door4.get("priority").asInt()).isEqualTo(1);
     assertThat(door4.get("raisedAt").asText()).isNotEmpty();
     assertThat(door4.get("lastEventAt").asText()).isNotEmpty();
+  }
+
+  @Test
+  void concurrentMatchingEventsForOneSourceRaiseOneAlarmThatCountsThemAll() throws Exception {
+    define(DOOR);
+    int threads = 8;
+    int perThread = 3;
+    int perBatch = 20;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CountDownLatch go = new CountDownLatch(1);
+    List<Future<Integer>> posts = new ArrayList<>();
+    try {
+      for (int t = 0; t < threads; t++) {
+        posts.add(
+            pool.submit(
+                () -> {
+                  go.await();
+                  int created = 0;
+                  for (int i = 0; i < perThread; i++) {
+                    // A batch keeps its transaction open while it stores its events, so
+                    // concurrent batches overlap for long.
+                    Response r = send("POST", "/api/v1/events", OPERATOR, batch(perBatch), null);
+                    if (r.status() == 201) {
+                      created += perBatch;
+                    }
+                  }
+                  return created;
+                }));
+      }
+      go.countDown();
+      int created = 0;
+      for (Future<Integer> f : posts) {
+        created += f.get(60, TimeUnit.SECONDS);
+      }
+      assertThat(created).isEqualTo(threads * perThread * perBatch);
+    } finally {
+      pool.shutdownNow();
+    }
+    JsonNode items = alarms("?source=external:door-9");
+    assertThat(items).hasSize(1);
+    assertThat(items.get(0).get("count").asInt()).isEqualTo(threads * perThread * perBatch);
+  }
+
+  private static String batch(int size) {
+    StringBuilder json = new StringBuilder("{\"events\":[");
+    for (int i = 0; i < size; i++) {
+      json.append(i == 0 ? "" : ",")
+          .append("{\"type\":\"door.forced\",\"source\":\"external:door-9\",")
+          .append("\"severity\":\"warning\"}");
+    }
+    return json.append("]}").toString();
   }
 
   @Test
