@@ -99,4 +99,24 @@ public final class AlarmRules {
     return definitions.stream()
         .anyMatch(d -> d.eventTypes().contains(type) || d.closeOnEventTypes().contains(type));
   }
+
+  /**
+   * When an alarm raised at {@code raisedAt} must have been acted on: empty when its definition
+   * sets no limit ({@code actionRequiredWithinSeconds} null).
+   */
+  public static Optional<Instant> actionDueAt(
+      Instant raisedAt, Integer actionRequiredWithinSeconds) {
+    return actionRequiredWithinSeconds == null
+        ? Optional.empty()
+        : Optional.of(raisedAt.plusSeconds(actionRequiredWithinSeconds));
+  }
+
+  /**
+   * Whether an alarm escalates at {@code now}: it is still {@code new} and its action was due at or
+   * before {@code now}. {@code dueAt} is null for an alarm with no limit, and becomes null once the
+   * alarm escalated or an operator changed its state, so that an alarm escalates at most once.
+   */
+  public static boolean escalates(String state, Instant dueAt, Instant now) {
+    return AlarmState.NEW.id().equals(state) && dueAt != null && !now.isBefore(dueAt);
+  }
 }

@@ -3,6 +3,9 @@ package io.vigil.server.node;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.SiteEvents;
+import io.vigil.server.events.AlarmRetention;
+import io.vigil.server.events.Alarms;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventStore;
 import io.vigil.server.identity.IdentityProvider;
@@ -41,12 +44,15 @@ final class BuiltinResources {
       DataCollector collector,
       Duration sweepEvery,
       EventStore events,
-      EventRetention retention) {
+      EventRetention retention,
+      Alarms alarms,
+      AlarmRetention alarmRetention,
+      SiteEvents siteEvents) {
     return List.of(
         new ClientAccessPoint(policy, httpLive),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
-        new EventServer(policy, events, retention),
+        new EventServer(policy, events, retention, alarms, alarmRetention, siteEvents),
         new DataCollectorResource(policy, collector, sweepEvery));
   }
 
@@ -253,30 +259,49 @@ final class BuiltinResources {
 
   /**
    * The event server: events are taken in and queried through the API, which only the owner serves;
-   * while it runs it deletes events past their retention every {@link #PURGE_EVERY} (the first time
-   * a minute after it started), in bounded batches ({@link EventRetention}).
+   * while it runs it deletes events and alarms past their retention every {@link #PURGE_EVERY} (the
+   * first time a minute after it started), in bounded batches ({@link EventRetention}, {@link
+   * AlarmRetention}), and escalates alarms that no operator acted on in time every {@link
+   * #ESCALATE_EVERY}.
    */
   static final class EventServer extends Base {
     static final Duration PURGE_EVERY = Duration.ofMinutes(5);
     static final Duration FIRST_PURGE = Duration.ofMinutes(1);
+    static final Duration ESCALATE_EVERY = Duration.ofSeconds(5);
 
     private final EventStore events;
     private final EventRetention retention;
+    private final Alarms alarms;
+    private final AlarmRetention alarmRetention;
+    private final SiteEvents siteEvents;
     private final Periodic purger;
+    private final Periodic escalator;
 
-    EventServer(ResourcePolicy policy, EventStore events, EventRetention retention) {
+    EventServer(
+        ResourcePolicy policy,
+        EventStore events,
+        EventRetention retention,
+        Alarms alarms,
+        AlarmRetention alarmRetention,
+        SiteEvents siteEvents) {
       super(EVENT_SERVER, List.of(MANAGEMENT_SERVER), policy);
       this.events = events;
       this.retention = retention;
+      this.alarms = alarms;
+      this.alarmRetention = alarmRetention;
+      this.siteEvents = siteEvents;
       this.purger = new Periodic("vigil-event-purge", FIRST_PURGE, PURGE_EVERY, this::purge);
+      this.escalator =
+          new Periodic("vigil-alarm-escalation", ESCALATE_EVERY, ESCALATE_EVERY, this::escalate);
     }
 
     @Override
     public void start(long epoch) {
       purger.stop();
-      if (retention.days() != 0) {
+      if (retention.days() != 0 || alarmRetention.purges()) {
         purger.start();
       }
+      escalator.start();
     }
 
     private void purge() {
@@ -285,15 +310,32 @@ final class BuiltinResources {
         if (deleted > 0) {
           LOG.info("Deleted {} events older than {} days", deleted, retention.days());
         }
+        int alarmsDeleted = alarms.purge(alarmRetention);
+        if (alarmsDeleted > 0) {
+          LOG.info("Deleted {} alarms past their retention", alarmsDeleted);
+        }
       } catch (RuntimeException e) {
         // Deposed (a fenced write refused) or the database away: the next round tries again.
-        LOG.warn("Purging old events failed: {}", e.getMessage());
+        LOG.warn("Purging old events and alarms failed: {}", e.getMessage());
+      }
+    }
+
+    private void escalate() {
+      try {
+        int escalated = alarms.escalate(siteEvents);
+        if (escalated > 0) {
+          LOG.info("Escalated {} alarms that no operator acted on in time", escalated);
+        }
+      } catch (RuntimeException e) {
+        // Deposed or the database away: the next tick tries again; nothing escalated twice.
+        LOG.warn("Escalating alarms failed: {}", e.getMessage());
       }
     }
 
     @Override
     public void stop() {
       purger.stop();
+      escalator.stop();
     }
 
     @Override

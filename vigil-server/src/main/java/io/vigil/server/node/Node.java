@@ -19,6 +19,8 @@ import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
+import io.vigil.server.events.AlarmRetention;
+import io.vigil.server.events.Alarms;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventRoutes;
 import io.vigil.server.events.EventStore;
@@ -156,6 +158,7 @@ public final class Node implements AutoCloseable {
               settings.adminPassword);
       EventStore events = new EventStore(fence);
       SiteEvents siteEvents = EventStore.siteEvents();
+      Alarms alarms = new Alarms(fence);
       ManagementRoutes management =
           new ManagementRoutes(
               new ServerRegistry(fence, db.dialect(), siteEvents),
@@ -179,7 +182,11 @@ public final class Node implements AutoCloseable {
                   siteEvents),
               Duration.ofMillis(settings.collector.sweepIntervalMillis),
               events,
-              EventRetention.ofDays(settings.events.retentionDays));
+              EventRetention.ofDays(settings.events.retentionDays),
+              alarms,
+              AlarmRetention.ofDays(
+                  settings.events.closedAlarmRetentionDays, settings.events.alarmRetentionDays),
+              siteEvents);
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
@@ -216,8 +223,7 @@ public final class Node implements AutoCloseable {
                   management,
                   new EventRoutes(events),
                   new io.vigil.server.events.AlarmRoutes(
-                      new io.vigil.server.events.AlarmDefinitions(fence),
-                      new io.vigil.server.events.Alarms(fence)),
+                      new io.vigil.server.events.AlarmDefinitions(fence), alarms),
                   Clusters.routes(operations)));
       opened.add(http);
       httpRef.set(http);
