@@ -205,7 +205,8 @@ public final class Node implements AutoCloseable {
               builtins,
               operations::genericDefinitions,
               ring::eligible,
-              Runtime.getRuntime()::halt);
+              Runtime.getRuntime()::halt,
+              siteEvents);
       controllerRef.set(controller);
       ActiveGate gate = new ActiveGate(controller, me, settings.advertisedUrl(), ring::problem);
       AtomicBoolean ready = new AtomicBoolean(false);
