@@ -11,3 +11,7 @@ CREATE INDEX alarms_action_due ON alarms (action_due_at);
 
 -- The retention purge finds alarms by their last change.
 CREATE INDEX alarms_updated_at ON alarms (updated_at);
+
+-- When a definition is active: its time profile (time zone and weekly intervals) as JSON text,
+-- null for always.
+ALTER TABLE alarm_definitions ADD COLUMN active_when_json VARCHAR(8000);

@@ -18,7 +18,8 @@ import java.util.UUID;
  * first; then an event whose type is one of its {@code eventTypes}, from one of its {@code sources}
  * (any, when there are none), either counts on the newest open alarm of that definition and source
  * when that alarm was raised or last counted less than {@code reactivationSeconds} ago, or raises a
- * new alarm. A disabled definition does nothing, closing included.
+ * new alarm. A disabled definition does nothing, closing included. Outside its time profile ({@code
+ * active} false) a definition neither raises nor counts, but still closes.
  */
 public final class AlarmRules {
 
@@ -30,7 +31,18 @@ public final class AlarmRules {
       Set<String> eventTypes,
       Set<String> sources,
       int reactivationSeconds,
-      Set<String> closeOnEventTypes) {
+      Set<String> closeOnEventTypes,
+      boolean active) {
+
+    /** A definition without a time profile, or one whose profile is active now. */
+    public Definition(
+        UUID id,
+        Set<String> eventTypes,
+        Set<String> sources,
+        int reactivationSeconds,
+        Set<String> closeOnEventTypes) {
+      this(id, eventTypes, sources, reactivationSeconds, closeOnEventTypes, true);
+    }
 
     boolean triggeredBy(String type, String source) {
       return eventTypes.contains(type) && (sources.isEmpty() || sources.contains(source));
@@ -75,7 +87,7 @@ public final class AlarmRules {
           }
         }
       }
-      if (d.triggeredBy(type, source)) {
+      if (d.active() && d.triggeredBy(type, source)) {
         Optional<OpenAlarm> recent =
             open.stream()
                 .filter(a -> !closed.contains(a.id()))

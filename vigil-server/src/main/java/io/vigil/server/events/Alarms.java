@@ -87,6 +87,7 @@ public final class Alarms {
     private final Handle h;
     private List<AlarmDefinition> definitions;
     private List<AlarmRules.Definition> rules;
+    private List<AlarmRules.Definition> activeRules;
     private Instant now;
 
     Raiser(Handle h) {
@@ -127,7 +128,11 @@ public final class Alarms {
                           rs.getString("source"),
                           rs.getTimestamp("last_event_at").toInstant()))
               .list();
-      for (AlarmRules.Decision d : AlarmRules.decide(type, source, now, rules, open)) {
+      if (activeRules == null) {
+        Instant at = now;
+        activeRules = definitions.stream().map(d -> AlarmDefinitions.rule(d, at)).toList();
+      }
+      for (AlarmRules.Decision d : AlarmRules.decide(type, source, now, activeRules, open)) {
         switch (d) {
           case AlarmRules.Raise r -> raise(definition(r.definition()), eventId, source);
           case AlarmRules.Count c ->

@@ -131,4 +131,19 @@ class AlarmRulesTest {
     assertThat(AlarmRules.escalates("closed", due, later)).isFalse();
     assertThat(AlarmRules.escalates("new", null, later)).isFalse();
   }
+
+  @Test
+  void outsideItsTimeProfileADefinitionNeitherRaisesNorCountsButStillCloses() {
+    Definition inactive =
+        new Definition(
+            D, Set.of("camera.motion"), Set.of(), 60, Set.of("camera.motion_ended"), false);
+    OpenAlarm open = new OpenAlarm(7, D, "cam-1", T0);
+    assertThat(AlarmRules.decide("camera.motion", "cam-1", T0, List.of(inactive), List.of()))
+        .isEmpty();
+    assertThat(AlarmRules.decide("camera.motion", "cam-1", T0, List.of(inactive), List.of(open)))
+        .isEmpty();
+    assertThat(
+            AlarmRules.decide("camera.motion_ended", "cam-1", T0, List.of(inactive), List.of(open)))
+        .containsExactly(new Close(7));
+  }
 }

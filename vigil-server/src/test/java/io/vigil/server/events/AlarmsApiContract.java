@@ -332,6 +332,63 @@ abstract class AlarmsApiContract {
   }
 
   @Test
+  void eventsOutsideTheTimeProfileAreStoredButRaiseNoAlarm() {
+    String today =
+        db.jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery("SELECT CURRENT_TIMESTAMP")
+                        .mapTo(java.sql.Timestamp.class)
+                        .one()
+                        .toInstant()
+                        .atZone(java.time.ZoneOffset.UTC)
+                        .getDayOfWeek()
+                        .name()
+                        .toLowerCase(java.util.Locale.ROOT));
+    List<String> otherDays = new ArrayList<>();
+    for (java.time.DayOfWeek d : java.time.DayOfWeek.values()) {
+      String name = d.name().toLowerCase(java.util.Locale.ROOT);
+      if (!name.equals(today)) {
+        otherDays.add("\"" + name + "\"");
+      }
+    }
+    String id =
+        define(
+            "{\"name\":\"Out of hours\",\"eventTypes\":[\"door.forced\"],\"priority\":1,"
+                + "\"activeWhen\":{\"timeZone\":\"UTC\",\"intervals\":[{\"days\":"
+                + otherDays
+                + ",\"start\":\"00:00\",\"end\":\"24:00\"}]}}");
+    Response read = http.get("/api/v1/alarm-definitions/" + id, VIEWER);
+    assertThat(read.json().get("activeWhen").get("timeZone").asText()).isEqualTo("UTC");
+    event("door.forced", "external:door-7");
+    assertThat(storedEvents("door.forced")).hasSize(1);
+    assertThat(alarms("")).isEmpty();
+
+    // {} clears the profile: always active.
+    Response cleared =
+        send(
+            "PATCH",
+            "/api/v1/alarm-definitions/" + id,
+            OPERATOR,
+            "{\"activeWhen\":{}}",
+            read.header("ETag"));
+    assertThat(cleared.status()).as(cleared.body()).isEqualTo(200);
+    assertThat(cleared.json().get("activeWhen").isNull()).isTrue();
+    event("door.forced", "external:door-7");
+    assertThat(alarms("")).hasSize(1);
+
+    Response bad =
+        send(
+            "PATCH",
+            "/api/v1/alarm-definitions/" + id,
+            OPERATOR,
+            "{\"activeWhen\":{\"timeZone\":\"Mars/Olympus\",\"intervals\":[]}}",
+            cleared.header("ETag"));
+    assertThat(bad.status()).isEqualTo(400);
+    assertThat(bad.json().get("code").asText()).isEqualTo("invalid_time_profile");
+  }
+
+  @Test
   void aCloseOnEventClosesTheOpenAlarmOfThatSource() {
     define(DOOR);
     event("door.forced", "external:door-4");
