@@ -47,12 +47,14 @@ final class BuiltinResources {
       EventRetention retention,
       Alarms alarms,
       AlarmRetention alarmRetention,
-      SiteEvents siteEvents) {
+      SiteEvents siteEvents,
+      CertificateWatch certificates) {
     return List.of(
         new ClientAccessPoint(policy, httpLive),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
-        new EventServer(policy, events, retention, alarms, alarmRetention, siteEvents),
+        new EventServer(
+            policy, events, retention, alarms, alarmRetention, siteEvents, certificates),
         new DataCollectorResource(policy, collector, sweepEvery));
   }
 
@@ -268,6 +270,8 @@ final class BuiltinResources {
     static final Duration PURGE_EVERY = Duration.ofMinutes(5);
     static final Duration FIRST_PURGE = Duration.ofMinutes(1);
     static final Duration ESCALATE_EVERY = Duration.ofSeconds(5);
+    static final Duration CERTIFICATE_EVERY = Duration.ofDays(1);
+    static final Duration FIRST_CERTIFICATE_CHECK = Duration.ofMinutes(1);
 
     private final EventStore events;
     private final EventRetention retention;
@@ -276,6 +280,8 @@ final class BuiltinResources {
     private final SiteEvents siteEvents;
     private final Periodic purger;
     private final Periodic escalator;
+    private final CertificateWatch certificates;
+    private final Periodic certificateCheck;
 
     EventServer(
         ResourcePolicy policy,
@@ -283,7 +289,8 @@ final class BuiltinResources {
         EventRetention retention,
         Alarms alarms,
         AlarmRetention alarmRetention,
-        SiteEvents siteEvents) {
+        SiteEvents siteEvents,
+        CertificateWatch certificates) {
       super(EVENT_SERVER, List.of(MANAGEMENT_SERVER), policy);
       this.events = events;
       this.retention = retention;
@@ -293,6 +300,13 @@ final class BuiltinResources {
       this.purger = new Periodic("vigil-event-purge", FIRST_PURGE, PURGE_EVERY, this::purge);
       this.escalator =
           new Periodic("vigil-alarm-escalation", ESCALATE_EVERY, ESCALATE_EVERY, this::escalate);
+      this.certificates = certificates;
+      this.certificateCheck =
+          new Periodic(
+              "vigil-certificate-check",
+              FIRST_CERTIFICATE_CHECK,
+              CERTIFICATE_EVERY,
+              this::checkCertificate);
     }
 
     @Override
@@ -302,6 +316,16 @@ final class BuiltinResources {
         purger.start();
       }
       escalator.start();
+      certificateCheck.start();
+    }
+
+    private void checkCertificate() {
+      try {
+        certificates.check();
+      } catch (RuntimeException e) {
+        // Deposed or the database away: the next day's check tries again.
+        LOG.warn("Checking the HTTPS certificate's expiry failed: {}", e.getMessage());
+      }
     }
 
     private void purge() {
@@ -336,6 +360,7 @@ final class BuiltinResources {
     public void stop() {
       purger.stop();
       escalator.stop();
+      certificateCheck.stop();
     }
 
     @Override

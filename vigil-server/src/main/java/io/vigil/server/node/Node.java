@@ -186,7 +186,12 @@ public final class Node implements AutoCloseable {
               alarms,
               AlarmRetention.ofDays(
                   settings.events.closedAlarmRetentionDays, settings.events.alarmRetentionDays),
-              siteEvents);
+              siteEvents,
+              new CertificateWatch(
+                  fence,
+                  siteEvents,
+                  settings.nodeName(),
+                  () -> tls == null ? Optional.empty() : Optional.of(tls.notAfter())));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
