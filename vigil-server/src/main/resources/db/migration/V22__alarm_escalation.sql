@@ -15,3 +15,7 @@ CREATE INDEX alarms_updated_at ON alarms (updated_at);
 -- When a definition is active: its time profile (time zone and weekly intervals) as JSON text,
 -- null for always.
 ALTER TABLE alarm_definitions ADD COLUMN active_when_json VARCHAR(8000);
+
+-- The problem of an ineligible node that the owner raised dataprotection.key.unwrap_failed for, so
+-- that it is raised once per problem, also across a failover; cleared when the node is eligible.
+ALTER TABLE cluster_node_checks ADD COLUMN reported_problem TEXT;

@@ -48,13 +48,21 @@ final class BuiltinResources {
       Alarms alarms,
       AlarmRetention alarmRetention,
       SiteEvents siteEvents,
-      CertificateWatch certificates) {
+      CertificateWatch certificates,
+      ProtectionWatch protection) {
     return List.of(
         new ClientAccessPoint(policy, httpLive),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
         new EventServer(
-            policy, events, retention, alarms, alarmRetention, siteEvents, certificates),
+            policy,
+            events,
+            retention,
+            alarms,
+            alarmRetention,
+            siteEvents,
+            certificates,
+            protection),
         new DataCollectorResource(policy, collector, sweepEvery));
   }
 
@@ -272,6 +280,7 @@ final class BuiltinResources {
     static final Duration ESCALATE_EVERY = Duration.ofSeconds(5);
     static final Duration CERTIFICATE_EVERY = Duration.ofDays(1);
     static final Duration FIRST_CERTIFICATE_CHECK = Duration.ofMinutes(1);
+    static final Duration PROTECTION_EVERY = Duration.ofMinutes(1);
 
     private final EventStore events;
     private final EventRetention retention;
@@ -282,6 +291,8 @@ final class BuiltinResources {
     private final Periodic escalator;
     private final CertificateWatch certificates;
     private final Periodic certificateCheck;
+    private final ProtectionWatch protection;
+    private final Periodic protectionCheck;
 
     EventServer(
         ResourcePolicy policy,
@@ -290,7 +301,8 @@ final class BuiltinResources {
         Alarms alarms,
         AlarmRetention alarmRetention,
         SiteEvents siteEvents,
-        CertificateWatch certificates) {
+        CertificateWatch certificates,
+        ProtectionWatch protection) {
       super(EVENT_SERVER, List.of(MANAGEMENT_SERVER), policy);
       this.events = events;
       this.retention = retention;
@@ -307,6 +319,10 @@ final class BuiltinResources {
               FIRST_CERTIFICATE_CHECK,
               CERTIFICATE_EVERY,
               this::checkCertificate);
+      this.protection = protection;
+      this.protectionCheck =
+          new Periodic(
+              "vigil-protection-watch", PROTECTION_EVERY, PROTECTION_EVERY, this::checkProtection);
     }
 
     @Override
@@ -317,6 +333,16 @@ final class BuiltinResources {
       }
       escalator.start();
       certificateCheck.start();
+      protectionCheck.start();
+    }
+
+    private void checkProtection() {
+      try {
+        protection.check();
+      } catch (RuntimeException e) {
+        // Deposed or the database away: the next check tries again; nothing is raised twice.
+        LOG.warn("Checking the nodes' data protection failed: {}", e.getMessage());
+      }
     }
 
     private void checkCertificate() {
@@ -361,6 +387,7 @@ final class BuiltinResources {
       purger.stop();
       escalator.stop();
       certificateCheck.stop();
+      protectionCheck.stop();
     }
 
     @Override

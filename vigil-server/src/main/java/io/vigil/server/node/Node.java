@@ -191,7 +191,8 @@ public final class Node implements AutoCloseable {
                   fence,
                   siteEvents,
                   settings.nodeName(),
-                  () -> tls == null ? Optional.empty() : Optional.of(tls.notAfter())));
+                  () -> tls == null ? Optional.empty() : Optional.of(tls.notAfter())),
+              new ProtectionWatch(fence, siteEvents));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
