@@ -12,14 +12,19 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+/** On H2; {@link ProtectionWatchPostgresIT} runs the same on PostgreSQL. */
 class ProtectionWatchTest {
 
   Database db;
   ProtectionWatch watch;
 
+  Database openDatabase() {
+    return TestDatabases.h2();
+  }
+
   @BeforeEach
   void open() {
-    db = TestDatabases.h2();
+    db = openDatabase();
     watch = new ProtectionWatch(Fence.unfenced(db.jdbi()), EventStore.siteEvents());
   }
 
