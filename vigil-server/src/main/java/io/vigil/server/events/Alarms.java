@@ -109,10 +109,7 @@ public final class Alarms {
         // on both databases without a deadlock between batches that touch definitions in
         // different orders, and costs nothing for events that no definition concerns. A unique
         // index on open alarms would need a partial index, which H2 does not have.
-        h.createQuery(
-                "SELECT id FROM alarm_definitions WHERE enabled = TRUE ORDER BY id FOR UPDATE")
-            .mapTo(UUID.class)
-            .list();
+        lockDefinitions(h);
         now = h.createQuery("SELECT CURRENT_TIMESTAMP").mapTo(Timestamp.class).one().toInstant();
       }
       List<AlarmRules.OpenAlarm> open =
@@ -328,6 +325,21 @@ public final class Alarms {
         h -> {
           Instant now =
               h.createQuery("SELECT CURRENT_TIMESTAMP").mapTo(Timestamp.class).one().toInstant();
+          boolean any =
+              h.createQuery(
+                      "SELECT id FROM alarms WHERE action_due_at <= :now ORDER BY action_due_at"
+                          + " LIMIT 1")
+                  .bind("now", Timestamp.from(now))
+                  .mapTo(Long.class)
+                  .findOne()
+                  .isPresent();
+          if (!any) {
+            return 0;
+          }
+          // The escalation event may raise or count alarms too, which locks the definitions and
+          // then alarms (Raiser); take the locks in that same order, or a tick and an ingest
+          // counting on the same alarm could deadlock.
+          lockDefinitions(h);
           List<Alarm> due =
               h.createQuery(
                       "SELECT * FROM alarms WHERE action_due_at <= :now ORDER BY action_due_at,"
@@ -425,6 +437,16 @@ public final class Alarms {
   }
 
   // ---- helpers
+
+  /**
+   * Locks the enabled alarm definitions' rows, all of them in id order: what serializes the
+   * transactions that may raise or count alarms (see {@link Raiser}).
+   */
+  static void lockDefinitions(Handle h) {
+    h.createQuery("SELECT id FROM alarm_definitions WHERE enabled = TRUE ORDER BY id FOR UPDATE")
+        .mapTo(UUID.class)
+        .list();
+  }
 
   private static void activity(Handle h, long alarmId, String actor, String action, String detail) {
     h.createUpdate(
