@@ -278,6 +278,25 @@ abstract class AlarmsApiContract {
   }
 
   @Test
+  void anEscalationCanRaiseAnAlarmOfItsOwn() {
+    define(LIMITED);
+    String escalations =
+        define(
+            "{\"name\":\"Escalated\",\"eventTypes\":[\"alarm.escalated\"],\"priority\":1,"
+                + "\"initialOwner\":\"supervisor\"}");
+    Alarms alarms = new Alarms(Fence.unfenced(db.jdbi()));
+    event("door.held", "external:door-1");
+    long late = alarms("?source=external:door-1").get(0).get("id").asLong();
+    age(late, 301);
+
+    assertThat(alarms.escalate(EventStore.siteEvents())).isEqualTo(1);
+    JsonNode raised = alarms("?source=external:door-1&priority=1");
+    assertThat(raised).hasSize(1);
+    assertThat(raised.get(0).get("definitionId").asText()).isEqualTo(escalations);
+    assertThat(raised.get(0).get("owner").asText()).isEqualTo("supervisor");
+  }
+
+  @Test
   void retentionDeletesClosedAndOtherAlarmsPastTheirDaysInBatchesAndNothingElse() {
     define(DOOR);
     Alarms alarms = new Alarms(Fence.unfenced(db.jdbi()));
