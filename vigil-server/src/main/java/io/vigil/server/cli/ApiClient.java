@@ -199,14 +199,24 @@ final class ApiClient {
    * @return the response body as JSON, or a missing node for an empty body (e.g. 204)
    */
   JsonNode call(String method, String path, Object body) {
+    return call(method, path, body, null);
+  }
+
+  /**
+   * Calls the API with an {@code If-Match} header, for a change that must apply to the revision the
+   * caller read.
+   *
+   * @param ifMatch the ETag read, or null for none
+   */
+  JsonNode call(String method, String path, Object body, String ifMatch) {
     HttpRequest.BodyPublisher publisher =
         body == null
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofByteArray(toJson(body));
-    HttpResponse<String> response = send(request(method, path, publisher, body != null));
+    HttpResponse<String> response = send(request(method, path, publisher, body != null, ifMatch));
     if (response.statusCode() == 401 && credential.renewable()) {
       token = null;
-      response = send(request(method, path, publisher, body != null));
+      response = send(request(method, path, publisher, body != null, ifMatch));
     }
     if (response.statusCode() >= 300) {
       throw failure(method + " " + path, response);
@@ -215,7 +225,11 @@ final class ApiClient {
   }
 
   private HttpRequest request(
-      String method, String path, HttpRequest.BodyPublisher publisher, boolean json) {
+      String method,
+      String path,
+      HttpRequest.BodyPublisher publisher,
+      boolean json,
+      String ifMatch) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(resolve(path))
             .timeout(REQUEST_TIMEOUT)
@@ -224,6 +238,9 @@ final class ApiClient {
             .method(method, publisher);
     if (json) {
       request.header("Content-Type", "application/json");
+    }
+    if (ifMatch != null) {
+      request.header("If-Match", ifMatch);
     }
     return request.build();
   }

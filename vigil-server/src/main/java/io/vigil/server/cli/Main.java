@@ -52,6 +52,8 @@ public final class Main implements Runnable {
             .addSubcommand(IdentityCommand.commandLine(terminal))
             .addSubcommand(ServerCommand.commandLine(terminal))
             .addSubcommand(MonitorCommand.commandLine(terminal))
+            .addSubcommand(EventCommand.commandLine(terminal))
+            .addSubcommand(AlarmCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(ProtectCommand.commandLine(terminal))
             .addSubcommand(new VersionCommand(terminal))

@@ -64,7 +64,8 @@ public final class Clusters {
       List<Resource> builtins,
       Supplier<List<GenericResource.Definition>> generics,
       java.util.function.BooleanSupplier eligible,
-      java.util.function.IntConsumer halt) {
+      java.util.function.IntConsumer halt,
+      io.vigil.server.collector.SiteEvents siteEvents) {
     LeaseStore store =
         new LeaseStore(
             controllerPool,
@@ -96,7 +97,8 @@ public final class Clusters {
         settings.dataDir,
         CommandEnvironment.of(System.getenv(), settings.cluster.resourceEnvironment),
         halt,
-        deadMansSwitch);
+        deadMansSwitch,
+        siteEvents);
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.vigil.server.cluster;
 
 import io.vigil.server.cluster.RoleController.ResourceState;
+import io.vigil.server.collector.SiteEvents;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,6 +44,7 @@ public final class FailoverController implements AutoCloseable {
   private final RolePolicy policy;
   private final LeaseStore store;
   private final EpochFence fence;
+  private final SiteEvents siteEvents;
   private final List<Resource> builtins;
   private final Supplier<List<GenericResource.Definition>> genericDefinitions;
   private final java.nio.file.Path workingDirectory;
@@ -105,6 +107,39 @@ public final class FailoverController implements AutoCloseable {
       Map<String, String> resourceEnvironment,
       java.util.function.IntConsumer halt,
       DeadMansSwitch deadMansSwitch) {
+    this(
+        me,
+        timing,
+        policy,
+        store,
+        fence,
+        builtins,
+        genericDefinitions,
+        workingDirectory,
+        resourceEnvironment,
+        halt,
+        deadMansSwitch,
+        (h, type, source, severity, message, data) -> {});
+  }
+
+  /**
+   * As above, with where Vigil's own events about the role go ({@link ClusterSiteEvents}): {@code
+   * cluster.failover}, {@code cluster.move} and {@code role.failed}.
+   */
+  FailoverController(
+      String me,
+      ClusterTiming timing,
+      RolePolicy policy,
+      LeaseStore store,
+      EpochFence fence,
+      List<Resource> builtins,
+      Supplier<List<GenericResource.Definition>> genericDefinitions,
+      java.nio.file.Path workingDirectory,
+      Map<String, String> resourceEnvironment,
+      java.util.function.IntConsumer halt,
+      DeadMansSwitch deadMansSwitch,
+      SiteEvents siteEvents) {
+    this.siteEvents = siteEvents;
     this.me = me;
     this.halt = halt;
     this.deadMansSwitch = deadMansSwitch;
@@ -421,6 +456,21 @@ public final class FailoverController implements AutoCloseable {
         HistoryText.Entry e = HistoryText.render(r.event());
         log.info("Cluster: {} - {}", e.event(), e.reason());
         db(() -> store.history(e.event(), e.reason()));
+        // Through the fence, after the transition: only the node holding the role stores it.
+        ClusterSiteEvents.of(r.event(), new NodeId(me))
+            .ifPresent(
+                ev ->
+                    db(
+                        () ->
+                            fence.run(
+                                h ->
+                                    siteEvents.raise(
+                                        h,
+                                        ev.type(),
+                                        ev.source(),
+                                        ev.severity(),
+                                        ev.message(),
+                                        ev.data()))));
       }
       // These three stay in order with the lease's own work: the role is marked failed and a move
       // cleared before the release that follows them.

@@ -277,6 +277,14 @@ public final class Settings {
     /** Days an event is kept after it was received; 0 keeps events for ever. */
     @JsonProperty("RetentionDays")
     public int retentionDays = 30;
+
+    /** Days a closed alarm is kept after its last change; 0 keeps closed alarms for ever. */
+    @JsonProperty("ClosedAlarmRetentionDays")
+    public int closedAlarmRetentionDays = 3;
+
+    /** Days an alarm in any other state is kept after its last change; 0 keeps them for ever. */
+    @JsonProperty("AlarmRetentionDays")
+    public int alarmRetentionDays = 30;
   }
 
   /**

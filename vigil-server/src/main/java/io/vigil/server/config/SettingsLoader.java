@@ -319,6 +319,8 @@ public final class SettingsLoader {
     }
     validateLimits(s.http, file);
     between("Events.RetentionDays", s.events.retentionDays, 0, 36500, file);
+    between("Events.ClosedAlarmRetentionDays", s.events.closedAlarmRetentionDays, 0, 36500, file);
+    between("Events.AlarmRetentionDays", s.events.alarmRetentionDays, 0, 36500, file);
     var c = s.cluster;
     if (c.renewIntervalMillis < 50
         || c.renewDeadlineMillis <= c.renewIntervalMillis

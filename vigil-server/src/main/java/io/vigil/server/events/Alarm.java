@@ -14,6 +14,9 @@ import java.util.UUID;
  * @param owner the user name the alarm is assigned to, or null
  * @param raisedAt when it was raised, by the database's clock
  * @param lastEventAt when it was raised or last counted, by the database's clock
+ * @param actionDueAt when an operator must have acted on it (its definition's {@code
+ *     actionRequiredWithinSeconds} after it was raised) or it escalates; null when its definition
+ *     sets no limit, once an operator changed its state, and once it escalated
  */
 public record Alarm(
     long id,
@@ -29,4 +32,5 @@ public record Alarm(
     Instant updatedAt,
     long firstEventId,
     long lastEventId,
-    long revision) {}
+    long revision,
+    Instant actionDueAt) {}

@@ -14,6 +14,7 @@ import java.util.UUID;
  * @param actionRequiredWithinSeconds the time an operator has to act, or null
  * @param reactivationSeconds an event within this many seconds of the last one from the same source
  *     is counted on the open alarm instead of raising another; 0 raises one per event
+ * @param activeWhen when the definition raises and counts alarms; null for always
  */
 public record AlarmDefinition(
     UUID id,
@@ -29,6 +30,7 @@ public record AlarmDefinition(
     Integer actionRequiredWithinSeconds,
     int reactivationSeconds,
     List<String> closeOnEventTypes,
+    TimeProfile activeWhen,
     long revision,
     Instant createdAt,
     Instant updatedAt) {}

@@ -11,6 +11,7 @@ import io.vigil.server.http.Text;
 import io.vigil.server.security.Principal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -40,10 +41,10 @@ public final class AlarmDefinitions {
       "INSERT INTO alarm_definitions (id, name, enabled, instructions, event_types_json,"
           + " sources_json, priority, category, initial_owner, related_cameras_json,"
           + " action_required_within_seconds, reactivation_seconds,"
-          + " close_on_event_types_json, revision, created_at, updated_at) VALUES (:id,"
-          + " :name, :enabled, :instructions, :types, :sources, :priority, :category,"
-          + " :owner, :cameras, :within, :reactivation, :closeOn, 1, CURRENT_TIMESTAMP,"
-          + " CURRENT_TIMESTAMP)";
+          + " close_on_event_types_json, active_when_json, revision, created_at, updated_at)"
+          + " VALUES (:id, :name, :enabled, :instructions, :types, :sources, :priority,"
+          + " :category, :owner, :cameras, :within, :reactivation, :closeOn, :activeWhen, 1,"
+          + " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)";
 
   private static final String UPDATE =
       "UPDATE alarm_definitions SET name = :name, enabled = :enabled, instructions ="
@@ -51,8 +52,8 @@ public final class AlarmDefinitions {
           + " priority = :priority, category = :category, initial_owner = :owner,"
           + " related_cameras_json = :cameras, action_required_within_seconds ="
           + " :within, reactivation_seconds = :reactivation, close_on_event_types_json"
-          + " = :closeOn, revision = revision + 1, updated_at = CURRENT_TIMESTAMP WHERE"
-          + " id = :id";
+          + " = :closeOn, active_when_json = :activeWhen, revision = revision + 1,"
+          + " updated_at = CURRENT_TIMESTAMP WHERE id = :id";
 
   private final Fence fence;
 
@@ -73,7 +74,8 @@ public final class AlarmDefinitions {
       List<String> relatedCameras,
       Integer actionRequiredWithinSeconds,
       Integer reactivationSeconds,
-      List<String> closeOnEventTypes) {}
+      List<String> closeOnEventTypes,
+      TimeProfile activeWhen) {}
 
   /**
    * A change: null leaves a field as it is; "" clears {@code instructions}, {@code category} and
@@ -92,7 +94,8 @@ public final class AlarmDefinitions {
       List<String> relatedCameras,
       Integer actionRequiredWithinSeconds,
       Integer reactivationSeconds,
-      List<String> closeOnEventTypes) {}
+      List<String> closeOnEventTypes,
+      TimeProfile activeWhen) {}
 
   /** A checked definition, ready to store. */
   private record Checked(
@@ -107,7 +110,8 @@ public final class AlarmDefinitions {
       List<String> relatedCameras,
       Integer actionRequiredWithinSeconds,
       int reactivationSeconds,
-      List<String> closeOnEventTypes) {}
+      List<String> closeOnEventTypes,
+      TimeProfile activeWhen) {}
 
   public AlarmDefinition create(Principal actor, NewDefinition in) {
     Checked c =
@@ -124,7 +128,8 @@ public final class AlarmDefinitions {
                 in.relatedCameras() == null ? List.of() : in.relatedCameras(),
                 in.actionRequiredWithinSeconds(),
                 in.reactivationSeconds() == null ? 0 : in.reactivationSeconds(),
-                in.closeOnEventTypes() == null ? List.of() : in.closeOnEventTypes()));
+                in.closeOnEventTypes() == null ? List.of() : in.closeOnEventTypes(),
+                in.activeWhen()));
     UUID id = UUID.randomUUID();
     return fence.write(
         h -> {
@@ -175,7 +180,8 @@ public final class AlarmDefinitions {
                           : change.reactivationSeconds(),
                       change.closeOnEventTypes() == null
                           ? before.closeOnEventTypes()
-                          : change.closeOnEventTypes()));
+                          : change.closeOnEventTypes(),
+                      change.activeWhen() == null ? before.activeWhen() : change.activeWhen()));
           bindColumns(h.createUpdate(UPDATE).bind("id", id), c).execute();
           AlarmDefinition after = find(h, id).orElseThrow();
           AuditLog.record(
@@ -203,7 +209,7 @@ public final class AlarmDefinitions {
         .list();
   }
 
-  /** What of a definition the rules need. */
+  /** What of a definition the rules need, active whatever the time. */
   static AlarmRules.Definition rule(AlarmDefinition d) {
     return new AlarmRules.Definition(
         d.id(),
@@ -211,6 +217,18 @@ public final class AlarmDefinitions {
         Set.copyOf(d.sources()),
         d.reactivationSeconds(),
         Set.copyOf(d.closeOnEventTypes()));
+  }
+
+  /** What of a definition the rules need at {@code now}: whether its time profile is active. */
+  static AlarmRules.Definition rule(AlarmDefinition d, Instant now) {
+    boolean active = d.activeWhen() == null || d.activeWhen().check().at(now);
+    return new AlarmRules.Definition(
+        d.id(),
+        Set.copyOf(d.eventTypes()),
+        Set.copyOf(d.sources()),
+        d.reactivationSeconds(),
+        Set.copyOf(d.closeOnEventTypes()),
+        active);
   }
 
   static Optional<AlarmDefinition> find(Handle h, UUID id) {
@@ -257,7 +275,8 @@ public final class AlarmDefinitions {
         .bind("cameras", json(c.relatedCameras()))
         .bind("within", c.actionRequiredWithinSeconds())
         .bind("reactivation", c.reactivationSeconds())
-        .bind("closeOn", json(c.closeOnEventTypes()));
+        .bind("closeOn", json(c.closeOnEventTypes()))
+        .bind("activeWhen", c.activeWhen() == null ? null : profileJson(c.activeWhen()));
   }
 
   // ---- rules
@@ -310,7 +329,17 @@ public final class AlarmDefinitions {
         List.copyOf(new LinkedHashSet<>(cameras)),
         within,
         reactivation,
-        closeOn);
+        closeOn,
+        activeWhen(in.activeWhen()));
+  }
+
+  /** A checked time profile; null, or {@code {}} (neither field), for always active. */
+  private static TimeProfile activeWhen(TimeProfile p) {
+    if (p == null || (p.timeZone() == null && p.intervals() == null)) {
+      return null;
+    }
+    p.check();
+    return p;
   }
 
   private static String name(String value) {
@@ -419,6 +448,25 @@ public final class AlarmDefinitions {
     }
   }
 
+  private static String profileJson(TimeProfile p) {
+    try {
+      return Json.MAPPER.writeValueAsString(p);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("a time profile cannot be written as JSON", e);
+    }
+  }
+
+  private static TimeProfile profile(String json) {
+    if (json == null) {
+      return null;
+    }
+    try {
+      return Json.MAPPER.readValue(json, TimeProfile.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("An alarm definition's stored time profile is not JSON", e);
+    }
+  }
+
   private static List<String> list(String json) {
     try {
       return List.copyOf(Json.MAPPER.readValue(json, STRINGS));
@@ -446,6 +494,7 @@ public final class AlarmDefinitions {
         within,
         rs.getInt("reactivation_seconds"),
         list(rs.getString("close_on_event_types_json")),
+        profile(rs.getString("active_when_json")),
         rs.getLong("revision"),
         Sql.instant(rs.getTimestamp("created_at")),
         Sql.instant(rs.getTimestamp("updated_at")));

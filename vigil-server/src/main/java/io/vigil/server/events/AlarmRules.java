@@ -18,7 +18,8 @@ import java.util.UUID;
  * first; then an event whose type is one of its {@code eventTypes}, from one of its {@code sources}
  * (any, when there are none), either counts on the newest open alarm of that definition and source
  * when that alarm was raised or last counted less than {@code reactivationSeconds} ago, or raises a
- * new alarm. A disabled definition does nothing, closing included.
+ * new alarm. A disabled definition does nothing, closing included. Outside its time profile ({@code
+ * active} false) a definition neither raises nor counts, but still closes.
  */
 public final class AlarmRules {
 
@@ -30,7 +31,18 @@ public final class AlarmRules {
       Set<String> eventTypes,
       Set<String> sources,
       int reactivationSeconds,
-      Set<String> closeOnEventTypes) {
+      Set<String> closeOnEventTypes,
+      boolean active) {
+
+    /** A definition without a time profile, or one whose profile is active now. */
+    public Definition(
+        UUID id,
+        Set<String> eventTypes,
+        Set<String> sources,
+        int reactivationSeconds,
+        Set<String> closeOnEventTypes) {
+      this(id, eventTypes, sources, reactivationSeconds, closeOnEventTypes, true);
+    }
 
     boolean triggeredBy(String type, String source) {
       return eventTypes.contains(type) && (sources.isEmpty() || sources.contains(source));
@@ -75,7 +87,7 @@ public final class AlarmRules {
           }
         }
       }
-      if (d.triggeredBy(type, source)) {
+      if (d.active() && d.triggeredBy(type, source)) {
         Optional<OpenAlarm> recent =
             open.stream()
                 .filter(a -> !closed.contains(a.id()))
@@ -98,5 +110,25 @@ public final class AlarmRules {
   public static boolean concerns(String type, List<Definition> definitions) {
     return definitions.stream()
         .anyMatch(d -> d.eventTypes().contains(type) || d.closeOnEventTypes().contains(type));
+  }
+
+  /**
+   * When an alarm raised at {@code raisedAt} must have been acted on: empty when its definition
+   * sets no limit ({@code actionRequiredWithinSeconds} null).
+   */
+  public static Optional<Instant> actionDueAt(
+      Instant raisedAt, Integer actionRequiredWithinSeconds) {
+    return actionRequiredWithinSeconds == null
+        ? Optional.empty()
+        : Optional.of(raisedAt.plusSeconds(actionRequiredWithinSeconds));
+  }
+
+  /**
+   * Whether an alarm escalates at {@code now}: it is still {@code new} and its action was due at or
+   * before {@code now}. {@code dueAt} is null for an alarm with no limit, and becomes null once the
+   * alarm escalated or an operator changed its state, so that an alarm escalates at most once.
+   */
+  public static boolean escalates(String state, Instant dueAt, Instant now) {
+    return AlarmState.NEW.id().equals(state) && dueAt != null && !now.isBefore(dueAt);
   }
 }

@@ -3,6 +3,7 @@ package io.vigil.server.events;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
+import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.db.Sql;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.Text;
@@ -11,9 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -84,6 +87,7 @@ public final class Alarms {
     private final Handle h;
     private List<AlarmDefinition> definitions;
     private List<AlarmRules.Definition> rules;
+    private List<AlarmRules.Definition> activeRules;
     private Instant now;
 
     Raiser(Handle h) {
@@ -99,6 +103,13 @@ public final class Alarms {
         return;
       }
       if (now == null) {
+        // Serialize the transactions that may raise or count alarms: without it, two that store
+        // a matching event for one source at once both find no open alarm and both raise one.
+        // Locking the enabled definitions' rows, all of them and always in id order, is correct
+        // on both databases without a deadlock between batches that touch definitions in
+        // different orders, and costs nothing for events that no definition concerns. A unique
+        // index on open alarms would need a partial index, which H2 does not have.
+        lockDefinitions(h);
         now = h.createQuery("SELECT CURRENT_TIMESTAMP").mapTo(Timestamp.class).one().toInstant();
       }
       List<AlarmRules.OpenAlarm> open =
@@ -114,7 +125,11 @@ public final class Alarms {
                           rs.getString("source"),
                           rs.getTimestamp("last_event_at").toInstant()))
               .list();
-      for (AlarmRules.Decision d : AlarmRules.decide(type, source, now, rules, open)) {
+      if (activeRules == null) {
+        Instant at = now;
+        activeRules = definitions.stream().map(d -> AlarmDefinitions.rule(d, at)).toList();
+      }
+      for (AlarmRules.Decision d : AlarmRules.decide(type, source, now, activeRules, open)) {
         switch (d) {
           case AlarmRules.Raise r -> raise(definition(r.definition()), eventId, source);
           case AlarmRules.Count c ->
@@ -146,15 +161,20 @@ public final class Alarms {
           h.createUpdate(
                   "INSERT INTO alarms (definition_id, source, state, priority, category, owner,"
                       + " event_count, first_event_id, last_event_id, raised_at, last_event_at,"
-                      + " updated_at, revision) VALUES (:definition, :source, 'new', :priority,"
-                      + " :category, :owner, 1, :event, :event, CURRENT_TIMESTAMP,"
-                      + " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)")
+                      + " updated_at, revision, action_due_at) VALUES (:definition, :source,"
+                      + " 'new', :priority, :category, :owner, 1, :event, :event,"
+                      + " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1, :due)")
               .bind("definition", d.id())
               .bind("source", source)
               .bind("priority", d.priority())
               .bind("category", d.category())
               .bind("owner", d.initialOwner())
               .bind("event", eventId)
+              .bind(
+                  "due",
+                  AlarmRules.actionDueAt(now, d.actionRequiredWithinSeconds())
+                      .map(Timestamp::from)
+                      .orElse(null))
               .executeAndReturnGeneratedKeys("id")
               .mapTo(Long.class)
               .one();
@@ -246,7 +266,9 @@ public final class Alarms {
           }
           h.createUpdate(
                   "UPDATE alarms SET state = :state, owner = :owner, revision = revision + 1,"
-                      + " updated_at = CURRENT_TIMESTAMP WHERE id = :id")
+                      + " updated_at = CURRENT_TIMESTAMP, action_due_at = CASE WHEN :stateChanges"
+                      + " THEN NULL ELSE action_due_at END WHERE id = :id")
+              .bind("stateChanges", stateChanges)
               .bind("state", stateChanges ? next.id() : current.id())
               .bind("owner", newOwner)
               .bind("id", id)
@@ -282,7 +304,149 @@ public final class Alarms {
         });
   }
 
+  // ---- escalation
+
+  /** The most alarms one escalation tick handles; the next tick takes the rest. */
+  static final int ESCALATION_BATCH = 100;
+
+  /** The site event an alarm raises when no operator acted on it in time. */
+  public static final String ESCALATED = "alarm.escalated";
+
+  /**
+   * One escalation tick: every alarm still {@code new} whose definition's {@code
+   * actionRequiredWithinSeconds} ran out by the database's clock raises {@value #ESCALATED}
+   * (source: the alarm's source) in this transaction, once: its due time is cleared and the
+   * escalation is appended to its activity log. One indexed query when nothing is due.
+   *
+   * @return how many alarms escalated
+   */
+  public int escalate(SiteEvents events) {
+    return fence.write(
+        h -> {
+          Instant now =
+              h.createQuery("SELECT CURRENT_TIMESTAMP").mapTo(Timestamp.class).one().toInstant();
+          boolean any =
+              h.createQuery(
+                      "SELECT id FROM alarms WHERE action_due_at <= :now ORDER BY action_due_at"
+                          + " LIMIT 1")
+                  .bind("now", Timestamp.from(now))
+                  .mapTo(Long.class)
+                  .findOne()
+                  .isPresent();
+          if (!any) {
+            return 0;
+          }
+          // The escalation event may raise or count alarms too, which locks the definitions and
+          // then alarms (Raiser); take the locks in that same order, or a tick and an ingest
+          // counting on the same alarm could deadlock.
+          lockDefinitions(h);
+          List<Alarm> due =
+              h.createQuery(
+                      "SELECT * FROM alarms WHERE action_due_at <= :now ORDER BY action_due_at,"
+                          + " id LIMIT :limit FOR UPDATE")
+                  .bind("now", Timestamp.from(now))
+                  .bind("limit", ESCALATION_BATCH)
+                  .map(Alarms::row)
+                  .list();
+          int escalated = 0;
+          for (Alarm a : due) {
+            h.createUpdate("UPDATE alarms SET action_due_at = NULL WHERE id = :id")
+                .bind("id", a.id())
+                .execute();
+            Instant dueAt = a.actionDueAt();
+            if (!AlarmRules.escalates(a.state(), dueAt, now)) {
+              continue; // handled, or no longer due: nothing more to wait for
+            }
+            long waited = Duration.between(a.raisedAt(), now).toSeconds();
+            activity(
+                h,
+                a.id(),
+                SYSTEM_ACTOR,
+                "escalated",
+                "no operator action within the definition's limit (" + waited + " s since raised)");
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("alarmId", a.id());
+            data.put("definitionId", a.definitionId().toString());
+            data.put("priority", a.priority());
+            events.raise(
+                h,
+                ESCALATED,
+                a.source(),
+                "warning",
+                "Alarm " + a.id() + " is still new " + waited + " s after it was raised",
+                data);
+            escalated++;
+          }
+          return escalated;
+        });
+  }
+
+  // ---- retention
+
+  /**
+   * Deletes, in one transaction, up to {@code retention.batch()} alarms past their retention by the
+   * database's clock: closed ones first, then the others.
+   *
+   * @return how many it deleted
+   */
+  static int purgeBatch(Handle h, AlarmRetention retention) {
+    Instant now =
+        h.createQuery("SELECT CURRENT_TIMESTAMP").mapTo(Timestamp.class).one().toInstant();
+    int deleted = 0;
+    Optional<Instant> closed = retention.closedCutoff(now);
+    if (closed.isPresent()) {
+      deleted += purge(h, "state = 'closed'", closed.get(), retention.batch());
+    }
+    Optional<Instant> other = retention.otherCutoff(now);
+    if (other.isPresent() && deleted < retention.batch()) {
+      deleted += purge(h, "state <> 'closed'", other.get(), retention.batch() - deleted);
+    }
+    return deleted;
+  }
+
+  private static int purge(Handle h, String stateCondition, Instant cutoff, int limit) {
+    return h.createUpdate(
+            "DELETE FROM alarms WHERE id IN (SELECT id FROM alarms WHERE updated_at < :cutoff AND"
+                + " last_event_at < :cutoff AND "
+                + stateCondition
+                + " ORDER BY id LIMIT :batch)")
+        .bind("cutoff", Timestamp.from(cutoff))
+        .bind("batch", limit)
+        .execute();
+  }
+
+  /**
+   * One round of the alarm purge: batches of one fenced transaction each until the expired alarms
+   * are gone or the round's share is done.
+   *
+   * @return how many alarms it deleted
+   */
+  public int purge(AlarmRetention retention) {
+    if (!retention.purges()) {
+      return 0;
+    }
+    int total = 0;
+    int done = 0;
+    int deleted;
+    do {
+      deleted = fence.write(h -> purgeBatch(h, retention));
+      total += deleted;
+      done++;
+    } while (retention.another(done, deleted));
+    return total;
+  }
+
   // ---- helpers
+
+  /**
+   * Locks the enabled alarm definitions' rows, all of them in id order: what serializes the
+   * transactions that may raise or count alarms (see {@link Raiser}).
+   */
+  static void lockDefinitions(Handle h) {
+    h.createQuery("SELECT id FROM alarm_definitions WHERE enabled = TRUE ORDER BY id FOR UPDATE")
+        .mapTo(UUID.class)
+        .list();
+  }
 
   private static void activity(Handle h, long alarmId, String actor, String action, String detail) {
     h.createUpdate(
@@ -399,7 +563,8 @@ public final class Alarms {
         Sql.instant(rs.getTimestamp("updated_at")),
         rs.getLong("first_event_id"),
         rs.getLong("last_event_id"),
-        rs.getLong("revision"));
+        rs.getLong("revision"),
+        Sql.instant(rs.getTimestamp("action_due_at")));
   }
 
   /**

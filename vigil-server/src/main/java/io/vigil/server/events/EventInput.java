@@ -119,7 +119,7 @@ public final class EventInput {
   static Draft check(NewEvent e, String prefix) {
     return new Draft(
         type(prefix + "type", e.type()),
-        EventSource.parse(prefix + "source", e.source()),
+        EventSource.posted(prefix + "source", e.source()),
         Severity.parse(prefix + "severity", e.severity()),
         message(prefix + "message", e.message()),
         data(prefix + "data", e.data()),

@@ -131,6 +131,11 @@ public final class ServerTls implements AutoCloseable {
     return factory;
   }
 
+  /** When the certificate served now expires. */
+  public Instant notAfter() {
+    return current.chain().get(0).getNotAfter().toInstant();
+  }
+
   /** Thumbprint of the certificate new connections get. */
   public Thumbprint thumbprint() {
     return current.thumbprint();

@@ -6,6 +6,7 @@ import io.vigil.server.cluster.Fence;
 import io.vigil.server.config.ConfigException;
 import io.vigil.server.config.OwnerOnlyFiles;
 import io.vigil.server.config.Settings;
+import io.vigil.server.events.EventStore;
 import io.vigil.server.http.Authenticator;
 import io.vigil.server.http.ClientAddress;
 import io.vigil.server.http.RouteModule;
@@ -229,7 +230,9 @@ public final class IdentityProvider {
             devices,
             fence,
             mfa,
-            new MfaSignInStates(fence));
+            new MfaSignInStates(fence),
+            EventStore.siteEvents(),
+            settings.nodeName());
     this.management = new ManagementRoutes(users, clients, mfa, throttle);
   }
 

@@ -46,6 +46,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
+import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.ClientAddress;
@@ -107,6 +108,15 @@ final class IdpEndpoints {
   private final MfaService mfa;
   private final MfaSignInStates mfaStates;
 
+  /** Where the {@value #SIGNIN_FAILURES} event of a lockout goes. */
+  private final SiteEvents siteEvents;
+
+  /** This node's name: the source of its sign-in events ({@code node:<name>}). */
+  private final String node;
+
+  /** The site event a sign-in lockout raises, with the audit entry. */
+  static final String SIGNIN_FAILURES = "signin.failures";
+
   IdpEndpoints(
       String issuer,
       SigningKeys keys,
@@ -126,7 +136,11 @@ final class IdpEndpoints {
       DeviceAuthorizations devices,
       Fence fence,
       MfaService mfa,
-      MfaSignInStates mfaStates) {
+      MfaSignInStates mfaStates,
+      SiteEvents siteEvents,
+      String node) {
+    this.siteEvents = siteEvents;
+    this.node = node;
     this.issuer = issuer;
     this.keys = keys;
     this.signer = signer;
@@ -666,6 +680,23 @@ final class IdpEndpoints {
             d.put("retryAfterSeconds", Math.max(1, l.retryAfter().toSeconds()));
             AuditLog.recordEvent(
                 h, username, actorId, l.address(), "user.signin.lockout", UserService.TYPE, id, d);
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("user", username);
+            data.put("address", l.address());
+            data.putAll(d);
+            siteEvents.raise(
+                h,
+                SIGNIN_FAILURES,
+                "node:" + node,
+                "warning",
+                "Sign-in for user \""
+                    + username
+                    + "\" from "
+                    + l.address()
+                    + " is locked out after "
+                    + l.failures()
+                    + " failures",
+                data);
           }
         });
     for (LoginThrottle.Lockout l : lockouts) {

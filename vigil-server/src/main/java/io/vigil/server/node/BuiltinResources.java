@@ -3,8 +3,11 @@ package io.vigil.server.node;
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
 import io.vigil.server.collector.DataCollector;
+import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.collector.SiteFigures;
 import io.vigil.server.collector.SystemMonitor;
+import io.vigil.server.events.AlarmRetention;
+import io.vigil.server.events.Alarms;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventStore;
 import io.vigil.server.events.EventStream;
@@ -48,12 +51,26 @@ final class BuiltinResources {
       SiteFigures figures,
       EventStore events,
       EventRetention retention,
-      EventStream stream) {
+      EventStream stream,
+      Alarms alarms,
+      AlarmRetention alarmRetention,
+      SiteEvents siteEvents,
+      CertificateWatch certificates,
+      ProtectionWatch protection) {
     return List.of(
         new ClientAccessPoint(policy, httpLive),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
-        new EventServer(policy, events, retention, stream),
+        new EventServer(
+            policy,
+            events,
+            retention,
+            stream,
+            alarms,
+            alarmRetention,
+            siteEvents,
+            certificates,
+            protection),
         new DataCollectorResource(policy, collector, sweepEvery, monitor, monitorEvery, figures));
   }
 
@@ -298,36 +315,94 @@ final class BuiltinResources {
 
   /**
    * The event server: events are taken in and queried through the API, which only the owner serves;
-   * while it runs it deletes events past their retention every {@link #PURGE_EVERY} (the first time
-   * a minute after it started), in bounded batches ({@link EventRetention}), and serves the live
-   * stream ({@link EventStream}), whose clients it disconnects when it stops so that they reconnect
-   * to the node that runs it next.
+   * while it runs it deletes events and alarms past their retention every {@link #PURGE_EVERY} (the
+   * first time a minute after it started), in bounded batches ({@link EventRetention}, {@link
+   * AlarmRetention}), escalates alarms that no operator acted on in time every {@link
+   * #ESCALATE_EVERY}, and serves the live stream ({@link EventStream}), whose clients it
+   * disconnects when it stops so that they reconnect to the node that runs it next.
    */
   static final class EventServer extends Base {
     static final Duration PURGE_EVERY = Duration.ofMinutes(5);
     static final Duration FIRST_PURGE = Duration.ofMinutes(1);
+    static final Duration ESCALATE_EVERY = Duration.ofSeconds(5);
+    static final Duration CERTIFICATE_EVERY = Duration.ofDays(1);
+    static final Duration FIRST_CERTIFICATE_CHECK = Duration.ofMinutes(1);
+    static final Duration PROTECTION_EVERY = Duration.ofMinutes(1);
 
     private final EventStore events;
     private final EventRetention retention;
+    private final Alarms alarms;
+    private final AlarmRetention alarmRetention;
+    private final SiteEvents siteEvents;
     private final Periodic purger;
     private final EventStream stream;
+    private final Periodic escalator;
+    private final CertificateWatch certificates;
+    private final Periodic certificateCheck;
+    private final ProtectionWatch protection;
+    private final Periodic protectionCheck;
 
     EventServer(
-        ResourcePolicy policy, EventStore events, EventRetention retention, EventStream stream) {
+        ResourcePolicy policy,
+        EventStore events,
+        EventRetention retention,
+        EventStream stream,
+        Alarms alarms,
+        AlarmRetention alarmRetention,
+        SiteEvents siteEvents,
+        CertificateWatch certificates,
+        ProtectionWatch protection) {
       super(EVENT_SERVER, List.of(MANAGEMENT_SERVER), policy);
       this.events = events;
       this.retention = retention;
       this.stream = stream;
+      this.alarms = alarms;
+      this.alarmRetention = alarmRetention;
+      this.siteEvents = siteEvents;
       this.purger = new Periodic("vigil-event-purge", FIRST_PURGE, PURGE_EVERY, this::purge);
+      this.escalator =
+          new Periodic("vigil-alarm-escalation", ESCALATE_EVERY, ESCALATE_EVERY, this::escalate);
+      this.certificates = certificates;
+      this.certificateCheck =
+          new Periodic(
+              "vigil-certificate-check",
+              FIRST_CERTIFICATE_CHECK,
+              CERTIFICATE_EVERY,
+              this::checkCertificate);
+      this.protection = protection;
+      this.protectionCheck =
+          new Periodic(
+              "vigil-protection-watch", PROTECTION_EVERY, PROTECTION_EVERY, this::checkProtection);
     }
 
     @Override
     public void start(long epoch) {
       purger.stop();
-      if (retention.days() != 0) {
+      if (retention.days() != 0 || alarmRetention.purges()) {
         purger.start();
       }
       stream.start();
+      escalator.start();
+      certificateCheck.start();
+      protectionCheck.start();
+    }
+
+    private void checkProtection() {
+      try {
+        protection.check();
+      } catch (RuntimeException e) {
+        // Deposed or the database away: the next check tries again; nothing is raised twice.
+        LOG.warn("Checking the nodes' data protection failed: {}", e.getMessage());
+      }
+    }
+
+    private void checkCertificate() {
+      try {
+        certificates.check();
+      } catch (RuntimeException e) {
+        // Deposed or the database away: the next day's check tries again.
+        LOG.warn("Checking the HTTPS certificate's expiry failed: {}", e.getMessage());
+      }
     }
 
     private void purge() {
@@ -336,9 +411,25 @@ final class BuiltinResources {
         if (deleted > 0) {
           LOG.info("Deleted {} events older than {} days", deleted, retention.days());
         }
+        int alarmsDeleted = alarms.purge(alarmRetention);
+        if (alarmsDeleted > 0) {
+          LOG.info("Deleted {} alarms past their retention", alarmsDeleted);
+        }
       } catch (RuntimeException e) {
         // Deposed (a fenced write refused) or the database away: the next round tries again.
-        LOG.warn("Purging old events failed: {}", e.getMessage());
+        LOG.warn("Purging old events and alarms failed: {}", e.getMessage());
+      }
+    }
+
+    private void escalate() {
+      try {
+        int escalated = alarms.escalate(siteEvents);
+        if (escalated > 0) {
+          LOG.info("Escalated {} alarms that no operator acted on in time", escalated);
+        }
+      } catch (RuntimeException e) {
+        // Deposed or the database away: the next tick tries again; nothing escalated twice.
+        LOG.warn("Escalating alarms failed: {}", e.getMessage());
       }
     }
 
@@ -346,6 +437,9 @@ final class BuiltinResources {
     public void stop() {
       purger.stop();
       stream.stop();
+      escalator.stop();
+      certificateCheck.stop();
+      protectionCheck.stop();
     }
 
     @Override

@@ -22,6 +22,8 @@ import io.vigil.server.collector.SystemMonitor;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
+import io.vigil.server.events.AlarmRetention;
+import io.vigil.server.events.Alarms;
 import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventRoutes;
 import io.vigil.server.events.EventStore;
@@ -174,6 +176,7 @@ public final class Node implements AutoCloseable {
       SystemMonitor monitor =
           new SystemMonitor(
               fence, siteEvents, Clock.systemUTC(), settings.collector.monitorHistoryDays);
+      Alarms alarms = new Alarms(fence);
       ManagementRoutes management =
           new ManagementRoutes(
               new ServerRegistry(fence, db.dialect(), siteEvents, monitor::record),
@@ -201,7 +204,17 @@ public final class Node implements AutoCloseable {
               figures,
               events,
               EventRetention.ofDays(settings.events.retentionDays),
-              stream);
+              stream,
+              alarms,
+              AlarmRetention.ofDays(
+                  settings.events.closedAlarmRetentionDays, settings.events.alarmRetentionDays),
+              siteEvents,
+              new CertificateWatch(
+                  fence,
+                  siteEvents,
+                  settings.nodeName(),
+                  () -> tls == null ? Optional.empty() : Optional.of(tls.notAfter())),
+              new ProtectionWatch(fence, siteEvents));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
@@ -220,7 +233,8 @@ public final class Node implements AutoCloseable {
               builtins,
               operations::genericDefinitions,
               ring::eligible,
-              Runtime.getRuntime()::halt);
+              Runtime.getRuntime()::halt,
+              siteEvents);
       controllerRef.set(controller);
       ActiveGate gate = new ActiveGate(controller, me, settings.advertisedUrl(), ring::problem);
       AtomicBoolean ready = new AtomicBoolean(false);
@@ -238,8 +252,7 @@ public final class Node implements AutoCloseable {
                   management,
                   new EventRoutes(events, stream),
                   new io.vigil.server.events.AlarmRoutes(
-                      new io.vigil.server.events.AlarmDefinitions(fence),
-                      new io.vigil.server.events.Alarms(fence)),
+                      new io.vigil.server.events.AlarmDefinitions(fence), alarms),
                   new MonitorRoutes(monitor),
                   Clusters.routes(operations)));
       opened.add(http);

@@ -14,7 +14,7 @@ final class FakeNode implements AutoCloseable {
 
   record Reply(int status, String body) {}
 
-  record Request(String method, String uri, String authorization, String body) {}
+  record Request(String method, String uri, String authorization, String body, String ifMatch) {}
 
   private final HttpServer server;
   private final Map<String, Reply> replies = new ConcurrentHashMap<>();
@@ -34,7 +34,8 @@ final class FakeNode implements AutoCloseable {
                   exchange.getRequestMethod(),
                   exchange.getRequestURI().toString(),
                   exchange.getRequestHeaders().getFirst("Authorization"),
-                  body));
+                  body,
+                  exchange.getRequestHeaders().getFirst("If-Match")));
           Reply first = once.getOrDefault(key, new java.util.LinkedList<>()).poll();
           Reply reply =
               first != null

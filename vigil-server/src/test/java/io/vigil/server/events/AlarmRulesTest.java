@@ -107,4 +107,43 @@ class AlarmRulesTest {
     assertThat(AlarmState.ON_HOLD.canChangeTo(AlarmState.IN_PROGRESS)).isFalse();
     assertThat(AlarmState.NEW.canChangeTo(AlarmState.NEW)).isFalse();
   }
+
+  @Test
+  void anAlarmIsDueForActionItsDefinitionsLimitAfterItWasRaised() {
+    assertThat(AlarmRules.actionDueAt(T0, 300)).contains(T0.plusSeconds(300));
+    assertThat(AlarmRules.actionDueAt(T0, null)).isEmpty();
+  }
+
+  @Test
+  void aNewAlarmEscalatesOnceItsActionIsDueAndNotBefore() {
+    Instant due = AlarmRules.actionDueAt(T0, 300).orElseThrow();
+    assertThat(AlarmRules.escalates("new", due, T0.plusSeconds(299))).isFalse();
+    assertThat(AlarmRules.escalates("new", due, T0.plusSeconds(300))).isTrue();
+    assertThat(AlarmRules.escalates("new", due, T0.plusSeconds(3600))).isTrue();
+  }
+
+  @Test
+  void anAlarmAnOperatorHandledOrWithoutALimitNeverEscalates() {
+    Instant due = T0.plusSeconds(300);
+    Instant later = T0.plusSeconds(3600);
+    assertThat(AlarmRules.escalates("in_progress", due, later)).isFalse();
+    assertThat(AlarmRules.escalates("on_hold", due, later)).isFalse();
+    assertThat(AlarmRules.escalates("closed", due, later)).isFalse();
+    assertThat(AlarmRules.escalates("new", null, later)).isFalse();
+  }
+
+  @Test
+  void outsideItsTimeProfileADefinitionNeitherRaisesNorCountsButStillCloses() {
+    Definition inactive =
+        new Definition(
+            D, Set.of("camera.motion"), Set.of(), 60, Set.of("camera.motion_ended"), false);
+    OpenAlarm open = new OpenAlarm(7, D, "cam-1", T0);
+    assertThat(AlarmRules.decide("camera.motion", "cam-1", T0, List.of(inactive), List.of()))
+        .isEmpty();
+    assertThat(AlarmRules.decide("camera.motion", "cam-1", T0, List.of(inactive), List.of(open)))
+        .isEmpty();
+    assertThat(
+            AlarmRules.decide("camera.motion_ended", "cam-1", T0, List.of(inactive), List.of(open)))
+        .containsExactly(new Close(7));
+  }
 }

@@ -16,6 +16,11 @@ import io.vigil.server.testing.TestHttp.Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -152,6 +157,254 @@ abstract class AlarmsApiContract {
     assertThat(door4.get("priority").asInt()).isEqualTo(1);
     assertThat(door4.get("raisedAt").asText()).isNotEmpty();
     assertThat(door4.get("lastEventAt").asText()).isNotEmpty();
+  }
+
+  @Test
+  void concurrentMatchingEventsForOneSourceRaiseOneAlarmThatCountsThemAll() throws Exception {
+    define(DOOR);
+    int threads = 8;
+    int perThread = 3;
+    int perBatch = 20;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CountDownLatch go = new CountDownLatch(1);
+    List<Future<Integer>> posts = new ArrayList<>();
+    try {
+      for (int t = 0; t < threads; t++) {
+        posts.add(
+            pool.submit(
+                () -> {
+                  go.await();
+                  int created = 0;
+                  for (int i = 0; i < perThread; i++) {
+                    // A batch keeps its transaction open while it stores its events, so
+                    // concurrent batches overlap for long.
+                    Response r = send("POST", "/api/v1/events", OPERATOR, batch(perBatch), null);
+                    if (r.status() == 201) {
+                      created += perBatch;
+                    }
+                  }
+                  return created;
+                }));
+      }
+      go.countDown();
+      int created = 0;
+      for (Future<Integer> f : posts) {
+        created += f.get(60, TimeUnit.SECONDS);
+      }
+      assertThat(created).isEqualTo(threads * perThread * perBatch);
+    } finally {
+      pool.shutdownNow();
+    }
+    JsonNode items = alarms("?source=external:door-9");
+    assertThat(items).hasSize(1);
+    assertThat(items.get(0).get("count").asInt()).isEqualTo(threads * perThread * perBatch);
+  }
+
+  private static String batch(int size) {
+    StringBuilder json = new StringBuilder("{\"events\":[");
+    for (int i = 0; i < size; i++) {
+      json.append(i == 0 ? "" : ",")
+          .append("{\"type\":\"door.forced\",\"source\":\"external:door-9\",")
+          .append("\"severity\":\"warning\"}");
+    }
+    return json.append("]}").toString();
+  }
+
+  static final String LIMITED =
+      "{\"name\":\"Door held\",\"eventTypes\":[\"door.held\"],\"priority\":2,"
+          + "\"actionRequiredWithinSeconds\":300}";
+
+  /** Moves an alarm's times back by {@code seconds}, by the database's clock. */
+  void age(long alarmId, long seconds) {
+    db.jdbi()
+        .useHandle(
+            h ->
+                h.createUpdate(
+                        "UPDATE alarms SET raised_at = "
+                            + db.dialect().nowMinusSeconds(Long.toString(seconds))
+                            + ", updated_at = "
+                            + db.dialect().nowMinusSeconds(Long.toString(seconds))
+                            + ", last_event_at = "
+                            + db.dialect().nowMinusSeconds(Long.toString(seconds))
+                            + ", action_due_at = CASE WHEN action_due_at IS NULL THEN NULL ELSE "
+                            + db.dialect().nowMinusSeconds(seconds + " - 300")
+                            + " END WHERE id = :id")
+                    .bind("id", alarmId)
+                    .execute());
+  }
+
+  JsonNode storedEvents(String type) {
+    Response r = http.get("/api/v1/events?type=" + type, VIEWER);
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    return r.json().get("items");
+  }
+
+  @Test
+  void aNewAlarmPastItsActionLimitEscalatesOnceWithAnEventAndAnActivityEntry() {
+    String def = define(LIMITED);
+    Alarms alarms = new Alarms(Fence.unfenced(db.jdbi()));
+    event("door.held", "external:door-1");
+    event("door.held", "external:door-2");
+    event("door.held", "external:door-3");
+    long late = alarms("?source=external:door-1").get(0).get("id").asLong();
+    long handled = alarms("?source=external:door-2").get(0).get("id").asLong();
+    long young = alarms("?source=external:door-3").get(0).get("id").asLong();
+    assertThat(alarm(young).get("actionDueAt").asText()).isNotEmpty();
+    Response taken =
+        send(
+            "PATCH", "/api/v1/alarms/" + handled, OPERATOR, "{\"state\":\"in_progress\"}", "\"1\"");
+    assertThat(taken.status()).as(taken.body()).isEqualTo(200);
+    age(late, 301);
+    age(handled, 301);
+    age(young, 299);
+
+    assertThat(alarms.escalate(EventStore.siteEvents())).isEqualTo(1);
+    JsonNode escalated = storedEvents(Alarms.ESCALATED);
+    assertThat(escalated).hasSize(1);
+    JsonNode e = escalated.get(0);
+    assertThat(e.get("source").asText()).isEqualTo("external:door-1");
+    assertThat(e.get("data").get("alarmId").asLong()).isEqualTo(late);
+    assertThat(e.get("data").get("definitionId").asText()).isEqualTo(def);
+    assertThat(e.get("data").get("priority").asInt()).isEqualTo(2);
+    assertThat(texts(alarm(late).get("activity"), "action")).containsExactly("raised", "escalated");
+    assertThat(alarm(late).get("actionDueAt").isNull()).isTrue();
+    assertThat(texts(alarm(handled).get("activity"), "action")).doesNotContain("escalated");
+    assertThat(texts(alarm(young).get("activity"), "action")).doesNotContain("escalated");
+
+    // Once only: the next tick finds nothing, even much later.
+    age(late, 7200);
+    assertThat(alarms.escalate(EventStore.siteEvents())).isZero();
+    assertThat(storedEvents(Alarms.ESCALATED)).hasSize(1);
+  }
+
+  @Test
+  void anEscalationCanRaiseAnAlarmOfItsOwn() {
+    define(LIMITED);
+    String escalations =
+        define(
+            "{\"name\":\"Escalated\",\"eventTypes\":[\"alarm.escalated\"],\"priority\":1,"
+                + "\"initialOwner\":\"supervisor\"}");
+    Alarms alarms = new Alarms(Fence.unfenced(db.jdbi()));
+    event("door.held", "external:door-1");
+    long late = alarms("?source=external:door-1").get(0).get("id").asLong();
+    age(late, 301);
+
+    assertThat(alarms.escalate(EventStore.siteEvents())).isEqualTo(1);
+    JsonNode raised = alarms("?source=external:door-1&priority=1");
+    assertThat(raised).hasSize(1);
+    assertThat(raised.get(0).get("definitionId").asText()).isEqualTo(escalations);
+    assertThat(raised.get(0).get("owner").asText()).isEqualTo("supervisor");
+  }
+
+  @Test
+  void retentionDeletesClosedAndOtherAlarmsPastTheirDaysInBatchesAndNothingElse() {
+    define(DOOR);
+    Alarms alarms = new Alarms(Fence.unfenced(db.jdbi()));
+    List<Long> oldClosed = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      oldClosed.add(raiseOn("external:old-closed-" + i));
+      event("door.closed", "external:old-closed-" + i);
+    }
+    long recentClosed = raiseOn("external:recent-closed");
+    event("door.closed", "external:recent-closed");
+    long oldOpen = raiseOn("external:old-open");
+    long oldOpen2 = raiseOn("external:old-open-2");
+    long middleOpen = raiseOn("external:middle-open");
+    long day = 86_400;
+    for (long id : oldClosed) {
+      age(id, 4 * day);
+    }
+    age(recentClosed, 2 * day);
+    age(oldOpen, 31 * day);
+    age(oldOpen2, 31 * day);
+    age(middleOpen, 4 * day);
+
+    // Five past their retention; batches of 2, at most 2 per round: the first round leaves one.
+    AlarmRetention retention = new AlarmRetention(3, 30, 2, 2);
+    assertThat(alarms.purge(retention)).isEqualTo(4);
+    assertThat(alarms.purge(retention)).isEqualTo(1);
+    assertThat(alarms.purge(retention)).isZero();
+    List<Long> left = new ArrayList<>();
+    alarms("?limit=500").forEach(a -> left.add(a.get("id").asLong()));
+    assertThat(left).containsExactlyInAnyOrder(recentClosed, middleOpen);
+    Integer activity =
+        db.jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery(
+                            "SELECT COUNT(*) FROM alarm_activity WHERE alarm_id NOT IN (:a, :b)")
+                        .bind("a", recentClosed)
+                        .bind("b", middleOpen)
+                        .mapTo(Integer.class)
+                        .one());
+    assertThat(activity).isZero();
+
+    assertThat(alarms.purge(AlarmRetention.ofDays(0, 0))).isZero();
+    age(recentClosed, 3650 * day);
+    assertThat(alarms.purge(AlarmRetention.ofDays(0, 30))).isZero();
+    assertThat(alarms("").size()).isEqualTo(2);
+  }
+
+  private long raiseOn(String source) {
+    event("door.forced", source);
+    return alarms("?source=" + source).get(0).get("id").asLong();
+  }
+
+  @Test
+  void eventsOutsideTheTimeProfileAreStoredButRaiseNoAlarm() {
+    String today =
+        db.jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery("SELECT CURRENT_TIMESTAMP")
+                        .mapTo(java.sql.Timestamp.class)
+                        .one()
+                        .toInstant()
+                        .atZone(java.time.ZoneOffset.UTC)
+                        .getDayOfWeek()
+                        .name()
+                        .toLowerCase(java.util.Locale.ROOT));
+    List<String> otherDays = new ArrayList<>();
+    for (java.time.DayOfWeek d : java.time.DayOfWeek.values()) {
+      String name = d.name().toLowerCase(java.util.Locale.ROOT);
+      if (!name.equals(today)) {
+        otherDays.add("\"" + name + "\"");
+      }
+    }
+    String id =
+        define(
+            "{\"name\":\"Out of hours\",\"eventTypes\":[\"door.forced\"],\"priority\":1,"
+                + "\"activeWhen\":{\"timeZone\":\"UTC\",\"intervals\":[{\"days\":"
+                + otherDays
+                + ",\"start\":\"00:00\",\"end\":\"24:00\"}]}}");
+    Response read = http.get("/api/v1/alarm-definitions/" + id, VIEWER);
+    assertThat(read.json().get("activeWhen").get("timeZone").asText()).isEqualTo("UTC");
+    event("door.forced", "external:door-7");
+    assertThat(storedEvents("door.forced")).hasSize(1);
+    assertThat(alarms("")).isEmpty();
+
+    // {} clears the profile: always active.
+    Response cleared =
+        send(
+            "PATCH",
+            "/api/v1/alarm-definitions/" + id,
+            OPERATOR,
+            "{\"activeWhen\":{}}",
+            read.header("ETag"));
+    assertThat(cleared.status()).as(cleared.body()).isEqualTo(200);
+    assertThat(cleared.json().get("activeWhen").isNull()).isTrue();
+    event("door.forced", "external:door-7");
+    assertThat(alarms("")).hasSize(1);
+
+    Response bad =
+        send(
+            "PATCH",
+            "/api/v1/alarm-definitions/" + id,
+            OPERATOR,
+            "{\"activeWhen\":{\"timeZone\":\"Mars/Olympus\",\"intervals\":[]}}",
+            cleared.header("ETag"));
+    assertThat(bad.status()).isEqualTo(400);
+    assertThat(bad.json().get("code").asText()).isEqualTo("invalid_time_profile");
   }
 
   @Test

@@ -285,6 +285,7 @@ abstract class EventsApiContract {
             new Case(event("a.b", "rec-01", ""), "invalid_source"),
             new Case(event("a.b", "external:", ""), "invalid_source"),
             new Case(event("a.b", "external:a b", ""), "invalid_source"),
+            new Case(event("a.b", "node:vigil-1", ""), "reserved_source"),
             new Case(event("a.b", "00000000-0000-0000-0000-000000000000", ""), "unknown_source"),
             new Case(event("a.b", rec, "\"data\":[1,2]"), "invalid_data"),
             new Case(event("a.b", rec, "\"data\":\"text\""), "invalid_data"),

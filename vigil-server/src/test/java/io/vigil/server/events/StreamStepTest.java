@@ -44,7 +44,8 @@ class StreamStepTest {
             Instant.EPOCH,
             1,
             1,
-            1);
+            1,
+            null);
     return new AlarmChange(id, Instant.EPOCH, "vigil", "raised", null, alarm);
   }
 

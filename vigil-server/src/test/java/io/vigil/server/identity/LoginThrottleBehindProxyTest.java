@@ -202,6 +202,32 @@ class LoginThrottleBehindProxyTest {
   }
 
   @Test
+  void aLockoutRaisesASigninFailuresEventNamingTheUserAndAddress() throws Exception {
+    int free = LoginThrottle.Policy.DEFAULTS.failuresBeforeDelay();
+    for (int i = 0; i < free + 3; i++) {
+      f.clock.advance(Duration.ofMinutes(1));
+      signIn("admin", "wrong password " + i, ATTACKER);
+    }
+    List<Map<String, Object>> events =
+        f.db
+            .jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery(
+                            "SELECT source, severity, data_json FROM events WHERE type ="
+                                + " 'signin.failures'")
+                        .mapToMap()
+                        .list());
+    assertThat(events).hasSize(1);
+    assertThat(events.get(0).get("source")).isEqualTo("node:" + f.settings.nodeName());
+    assertThat(events.get(0).get("severity")).isEqualTo("warning");
+    assertThat(events.get(0).get("data_json").toString())
+        .contains("\"user\":\"admin\"")
+        .contains("\"address\":\"" + ATTACKER + "\"")
+        .contains("\"failures\":" + free);
+  }
+
+  @Test
   void signInsAreAuditedWithTheClientAndAddress() throws Exception {
     assertThat(signIn("admin", IdpFixture.ADMIN_PASSWORD, OFFICE).statusCode()).isEqualTo(200);
     signIn("nobody", "wrong password!", ATTACKER);
