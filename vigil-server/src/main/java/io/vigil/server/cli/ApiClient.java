@@ -199,14 +199,19 @@ final class ApiClient {
    * @return the response body as JSON, or a missing node for an empty body (e.g. 204)
    */
   JsonNode call(String method, String path, Object body) {
+    return call(method, path, body, Map.of());
+  }
+
+  /** {@link #call(String, String, Object)} with extra request headers (e.g. {@code If-Match}). */
+  JsonNode call(String method, String path, Object body, Map<String, String> headers) {
     HttpRequest.BodyPublisher publisher =
         body == null
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofByteArray(toJson(body));
-    HttpResponse<String> response = send(request(method, path, publisher, body != null));
+    HttpResponse<String> response = send(request(method, path, publisher, body != null, headers));
     if (response.statusCode() == 401 && credential.renewable()) {
       token = null;
-      response = send(request(method, path, publisher, body != null));
+      response = send(request(method, path, publisher, body != null, headers));
     }
     if (response.statusCode() >= 300) {
       throw failure(method + " " + path, response);
@@ -215,13 +220,18 @@ final class ApiClient {
   }
 
   private HttpRequest request(
-      String method, String path, HttpRequest.BodyPublisher publisher, boolean json) {
+      String method,
+      String path,
+      HttpRequest.BodyPublisher publisher,
+      boolean json,
+      Map<String, String> headers) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(resolve(path))
             .timeout(REQUEST_TIMEOUT)
             .header("Accept", "application/json")
             .header("Authorization", "Bearer " + token())
             .method(method, publisher);
+    headers.forEach(request::header);
     if (json) {
       request.header("Content-Type", "application/json");
     }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Spec;
     description = "Vigil: a highly available management server for video management systems.",
     footer = {
       "",
-      "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication failed, 4 not found, 5 conflict."
+      "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication failed, 4 not found, 5 conflict,",
+      "6 another vigil configure is running, 7 management server unreachable (configure),",
+      "8 invalid certificate (configure)."
     })
 public final class Main implements Runnable {
 
@@ -54,6 +56,7 @@ public final class Main implements Runnable {
             .addSubcommand(MonitorCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(ProtectCommand.commandLine(terminal))
+            .addSubcommand(ConfigureCommand.commandLine(terminal))
             .addSubcommand(new VersionCommand(terminal))
             .addSubcommand(new WarmupCommand(terminal));
     cli.setOut(terminal.out());
