@@ -75,10 +75,6 @@ final class ConfigureCommand implements Runnable {
         spec.commandLine(), "Missing command: use one of show, register, encryption.");
   }
 
-  static CommandLine commandLine(Terminal terminal) {
-    return commandLine(terminal, INSTALLED);
-  }
-
   static CommandLine commandLine(Terminal terminal, Components components) {
     return new CommandLine(new ConfigureCommand())
         .addSubcommand(new Show(terminal, components))

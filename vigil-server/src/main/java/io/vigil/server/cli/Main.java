@@ -44,6 +44,14 @@ public final class Main implements Runnable {
   }
 
   static CommandLine commandLine(Terminal terminal) {
+    return commandLine(terminal, ConfigureCommand.INSTALLED);
+  }
+
+  /**
+   * The command line, with {@code vigil configure} acting on the components {@code components}
+   * finds (tests add their own).
+   */
+  static CommandLine commandLine(Terminal terminal, ConfigureCommand.Components components) {
     CommandLine cli =
         new CommandLine(new Main())
             .addSubcommand(new NodeCommand.Run(terminal))
@@ -56,7 +64,7 @@ public final class Main implements Runnable {
             .addSubcommand(MonitorCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(ProtectCommand.commandLine(terminal))
-            .addSubcommand(ConfigureCommand.commandLine(terminal))
+            .addSubcommand(ConfigureCommand.commandLine(terminal, components))
             .addSubcommand(new VersionCommand(terminal))
             .addSubcommand(new WarmupCommand(terminal));
     cli.setOut(terminal.out());
