@@ -385,7 +385,8 @@ final class ConfigureCommand implements Runnable {
                     line -> {
                       terminal.err().println("warning: " + line);
                       terminal.err().flush();
-                    })
+                    },
+                    MaintenanceWindow.ExitHooks.RUNTIME)
                 .around(
                     () -> {
                       change.run();

@@ -1,5 +1,6 @@
 package io.vigil.server.cli;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -12,7 +13,8 @@ import java.util.function.Supplier;
  * <p>When both the change and turning maintenance off fail, the change's failure is the one
  * reported and the other is added to it as suppressed, after {@code warn} said that maintenance is
  * still on and how to end it. When only turning it off fails, that failure is thrown with the same
- * advice.
+ * advice. Should the process be asked to end while the window is open (Ctrl+C, SIGTERM), a shutdown
+ * hook turns maintenance off; only SIGKILL or a power loss leaves it on.
  */
 final class MaintenanceWindow {
 
@@ -30,18 +32,45 @@ final class MaintenanceWindow {
       "Maintenance is still on: end it with \"vigil cluster maintenance off\" once the cluster is"
           + " reachable.";
 
+  /**
+   * Runs an action when the process is asked to end (Ctrl+C, SIGTERM) while the window is open,
+   * since a {@code finally} does not run then.
+   */
+  interface ExitHooks {
+    /** Registers {@code onExit}; the returned action unregisters it. */
+    Runnable add(Runnable onExit);
+
+    /** The JVM's shutdown hooks. */
+    ExitHooks RUNTIME =
+        onExit -> {
+          Thread hook = new Thread(onExit, "vigil-configure-maintenance-off");
+          Runtime.getRuntime().addShutdownHook(hook);
+          return () -> {
+            try {
+              Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+              // The JVM is shutting down already; the hook runs or has run.
+            }
+          };
+        };
+  }
+
   private final Switch maintenance;
   private final Consumer<String> say;
   private final Consumer<String> warn;
+  private final ExitHooks hooks;
 
   /**
    * @param say progress lines (not printed with {@code --quiet})
    * @param warn warnings, always printed
+   * @param hooks where to register turning maintenance off should the process be ended meanwhile
    */
-  MaintenanceWindow(Switch maintenance, Consumer<String> say, Consumer<String> warn) {
+  MaintenanceWindow(
+      Switch maintenance, Consumer<String> say, Consumer<String> warn, ExitHooks hooks) {
     this.maintenance = maintenance;
     this.say = say;
     this.warn = warn;
+    this.hooks = hooks;
   }
 
   <T> T around(Supplier<T> change) {
@@ -52,6 +81,17 @@ final class MaintenanceWindow {
       maintenance.set(true);
       say.accept("Maintenance on: the cluster does not fail over while this machine changes.");
     }
+    // Whoever comes first, the end of the change or the end of the process, turns it off, once.
+    AtomicBoolean open = new AtomicBoolean(!wasOn);
+    Runnable unhook =
+        wasOn
+            ? () -> {}
+            : hooks.add(
+                () -> {
+                  if (open.compareAndSet(true, false)) {
+                    end(new IllegalStateException("the configurator was interrupted"));
+                  }
+                });
     RuntimeException failure = null;
     try {
       return change.get();
@@ -59,7 +99,8 @@ final class MaintenanceWindow {
       failure = e;
       throw e;
     } finally {
-      if (!wasOn) {
+      unhook.run();
+      if (open.compareAndSet(true, false)) {
         end(failure);
       }
     }

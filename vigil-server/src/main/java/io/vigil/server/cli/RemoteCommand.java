@@ -137,12 +137,11 @@ abstract class RemoteCommand implements Callable<Integer> {
   }
 
   static URI serverUri(String server, Terminal terminal) {
-    String value =
-        firstNonBlank(
-            server,
-            terminal.env().get("VIGIL_SERVER"),
-            CliSettings.of(terminal.env()).server().orElse(null),
-            DEFAULT_SERVER);
+    String value = firstNonBlank(server, terminal.env().get("VIGIL_SERVER"));
+    if (value == null) {
+      // Read only when needed: a damaged cli.json must not stop a command given --server.
+      value = CliSettings.of(terminal.env()).server().orElse(DEFAULT_SERVER);
+    }
     try {
       URI uri = new URI(value.trim());
       if (("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))

@@ -144,6 +144,22 @@ class ConfigureCommandTest {
   }
 
   @Test
+  void aDamagedCliSettingsFileStopsOnlyTheCommandsThatNeedIt() throws Exception {
+    try (FakeNode node = cluster(CLUSTER_OFF)) {
+      node.on("GET /api/v1/servers", 200, "{\"items\":[],\"nextCursor\":null}");
+      Files.createDirectories(config.resolve("vigil"));
+      Files.writeString(config.resolve("vigil").resolve("cli.json"), "{ damaged");
+
+      Run withServer = vigil("server", "list", "--server", node.url());
+      Run without = vigil("server", "list");
+
+      assertThat(withServer.exit).as(withServer.err).isZero();
+      assertThat(without.exit).isEqualTo(ExitCodes.ERROR);
+      assertThat(without.err).contains("cli_settings_unreadable", "cli.json");
+    }
+  }
+
+  @Test
   void registerWithoutAManagementServerIsAUsageError() {
     Run run = vigil("configure", "register");
 

@@ -39,8 +39,51 @@ class MaintenanceWindowTest {
   final List<String> said = new ArrayList<>();
   final List<String> warned = new ArrayList<>();
 
+  /** Exit hooks the test runs itself, as the JVM would on Ctrl+C. */
+  final List<Runnable> hooks = new ArrayList<>();
+
   MaintenanceWindow window(FakeSwitch s) {
-    return new MaintenanceWindow(s, said::add, warned::add);
+    return new MaintenanceWindow(
+        s,
+        said::add,
+        warned::add,
+        onExit -> {
+          hooks.add(onExit);
+          return () -> hooks.remove(onExit);
+        });
+  }
+
+  @Test
+  void aProcessEndedDuringTheChangeTurnsMaintenanceOffOnceThroughItsExitHook() {
+    FakeSwitch s = new FakeSwitch(false);
+
+    window(s)
+        .around(
+            () -> {
+              assertThat(hooks).hasSize(1);
+              hooks.get(0).run(); // Ctrl+C: the JVM runs the hook while the change is under way
+              assertThat(s.on).isFalse();
+              return null;
+            });
+
+    assertThat(s.calls).containsExactly("read", "on", "off");
+    assertThat(hooks).isEmpty();
+  }
+
+  @Test
+  void noExitHookIsLeftOrAddedWhenMaintenanceWasOnAlready() {
+    FakeSwitch s = new FakeSwitch(false);
+    window(s).around(() -> null);
+    assertThat(hooks).isEmpty();
+
+    FakeSwitch already = new FakeSwitch(true);
+    window(already)
+        .around(
+            () -> {
+              assertThat(hooks).isEmpty();
+              return null;
+            });
+    assertThat(already.on).isTrue();
   }
 
   @Test
