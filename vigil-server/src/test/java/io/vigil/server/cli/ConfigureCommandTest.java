@@ -326,6 +326,44 @@ class ConfigureCommandTest {
   }
 
   @Test
+  void encryptionRefusesACertificateNotIssuedForTlsServers() throws Exception {
+    Issued clientOnly = clientAuthOnly("client.example.com");
+    importCert(clientOnly);
+
+    Run run = vigil("configure", "encryption", "--thumbprint", hex(clientOnly));
+
+    assertThat(run.exit).isEqualTo(ExitCodes.INVALID_CERTIFICATE);
+    assertThat(run.err).contains("serverAuth");
+    assertThat(appsettings().has("Http")).isFalse();
+  }
+
+  /** A self-signed certificate whose extended key usage allows TLS clients only. */
+  static Issued clientAuthOnly(String cn) throws Exception {
+    var keys = CliTestCertificates.rsa(2048);
+    Instant now = Instant.now();
+    var builder =
+        new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(
+            new org.bouncycastle.asn1.x500.X500Name("CN=" + cn),
+            java.math.BigInteger.valueOf(now.toEpochMilli()),
+            java.util.Date.from(now.minus(Duration.ofHours(1))),
+            java.util.Date.from(now.plus(Duration.ofDays(30 * 12))),
+            new org.bouncycastle.asn1.x500.X500Name("CN=" + cn),
+            keys.getPublic());
+    builder.addExtension(
+        org.bouncycastle.asn1.x509.Extension.extendedKeyUsage,
+        false,
+        new org.bouncycastle.asn1.x509.ExtendedKeyUsage(
+            org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_clientAuth));
+    var signer =
+        new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withRSA")
+            .build(keys.getPrivate());
+    return new Issued(
+        new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter()
+            .getCertificate(builder.build(signer)),
+        keys);
+  }
+
+  @Test
   void encryptionDisableTurnsHttpsOffForAProxyInFront() throws Exception {
     Files.writeString(
         dataDir.resolve("appsettings.json"), "{\"Http\": {\"Tls\": {\"Thumbprint\": \"AB\"}}}");
