@@ -91,6 +91,30 @@ class ConfigureCommandTest {
   }
 
   @Test
+  void registerOnAMachineWithoutANodeChangesItsComponentsWithoutMaintenance() throws Exception {
+    Path empty = tmp.resolve("no-node");
+    try (FakeNode node = cluster(CLUSTER_OFF)) {
+      Run run =
+          vigil(
+              "configure",
+              "register",
+              "--management-server",
+              node.url(),
+              "--data-dir",
+              empty.toString());
+
+      assertThat(run.exit).as(run.err).isEqualTo(ExitCodes.OK);
+      assertThat(calls(node)).containsExactly("GET /api/v1/cluster");
+      assertThat(empty).doesNotExist();
+      assertThat(config.resolve("vigil").resolve(ConfigureLock.FILE_NAME)).exists();
+
+      Run show = vigil("configure", "show", "--data-dir", empty.toString());
+      assertThat(show.exit).as(show.err).isZero();
+      assertThat(show.out).contains("cli", node.url(), "No Vigil node in").doesNotContain("HTTPS:");
+    }
+  }
+
+  @Test
   void registerLeavesMaintenanceOnWhenItWasOnAlready() throws Exception {
     try (FakeNode node = cluster(CLUSTER_ON)) {
       Run run = vigil("configure", "register", "--management-server", node.url());
