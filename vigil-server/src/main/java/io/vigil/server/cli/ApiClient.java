@@ -199,7 +199,7 @@ final class ApiClient {
    * @return the response body as JSON, or a missing node for an empty body (e.g. 204)
    */
   JsonNode call(String method, String path, Object body) {
-    return call(method, path, body, null);
+    return call(method, path, body, Map.of());
   }
 
   /**
@@ -209,14 +209,19 @@ final class ApiClient {
    * @param ifMatch the ETag read, or null for none
    */
   JsonNode call(String method, String path, Object body, String ifMatch) {
+    return call(method, path, body, ifMatch == null ? Map.of() : Map.of("If-Match", ifMatch));
+  }
+
+  /** {@link #call(String, String, Object)} with extra request headers (e.g. {@code If-Match}). */
+  JsonNode call(String method, String path, Object body, Map<String, String> headers) {
     HttpRequest.BodyPublisher publisher =
         body == null
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofByteArray(toJson(body));
-    HttpResponse<String> response = send(request(method, path, publisher, body != null, ifMatch));
+    HttpResponse<String> response = send(request(method, path, publisher, body != null, headers));
     if (response.statusCode() == 401 && credential.renewable()) {
       token = null;
-      response = send(request(method, path, publisher, body != null, ifMatch));
+      response = send(request(method, path, publisher, body != null, headers));
     }
     if (response.statusCode() >= 300) {
       throw failure(method + " " + path, response);
@@ -229,18 +234,16 @@ final class ApiClient {
       String path,
       HttpRequest.BodyPublisher publisher,
       boolean json,
-      String ifMatch) {
+      Map<String, String> headers) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(resolve(path))
             .timeout(REQUEST_TIMEOUT)
             .header("Accept", "application/json")
             .header("Authorization", "Bearer " + token())
             .method(method, publisher);
+    headers.forEach(request::header);
     if (json) {
       request.header("Content-Type", "application/json");
-    }
-    if (ifMatch != null) {
-      request.header("If-Match", ifMatch);
     }
     return request.build();
   }

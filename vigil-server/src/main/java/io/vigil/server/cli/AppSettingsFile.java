@@ -179,6 +179,29 @@ final class AppSettingsFile {
     parent.put(entry(parent, key).map(Map.Entry::getKey).orElse(key), value);
   }
 
+  /** Sets {@code key} of {@code parent} to a boolean, keeping the key's spelling and position. */
+  void put(ObjectNode parent, String key, boolean value) {
+    parent.put(entry(parent, key).map(Map.Entry::getKey).orElse(key), value);
+  }
+
+  /** Sets {@code key} of {@code parent} to null ("not set"), keeping its spelling and position. */
+  void putNull(ObjectNode parent, String key) {
+    parent.putNull(entry(parent, key).map(Map.Entry::getKey).orElse(key));
+  }
+
+  /** The boolean at {@code path} (keys matched ignoring case); empty when absent or not one. */
+  Optional<Boolean> bool(String... path) {
+    JsonNode node = root;
+    for (String key : path) {
+      Optional<JsonNode> next = child(node, key);
+      if (next.isEmpty()) {
+        return Optional.empty();
+      }
+      node = next.get();
+    }
+    return node.isBoolean() ? Optional.of(node.booleanValue()) : Optional.empty();
+  }
+
   /**
    * The array {@code key} of {@code parent}, created where missing.
    *

@@ -22,5 +22,23 @@ public final class ExitCodes {
   /** The change conflicts with the current state (e.g. the user name is taken). */
   public static final int CONFLICT = 5;
 
+  /**
+   * Another instance of the command is running and holds its lock ({@code vigil configure}); the
+   * message names its process id when known.
+   */
+  public static final int ALREADY_RUNNING = 6;
+
+  /**
+   * The management server cannot be reached: no connection, no answer in time, or its certificate
+   * failed verification ({@code vigil configure}; the other commands say 1).
+   */
+  public static final int UNREACHABLE = 7;
+
+  /**
+   * The certificate cannot be used for the purpose: missing, no private key, expired or not yet
+   * valid, or not usable by a TLS server ({@code vigil configure encryption}).
+   */
+  public static final int INVALID_CERTIFICATE = 8;
+
   private ExitCodes() {}
 }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Spec;
     description = "Vigil: a highly available management server for video management systems.",
     footer = {
       "",
-      "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication failed, 4 not found, 5 conflict."
+      "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication failed, 4 not found, 5 conflict,",
+      "6 another vigil configure is running, 7 management server unreachable (configure),",
+      "8 invalid certificate (configure)."
     })
 public final class Main implements Runnable {
 
@@ -42,6 +44,14 @@ public final class Main implements Runnable {
   }
 
   static CommandLine commandLine(Terminal terminal) {
+    return commandLine(terminal, ConfigureCommand.INSTALLED);
+  }
+
+  /**
+   * The command line, with {@code vigil configure} acting on the components {@code components}
+   * finds (tests add their own).
+   */
+  static CommandLine commandLine(Terminal terminal, ConfigureCommand.Components components) {
     CommandLine cli =
         new CommandLine(new Main())
             .addSubcommand(new NodeCommand.Run(terminal))
@@ -56,6 +66,7 @@ public final class Main implements Runnable {
             .addSubcommand(AlarmCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(ProtectCommand.commandLine(terminal))
+            .addSubcommand(ConfigureCommand.commandLine(terminal, components))
             .addSubcommand(new VersionCommand(terminal))
             .addSubcommand(new WarmupCommand(terminal));
     cli.setOut(terminal.out());

@@ -858,14 +858,17 @@ final class ProtectCommand implements Runnable {
 
     /** As the node finds it: VIGIL_MACHINE_KEY_FILE, the setting, else the platform default. */
     private Path machineKeyFile(Configured configured, Path dataDir) {
-      String env = terminal.env().get("VIGIL_MACHINE_KEY_FILE");
+      return machineKeyFile(terminal.env(), configured, dataDir);
+    }
+
+    static Path machineKeyFile(
+        Map<String, String> environment, Configured configured, Path dataDir) {
+      String env = environment.get("VIGIL_MACHINE_KEY_FILE");
       Optional<String> value =
           env != null && !env.isBlank() ? Optional.of(env.trim()) : configured.machineKeyFile();
       if (value.isEmpty()) {
         return MachineProtector.defaultKeyFile(
-            terminal.env(),
-            System.getProperty("os.name"),
-            Path.of(System.getProperty("user.home")));
+            environment, System.getProperty("os.name"), Path.of(System.getProperty("user.home")));
       }
       Path path = Path.of(value.get());
       return (path.isAbsolute() ? path : dataDir.resolve(path)).toAbsolutePath().normalize();

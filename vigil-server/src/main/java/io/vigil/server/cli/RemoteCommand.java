@@ -29,7 +29,11 @@ abstract class RemoteCommand implements Callable<Integer> {
   @Option(
       names = "--server",
       paramLabel = "URL",
-      description = "The node to talk to (default: VIGIL_SERVER, else " + DEFAULT_SERVER + ").")
+      description =
+          "The node to talk to (default: VIGIL_SERVER, else the management server address vigil"
+              + " configure register stored, else "
+              + DEFAULT_SERVER
+              + ").")
   String server;
 
   @Option(
@@ -65,10 +69,25 @@ abstract class RemoteCommand implements Callable<Integer> {
   }
 
   private ApiClient.Credential credential(URI uri) {
+    return credential(
+        terminal, user, uri, server == null && terminal.env().get("VIGIL_SERVER") == null);
+  }
+
+  /**
+   * How a command signs in to {@code uri}: the password grant as {@code user} with {@code
+   * VIGIL_PASSWORD}, else the sign-in {@code vigil login} stored, else a credential that fails with
+   * exit code 3 and says how to sign in.
+   *
+   * @param defaultServer whether {@code uri} is the default node, so that the advice to run {@code
+   *     vigil login} need not name it
+   */
+  static ApiClient.Credential credential(
+      Terminal terminal, String user, URI uri, boolean defaultServer) {
     String name = firstNonBlank(user, terminal.env().get("VIGIL_USER"), DEFAULT_USER);
     String password = terminal.env().get("VIGIL_PASSWORD");
     if (password != null && !password.isEmpty()) {
-      return ApiClient.password(name, password::toCharArray, () -> oneTimeCode(uri, name));
+      return ApiClient.password(
+          name, password::toCharArray, () -> oneTimeCode(terminal, uri, name));
     }
     Credentials store = Credentials.of(terminal.env());
     Optional<Credentials.Entry> stored = store.find(uri);
@@ -76,11 +95,7 @@ abstract class RemoteCommand implements Callable<Integer> {
       return store.credential(uri, stored.get());
     }
     String login =
-        "\"vigil login"
-            + (server == null && terminal.env().get("VIGIL_SERVER") == null
-                ? ""
-                : " --server " + Credentials.key(uri))
-            + "\"";
+        "\"vigil login" + (defaultServer ? "" : " --server " + Credentials.key(uri)) + "\"";
     return ApiClient.none(
         new CliException(
             ExitCodes.AUTHENTICATION,
@@ -122,7 +137,11 @@ abstract class RemoteCommand implements Callable<Integer> {
   }
 
   static URI serverUri(String server, Terminal terminal) {
-    String value = firstNonBlank(server, terminal.env().get("VIGIL_SERVER"), DEFAULT_SERVER);
+    String value = firstNonBlank(server, terminal.env().get("VIGIL_SERVER"));
+    if (value == null) {
+      // Read only when needed: a damaged cli.json must not stop a command given --server.
+      value = CliSettings.of(terminal.env()).server().orElse(DEFAULT_SERVER);
+    }
     try {
       URI uri = new URI(value.trim());
       if (("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
@@ -168,7 +187,7 @@ abstract class RemoteCommand implements Callable<Integer> {
     return null;
   }
 
-  private String oneTimeCode(URI uri, String name) {
+  private static String oneTimeCode(Terminal terminal, URI uri, String name) {
     String env = terminal.env().get("VIGIL_OTP");
     if (env != null && !env.isBlank()) {
       return env;

@@ -266,6 +266,17 @@ public final class ServerTls implements AutoCloseable {
   }
 
   /**
+   * Checks, without serving it, the certificate {@code thumbprint} names in {@code store} exactly
+   * as a node checks its HTTPS certificate at start: present, valid at {@code now}, usable by a TLS
+   * server, with a private key that can be read and belongs to it.
+   *
+   * @throws ConfigException naming the certificate, the cause and the fix
+   */
+  public static void check(CertificateStore store, Thumbprint thumbprint, Instant now) {
+    material(store, thumbprint, now);
+  }
+
+  /**
    * Finds and checks the certificate named by {@code thumbprint}.
    *
    * @throws ConfigException naming the certificate, the cause and the fix

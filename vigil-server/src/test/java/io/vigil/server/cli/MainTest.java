@@ -45,6 +45,7 @@ class MainTest {
     assertThat(run.out)
         .contains("node", "start-dev", "user", "server", "protect", "version")
         .contains("3 authentication failed")
+        .contains("configure", "6 another vigil configure is running")
         .doesNotContain("warmup");
   }
 
