@@ -27,14 +27,27 @@ import java.util.stream.Collectors;
  * #CLOCK_SKEW} of tolerance. Every failure is a 401 that says which check failed; the token itself
  * is never echoed. Roles are taken from the token (see {@link TokenSigner}); unknown role ids are
  * ignored, so a token can never grant more than the roles this version knows.
+ *
+ * <p>A token that passed is remembered (at most {@value #CACHE_SIZE} of them, all forgotten when
+ * that many are held) with its key id and expiry: a component sends the same token with every
+ * heartbeat and event for minutes, and parsing it and checking its RSA signature each time cost
+ * more than the rest of a heartbeat. A remembered token is still refused once it expires, and once
+ * its signing key is no longer one this provider verifies with.
  */
 final class TokenVerifier implements Authenticator {
 
   static final Duration CLOCK_SKEW = Duration.ofSeconds(30);
 
+  static final int CACHE_SIZE = 10_000;
+
+  /** A token that passed {@link #verify}: who it is for, the key that signed it, its expiry. */
+  private record Verified(Principal principal, String kid, Instant expires) {}
+
   private final String issuer;
   private final SigningKeys keys;
   private final Clock clock;
+  private final java.util.concurrent.ConcurrentHashMap<String, Verified> verified =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   TokenVerifier(String issuer, SigningKeys keys, Clock clock) {
     this.issuer = issuer;
@@ -68,6 +81,18 @@ final class TokenVerifier implements Authenticator {
 
   /** Verifies type, signature, issuer, audience and validity period; any scope. */
   Principal verify(String bearerToken) {
+    Verified known = verified.get(bearerToken);
+    if (known != null) {
+      if (clock.instant().isBefore(known.expires().plus(CLOCK_SKEW))
+          && keys.verificationKey(known.kid()).isPresent()) {
+        return known.principal();
+      }
+      verified.remove(bearerToken);
+    }
+    return check(bearerToken);
+  }
+
+  private Principal check(String bearerToken) {
     SignedJWT jwt;
     JWTClaimsSet claims;
     try {
@@ -151,8 +176,13 @@ final class TokenVerifier implements Authenticator {
           scope == null || scope.isBlank()
               ? Set.of()
               : Arrays.stream(scope.trim().split("\\s+")).collect(Collectors.toSet());
-      return new Principal(
-          subject, username != null ? username : clientId, clientId, roles, scopes);
+      Principal principal =
+          new Principal(subject, username != null ? username : clientId, clientId, roles, scopes);
+      if (verified.size() >= CACHE_SIZE) {
+        verified.clear();
+      }
+      verified.put(bearerToken, new Verified(principal, kid, exp.toInstant()));
+      return principal;
     } catch (ParseException e) {
       throw ApiException.unauthorized("The bearer token's claims have the wrong types.");
     }

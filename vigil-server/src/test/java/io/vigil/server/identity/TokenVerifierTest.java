@@ -62,6 +62,35 @@ class TokenVerifierTest {
         .isNotNull();
   }
 
+  @Test
+  void aTokenThatPassedOnceIsStillRefusedWhenItExpires() {
+    io.vigil.server.testing.MutableClock clock =
+        new io.vigil.server.testing.MutableClock(Instant.now());
+    TokenVerifier remembering = new TokenVerifier(ISSUER, keys, clock);
+    String token = signer.accessToken("c1", "rs1", "rs1", List.of("component"), "vigil.api", false);
+    assertThat(remembering.verify(token).clientId()).isEqualTo("rs1");
+    assertThat(remembering.verify(token).clientId()).as("remembered").isEqualTo("rs1");
+
+    clock.advance(Duration.ofMinutes(5).plus(TokenVerifier.CLOCK_SKEW).plusSeconds(1));
+
+    assertThatThrownBy(() -> remembering.verify(token))
+        .isInstanceOf(ApiException.class)
+        .hasMessageContaining("expired");
+  }
+
+  @Test
+  void aCopyOfAPassedTokenWithAnotherSignatureIsChecked() {
+    String token = signer.accessToken("c1", "rs1", "rs1", List.of("component"), "vigil.api", false);
+    verifier.verify(token);
+    String forged =
+        token.substring(0, token.lastIndexOf('.') + 1)
+            + "AAAA"
+            + token.substring(token.lastIndexOf('.') + 5);
+    assertThatThrownBy(() -> verifier.verify(forged))
+        .isInstanceOf(ApiException.class)
+        .hasMessageContaining("signature");
+  }
+
   private static JWTClaimsSet claims() {
     Instant now = Instant.now();
     return new JWTClaimsSet.Builder()
