@@ -587,9 +587,7 @@ class ApiWalkTest {
         "/api/v1/clients",
         "{\"clientId\":\"rec-1\",\"type\":\"confidential\",\"roles\":[\"component\"]}");
     String registrationToken =
-        post("/api/v1/registration-tokens", "{\"type\":\"recording-server\"}")
-            .path("id")
-            .asText();
+        post("/api/v1/registration-tokens", "{\"type\":\"recording-server\"}").path("id").asText();
     ids.put("/api/v1/servers/{id}", server);
     ids.put("/api/v1/registration-tokens/{id}", registrationToken);
     ids.put("/api/v1/hardware/{id}", hardware);
