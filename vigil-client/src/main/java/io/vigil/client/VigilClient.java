@@ -54,11 +54,14 @@ public final class VigilClient implements AutoCloseable {
   private final Transport transport;
   private final HttpClient http;
   private final HttpClient ownedHttp;
+  private final Duration requestTimeout;
 
-  private VigilClient(Transport transport, HttpClient http, HttpClient ownedHttp) {
+  private VigilClient(
+      Transport transport, HttpClient http, HttpClient ownedHttp, Duration requestTimeout) {
     this.transport = transport;
     this.http = http;
     this.ownedHttp = ownedHttp;
+    this.requestTimeout = requestTimeout;
   }
 
   public static Builder builder() {
@@ -136,6 +139,42 @@ public final class VigilClient implements AutoCloseable {
   }
 
   /**
+   * Reads a server's configuration: its settings and the hardware and cameras assigned to it, with
+   * the ETag it was served with ({@link ServerConfiguration#etag}).
+   */
+  public ServerConfiguration configuration(UUID serverId) {
+    String path = "/api/v1/servers/" + serverId + "/configuration";
+    Transport.Reply reply = transport.send(new Transport.Call("GET", path, null, null, true, true));
+    if (reply.status() != 200) {
+      throw error("GET", path, reply);
+    }
+    return ApiJson.read(reply.body(), ServerConfiguration.class).withEtag(reply.etag());
+  }
+
+  /**
+   * Watches a server's configuration: {@code listener} gets the current one at once and then each
+   * change, within a moment of its commit; see {@link ConfigurationWatch} for how it rides through
+   * a failover. Close the watch to stop it.
+   *
+   * @param onError gets the error that ended the watch for good (404, 403, 401); may be null
+   */
+  public ConfigurationWatch watchConfiguration(
+      UUID serverId,
+      java.util.function.Consumer<ServerConfiguration> listener,
+      java.util.function.Consumer<VigilException> onError) {
+    ConfigurationWatch w =
+        new ConfigurationWatch(
+            transport,
+            serverId,
+            ConfigurationWatch.DEFAULT_WAIT,
+            requestTimeout,
+            listener,
+            onError);
+    w.start();
+    return w;
+  }
+
+  /**
    * GETs any resource of the API as {@code type}, with the failover rules of the class comment.
    *
    * @param path such as {@code /api/v1/servers?limit=10}
@@ -155,13 +194,17 @@ public final class VigilClient implements AutoCloseable {
                 idempotent,
                 true));
     if (reply.status() >= 300) {
-      throw new VigilException(
-          reply.status(),
-          Objects.requireNonNullElse(ApiJson.errorCode(reply.body()), "http_" + reply.status()),
-          ApiJson.errorMessage(
-              reply.body(), method + " " + path + " answered HTTP " + reply.status()));
+      throw error(method, path, reply);
     }
     return ApiJson.read(reply.body(), type);
+  }
+
+  static VigilException error(String method, String path, Transport.Reply reply) {
+    return new VigilException(
+        reply.status(),
+        Objects.requireNonNullElse(ApiJson.errorCode(reply.body()), "http_" + reply.status()),
+        ApiJson.errorMessage(
+            reply.body(), method + " " + path + " answered HTTP " + reply.status()));
   }
 
   private static String newKey() {
@@ -195,17 +238,20 @@ public final class VigilClient implements AutoCloseable {
      */
     public Builder managementServer(String... urls) {
       for (String url : urls) {
-        URI uri = URI.create(url.strip());
-        String scheme = uri.getScheme();
-        if ((!"http".equals(scheme) && !"https".equals(scheme)) || uri.getHost() == null) {
-          throw new IllegalArgumentException(
-              "a management server address is an http or https URL with a host, not \""
-                  + url
-                  + "\"");
-        }
-        nodes.add(Transport.origin(uri));
+        nodes.add(node(url));
       }
       return this;
+    }
+
+    /** A node's origin from its URL; an address that is no http(s) URL with a host is refused. */
+    static URI node(String url) {
+      URI uri = URI.create(url.strip());
+      String scheme = uri.getScheme();
+      if ((!"http".equals(scheme) && !"https".equals(scheme)) || uri.getHost() == null) {
+        throw new IllegalArgumentException(
+            "a management server address is an http or https URL with a host, not \"" + url + "\"");
+      }
+      return Transport.origin(uri);
     }
 
     /** The component's OAuth client. */
@@ -278,7 +324,7 @@ public final class VigilClient implements AutoCloseable {
               random::nextDouble);
       transport.tokens(
           new TokenCache(credentials.clientId(), credentials.secret(), System::nanoTime));
-      return new VigilClient(transport, client, owned);
+      return new VigilClient(transport, client, owned, requestTimeout);
     }
   }
 }
