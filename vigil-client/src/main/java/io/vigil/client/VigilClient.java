@@ -183,6 +183,16 @@ public final class VigilClient implements AutoCloseable {
     return call("GET", path, null, true, type);
   }
 
+  /**
+   * POSTs {@code body} to any resource of the API and reads the answer as {@code type}, such as
+   * adding hardware or a camera to the component's server. Not retried when its outcome is unknown
+   * (see the class comment): on a {@link VigilException} with status 0, read what exists before
+   * posting again (names are unique, so a repeated post that did succeed is a 409).
+   */
+  public <T> T post(String path, Object body, Class<T> type) {
+    return call("POST", path, body, false, type);
+  }
+
   private <T> T call(String method, String path, Object body, boolean idempotent, Class<T> type) {
     Transport.Reply reply =
         transport.send(

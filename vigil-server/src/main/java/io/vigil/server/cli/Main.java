@@ -51,6 +51,7 @@ public final class Main implements Runnable {
             .addSubcommand(UserCommand.commandLine(terminal))
             .addSubcommand(IdentityCommand.commandLine(terminal))
             .addSubcommand(ServerCommand.commandLine(terminal))
+            .addSubcommand(ComponentCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(ProtectCommand.commandLine(terminal))
             .addSubcommand(new VersionCommand(terminal))
