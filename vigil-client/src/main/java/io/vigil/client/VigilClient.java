@@ -106,7 +106,8 @@ public final class VigilClient implements AutoCloseable {
 
   /**
    * Sends up to 1,000 events in one post, stored all or none. Each event without an idempotency key
-   * gets a random one first, so retries through a failover store every event once.
+   * gets a random one first, so retries through a failover store every event once; one without a
+   * severity is sent as {@code info}.
    */
   public StoredEvents sendEvents(List<EventDraft> events) {
     if (events.isEmpty() || events.size() > 1000) {
@@ -114,7 +115,13 @@ public final class VigilClient implements AutoCloseable {
     }
     List<EventDraft> keyed = new ArrayList<>(events.size());
     for (EventDraft e : events) {
-      keyed.add(e.idempotencyKey() == null ? e.withIdempotencyKey(newKey()) : e);
+      EventDraft k = e.idempotencyKey() == null ? e.withIdempotencyKey(newKey()) : e;
+      // The API requires a severity; a draft without one is "info", as EventDraft says.
+      keyed.add(
+          k.severity() == null
+              ? new EventDraft(
+                  k.type(), k.source(), "info", k.message(), k.data(), k.idempotencyKey(), k.time())
+              : k);
     }
     return call("POST", "/api/v1/events", Map.of("events", keyed), true, StoredEvents.class);
   }
