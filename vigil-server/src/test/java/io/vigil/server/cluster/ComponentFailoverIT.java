@@ -87,6 +87,7 @@ class ComponentFailoverIT extends ClusterIT {
               });
           // The fast path needs a renewal after the standbys' lock sessions opened (FailoverIT).
           sleep(1500);
+          Instant killed = Instant.now();
           owner.kill();
           NodeProcess next = awaitServing(cluster, token, Duration.ofSeconds(30));
           Instant ready = Instant.now();
@@ -94,6 +95,10 @@ class ComponentFailoverIT extends ClusterIT {
           // Back as a standby for the next failover, while the components reconnect.
           owner.start();
           Duration slowest = awaitAllHeartbeatsAfter(next, token, ready);
+          System.out.printf(
+              "failover %d: the new owner served %d ms after the kill; all %d components"
+                  + " heartbeat to it within %d ms%n",
+              f, Duration.between(killed, ready).toMillis(), COMPONENTS, slowest.toMillis());
           assertThat(slowest)
               .as(
                   "failover %d: time from the new owner serving to the last component's heartbeat",
