@@ -14,7 +14,9 @@ import javax.net.ssl.SSLContext;
 
 /**
  * A component's connection to the Vigil management server: typed calls for what a component does
- * (heartbeats, events, its server's record), authenticated with the component's OAuth client.
+ * (heartbeats, events, its server's record and configuration, the live stream), authenticated with
+ * the component's OAuth client. A component gets that client once, with {@link
+ * ComponentRegistration}; {@code docs/sdk.md} walks through it all.
  *
  * <h2>During a failover</h2>
  *
@@ -32,10 +34,11 @@ import javax.net.ssl.SSLContext;
  *       are retried for every call, after the server's {@code Retry-After} or an exponential
  *       backoff with full jitter (100 ms doubling to 2 s), whichever is longer.
  *   <li>When the outcome is unknown (a timeout, a connection that broke during the exchange, any
- *       other 503), only idempotent calls are retried: reads, heartbeats, and events — every event
- *       carries an idempotency key (the client gives one to each event that has none, before the
- *       first attempt), so a retried post never stores an event twice. Registering a server is not
- *       retried then; it fails with the error.
+ *       other 503), only idempotent calls are retried: reads (configuration polls included),
+ *       heartbeats, and events — every event carries an idempotency key (the client gives one to
+ *       each event that has none, before the first attempt), so a retried post never stores an
+ *       event twice. Registering a server and {@link #post} are not retried then; they fail with
+ *       the error.
  *   <li>Tokens are signed with keys every node shares, so a token stays valid across a failover;
  *       one refused with 401 is replaced once.
  *   <li>When the failover time runs out the call throws {@link VigilException} with code {@code
@@ -43,8 +46,11 @@ import javax.net.ssl.SSLContext;
  * </ul>
  *
  * An acknowledged call (one that returned) was committed by the node that owned the role, and a
- * failover keeps it. TLS certificates are verified against the system's trusted authorities and,
- * when given, the site's own CA ({@link Builder#trust}); host names are verified.
+ * failover keeps it. The configuration watch ({@link #watchConfiguration}) and the live stream
+ * ({@link #subscribe}) go on by themselves after a failover outlasts the failover time: they retry
+ * with the backoff until closed, and stop only on an answer retrying cannot change. TLS
+ * certificates are verified against the system's trusted authorities and, when given, the site's
+ * own CA ({@link Builder#trust}); host names are verified.
  *
  * <p>Thread-safe; one instance per component. Instances can share one {@link HttpClient} ({@link
  * Builder#httpClient}) when a process runs many components.
