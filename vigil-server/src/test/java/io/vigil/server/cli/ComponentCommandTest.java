@@ -125,4 +125,60 @@ class ComponentCommandTest {
     assertThat(ComponentStates.defaultDir(Map.of("LOCALAPPDATA", "/w/local"), "Windows 11", home))
         .isEqualTo(Path.of("/w/local/Vigil/components"));
   }
+
+  static final String TOKEN =
+      """
+      {"id":"6b1f6c2e-0d3c-4c9f-9f5e-1a2b3c4d5e6f","type":"recording-server","status":"active",
+       "createdBy":"admin","createdAt":"2026-03-01T10:00:00Z","expiresAt":"2026-03-01T10:10:00Z",
+       "usedAt":null,"usedByClient":null,"serverId":null""";
+
+  @Test
+  void tokenCreatePrintsTheTokenAloneOnStandardOutput() throws Exception {
+    try (FakeNode node = new FakeNode().signIn()) {
+      node.on("POST /api/v1/registration-tokens", 201, TOKEN + ",\"registrationToken\":\"vrt_x\"}");
+      Run r =
+          new Run()
+              .env("VIGIL_SERVER", node.url())
+              .env("VIGIL_PASSWORD", "s3cret")
+              .exec(
+                  "component",
+                  "token",
+                  "create",
+                  "--expires-in",
+                  "600",
+                  "--type",
+                  "recording-server");
+      assertThat(r.exit).as(r.err).isZero();
+      assertThat(r.out.strip()).isEqualTo("vrt_x");
+      assertThat(r.err).contains("registers one recording-server until 2026-03-01T10:10:00Z");
+      var body = AdminCommandsTest.parse(node.apiRequests().getFirst().body());
+      assertThat(body.get("expiresInSeconds").asInt()).isEqualTo(600);
+      assertThat(body.get("type").asText()).isEqualTo("recording-server");
+    }
+  }
+
+  @Test
+  void tokenListShowsStatusNeverTokensAndRevokeDeletesOne() throws Exception {
+    try (FakeNode node = new FakeNode().signIn()) {
+      node.on(
+          "GET /api/v1/registration-tokens",
+          200,
+          "{\"items\":[" + TOKEN + "}],\"nextCursor\":null}");
+      node.on("DELETE /api/v1/registration-tokens/6b1f6c2e-0d3c-4c9f-9f5e-1a2b3c4d5e6f", 204, "");
+      Run list =
+          new Run()
+              .env("VIGIL_SERVER", node.url())
+              .env("VIGIL_PASSWORD", "s3cret")
+              .exec("component", "token", "list");
+      assertThat(list.exit).as(list.err).isZero();
+      assertThat(list.out).contains("ID", "STATUS", "active", "recording-server");
+      Run revoke =
+          new Run()
+              .env("VIGIL_SERVER", node.url())
+              .env("VIGIL_PASSWORD", "s3cret")
+              .exec("component", "token", "revoke", "6b1f6c2e-0d3c-4c9f-9f5e-1a2b3c4d5e6f");
+      assertThat(revoke.exit).as(revoke.err).isZero();
+      assertThat(node.apiRequests().getLast().method()).isEqualTo("DELETE");
+    }
+  }
 }
