@@ -530,12 +530,15 @@ abstract class ComponentApiContract {
         HttpResponse.BodyHandlers.ofString());
   }
 
-  /** Waits (bounded) until the node holds {@code n} long polls, so a change comes after them. */
-  void awaitWaiters(int n) throws InterruptedException {
+  /**
+   * Waits (bounded, without sleeping) until the node holds {@code n} long polls, so that a change
+   * made next comes after they started waiting.
+   */
+  void awaitWaiters(int n) {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (signal.waiting() < n) {
       assertThat(System.nanoTime()).as("the poll reached the node").isLessThan(deadline);
-      Thread.sleep(5);
+      Thread.yield();
     }
   }
 }
