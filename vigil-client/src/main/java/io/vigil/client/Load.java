@@ -7,7 +7,7 @@ import java.util.List;
  * are 0-100, byte counts and counters at least 0. The management server keeps the latest and its
  * system monitor averages them against its thresholds.
  *
- * @param disks free space per volume, at most 64 volumes
+ * @param disks free space per volume, at most 32 volumes
  */
 public record Load(
     Double cpuPercent,

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
@@ -45,7 +46,11 @@ import javax.net.ssl.SSLException;
  */
 final class Transport {
 
-  /** What a call sends. {@code body} null sends none. */
+  /**
+   * What a call sends. {@code body} null sends none; {@code headers} are added to the request (such
+   * as {@code If-None-Match}); {@code timeout} null waits the transport's request timeout for the
+   * answer, a long poll gives its own.
+   */
   @SuppressWarnings("ArrayRecordComponent") // the body is handed to the HTTP client, never compared
   record Call(
       String method,
@@ -53,7 +58,24 @@ final class Transport {
       byte[] body,
       String contentType,
       boolean idempotent,
-      boolean authenticated) {}
+      boolean authenticated,
+      Map<String, String> headers,
+      Duration timeout) {
+
+    Call {
+      headers = headers == null ? Map.of() : Map.copyOf(headers);
+    }
+
+    Call(
+        String method,
+        String path,
+        byte[] body,
+        String contentType,
+        boolean idempotent,
+        boolean authenticated) {
+      this(method, path, body, contentType, idempotent, authenticated, Map.of(), null);
+    }
+  }
 
   /** An answer: its status, body and the headers the client reads. */
   record Reply(int status, String body, String etag, String retryAfter, String location) {}
@@ -271,7 +293,7 @@ final class Transport {
     public Reply exchange(URI node, Call call, String token) throws IOException {
       HttpRequest.Builder b =
           HttpRequest.newBuilder(node.resolve(call.path()))
-              .timeout(requestTimeout)
+              .timeout(call.timeout() == null ? requestTimeout : call.timeout())
               .header("Accept", "application/json")
               .method(
                   call.method(),
@@ -284,6 +306,7 @@ final class Transport {
       if (token != null) {
         b.header("Authorization", "Bearer " + token);
       }
+      call.headers().forEach(b::header);
       HttpResponse<String> r;
       try {
         r = http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));

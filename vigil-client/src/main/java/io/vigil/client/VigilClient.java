@@ -14,7 +14,9 @@ import javax.net.ssl.SSLContext;
 
 /**
  * A component's connection to the Vigil management server: typed calls for what a component does
- * (heartbeats, events, its server's record), authenticated with the component's OAuth client.
+ * (heartbeats, events, its server's record and configuration, the live stream), authenticated with
+ * the component's OAuth client. A component gets that client once, with {@link
+ * ComponentRegistration}; {@code docs/sdk.md} walks through it all.
  *
  * <h2>During a failover</h2>
  *
@@ -32,10 +34,11 @@ import javax.net.ssl.SSLContext;
  *       are retried for every call, after the server's {@code Retry-After} or an exponential
  *       backoff with full jitter (100 ms doubling to 2 s), whichever is longer.
  *   <li>When the outcome is unknown (a timeout, a connection that broke during the exchange, any
- *       other 503), only idempotent calls are retried: reads, heartbeats, and events — every event
- *       carries an idempotency key (the client gives one to each event that has none, before the
- *       first attempt), so a retried post never stores an event twice. Registering a server is not
- *       retried then; it fails with the error.
+ *       other 503), only idempotent calls are retried: reads (configuration polls included),
+ *       heartbeats, and events — every event carries an idempotency key (the client gives one to
+ *       each event that has none, before the first attempt), so a retried post never stores an
+ *       event twice. Registering a server and {@link #post} are not retried then; they fail with
+ *       the error.
  *   <li>Tokens are signed with keys every node shares, so a token stays valid across a failover;
  *       one refused with 401 is replaced once.
  *   <li>When the failover time runs out the call throws {@link VigilException} with code {@code
@@ -43,8 +46,11 @@ import javax.net.ssl.SSLContext;
  * </ul>
  *
  * An acknowledged call (one that returned) was committed by the node that owned the role, and a
- * failover keeps it. TLS certificates are verified against the system's trusted authorities and,
- * when given, the site's own CA ({@link Builder#trust}); host names are verified.
+ * failover keeps it. The configuration watch ({@link #watchConfiguration}) and the live stream
+ * ({@link #subscribe}) go on by themselves after a failover outlasts the failover time: they retry
+ * with the backoff until closed, and stop only on an answer retrying cannot change. TLS
+ * certificates are verified against the system's trusted authorities and, when given, the site's
+ * own CA ({@link Builder#trust}); host names are verified.
  *
  * <p>Thread-safe; one instance per component. Instances can share one {@link HttpClient} ({@link
  * Builder#httpClient}) when a process runs many components.
@@ -54,11 +60,14 @@ public final class VigilClient implements AutoCloseable {
   private final Transport transport;
   private final HttpClient http;
   private final HttpClient ownedHttp;
+  private final Duration requestTimeout;
 
-  private VigilClient(Transport transport, HttpClient http, HttpClient ownedHttp) {
+  private VigilClient(
+      Transport transport, HttpClient http, HttpClient ownedHttp, Duration requestTimeout) {
     this.transport = transport;
     this.http = http;
     this.ownedHttp = ownedHttp;
+    this.requestTimeout = requestTimeout;
   }
 
   public static Builder builder() {
@@ -103,7 +112,8 @@ public final class VigilClient implements AutoCloseable {
 
   /**
    * Sends up to 1,000 events in one post, stored all or none. Each event without an idempotency key
-   * gets a random one first, so retries through a failover store every event once.
+   * gets a random one first, so retries through a failover store every event once; one without a
+   * severity is sent as {@code info}.
    */
   public StoredEvents sendEvents(List<EventDraft> events) {
     if (events.isEmpty() || events.size() > 1000) {
@@ -111,7 +121,13 @@ public final class VigilClient implements AutoCloseable {
     }
     List<EventDraft> keyed = new ArrayList<>(events.size());
     for (EventDraft e : events) {
-      keyed.add(e.idempotencyKey() == null ? e.withIdempotencyKey(newKey()) : e);
+      EventDraft k = e.idempotencyKey() == null ? e.withIdempotencyKey(newKey()) : e;
+      // The API requires a severity; a draft without one is "info", as EventDraft says.
+      keyed.add(
+          k.severity() == null
+              ? new EventDraft(
+                  k.type(), k.source(), "info", k.message(), k.data(), k.idempotencyKey(), k.time())
+              : k);
     }
     return call("POST", "/api/v1/events", Map.of("events", keyed), true, StoredEvents.class);
   }
@@ -136,12 +152,58 @@ public final class VigilClient implements AutoCloseable {
   }
 
   /**
+   * Reads a server's configuration: its settings and the hardware and cameras assigned to it, with
+   * the ETag it was served with ({@link ServerConfiguration#etag}).
+   */
+  public ServerConfiguration configuration(UUID serverId) {
+    String path = "/api/v1/servers/" + serverId + "/configuration";
+    Transport.Reply reply = transport.send(new Transport.Call("GET", path, null, null, true, true));
+    if (reply.status() != 200) {
+      throw error("GET", path, reply);
+    }
+    return ApiJson.read(reply.body(), ServerConfiguration.class).withEtag(reply.etag());
+  }
+
+  /**
+   * Watches a server's configuration: {@code listener} gets the current one at once and then each
+   * change, within a moment of its commit; see {@link ConfigurationWatch} for how it rides through
+   * a failover. Close the watch to stop it.
+   *
+   * @param onError gets the error that ended the watch for good (404, 403, 401); may be null
+   */
+  public ConfigurationWatch watchConfiguration(
+      UUID serverId,
+      java.util.function.Consumer<ServerConfiguration> listener,
+      java.util.function.Consumer<VigilException> onError) {
+    ConfigurationWatch w =
+        new ConfigurationWatch(
+            transport,
+            serverId,
+            ConfigurationWatch.DEFAULT_WAIT,
+            requestTimeout,
+            listener,
+            onError);
+    w.start();
+    return w;
+  }
+
+  /**
    * GETs any resource of the API as {@code type}, with the failover rules of the class comment.
    *
    * @param path such as {@code /api/v1/servers?limit=10}
    */
   public <T> T get(String path, Class<T> type) {
     return call("GET", path, null, true, type);
+  }
+
+  /**
+   * POSTs {@code body} to any resource of the API and reads the answer as {@code type}, such as
+   * adding hardware or a camera to the component's server. Not retried when its outcome is unknown
+   * (see the class comment): on a {@link VigilException} with status 0, read what exists before
+   * posting again (names are unique, so a repeated post that did succeed is a 409).
+   */
+  public <T> T post(String path, Object body, Class<T> type) {
+    return call("POST", path, body, false, type);
   }
 
   private <T> T call(String method, String path, Object body, boolean idempotent, Class<T> type) {
@@ -155,13 +217,17 @@ public final class VigilClient implements AutoCloseable {
                 idempotent,
                 true));
     if (reply.status() >= 300) {
-      throw new VigilException(
-          reply.status(),
-          Objects.requireNonNullElse(ApiJson.errorCode(reply.body()), "http_" + reply.status()),
-          ApiJson.errorMessage(
-              reply.body(), method + " " + path + " answered HTTP " + reply.status()));
+      throw error(method, path, reply);
     }
     return ApiJson.read(reply.body(), type);
+  }
+
+  static VigilException error(String method, String path, Transport.Reply reply) {
+    return new VigilException(
+        reply.status(),
+        Objects.requireNonNullElse(ApiJson.errorCode(reply.body()), "http_" + reply.status()),
+        ApiJson.errorMessage(
+            reply.body(), method + " " + path + " answered HTTP " + reply.status()));
   }
 
   private static String newKey() {
@@ -195,17 +261,20 @@ public final class VigilClient implements AutoCloseable {
      */
     public Builder managementServer(String... urls) {
       for (String url : urls) {
-        URI uri = URI.create(url.strip());
-        String scheme = uri.getScheme();
-        if ((!"http".equals(scheme) && !"https".equals(scheme)) || uri.getHost() == null) {
-          throw new IllegalArgumentException(
-              "a management server address is an http or https URL with a host, not \""
-                  + url
-                  + "\"");
-        }
-        nodes.add(Transport.origin(uri));
+        nodes.add(node(url));
       }
       return this;
+    }
+
+    /** A node's origin from its URL; an address that is no http(s) URL with a host is refused. */
+    static URI node(String url) {
+      URI uri = URI.create(url.strip());
+      String scheme = uri.getScheme();
+      if ((!"http".equals(scheme) && !"https".equals(scheme)) || uri.getHost() == null) {
+        throw new IllegalArgumentException(
+            "a management server address is an http or https URL with a host, not \"" + url + "\"");
+      }
+      return Transport.origin(uri);
     }
 
     /** The component's OAuth client. */
@@ -278,7 +347,7 @@ public final class VigilClient implements AutoCloseable {
               random::nextDouble);
       transport.tokens(
           new TokenCache(credentials.clientId(), credentials.secret(), System::nanoTime));
-      return new VigilClient(transport, client, owned);
+      return new VigilClient(transport, client, owned, requestTimeout);
     }
   }
 }

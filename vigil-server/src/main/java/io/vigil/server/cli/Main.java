@@ -64,6 +64,7 @@ public final class Main implements Runnable {
             .addSubcommand(MonitorCommand.commandLine(terminal))
             .addSubcommand(EventCommand.commandLine(terminal))
             .addSubcommand(AlarmCommand.commandLine(terminal))
+            .addSubcommand(ComponentCommand.commandLine(terminal))
             .addSubcommand(ClusterCommand.commandLine(terminal))
             .addSubcommand(ProtectCommand.commandLine(terminal))
             .addSubcommand(ConfigureCommand.commandLine(terminal, components))

@@ -1,6 +1,5 @@
 package io.vigil.server.collector;
 
-import io.vigil.server.management.Server;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -8,9 +7,9 @@ import java.util.stream.Collectors;
 
 /**
  * The load figures the system monitor watches, each a percentage read from a heartbeat's {@link
- * Server.Load}. For {@code cpu} and {@code memory} a higher value is worse; for {@code diskFree}
- * (the lowest free share of any volume) and {@code storageFree} (free storage as a share of used
- * plus free) a lower value is worse.
+ * io.vigil.client.Load}. For {@code cpu} and {@code memory} a higher value is worse; for {@code
+ * diskFree} (the lowest free share of any volume) and {@code storageFree} (free storage as a share
+ * of used plus free) a lower value is worse.
  */
 public enum MonitorFigure {
   CPU("cpu", true),
@@ -56,7 +55,7 @@ public enum MonitorFigure {
    * This figure's value in {@code load}, as a percentage; null when the heartbeat did not carry
    * what it needs.
    */
-  public Double read(Server.Load load) {
+  public Double read(io.vigil.client.Load load) {
     if (load == null) {
       return null;
     }
@@ -68,12 +67,12 @@ public enum MonitorFigure {
     };
   }
 
-  private static Double lowestFree(List<Server.Disk> disks) {
+  private static Double lowestFree(List<io.vigil.client.Load.Disk> disks) {
     if (disks == null) {
       return null;
     }
     Double lowest = null;
-    for (Server.Disk d : disks) {
+    for (io.vigil.client.Load.Disk d : disks) {
       if (d == null || d.freeBytes() == null || d.totalBytes() == null || d.totalBytes() <= 0) {
         continue;
       }

@@ -13,7 +13,6 @@ import io.vigil.server.http.ApiException;
 import io.vigil.server.http.Json;
 import io.vigil.server.http.Text;
 import io.vigil.server.management.Page;
-import io.vigil.server.management.Server;
 import io.vigil.server.security.Principal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -103,7 +102,7 @@ public final class SystemMonitor {
     final Map<MonitorFigure, ArrayDeque<Sample>> samples = new EnumMap<>(MonitorFigure.class);
     final Map<MonitorFigure, double[]> sinceTick = new EnumMap<>(MonitorFigure.class);
 
-    synchronized void add(Instant at, Server.Load load) {
+    synchronized void add(Instant at, io.vigil.client.Load load) {
       for (MonitorFigure f : MonitorFigure.values()) {
         Double v = f.read(load);
         if (v == null) {
@@ -141,7 +140,7 @@ public final class SystemMonitor {
   }
 
   /** Takes a heartbeat's figures as samples, on this node's clock (windows never leave it). */
-  public void record(UUID server, Server.Load load) {
+  public void record(UUID server, io.vigil.client.Load load) {
     if (load == null) {
       return;
     }

@@ -50,6 +50,14 @@ import org.slf4j.LoggerFactory;
 public final class HttpServer implements AutoCloseable {
 
   static final String PRINCIPAL = "vigil.principal";
+
+  /**
+   * The API routes a caller reaches without a bearer token: component registration, whose caller
+   * proves itself with a one-time registration token in the body.
+   */
+  public static final java.util.Set<String> UNAUTHENTICATED_API =
+      java.util.Set.of("/api/v1/components/register");
+
   static final String ROUTE = "vigil.route";
   private static final String TIMER = "vigil.timer";
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
@@ -185,7 +193,8 @@ public final class HttpServer implements AutoCloseable {
               r.before(
                   "/api/*",
                   ctx -> {
-                    if (HandlerType.OPTIONS.equals(ctx.method())) {
+                    if (HandlerType.OPTIONS.equals(ctx.method())
+                        || UNAUTHENTICATED_API.contains(ctx.path())) {
                       return;
                     }
                     ctx.attribute(PRINCIPAL, authenticator.authenticate(bearer(ctx)));

@@ -195,6 +195,36 @@ public final class ClientService {
     }
   }
 
+  /**
+   * Registers a confidential client with the {@code component} role inside the caller's fenced
+   * transaction, as component registration does together with the component's server. The secret is
+   * generated here and returned once; only its hash is stored.
+   *
+   * @throws ApiException 400 when the id is not valid, 409 {@code duplicate} when it is taken
+   */
+  public WithSecret createComponent(Handle h, Principal actor, String clientId) {
+    if (clientId == null || !CLIENT_ID.matcher(clientId).matches()) {
+      throw ApiException.badRequest(
+          "invalid_client_id",
+          "Client id \"" + Text.excerpt(String.valueOf(clientId)) + "\" is not valid.");
+    }
+    if (find(h, clientId).isPresent()) {
+      throw duplicate(clientId);
+    }
+    String secret = Secrets.random256();
+    OAuthClient client =
+        insert(
+            h,
+            clientId,
+            OAuthClient.CONFIDENTIAL,
+            Secrets.sha256(secret),
+            List.of(io.vigil.server.security.Role.COMPONENT.id()),
+            List.of("client_credentials"),
+            List.of());
+    AuditLog.record(h, actor, "client.create", TYPE, clientId, null, client);
+    return new WithSecret(client, secret);
+  }
+
   /** Replaces a confidential client's secret; the old one stops working at once. */
   public WithSecret rotateSecret(Principal actor, String clientId) {
     String secret = Secrets.random256();

@@ -259,6 +259,11 @@ public final class IdentityProvider {
     }
   }
 
+  /** The OAuth clients: component registration creates a component's client through it. */
+  public ClientService clients() {
+    return clients;
+  }
+
   /** Ensures signing keys, built-in clients and the first administrator exist; idempotent. */
   public void start() {
     List<String> origins = consoleOrigins();

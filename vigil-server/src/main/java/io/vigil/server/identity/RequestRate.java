@@ -8,9 +8,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A token bucket per client id and client address for the token endpoint and the sign-in form: each
- * holds up to a minute's worth of requests and refills continuously, so a client may burst that
- * many and then go on at the rate.
+ * A token bucket per client id and client address for the token endpoint, the sign-in form and
+ * component registration: each holds up to a minute's worth of requests and refills continuously,
+ * so a client may burst that many and then go on at the rate.
  *
  * <p>The bucket is per (client, address) rather than per client: the built-in public clients {@code
  * vigil-cli} and {@code vigil-console} are shared by every user, and anyone may name them, so a
@@ -20,7 +20,7 @@ import java.util.Optional;
  * <p>Deterministic (time from the clock given) and atomic. Full buckets are what an absent one
  * means, so above {@link #PRUNE_ABOVE} buckets, at most once a minute, full ones are dropped.
  */
-final class RequestRate {
+public final class RequestRate {
 
   static final int PRUNE_ABOVE = 10_000;
 
@@ -42,7 +42,7 @@ final class RequestRate {
   private final Map<Key, Bucket> buckets = new HashMap<>();
   private Instant lastPrune = Instant.MIN;
 
-  RequestRate(Clock clock, int perMinute) {
+  public RequestRate(Clock clock, int perMinute) {
     if (perMinute < 1) {
       throw new IllegalArgumentException("the request rate must be at least 1 per minute");
     }
@@ -55,7 +55,7 @@ final class RequestRate {
    *
    * @return empty when the request may go on; otherwise how long until the bucket holds one again
    */
-  synchronized Optional<Duration> take(String clientId, String address) {
+  public synchronized Optional<Duration> take(String clientId, String address) {
     Instant now = clock.instant();
     prune(now);
     Bucket b =

@@ -8,14 +8,14 @@ import java.util.Base64;
 import java.util.HexFormat;
 
 /** Random bearer values (codes, refresh tokens, client secrets) and the hashes stored for them. */
-final class Secrets {
+public final class Secrets {
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private Secrets() {}
 
   /** 256 random bits, base64url without padding. */
-  static String random256() {
+  public static String random256() {
     byte[] bytes = new byte[32];
     RANDOM.nextBytes(bytes);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
@@ -25,7 +25,7 @@ final class Secrets {
    * SHA-256 in hex. Enough for values with 256 bits of entropy: nobody can search that space, so a
    * slow hash would add cost without adding safety.
    */
-  static String sha256(String value) {
+  public static String sha256(String value) {
     try {
       return HexFormat.of()
           .formatHex(

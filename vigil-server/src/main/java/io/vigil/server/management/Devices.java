@@ -40,8 +40,18 @@ public final class Devices {
 
   private final Fence fence;
   private final DataProtector protector;
+  private final ConfigurationSignal signal;
 
   public Devices(Fence fence, DataProtector protector) {
+    this(fence, protector, new ConfigurationSignal());
+  }
+
+  /**
+   * @param signal told of every committed change to the hardware and cameras of a server, for the
+   *     long polls of {@code GET /api/v1/servers/{id}/configuration?wait=}
+   */
+  public Devices(Fence fence, DataProtector protector, ConfigurationSignal signal) {
+    this.signal = signal;
     this.fence = fence;
     this.protector = protector;
   }
@@ -81,33 +91,37 @@ public final class Devices {
     }
     byte[] password = protectPassword(in.password());
     UUID id = UUID.randomUUID();
-    return ServerRegistry.uniqueName(
-        name,
-        () ->
-            fence.write(
-                h -> {
-                  ServerOwnership.checkChange(actor, requireRecorder(h, in.recordingServerId()));
-                  h.createUpdate(
-                          "INSERT INTO hardware (id, name, name_key, recording_server_id, address,"
-                              + " model, username, password_protected, enabled, revision, created_at,"
-                              + " updated_at) VALUES (:id, :name, :key, :server, :address, :model,"
-                              + " :username, :password, :enabled, 1, CURRENT_TIMESTAMP,"
-                              + " CURRENT_TIMESTAMP)")
-                      .bind("id", id)
-                      .bind("name", name)
-                      .bind("key", ServerRegistry.key(name))
-                      .bind("server", in.recordingServerId())
-                      .bind("address", address)
-                      .bind("model", model)
-                      .bind("username", username)
-                      .bindByType("password", password, byte[].class)
-                      .bind("enabled", in.enabled() == null || in.enabled())
-                      .execute();
-                  Hardware created = findHardware(h, id).orElseThrow();
-                  AuditLog.record(
-                      h, actor, "hardware.added", HARDWARE, id.toString(), null, created);
-                  return created;
-                }));
+    Hardware added =
+        ServerRegistry.uniqueName(
+            name,
+            () ->
+                fence.write(
+                    h -> {
+                      ServerOwnership.checkChange(
+                          actor, requireRecorder(h, in.recordingServerId()));
+                      h.createUpdate(
+                              "INSERT INTO hardware (id, name, name_key, recording_server_id, address,"
+                                  + " model, username, password_protected, enabled, revision, created_at,"
+                                  + " updated_at) VALUES (:id, :name, :key, :server, :address, :model,"
+                                  + " :username, :password, :enabled, 1, CURRENT_TIMESTAMP,"
+                                  + " CURRENT_TIMESTAMP)")
+                          .bind("id", id)
+                          .bind("name", name)
+                          .bind("key", ServerRegistry.key(name))
+                          .bind("server", in.recordingServerId())
+                          .bind("address", address)
+                          .bind("model", model)
+                          .bind("username", username)
+                          .bindByType("password", password, byte[].class)
+                          .bind("enabled", in.enabled() == null || in.enabled())
+                          .execute();
+                      Hardware created = findHardware(h, id).orElseThrow();
+                      AuditLog.record(
+                          h, actor, "hardware.added", HARDWARE, id.toString(), null, created);
+                      return created;
+                    }));
+    signal.changed(added.recordingServerId());
+    return added;
   }
 
   public Page<Hardware> listHardware(UUID recordingServerId, String cursor, int limit) {
@@ -150,70 +164,83 @@ public final class Devices {
     String name = change.name() == null ? null : Validation.name("name", change.name());
     String address =
         change.address() == null ? null : Validation.address("address", change.address(), SCHEMES);
-    return ServerRegistry.uniqueName(
-        name,
-        () ->
-            fence.write(
-                h -> {
-                  Hardware before = lockHardware(h, actor, id, expectedRevision);
-                  if (change.recordingServerId() != null) {
-                    ServerOwnership.checkChange(
-                        actor, requireRecorder(h, change.recordingServerId()));
-                  }
-                  Updates set = new Updates();
-                  if (name != null) {
-                    set.add("name", name).add("name_key", ServerRegistry.key(name));
-                  }
-                  set.add("address", address)
-                      .add("recording_server_id", change.recordingServerId());
-                  if (change.model() != null) {
-                    set.addNullable(
-                        "model",
-                        Validation.optionalText("model", change.model(), 200),
-                        Types.VARCHAR);
-                  }
-                  if (change.username() != null) {
-                    set.addNullable(
-                        "username",
-                        Validation.optionalText("username", change.username(), 200),
-                        Types.VARCHAR);
-                  }
-                  if (change.password() != null) {
-                    set.addNullable(
-                        "password_protected", protectPassword(change.password()), Types.VARBINARY);
-                  }
-                  set.add("enabled", change.enabled());
-                  set.execute(h, "hardware", id);
-                  Hardware after = findHardware(h, id).orElseThrow();
-                  AuditLog.record(
-                      h, actor, "hardware.updated", HARDWARE, id.toString(), before, after);
-                  return after;
-                }));
+    java.util.concurrent.atomic.AtomicReference<UUID> server =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Hardware updated =
+        ServerRegistry.uniqueName(
+            name,
+            () ->
+                fence.write(
+                    h -> {
+                      Hardware before = lockHardware(h, actor, id, expectedRevision);
+                      server.set(before.recordingServerId());
+                      if (change.recordingServerId() != null) {
+                        ServerOwnership.checkChange(
+                            actor, requireRecorder(h, change.recordingServerId()));
+                      }
+                      Updates set = new Updates();
+                      if (name != null) {
+                        set.add("name", name).add("name_key", ServerRegistry.key(name));
+                      }
+                      set.add("address", address)
+                          .add("recording_server_id", change.recordingServerId());
+                      if (change.model() != null) {
+                        set.addNullable(
+                            "model",
+                            Validation.optionalText("model", change.model(), 200),
+                            Types.VARCHAR);
+                      }
+                      if (change.username() != null) {
+                        set.addNullable(
+                            "username",
+                            Validation.optionalText("username", change.username(), 200),
+                            Types.VARCHAR);
+                      }
+                      if (change.password() != null) {
+                        set.addNullable(
+                            "password_protected",
+                            protectPassword(change.password()),
+                            Types.VARBINARY);
+                      }
+                      set.add("enabled", change.enabled());
+                      set.execute(h, "hardware", id);
+                      Hardware after = findHardware(h, id).orElseThrow();
+                      AuditLog.record(
+                          h, actor, "hardware.updated", HARDWARE, id.toString(), before, after);
+                      return after;
+                    }));
+    signal.changed(server.get());
+    signal.changed(updated.recordingServerId());
+    return updated;
   }
 
   /** Removes a device and its cameras. */
   public void removeHardware(Principal actor, UUID id, Long expectedRevision) {
-    fence.write(
-        h -> {
-          Hardware before = lockHardware(h, actor, id, expectedRevision);
-          List<Camera> cameras =
-              h
-                  .createQuery(CAMERAS + " WHERE c.hardware_id = :id")
-                  .bind("id", id)
-                  .map(Devices::cameraRow)
-                  .list()
-                  .stream()
-                  .map(Page.Keyed::value)
-                  .toList();
-          for (Camera camera : cameras) {
-            h.createUpdate("DELETE FROM cameras WHERE id = :id").bind("id", camera.id()).execute();
-            AuditLog.record(
-                h, actor, "camera.removed", CAMERA, camera.id().toString(), camera, null);
-          }
-          h.createUpdate("DELETE FROM hardware WHERE id = :id").bind("id", id).execute();
-          AuditLog.record(h, actor, "hardware.removed", HARDWARE, id.toString(), before, null);
-          return null;
-        });
+    Hardware removed =
+        fence.write(
+            h -> {
+              Hardware before = lockHardware(h, actor, id, expectedRevision);
+              List<Camera> cameras =
+                  h
+                      .createQuery(CAMERAS + " WHERE c.hardware_id = :id")
+                      .bind("id", id)
+                      .map(Devices::cameraRow)
+                      .list()
+                      .stream()
+                      .map(Page.Keyed::value)
+                      .toList();
+              for (Camera camera : cameras) {
+                h.createUpdate("DELETE FROM cameras WHERE id = :id")
+                    .bind("id", camera.id())
+                    .execute();
+                AuditLog.record(
+                    h, actor, "camera.removed", CAMERA, camera.id().toString(), camera, null);
+              }
+              h.createUpdate("DELETE FROM hardware WHERE id = :id").bind("id", id).execute();
+              AuditLog.record(h, actor, "hardware.removed", HARDWARE, id.toString(), before, null);
+              return before;
+            });
+    signal.changed(removed.recordingServerId());
   }
 
   // ---- cameras
@@ -225,38 +252,42 @@ public final class Devices {
     }
     int channel = channel(in.channel());
     UUID id = UUID.randomUUID();
-    return uniqueCamera(
-        name,
-        channel,
-        () ->
-            fence.write(
-                h -> {
-                  Hardware hardware =
-                      findHardware(h, in.hardwareId())
-                          .orElseThrow(
-                              () ->
-                                  ApiException.badRequest(
-                                      "unknown_hardware",
-                                      "Hardware \""
-                                          + in.hardwareId()
-                                          + "\" does not exist. Add the device first (POST"
-                                          + " /api/v1/hardware)."));
-                  checkServer(h, actor, hardware.recordingServerId());
-                  h.createUpdate(
-                          "INSERT INTO cameras (id, name, name_key, hardware_id, channel, enabled,"
-                              + " revision, created_at, updated_at) VALUES (:id, :name, :key, :hw,"
-                              + " :channel, :enabled, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
-                      .bind("id", id)
-                      .bind("name", name)
-                      .bind("key", ServerRegistry.key(name))
-                      .bind("hw", in.hardwareId())
-                      .bind("channel", channel)
-                      .bind("enabled", in.enabled() == null || in.enabled())
-                      .execute();
-                  Camera created = findCamera(h, id).orElseThrow();
-                  AuditLog.record(h, actor, "camera.added", CAMERA, id.toString(), null, created);
-                  return created;
-                }));
+    Camera added =
+        uniqueCamera(
+            name,
+            channel,
+            () ->
+                fence.write(
+                    h -> {
+                      Hardware hardware =
+                          findHardware(h, in.hardwareId())
+                              .orElseThrow(
+                                  () ->
+                                      ApiException.badRequest(
+                                          "unknown_hardware",
+                                          "Hardware \""
+                                              + in.hardwareId()
+                                              + "\" does not exist. Add the device first (POST"
+                                              + " /api/v1/hardware)."));
+                      checkServer(h, actor, hardware.recordingServerId());
+                      h.createUpdate(
+                              "INSERT INTO cameras (id, name, name_key, hardware_id, channel, enabled,"
+                                  + " revision, created_at, updated_at) VALUES (:id, :name, :key, :hw,"
+                                  + " :channel, :enabled, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+                          .bind("id", id)
+                          .bind("name", name)
+                          .bind("key", ServerRegistry.key(name))
+                          .bind("hw", in.hardwareId())
+                          .bind("channel", channel)
+                          .bind("enabled", in.enabled() == null || in.enabled())
+                          .execute();
+                      Camera created = findCamera(h, id).orElseThrow();
+                      AuditLog.record(
+                          h, actor, "camera.added", CAMERA, id.toString(), null, created);
+                      return created;
+                    }));
+    signal.changed(added.recordingServerId());
+    return added;
   }
 
   public Page<Camera> listCameras(
@@ -283,33 +314,39 @@ public final class Devices {
   public Camera updateCamera(Principal actor, UUID id, long expectedRevision, CameraChange change) {
     String name = change.name() == null ? null : Validation.name("name", change.name());
     Integer channel = change.channel() == null ? null : channel(change.channel());
-    return uniqueCamera(
-        name,
-        channel == null ? -1 : channel,
-        () ->
-            fence.write(
-                h -> {
-                  Camera before = lockCamera(h, actor, id, expectedRevision);
-                  Updates set = new Updates();
-                  if (name != null) {
-                    set.add("name", name).add("name_key", ServerRegistry.key(name));
-                  }
-                  set.add("channel", channel).add("enabled", change.enabled());
-                  set.execute(h, "cameras", id);
-                  Camera after = findCamera(h, id).orElseThrow();
-                  AuditLog.record(h, actor, "camera.updated", CAMERA, id.toString(), before, after);
-                  return after;
-                }));
+    Camera updated =
+        uniqueCamera(
+            name,
+            channel == null ? -1 : channel,
+            () ->
+                fence.write(
+                    h -> {
+                      Camera before = lockCamera(h, actor, id, expectedRevision);
+                      Updates set = new Updates();
+                      if (name != null) {
+                        set.add("name", name).add("name_key", ServerRegistry.key(name));
+                      }
+                      set.add("channel", channel).add("enabled", change.enabled());
+                      set.execute(h, "cameras", id);
+                      Camera after = findCamera(h, id).orElseThrow();
+                      AuditLog.record(
+                          h, actor, "camera.updated", CAMERA, id.toString(), before, after);
+                      return after;
+                    }));
+    signal.changed(updated.recordingServerId());
+    return updated;
   }
 
   public void removeCamera(Principal actor, UUID id, Long expectedRevision) {
-    fence.write(
-        h -> {
-          Camera before = lockCamera(h, actor, id, expectedRevision);
-          h.createUpdate("DELETE FROM cameras WHERE id = :id").bind("id", id).execute();
-          AuditLog.record(h, actor, "camera.removed", CAMERA, id.toString(), before, null);
-          return null;
-        });
+    Camera removed =
+        fence.write(
+            h -> {
+              Camera before = lockCamera(h, actor, id, expectedRevision);
+              h.createUpdate("DELETE FROM cameras WHERE id = :id").bind("id", id).execute();
+              AuditLog.record(h, actor, "camera.removed", CAMERA, id.toString(), before, null);
+              return before;
+            });
+    signal.changed(removed.recordingServerId());
   }
 
   // ---- helpers

@@ -1,6 +1,8 @@
 package io.vigil.server.management;
 
 import io.javalin.http.Context;
+import io.vigil.client.Load;
+import io.vigil.client.ServerConfiguration;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
@@ -9,7 +11,11 @@ import io.vigil.server.http.Requests;
 import io.vigil.server.http.RouteModule;
 import io.vigil.server.http.Text;
 import io.vigil.server.security.Permission;
+import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 
 /**
  * The management server's routes under {@code /api/v1}: servers, hardware, cameras, site settings
@@ -21,14 +27,45 @@ public final class ManagementRoutes implements RouteModule {
   private final Devices devices;
   private final SiteSettings site;
   private final AuditLog audit;
+  private final ServerConfigurations configurations;
+  private final ConfigurationSignal signal;
+  private final int maxWaitSeconds;
+  private final Executor waiters = Executors.newVirtualThreadPerTaskExecutor();
 
+  /** The routes with a configuration long poll that no write wakes: for tests of other routes. */
   public ManagementRoutes(
       ServerRegistry servers, Devices devices, SiteSettings site, AuditLog audit) {
+    this(servers, devices, site, audit, null, new ConfigurationSignal(), MAX_WAIT_SECONDS);
+  }
+
+  /**
+   * @param configurations reads servers' configurations; null reads them with the registry's fence
+   * @param signal the signal the registry and devices given here bump on every change
+   * @param maxWaitSeconds the longest long poll of a configuration, below the HTTP idle timeout
+   */
+  public ManagementRoutes(
+      ServerRegistry servers,
+      Devices devices,
+      SiteSettings site,
+      AuditLog audit,
+      ServerConfigurations configurations,
+      ConfigurationSignal signal,
+      int maxWaitSeconds) {
     this.servers = servers;
     this.devices = devices;
     this.site = site;
     this.audit = audit;
+    this.configurations =
+        configurations != null ? configurations : new ServerConfigurations(servers.fence());
+    this.signal = signal;
+    this.maxWaitSeconds = Math.max(1, Math.min(MAX_WAIT_SECONDS, maxWaitSeconds));
   }
+
+  /** The longest {@code wait} a configuration request may ask for. */
+  public static final int MAX_WAIT_SECONDS = 60;
+
+  /** Below this much of its wait left, a poll answers rather than waits again. */
+  private static final Duration MIN_REWAIT = Duration.ofMillis(20);
 
   @Override
   public void register(Api api) {
@@ -80,10 +117,11 @@ public final class ManagementRoutes implements RouteModule {
         ctx -> {
           UUID id = Requests.id(ctx, "id", "Server");
           // The load figures are optional: a heartbeat may have no body at all.
-          Server.Load load =
-              ctx.bodyAsBytes().length == 0 ? null : Json.body(ctx, Server.Load.class);
+          Load load = ctx.bodyAsBytes().length == 0 ? null : Json.body(ctx, Load.class);
           ctx.json(servers.heartbeat(Api.principal(ctx), id, load));
         });
+
+    api.get("/api/v1/servers/{id}/configuration", Permission.SERVERS_READ, this::configuration);
 
     api.get(
         "/api/v1/hardware",
@@ -203,6 +241,98 @@ public final class ManagementRoutes implements RouteModule {
                   ctx.queryParam("objectId"),
                   Requests.limit(ctx)));
         });
+  }
+
+  /**
+   * A server's configuration with its ETag. With {@code If-None-Match} equal to the current ETag it
+   * is 304, at once, or with {@code wait=SECONDS} (up to {@link #MAX_WAIT_SECONDS}, capped below
+   * the HTTP idle timeout) after waiting that long for a change: the wait holds no thread and reads
+   * the database only when {@link ConfigurationSignal} says the server, its hardware or its cameras
+   * changed, and once more when it ends. A different ETag answers 200 at once.
+   */
+  private void configuration(Context ctx) {
+    UUID id = Requests.id(ctx, "id", "Server");
+    Duration wait = waitParameter(ctx);
+    String seen = ctx.header("If-None-Match");
+    CompletableFuture<Boolean> change =
+        seen == null || wait.isZero() ? null : signal.await(id, wait);
+    ServerConfiguration c;
+    try {
+      c = configurations.read(id);
+    } catch (RuntimeException e) {
+      cancel(change);
+      throw e;
+    }
+    if (change == null || !c.etag().equals(seen)) {
+      cancel(change);
+      answer(ctx, c, seen);
+      return;
+    }
+    long deadline = System.nanoTime() + wait.toNanos();
+    ctx.future(() -> waitForChange(ctx, id, seen, change, deadline));
+  }
+
+  private CompletableFuture<Void> waitForChange(
+      Context ctx, UUID id, String seen, CompletableFuture<Boolean> change, long deadline) {
+    return change.thenComposeAsync(
+        changed -> {
+          long left = deadline - System.nanoTime();
+          CompletableFuture<Boolean> next =
+              left > MIN_REWAIT.toNanos() ? signal.await(id, Duration.ofNanos(left)) : null;
+          ServerConfiguration c;
+          try {
+            c = configurations.read(id);
+          } catch (RuntimeException e) {
+            cancel(next);
+            throw e;
+          }
+          if (next == null || !c.etag().equals(seen)) {
+            cancel(next);
+            answer(ctx, c, seen);
+            return CompletableFuture.completedFuture(null);
+          }
+          return waitForChange(ctx, id, seen, next, deadline);
+        },
+        waiters);
+  }
+
+  private static void cancel(CompletableFuture<Boolean> change) {
+    if (change != null) {
+      change.complete(false);
+    }
+  }
+
+  private static void answer(Context ctx, ServerConfiguration c, String seen) {
+    ctx.header("ETag", c.etag());
+    ctx.header("Cache-Control", "no-cache");
+    if (c.etag().equals(seen)) {
+      ctx.status(304);
+    } else {
+      ctx.json(c);
+    }
+  }
+
+  private Duration waitParameter(Context ctx) {
+    String raw = ctx.queryParam("wait");
+    if (raw == null || raw.isEmpty()) {
+      return Duration.ZERO;
+    }
+    int seconds;
+    try {
+      seconds = Integer.parseInt(raw);
+    } catch (NumberFormatException e) {
+      seconds = -1;
+    }
+    if (seconds < 0 || seconds > MAX_WAIT_SECONDS) {
+      throw ApiException.badRequest(
+          "invalid_wait",
+          "wait="
+              + Text.excerpt(raw)
+              + " is not valid: give the seconds to wait for a change, 0 to "
+              + MAX_WAIT_SECONDS
+              + ".");
+    }
+    return Duration.ofSeconds(Math.min(seconds, maxWaitSeconds));
   }
 
   private static Context created(Context ctx, String location, long revision) {

@@ -1,7 +1,7 @@
 package io.vigil.server.management;
 
+import io.vigil.client.Load;
 import java.time.Instant;
-import java.util.List;
 import java.util.UUID;
 
 /**
@@ -14,7 +14,8 @@ import java.util.UUID;
  * @param heartbeatIntervalSeconds how often the server sends a heartbeat
  * @param connection {@code online}, {@code offline} (no heartbeat for {@code
  *     Collector.MissedHeartbeats} intervals) or {@code unknown} (never heard from, or disabled)
- * @param load the figures of the latest heartbeat that carried any; null before the first
+ * @param load the figures of the latest heartbeat that carried any; null before the first. The
+ *     SDK's record, so that what a component sends and what the server reads cannot drift
  */
 public record Server(
     UUID id,
@@ -30,21 +31,4 @@ public record Server(
     Instant lastSeenAt,
     int heartbeatIntervalSeconds,
     String connection,
-    Load load) {
-
-  /**
-   * Load figures a server sends with its heartbeat, each optional. Percentages are 0-100, byte
-   * counts and counters at least 0.
-   */
-  public record Load(
-      Double cpuPercent,
-      Double memoryPercent,
-      List<Disk> disks,
-      Long camerasRecording,
-      Long storageUsedBytes,
-      Long storageFreeBytes,
-      Long streamsServed) {}
-
-  /** A volume's free space. */
-  public record Disk(String volume, Long freeBytes, Long totalBytes) {}
-}
+    Load load) {}

@@ -42,26 +42,44 @@ public final class ServerRegistry {
 
   private final Fence fence;
   private final SiteEvents events;
-  private final java.util.function.BiConsumer<UUID, Server.Load> figures;
+  private final java.util.function.BiConsumer<UUID, io.vigil.client.Load> figures;
   private final HeartbeatBatches beats;
+  private final ConfigurationSignal signal;
 
   public ServerRegistry(Fence fence, Dialect dialect, SiteEvents events) {
-    this(fence, dialect, events, (id, load) -> {});
+    this(fence, dialect, events, (id, load) -> {}, new ConfigurationSignal());
+  }
+
+  public ServerRegistry(
+      Fence fence,
+      Dialect dialect,
+      SiteEvents events,
+      java.util.function.BiConsumer<UUID, io.vigil.client.Load> figures) {
+    this(fence, dialect, events, figures, new ConfigurationSignal());
+  }
+
+  public ServerRegistry(
+      Fence fence, Dialect dialect, SiteEvents events, ConfigurationSignal signal) {
+    this(fence, dialect, events, (id, load) -> {}, signal);
   }
 
   /**
    * @param figures takes the load figures of each heartbeat that was recorded (the system monitor's
    *     samples), after its transaction committed
+   * @param signal told of every committed change to a server's configuration, for the long polls of
+   *     {@code GET /api/v1/servers/{id}/configuration?wait=}
    */
   public ServerRegistry(
       Fence fence,
       Dialect dialect,
       SiteEvents events,
-      java.util.function.BiConsumer<UUID, Server.Load> figures) {
+      java.util.function.BiConsumer<UUID, io.vigil.client.Load> figures,
+      ConfigurationSignal signal) {
     this.fence = fence;
     this.events = events;
     this.figures = figures;
     this.beats = new HeartbeatBatches(fence, dialect);
+    this.signal = signal;
   }
 
   /**
@@ -82,6 +100,24 @@ public final class ServerRegistry {
       Integer heartbeatIntervalSeconds) {}
 
   public Server register(Principal actor, Registration in) {
+    Registration valid = validate(in);
+    return uniqueName(valid.name(), () -> fence.write(h -> insert(h, actor, valid)));
+  }
+
+  /**
+   * Registers a server inside the caller's fenced transaction, recording {@code actor} as its
+   * registrant when it is a component ({@link ServerOwnership}): component registration creates the
+   * component's client and its server in one transaction. The caller turns a unique violation into
+   * a 409 with {@link #uniqueName}.
+   *
+   * @throws ApiException 400 when a field is not valid
+   */
+  public Server register(Handle h, Principal actor, Registration in) {
+    return insert(h, actor, validate(in));
+  }
+
+  /** The registration with every field checked and normalised, or a 400. */
+  public static Registration validate(Registration in) {
     String name = Validation.name("name", in.name());
     ServerType type = type(in.type());
     String address = Validation.address("address", in.address(), SCHEMES);
@@ -90,33 +126,34 @@ public final class ServerRegistry {
         in.heartbeatIntervalSeconds() == null
             ? DEFAULT_HEARTBEAT_INTERVAL_SECONDS
             : interval(in.heartbeatIntervalSeconds());
+    return new Registration(name, type.id(), address, version, interval);
+  }
+
+  private static Server insert(Handle h, Principal actor, Registration valid) {
     UUID id = UUID.randomUUID();
-    return uniqueName(
-        name,
-        () ->
-            fence.write(
-                h -> {
-                  h.createUpdate(
-                          "INSERT INTO servers (id, name, name_key, type, address, sw_version, status,"
-                              + " revision, registered_at, registered_by, updated_at,"
-                              + " heartbeat_interval_seconds) VALUES (:id, :name, :key, :type,"
-                              + " :address, :version, :status, 1, CURRENT_TIMESTAMP, :registrant,"
-                              + " CURRENT_TIMESTAMP, :interval)")
-                      .bind("id", id)
-                      .bind("name", name)
-                      .bind("key", key(name))
-                      .bind("type", type.id())
-                      .bind("address", address)
-                      .bind("version", version)
-                      .bind("status", ServerStatus.UNKNOWN.id())
-                      .bind("registrant", ServerOwnership.registrant(actor))
-                      .bind("interval", interval)
-                      .execute();
-                  Server created = find(h, id).orElseThrow();
-                  AuditLog.record(
-                      h, actor, "server.registered", TYPE, id.toString(), null, created);
-                  return created;
-                }));
+    h.createUpdate(
+            "INSERT INTO servers (id, name, name_key, type, address, sw_version, status,"
+                + " revision, registered_at, registered_by, updated_at,"
+                + " heartbeat_interval_seconds) VALUES (:id, :name, :key, :type,"
+                + " :address, :version, :status, 1, CURRENT_TIMESTAMP, :registrant,"
+                + " CURRENT_TIMESTAMP, :interval)")
+        .bind("id", id)
+        .bind("name", valid.name())
+        .bind("key", key(valid.name()))
+        .bind("type", valid.type())
+        .bind("address", valid.address())
+        .bind("version", valid.version())
+        .bind("status", ServerStatus.UNKNOWN.id())
+        .bind("registrant", ServerOwnership.registrant(actor))
+        .bind("interval", valid.heartbeatIntervalSeconds())
+        .execute();
+    Server created = find(h, id).orElseThrow();
+    AuditLog.record(h, actor, "server.registered", TYPE, id.toString(), null, created);
+    return created;
+  }
+
+  Fence fence() {
+    return fence;
   }
 
   public Page<Server> list(String typeFilter, String cursor, int limit) {
@@ -156,28 +193,32 @@ public final class ServerRegistry {
         change.heartbeatIntervalSeconds() == null
             ? null
             : interval(change.heartbeatIntervalSeconds());
-    return uniqueName(
-        name,
-        () ->
-            fence.write(
-                h -> {
-                  Server before = lockCurrent(h, actor, id, expectedRevision);
-                  ServerOwnership.checkStatusChange(actor, before, status);
-                  Updates set = new Updates();
-                  if (name != null) {
-                    set.add("name", name).add("name_key", key(name));
-                  }
-                  set.add("address", address);
-                  if (change.version() != null) {
-                    set.addNullable("sw_version", version, java.sql.Types.VARCHAR);
-                  }
-                  set.add("status", status == null ? null : status.id());
-                  set.add("heartbeat_interval_seconds", interval);
-                  set.execute(h, "servers", id);
-                  Server after = find(h, id).orElseThrow();
-                  AuditLog.record(h, actor, "server.updated", TYPE, id.toString(), before, after);
-                  return after;
-                }));
+    Server updated =
+        uniqueName(
+            name,
+            () ->
+                fence.write(
+                    h -> {
+                      Server before = lockCurrent(h, actor, id, expectedRevision);
+                      ServerOwnership.checkStatusChange(actor, before, status);
+                      Updates set = new Updates();
+                      if (name != null) {
+                        set.add("name", name).add("name_key", key(name));
+                      }
+                      set.add("address", address);
+                      if (change.version() != null) {
+                        set.addNullable("sw_version", version, java.sql.Types.VARCHAR);
+                      }
+                      set.add("status", status == null ? null : status.id());
+                      set.add("heartbeat_interval_seconds", interval);
+                      set.execute(h, "servers", id);
+                      Server after = find(h, id).orElseThrow();
+                      AuditLog.record(
+                          h, actor, "server.updated", TYPE, id.toString(), before, after);
+                      return after;
+                    }));
+    signal.changed(id);
+    return updated;
   }
 
   /**
@@ -207,6 +248,7 @@ public final class ServerRegistry {
           AuditLog.record(h, actor, "server.unregistered", TYPE, id.toString(), before, null);
           return null;
         });
+    signal.changed(id);
   }
 
   /**
@@ -225,7 +267,7 @@ public final class ServerRegistry {
    * @throws ApiException 400 when a figure is out of range, 403 {@code not_your_server}, 404, 409
    *     {@code server_disabled}
    */
-  public Server heartbeat(Principal actor, UUID id, Server.Load load) {
+  public Server heartbeat(Principal actor, UUID id, io.vigil.client.Load load) {
     Server server = beat(actor, id, load);
     if (load != null) {
       figures.accept(id, load);
@@ -233,7 +275,7 @@ public final class ServerRegistry {
     return server;
   }
 
-  private Server beat(Principal actor, UUID id, Server.Load load) {
+  private Server beat(Principal actor, UUID id, io.vigil.client.Load load) {
     String figures = load == null ? null : figures(load);
     String registrant = ServerOwnership.isComponent(actor) ? actor.clientId() : null;
     Optional<Server> online = beats.beat(id, figures, registrant);
@@ -275,14 +317,14 @@ public final class ServerRegistry {
   }
 
   /** Checks the figures and writes them as the JSON the row keeps. */
-  static String figures(Server.Load load) {
+  static String figures(io.vigil.client.Load load) {
     percent("cpuPercent", load.cpuPercent());
     percent("memoryPercent", load.memoryPercent());
     notNegative("camerasRecording", load.camerasRecording());
     notNegative("storageUsedBytes", load.storageUsedBytes());
     notNegative("storageFreeBytes", load.storageFreeBytes());
     notNegative("streamsServed", load.streamsServed());
-    List<Server.Disk> disks = load.disks();
+    List<io.vigil.client.Load.Disk> disks = load.disks();
     if (disks != null) {
       if (disks.size() > MAX_DISKS) {
         throw ApiException.badRequest(
@@ -290,7 +332,7 @@ public final class ServerRegistry {
             "Field \"disks\" lists " + disks.size() + " volumes; send at most " + MAX_DISKS + ".");
       }
       for (int i = 0; i < disks.size(); i++) {
-        Server.Disk d = disks.get(i);
+        io.vigil.client.Load.Disk d = disks.get(i);
         String field = "disks[" + i + "]";
         if (d == null) {
           throw ApiException.badRequest(
@@ -437,7 +479,7 @@ public final class ServerRegistry {
   }
 
   /** Runs a write that may hit the unique name constraint and turns that into a clear 409. */
-  static <T> T uniqueName(String name, java.util.function.Supplier<T> write) {
+  public static <T> T uniqueName(String name, java.util.function.Supplier<T> write) {
     try {
       return write.get();
     } catch (UnableToExecuteStatementException e) {
@@ -474,12 +516,12 @@ public final class ServerRegistry {
             load(rs.getString("load_figures"))));
   }
 
-  private static Server.Load load(String json) {
+  private static io.vigil.client.Load load(String json) {
     if (json == null) {
       return null;
     }
     try {
-      return Json.MAPPER.readValue(json, Server.Load.class);
+      return Json.MAPPER.readValue(json, io.vigil.client.Load.class);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("stored load figures are not valid JSON", e);
     }

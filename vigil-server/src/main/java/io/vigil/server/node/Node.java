@@ -19,6 +19,8 @@ import io.vigil.server.collector.ServerLiveness;
 import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.collector.SiteFigures;
 import io.vigil.server.collector.SystemMonitor;
+import io.vigil.server.component.ComponentRoutes;
+import io.vigil.server.component.RegistrationTokens;
 import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.db.Dialect;
@@ -31,10 +33,13 @@ import io.vigil.server.events.EventStream;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.http.ServerTls;
 import io.vigil.server.identity.IdentityProvider;
+import io.vigil.server.identity.RequestRate;
 import io.vigil.server.identity.SharedIssuer;
 import io.vigil.server.identity.external.ClientAssertionKeys;
+import io.vigil.server.management.ConfigurationSignal;
 import io.vigil.server.management.Devices;
 import io.vigil.server.management.ManagementRoutes;
+import io.vigil.server.management.ServerConfigurations;
 import io.vigil.server.management.ServerRegistry;
 import io.vigil.server.management.SiteSettings;
 import io.vigil.server.protect.CertificateStore;
@@ -177,12 +182,19 @@ public final class Node implements AutoCloseable {
           new SystemMonitor(
               fence, siteEvents, Clock.systemUTC(), settings.collector.monitorHistoryDays);
       Alarms alarms = new Alarms(fence);
+      ConfigurationSignal configurationSignal = new ConfigurationSignal();
+      ServerRegistry serverRegistry =
+          new ServerRegistry(fence, db.dialect(), siteEvents, monitor::record, configurationSignal);
       ManagementRoutes management =
           new ManagementRoutes(
-              new ServerRegistry(fence, db.dialect(), siteEvents, monitor::record),
-              new Devices(fence, ring),
+              serverRegistry,
+              new Devices(fence, ring, configurationSignal),
               new SiteSettings(fence),
-              new AuditLog(db.jdbi()));
+              new AuditLog(db.jdbi()),
+              new ServerConfigurations(fence),
+              configurationSignal,
+              // A long poll ends before the HTTP idle timeout would close its quiet connection.
+              settings.http.idleTimeoutSeconds - 2);
       AtomicReference<HttpServer> httpRef = new AtomicReference<>();
       List<Resource> builtins =
           BuiltinResources.create(
@@ -250,6 +262,10 @@ public final class Node implements AutoCloseable {
                   gate.routes(),
                   idp.routes(),
                   management,
+                  new ComponentRoutes(
+                      new RegistrationTokens(
+                          fence, idp.clients(), serverRegistry, Clock.systemUTC()),
+                      new RequestRate(Clock.systemUTC(), settings.identity.tokenRequestsPerMinute)),
                   new EventRoutes(events, stream),
                   new io.vigil.server.events.AlarmRoutes(
                       new io.vigil.server.events.AlarmDefinitions(fence), alarms),

@@ -207,14 +207,13 @@ abstract class MonitorApiContract {
     SystemMonitor successor =
         new SystemMonitor(Fence.unfenced(db.jdbi()), EventStore.siteEvents(), clock, 90);
     successor.record(
-        UUID.fromString(busy),
-        new io.vigil.server.management.Server.Load(99.0, null, null, null, null, null, null));
+        UUID.fromString(busy), new io.vigil.client.Load(99.0, null, null, null, null, null, null));
     assertThat(successor.tick()).as("one sample decides nothing").isZero();
     for (int i = 0; i < 12; i++) {
       clock.advance(Duration.ofSeconds(5));
       successor.record(
           UUID.fromString(busy),
-          new io.vigil.server.management.Server.Load(99.0, null, null, null, null, null, null));
+          new io.vigil.client.Load(99.0, null, null, null, null, null, null));
     }
     assertThat(successor.tick()).as("still critical: no new event").isZero();
     assertThat(eventTypes(busy)).containsExactly("monitor.cpu.critical");

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vigil.server.collector.MonitorEvaluator.Result;
 import io.vigil.server.collector.MonitorEvaluator.Sample;
-import io.vigil.server.management.Server;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -146,11 +145,13 @@ class MonitorEvaluatorTest {
 
   @Test
   void figuresAreReadFromTheHeartbeatLoad() {
-    Server.Load load =
-        new Server.Load(
+    io.vigil.client.Load load =
+        new io.vigil.client.Load(
             12.5,
             40.0,
-            List.of(new Server.Disk("C:", 50L, 100L), new Server.Disk("D:", 10L, 200L)),
+            List.of(
+                new io.vigil.client.Load.Disk("C:", 50L, 100L),
+                new io.vigil.client.Load.Disk("D:", 10L, 200L)),
             3L,
             300L,
             100L,
@@ -159,7 +160,7 @@ class MonitorEvaluatorTest {
     assertEquals(40.0, MonitorFigure.MEMORY.read(load));
     assertEquals(5.0, MonitorFigure.DISK_FREE.read(load), 0.001);
     assertEquals(25.0, MonitorFigure.STORAGE_FREE.read(load), 0.001);
-    Server.Load empty = new Server.Load(null, null, null, null, null, null, null);
+    io.vigil.client.Load empty = new io.vigil.client.Load(null, null, null, null, null, null, null);
     for (MonitorFigure f : MonitorFigure.values()) {
       assertNull(f.read(empty), f.id());
     }

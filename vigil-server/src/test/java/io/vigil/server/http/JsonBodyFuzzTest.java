@@ -46,7 +46,7 @@ class JsonBodyFuzzTest {
         new String[] {
           "io.vigil.server.management.ServerRegistry$Registration",
           "io.vigil.server.management.ServerRegistry$Change",
-          "io.vigil.server.management.Server$Load",
+          "io.vigil.client.Load",
           "io.vigil.server.management.Devices$NewHardware",
           "io.vigil.server.management.Devices$HardwareChange",
           "io.vigil.server.management.Devices$NewCamera",
@@ -69,7 +69,9 @@ class JsonBodyFuzzTest {
           "io.vigil.server.events.Alarms$Change",
           "io.vigil.server.events.Alarms$NewComment",
           "io.vigil.server.collector.SystemMonitor$TypeThresholdsInput",
-          "io.vigil.server.collector.SystemMonitor$ServerThresholdsInput"
+          "io.vigil.server.collector.SystemMonitor$ServerThresholdsInput",
+          "io.vigil.server.component.ComponentRoutes$CreateToken",
+          "io.vigil.server.component.ComponentRoutes$Register"
         }) {
       try {
         Class<?> type = Class.forName(name);
@@ -169,7 +171,9 @@ class JsonBodyFuzzTest {
         Matcher m = BODY_CALL.matcher(Files.readString(file));
         while (m.find()) {
           String type = m.group(1);
-          read.add(type.contains(".") ? type : enclosing(file) + "." + type);
+          // A top-level class (such as the SDK's Load) is known by its simple name.
+          read.add(
+              type.contains(".") || TYPES.containsKey(type) ? type : enclosing(file) + "." + type);
         }
       }
     }

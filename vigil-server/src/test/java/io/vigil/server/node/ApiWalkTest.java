@@ -64,6 +64,7 @@ class ApiWalkTest {
           "/api/v1/site",
           "/api/v1/users",
           "/api/v1/clients",
+          "/api/v1/registration-tokens",
           "/api/v1/cluster/resources",
           "/api/v1/identity/providers",
           "/api/v1/identity/rules");
@@ -585,7 +586,10 @@ class ApiWalkTest {
     post(
         "/api/v1/clients",
         "{\"clientId\":\"rec-1\",\"type\":\"confidential\",\"roles\":[\"component\"]}");
+    String registrationToken =
+        post("/api/v1/registration-tokens", "{\"type\":\"recording-server\"}").path("id").asText();
     ids.put("/api/v1/servers/{id}", server);
+    ids.put("/api/v1/registration-tokens/{id}", registrationToken);
     ids.put("/api/v1/hardware/{id}", hardware);
     ids.put("/api/v1/cameras/{id}", camera);
     ids.put("/api/v1/users/{id}", user);
