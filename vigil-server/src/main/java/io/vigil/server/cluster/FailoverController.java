@@ -552,7 +552,7 @@ public final class FailoverController implements AutoCloseable {
     Future<?> f =
         resourceWorkers.submit(
             () -> {
-              if (r instanceof GenericResource) {
+              if (r.needsDeadMansSwitch()) {
                 requireSwitch();
               }
               r.start(epoch);
@@ -578,7 +578,7 @@ public final class FailoverController implements AutoCloseable {
         });
   }
 
-  /** Generic resources run only under a running dead man's switch. */
+  /** Generic resources and a virtual IP run only under a running dead man's switch. */
   private void requireSwitch() throws java.io.IOException {
     if (deadMansSwitch == null) {
       return;
@@ -587,8 +587,8 @@ public final class FailoverController implements AutoCloseable {
       deadMansSwitch.ensureRunning();
     } catch (java.io.IOException e) {
       throw new java.io.IOException(
-          "the dead man's switch, which ends generic resources when this node stops renewing its"
-              + " lease, could not be started: "
+          "the dead man's switch, which ends generic resources and removes the virtual IP address"
+              + " when this node stops renewing its lease, could not be started: "
               + e.getMessage(),
           e);
     }

@@ -214,7 +214,10 @@ public final class Node implements AutoCloseable {
                   siteEvents,
                   settings.nodeName(),
                   () -> tls == null ? Optional.empty() : Optional.of(tls.notAfter())),
-              new ProtectionWatch(fence, siteEvents));
+              new ProtectionWatch(fence, siteEvents),
+              settings.virtualIp() == null
+                  ? null
+                  : new io.vigil.server.cluster.VirtualIp(settings.virtualIp()));
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);
