@@ -179,6 +179,15 @@ public final class FailoverController implements AutoCloseable {
     return accessPointUp && System.nanoTime() < ownerUntil;
   }
 
+  /**
+   * Whether this node owns the role by its own clock: its renew deadline has not passed. What a
+   * resource checks before it claims something on the network for the role (the virtual IP), so
+   * that an owner woken from a pause does not claim it again after the switch took it away.
+   */
+  public boolean ownsByItsClock() {
+    return System.nanoTime() < ownerUntil;
+  }
+
   /** Whether this node is active with every resource of the role running. */
   public boolean isServing() {
     RoleController.Status s = status;

@@ -20,6 +20,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,9 +61,11 @@ final class BuiltinResources {
       SiteEvents siteEvents,
       CertificateWatch certificates,
       ProtectionWatch protection,
-      VirtualIp virtualIp) {
+      VirtualIp virtualIp,
+      BooleanSupplier owning) {
     return List.of(
-        new ClientAccessPoint(policy, httpLive, virtualIp, ClientAccessPoint::announceOnOwnThread),
+        new ClientAccessPoint(
+            policy, httpLive, virtualIp, owning, ClientAccessPoint::announceOnOwnThread),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
         new EventServer(
@@ -141,11 +144,15 @@ final class BuiltinResources {
    * again; the stop ends announcements under way and removes the address. Should the node stop
    * renewing its lease without getting to the stop (its JVM paused, or killed), the dead man's
    * switch removes the address ({@link io.vigil.server.cluster.Watchdog}), which is why this
-   * resource, with a virtual IP, starts only under a running switch.
+   * resource, with a virtual IP, starts only under a running switch. Nothing claims the address
+   * (adds or announces it) unless the node still owns the role by its own clock ({@code owning}),
+   * so an owner woken from a pause that the switch already took the address from does not claim it
+   * back in the moment before its controller stops the resource.
    */
   static final class ClientAccessPoint extends Base {
     private final LiveCheck live;
     private final VirtualIp vip;
+    private final BooleanSupplier owning;
     private final Executor announcer;
     private final Object lock = new Object();
     private long generation;
@@ -153,17 +160,24 @@ final class BuiltinResources {
     private volatile String announceProblem;
 
     ClientAccessPoint(ResourcePolicy policy, LiveCheck live) {
-      this(policy, live, null, Runnable::run);
+      this(policy, live, null, () -> true, Runnable::run);
     }
 
     /**
      * @param vip the virtual IP address, or null for none
+     * @param owning whether the node still owns the role by its own clock
      * @param announcer runs the announcements (a thread of their own; in tests, the caller's)
      */
-    ClientAccessPoint(ResourcePolicy policy, LiveCheck live, VirtualIp vip, Executor announcer) {
+    ClientAccessPoint(
+        ResourcePolicy policy,
+        LiveCheck live,
+        VirtualIp vip,
+        BooleanSupplier owning,
+        Executor announcer) {
       super(CLIENT_ACCESS_POINT, List.of(), policy);
       this.live = live;
       this.vip = vip;
+      this.owning = owning;
       this.announcer = announcer;
     }
 
@@ -182,6 +196,10 @@ final class BuiltinResources {
         return;
       }
       announceProblem = null;
+      if (!owning.getAsBoolean()) {
+        throw new IOException(
+            "not adding the virtual IP address " + vip + ": the node's lease deadline passed");
+      }
       vip.add();
       LOG.info("Cluster: added the virtual IP address {}", vip);
       announce();
@@ -196,6 +214,10 @@ final class BuiltinResources {
       String failed = announceProblem;
       if (failed != null) {
         return failed;
+      }
+      if (!owning.getAsBoolean()) {
+        // Woken past the deadline: the controller stops the resource next; claim nothing.
+        return null;
       }
       if (!vip.present()) {
         LOG.warn("Cluster: the virtual IP address {} was taken off; adding it again", vip);
@@ -252,7 +274,9 @@ final class BuiltinResources {
               announcing = Thread.currentThread();
             }
             try {
-              vip.announce();
+              if (owning.getAsBoolean()) {
+                vip.announce();
+              }
             } catch (IOException e) {
               announceProblem = e.getMessage();
               LOG.warn("Cluster: {}", e.getMessage());

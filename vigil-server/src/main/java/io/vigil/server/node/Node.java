@@ -217,7 +217,11 @@ public final class Node implements AutoCloseable {
               new ProtectionWatch(fence, siteEvents),
               settings.virtualIp() == null
                   ? null
-                  : new io.vigil.server.cluster.VirtualIp(settings.virtualIp()));
+                  : new io.vigil.server.cluster.VirtualIp(settings.virtualIp()),
+              () -> {
+                FailoverController c = controllerRef.get();
+                return c != null && c.ownsByItsClock();
+              });
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);

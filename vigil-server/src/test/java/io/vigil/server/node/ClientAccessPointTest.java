@@ -41,6 +41,7 @@ class ClientAccessPointTest {
   private final Fake fake = new Fake();
   private final List<Long> pauses = new ArrayList<>();
   private String live = null;
+  private boolean owning = true;
 
   private BuiltinResources.ClientAccessPoint withVip(int announcements) {
     VirtualIp vip =
@@ -51,7 +52,7 @@ class ClientAccessPointTest {
             "ip",
             "arping");
     return new BuiltinResources.ClientAccessPoint(
-        ResourcePolicy.DEFAULT, () -> live, vip, Runnable::run);
+        ResourcePolicy.DEFAULT, () -> live, vip, () -> owning, Runnable::run);
   }
 
   @Test
@@ -79,6 +80,23 @@ class ClientAccessPointTest {
     fake.addresses = "";
     assertThat(cap.check()).isNull();
     assertThat(fake.log).containsExactly("show", "add", "announce");
+  }
+
+  @Test
+  void aNodePastItsDeadlineClaimsNothingItStillRemoves() throws Exception {
+    var cap = withVip(3);
+    owning = false;
+
+    assertThatThrownBy(() -> cap.start(1)).hasMessageContaining("lease deadline passed");
+    owning = true;
+    cap.start(2);
+    fake.log.clear();
+    owning = false;
+    fake.addresses = "";
+    assertThat(cap.check()).isNull();
+    cap.stop();
+
+    assertThat(fake.log).containsExactly("del");
   }
 
   @Test
