@@ -85,7 +85,8 @@ public final class Clusters {
             timing,
             dialect == Dialect.POSTGRESQL ? settings.databaseUrl() : null,
             settings.database.user,
-            settings.database.password);
+            settings.database.password,
+            settings.virtualIp());
     return new FailoverController(
         me,
         timing,

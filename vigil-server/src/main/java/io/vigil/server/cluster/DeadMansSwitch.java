@@ -38,6 +38,7 @@ public final class DeadMansSwitch implements AutoCloseable {
   private final long slackNanos;
   private final long graceMillis;
   private final String[] database;
+  private final VirtualIp.Config virtualIp;
   private final Object lock = new Object();
   private Process process;
   private OutputStream input;
@@ -59,6 +60,24 @@ public final class DeadMansSwitch implements AutoCloseable {
       String databaseUrl,
       String user,
       String password) {
+    this(instance, node, timing, databaseUrl, user, password, null);
+  }
+
+  /**
+   * A switch that also removes the cluster's virtual IP address from this machine when the owner's
+   * deadline passes without a renewal, and when the node's process exits after it owned the role.
+   *
+   * @param virtualIp the virtual IP address, or null for none
+   */
+  public DeadMansSwitch(
+      String instance,
+      String node,
+      ClusterTiming timing,
+      String databaseUrl,
+      String user,
+      String password,
+      VirtualIp.Config virtualIp) {
+    this.virtualIp = virtualIp;
     this.instance = instance;
     this.node = node;
     long margin = timing.leaseDuration().minus(timing.renewDeadline()).toNanos();
@@ -147,6 +166,17 @@ public final class DeadMansSwitch implements AutoCloseable {
         hello.append(' ').append(b64.encodeToString(v.getBytes(StandardCharsets.UTF_8)));
       }
       hello.append('\n');
+    }
+    if (virtualIp != null) {
+      // Before any arm: the switch knows the address before the node can add it.
+      hello
+          .append("vip ")
+          .append(virtualIp.iface())
+          .append(' ')
+          .append(virtualIp.address())
+          .append(' ')
+          .append(virtualIp.prefix())
+          .append('\n');
     }
     if (pendingEpoch >= 0) {
       hello.append("arm ").append(pendingEpoch).append(' ').append(pendingUntil).append('\n');

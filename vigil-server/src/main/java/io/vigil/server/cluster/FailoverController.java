@@ -179,6 +179,15 @@ public final class FailoverController implements AutoCloseable {
     return accessPointUp && System.nanoTime() < ownerUntil;
   }
 
+  /**
+   * Whether this node owns the role by its own clock: its renew deadline has not passed. What a
+   * resource checks before it claims something on the network for the role (the virtual IP), so
+   * that an owner woken from a pause does not claim it again after the switch took it away.
+   */
+  public boolean ownsByItsClock() {
+    return System.nanoTime() < ownerUntil;
+  }
+
   /** Whether this node is active with every resource of the role running. */
   public boolean isServing() {
     RoleController.Status s = status;
@@ -552,7 +561,7 @@ public final class FailoverController implements AutoCloseable {
     Future<?> f =
         resourceWorkers.submit(
             () -> {
-              if (r instanceof GenericResource) {
+              if (r.needsDeadMansSwitch()) {
                 requireSwitch();
               }
               r.start(epoch);
@@ -578,7 +587,7 @@ public final class FailoverController implements AutoCloseable {
         });
   }
 
-  /** Generic resources run only under a running dead man's switch. */
+  /** Generic resources and a virtual IP run only under a running dead man's switch. */
   private void requireSwitch() throws java.io.IOException {
     if (deadMansSwitch == null) {
       return;
@@ -587,8 +596,8 @@ public final class FailoverController implements AutoCloseable {
       deadMansSwitch.ensureRunning();
     } catch (java.io.IOException e) {
       throw new java.io.IOException(
-          "the dead man's switch, which ends generic resources when this node stops renewing its"
-              + " lease, could not be started: "
+          "the dead man's switch, which ends generic resources and removes the virtual IP address"
+              + " when this node stops renewing its lease, could not be started: "
               + e.getMessage(),
           e);
     }

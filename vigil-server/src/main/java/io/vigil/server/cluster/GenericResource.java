@@ -284,6 +284,12 @@ public final class GenericResource implements Resource {
     return definition.policy();
   }
 
+  /** Its daemons outlive a paused or killed JVM: the switch ends them. */
+  @Override
+  public boolean needsDeadMansSwitch() {
+    return true;
+  }
+
   /** The definition this resource was built from. */
   public Definition definition() {
     return definition;

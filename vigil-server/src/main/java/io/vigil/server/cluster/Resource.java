@@ -46,6 +46,15 @@ public interface Resource {
   }
 
   /**
+   * Whether the resource starts only under a running dead man's switch ({@link DeadMansSwitch}),
+   * because something of it outlives a paused or killed JVM (a generic resource's daemons, a
+   * virtual IP address) and the switch must end it before another node can take the role.
+   */
+  default boolean needsDeadMansSwitch() {
+    return false;
+  }
+
+  /**
    * Checks the running resource.
    *
    * @return null when healthy, otherwise a short description of what is wrong

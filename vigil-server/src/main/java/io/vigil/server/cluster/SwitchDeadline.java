@@ -41,6 +41,11 @@ final class SwitchDeadline {
     return NONE;
   }
 
+  /** Whether the owner ever armed the switch: whether this node owned the role in its time. */
+  boolean everArmed() {
+    return armedEpoch != NONE;
+  }
+
   /** Nanoseconds until the deadline of the armed epoch, or {@link Long#MAX_VALUE} when none. */
   long remaining(long now) {
     return armedEpoch > sweptEpoch ? Math.max(0, deadline - now) : Long.MAX_VALUE;

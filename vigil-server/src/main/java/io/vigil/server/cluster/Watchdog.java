@@ -24,14 +24,19 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code db URL USER PASSWORD} (each Base64): on PostgreSQL, hold one idle session tagged
  *       with the node's instance id, so that no standby concludes from {@code pg_stat_activity}
  *       that the node's process is gone before this switch has ended what it started;
+ *   <li>{@code vip INTERFACE ADDRESS PREFIX}: the cluster's virtual IP address, which the node adds
+ *       while it owns the role;
  *   <li>{@code arm EPOCH NANOS}: what runs under {@code EPOCH} may run until {@code NANOS} on the
  *       node's clock.
  * </ul>
  *
  * <p>When a deadline passes, every process marked with the node's instance id and an epoch up to
  * the armed one is ended (see {@link ResourceProcesses}): a polite kill, then a forced one after
- * the grace period. When standard input ends (the node exited, however it exited), everything
- * marked with the instance id is ended at once and the switch exits.
+ * the grace period; and the virtual IP address, if any, is removed from this machine first. When
+ * standard input ends (the node exited, however it exited), the address is removed (if the node
+ * ever owned the role while this switch ran), everything marked with the instance id is ended at
+ * once, and the switch exits; on PostgreSQL only then does it close its session, so no standby
+ * takes the role over while the address may still be here.
  *
  * <p>Arguments: {@code INSTANCE_ID NODE_NAME GRACE_MILLIS}.
  */
@@ -51,6 +56,7 @@ public final class Watchdog {
   private final SwitchDeadline deadline = new SwitchDeadline();
   private long offset;
   private volatile String[] database;
+  private volatile VirtualIp virtualIp;
   private volatile boolean inputEnded;
 
   private Watchdog(String instance, String node, long graceMillis) {
@@ -80,11 +86,19 @@ public final class Watchdog {
         wait = Math.min(TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS), deadline.remaining(now));
       }
       if (epoch != SwitchDeadline.NONE) {
+        dropVirtualIp("the node's lease deadline for epoch " + epoch + " passed without a renewal");
         sweep(epoch, "the node's lease deadline for epoch " + epoch + " passed without a renewal");
       } else {
         // Wakes at the deadline itself, and often enough to notice new input and its end.
         TimeUnit.NANOSECONDS.sleep(Math.max(wait, 1));
       }
+    }
+    boolean owned;
+    synchronized (deadline) {
+      owned = deadline.everArmed();
+    }
+    if (owned) {
+      dropVirtualIp("the node process exited");
     }
     sweep(Long.MAX_VALUE, "the node process exited");
     session.interrupt();
@@ -112,6 +126,21 @@ public final class Watchdog {
                 : "; still running: " + ended.left().stream().map(ProcessHandle::pid).toList()));
   }
 
+  private void dropVirtualIp(String why) {
+    VirtualIp vip = virtualIp;
+    if (vip == null) {
+      return;
+    }
+    try {
+      vip.remove();
+      say(why + ": removed the virtual IP address " + vip);
+    } catch (java.io.IOException e) {
+      say(why + ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private void read() {
     try (BufferedReader in =
         new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -124,6 +153,11 @@ public final class Watchdog {
               long measured = System.nanoTime() - Long.parseLong(words[1]);
               offset = Math.abs(measured) < SAME_CLOCK_NANOS ? 0 : measured;
             }
+            case "vip" ->
+                virtualIp =
+                    new VirtualIp(
+                        new VirtualIp.Config(
+                            words[2], Integer.parseInt(words[3]), words[1], 0, 1000));
             case "db" ->
                 database = new String[] {decode(words[1]), decode(words[2]), decode(words[3])};
             case "arm" -> {

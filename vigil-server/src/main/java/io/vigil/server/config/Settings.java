@@ -345,6 +345,45 @@ public final class Settings {
      */
     @JsonProperty("ResourceEnvironment")
     public java.util.List<String> resourceEnvironment = java.util.List.of();
+
+    /**
+     * The cluster's virtual IP address, which the owner adds to an interface and announces while
+     * the {@code client-access-point} resource runs; none when {@code Address} is null.
+     */
+    @JsonProperty("VirtualIp")
+    public VirtualIpSection virtualIp = new VirtualIpSection();
+  }
+
+  /** {@code Cluster.VirtualIp}: see {@code docs/configuration.md}. */
+  public static final class VirtualIpSection {
+    @JsonProperty("Address")
+    public String address = null;
+
+    @JsonProperty("Prefix")
+    public int prefix = 32;
+
+    @JsonProperty("Interface")
+    public String iface = null;
+
+    @JsonProperty("Announcements")
+    public int announcements = 5;
+
+    @JsonProperty("AnnounceIntervalMillis")
+    public long announceIntervalMillis = 200;
+  }
+
+  /** The virtual IP address the owner manages, or null when none is configured. */
+  public io.vigil.server.cluster.VirtualIp.Config virtualIp() {
+    VirtualIpSection v = cluster.virtualIp;
+    if (v == null || v.address == null || v.address.isBlank()) {
+      return null;
+    }
+    return new io.vigil.server.cluster.VirtualIp.Config(
+        v.address.strip(),
+        v.prefix,
+        v.iface == null ? null : v.iface.strip(),
+        v.announcements,
+        v.announceIntervalMillis);
   }
 
   /**

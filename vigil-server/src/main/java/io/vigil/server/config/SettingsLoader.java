@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.vigil.server.cluster.CommandEnvironment;
+import io.vigil.server.cluster.VirtualIp;
 import io.vigil.server.http.TrustedProxies;
 import io.vigil.server.protect.Thumbprint;
 import java.io.IOException;
@@ -165,6 +166,8 @@ public final class SettingsLoader {
     set(env, "VIGIL_DB_PASSWORD", v -> s.database.password = v);
     set(env, "VIGIL_MACHINE_KEY_FILE", v -> s.dataProtection.machineKeyFile = v);
     set(env, "VIGIL_ISSUER", v -> s.identity.issuer = v);
+    set(env, "VIGIL_VIRTUAL_IP_ADDRESS", v -> s.cluster.virtualIp.address = v);
+    set(env, "VIGIL_VIRTUAL_IP_INTERFACE", v -> s.cluster.virtualIp.iface = v);
     String admin = env.get("VIGIL_ADMIN_PASSWORD");
     s.adminPassword = admin == null || admin.isEmpty() ? null : admin;
   }
@@ -350,6 +353,18 @@ public final class SettingsLoader {
       CommandEnvironment.validate(c.resourceEnvironment);
     } catch (IllegalArgumentException e) {
       throw new ConfigException("Cluster.ResourceEnvironment in " + file + " " + e.getMessage());
+    }
+    if (c.virtualIp == null) {
+      c.virtualIp = new Settings.VirtualIpSection();
+    }
+    VirtualIp.Config vip = s.virtualIp();
+    if (vip != null) {
+      String wrong =
+          VirtualIp.problem(
+              vip, VirtualIp.linux(), VirtualIp.installed("ip"), VirtualIp.installed("arping"));
+      if (wrong != null) {
+        throw new ConfigException(wrong + " (in " + file + " or VIGIL_VIRTUAL_IP_*)");
+      }
     }
     String problem = multiHostProblem(s.database.url);
     if (problem != null) {

@@ -10,6 +10,7 @@ import io.vigil.server.cluster.RoleController;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.RouteModule;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -266,35 +267,55 @@ final class ActiveGate implements Handler {
           HandlerType.GET,
           "/cluster/active",
           ctx -> {
-            if (controller.isServing()) {
-              Map<String, Object> body = new LinkedHashMap<>();
-              body.put("active", me);
-              body.put("url", myUrl);
-              body.put("epoch", controller.status().epoch());
-              ctx.json(body);
-            } else if (roleFailed()) {
-              ctx.status(503)
-                  .json(
-                      body(
-                          "role_failed",
-                          "The management role is marked failed, so no node serves it; see vigil"
-                              + " cluster status for why, fix the cause and run vigil cluster"
-                              + " reset.",
-                          null));
-            } else if (ownerProblem() instanceof Problem p) {
-              ctx.status(503).json(body(p.code(), p.message(), new Active(me, myUrl)));
-            } else {
-              Active active = active();
-              ctx.status(503)
-                  .json(
-                      body(
-                          active == null ? "no_active_node" : "not_active",
-                          active == null
-                              ? "No node is active right now."
-                              : "This node is a standby; " + active.name() + " is active.",
-                          active));
-            }
+            Answer a = activeAnswer();
+            ctx.status(a.status()).json(a.body());
           });
+      // For load balancers' health checks (HAProxy's option httpchk, as on Patroni's /primary):
+      // the same status, no body.
+      for (HandlerType method : List.of(HandlerType.HEAD, HandlerType.OPTIONS)) {
+        api.open(
+            method,
+            "/cluster/active",
+            ctx -> {
+              ctx.status(activeAnswer().status());
+              ctx.header("Allow", "GET, HEAD, OPTIONS");
+              ctx.header("Content-Length", "0");
+            });
+      }
     };
+  }
+
+  /** What {@code /cluster/active} answers: its status and the body a GET gets. */
+  private record Answer(int status, Map<String, Object> body) {}
+
+  private Answer activeAnswer() {
+    if (controller.isServing()) {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("active", me);
+      body.put("url", myUrl);
+      body.put("epoch", controller.status().epoch());
+      return new Answer(200, body);
+    } else if (roleFailed()) {
+      return new Answer(
+          503,
+          body(
+              "role_failed",
+              "The management role is marked failed, so no node serves it; see vigil"
+                  + " cluster status for why, fix the cause and run vigil cluster"
+                  + " reset.",
+              null));
+    } else if (ownerProblem() instanceof Problem p) {
+      return new Answer(503, body(p.code(), p.message(), new Active(me, myUrl)));
+    } else {
+      Active active = active();
+      return new Answer(
+          503,
+          body(
+              active == null ? "no_active_node" : "not_active",
+              active == null
+                  ? "No node is active right now."
+                  : "This node is a standby; " + active.name() + " is active.",
+              active));
+    }
   }
 }

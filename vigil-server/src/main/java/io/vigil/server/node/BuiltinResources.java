@@ -2,6 +2,7 @@ package io.vigil.server.node;
 
 import io.vigil.server.cluster.Resource;
 import io.vigil.server.cluster.ResourcePolicy;
+import io.vigil.server.cluster.VirtualIp;
 import io.vigil.server.collector.DataCollector;
 import io.vigil.server.collector.SiteEvents;
 import io.vigil.server.collector.SiteFigures;
@@ -12,11 +13,14 @@ import io.vigil.server.events.EventRetention;
 import io.vigil.server.events.EventStore;
 import io.vigil.server.events.EventStream;
 import io.vigil.server.identity.IdentityProvider;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,9 +60,12 @@ final class BuiltinResources {
       AlarmRetention alarmRetention,
       SiteEvents siteEvents,
       CertificateWatch certificates,
-      ProtectionWatch protection) {
+      ProtectionWatch protection,
+      VirtualIp virtualIp,
+      BooleanSupplier owning) {
     return List.of(
-        new ClientAccessPoint(policy, httpLive),
+        new ClientAccessPoint(
+            policy, httpLive, virtualIp, owning, ClientAccessPoint::announceOnOwnThread),
         new IdentityProviderResource(policy, idp),
         new ManagementServer(policy, db),
         new EventServer(
@@ -104,7 +111,7 @@ final class BuiltinResources {
     public void start(long epoch) throws Exception {}
 
     @Override
-    public void stop() {}
+    public void stop() throws Exception {}
 
     /**
      * Everything a built-in resource does happens in this process behind the ownership check of
@@ -129,18 +136,175 @@ final class BuiltinResources {
   /**
    * The address clients use. While it runs, this node answers {@code /cluster/active} with 200 and
    * serves the API; its check asks the node's own HTTP server, in-process, whether it is alive.
+   *
+   * <p>With a virtual IP address ({@code Cluster.VirtualIp}), as Pacemaker's {@code IPaddr2}: the
+   * start adds the address to its interface and then announces it with gratuitous ARP in the
+   * background (the role's other resources need not wait for the announcements); each check makes
+   * sure the address is still there (adding it again if something took it off) and announces it
+   * again; the stop ends announcements under way and removes the address. Should the node stop
+   * renewing its lease without getting to the stop (its JVM paused, or killed), the dead man's
+   * switch removes the address ({@link io.vigil.server.cluster.Watchdog}), which is why this
+   * resource, with a virtual IP, starts only under a running switch. Nothing claims the address
+   * (adds or announces it) unless the node still owns the role by its own clock ({@code owning}),
+   * so an owner woken from a pause that the switch already took the address from does not claim it
+   * back in the moment before its controller stops the resource.
    */
   static final class ClientAccessPoint extends Base {
     private final LiveCheck live;
+    private final VirtualIp vip;
+    private final BooleanSupplier owning;
+    private final Executor announcer;
+    private final Object lock = new Object();
+    private long generation;
+    private Thread announcing;
+    private volatile String announceProblem;
 
     ClientAccessPoint(ResourcePolicy policy, LiveCheck live) {
+      this(policy, live, null, () -> true, Runnable::run);
+    }
+
+    /**
+     * @param vip the virtual IP address, or null for none
+     * @param owning whether the node still owns the role by its own clock
+     * @param announcer runs the announcements (a thread of their own; in tests, the caller's)
+     */
+    ClientAccessPoint(
+        ResourcePolicy policy,
+        LiveCheck live,
+        VirtualIp vip,
+        BooleanSupplier owning,
+        Executor announcer) {
       super(CLIENT_ACCESS_POINT, List.of(), policy);
       this.live = live;
+      this.vip = vip;
+      this.owning = owning;
+      this.announcer = announcer;
+    }
+
+    static void announceOnOwnThread(Runnable task) {
+      Thread.ofVirtual().name("vigil-virtual-ip-announce").start(task);
+    }
+
+    @Override
+    public boolean needsDeadMansSwitch() {
+      return vip != null;
+    }
+
+    @Override
+    public void start(long epoch) throws Exception {
+      if (vip == null) {
+        return;
+      }
+      announceProblem = null;
+      if (!owning.getAsBoolean()) {
+        throw new IOException(
+            "not adding the virtual IP address " + vip + ": the node's lease deadline passed");
+      }
+      vip.add();
+      LOG.info("Cluster: added the virtual IP address {}", vip);
+      announce();
     }
 
     @Override
     public String check() throws Exception {
-      return live.check();
+      String problem = live.check();
+      if (problem != null || vip == null) {
+        return problem;
+      }
+      String failed = announceProblem;
+      if (failed != null) {
+        return failed;
+      }
+      if (!owning.getAsBoolean()) {
+        // Woken past the deadline: the controller stops the resource next; claim nothing.
+        return null;
+      }
+      if (!vip.present()) {
+        LOG.warn("Cluster: the virtual IP address {} was taken off; adding it again", vip);
+        vip.add();
+      }
+      announce();
+      return null;
+    }
+
+    @Override
+    public void stop() throws Exception {
+      if (vip == null) {
+        return;
+      }
+      endAnnouncements();
+      vip.remove();
+      LOG.info("Cluster: removed the virtual IP address {}", vip);
+    }
+
+    /** After a stop that failed: removes the address once more; true only when it is gone. */
+    @Override
+    public boolean forceStop() {
+      if (vip == null) {
+        return true;
+      }
+      try {
+        endAnnouncements();
+        vip.remove();
+        return !vip.present();
+      } catch (IOException e) {
+        LOG.error("Cluster: cannot remove the virtual IP address {}: {}", vip, e.getMessage());
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+
+    /** Starts a round of announcements, ending one still under way. */
+    private void announce() {
+      long mine;
+      synchronized (lock) {
+        mine = ++generation;
+        if (announcing != null) {
+          announcing.interrupt();
+        }
+      }
+      announcer.execute(
+          () -> {
+            synchronized (lock) {
+              if (mine != generation) {
+                return;
+              }
+              announcing = Thread.currentThread();
+            }
+            try {
+              if (owning.getAsBoolean()) {
+                vip.announce();
+              }
+            } catch (IOException e) {
+              announceProblem = e.getMessage();
+              LOG.warn("Cluster: {}", e.getMessage());
+            } catch (InterruptedException e) {
+              // Ended by a stop or by the next round: nothing more to send.
+            } finally {
+              synchronized (lock) {
+                if (announcing == Thread.currentThread()) {
+                  announcing = null;
+                }
+              }
+            }
+          });
+    }
+
+    /** No announcement may go out for an address this node is about to give up. */
+    private void endAnnouncements() throws InterruptedException {
+      Thread t;
+      synchronized (lock) {
+        generation++;
+        t = announcing;
+        if (t != null && t != Thread.currentThread()) {
+          t.interrupt();
+        }
+      }
+      if (t != null && t != Thread.currentThread()) {
+        t.join(Duration.ofSeconds(2));
+      }
     }
   }
 

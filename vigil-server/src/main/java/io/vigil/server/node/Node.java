@@ -226,7 +226,14 @@ public final class Node implements AutoCloseable {
                   siteEvents,
                   settings.nodeName(),
                   () -> tls == null ? Optional.empty() : Optional.of(tls.notAfter())),
-              new ProtectionWatch(fence, siteEvents));
+              new ProtectionWatch(fence, siteEvents),
+              settings.virtualIp() == null
+                  ? null
+                  : new io.vigil.server.cluster.VirtualIp(settings.virtualIp()),
+              () -> {
+                FailoverController c = controllerRef.get();
+                return c != null && c.ownsByItsClock();
+              });
       ClusterOperations operations = new ClusterOperations(db.jdbi(), me, timing, builtins);
 
       HikariDataSource controllerPool = controllerPool(settings, db.dialect(), instanceId);

@@ -14,6 +14,16 @@ class SwitchDeadlineTest {
   }
 
   @Test
+  void itWasArmedOnceTheOwnerArmedItAndStaysSoAfterASweep() {
+    SwitchDeadline d = new SwitchDeadline();
+    assertThat(d.everArmed()).isFalse();
+    d.arm(1, 1000);
+    assertThat(d.everArmed()).isTrue();
+    d.due(2000);
+    assertThat(d.everArmed()).isTrue();
+  }
+
+  @Test
   void anEpochIsDueOnceWhenItsDeadlinePassesWithoutALaterArm() {
     SwitchDeadline d = new SwitchDeadline();
     d.arm(3, 1000);

@@ -112,6 +112,23 @@ class HttpsNodeTest {
   }
 
   @Test
+  void headAndOptionsOnClusterActiveAnswerTheStatusWithoutABodyForLoadBalancers() throws Exception {
+    for (String method : java.util.List.of("HEAD", "OPTIONS")) {
+      HttpResponse<String> r =
+          client.send(
+              HttpRequest.newBuilder(URI.create(base + "/cluster/active"))
+                  .method(method, HttpRequest.BodyPublishers.noBody())
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+
+      assertThat(r.statusCode()).as(method).isEqualTo(200);
+      assertThat(r.body()).as(method).isEmpty();
+      assertThat(r.headers().firstValue("Allow")).as(method).hasValue("GET, HEAD, OPTIONS");
+    }
+  }
+
+  @Test
   void discoveryShowsAnHttpsIssuer() throws Exception {
     JsonNode discovery = Json.MAPPER.readTree(get("/idp/.well-known/openid-configuration").body());
 

@@ -188,6 +188,23 @@ public final class LabNode implements AutoCloseable {
   }
 
   /**
+   * SIGKILL to the node's JVM alone, as when it crashes: unlike {@link #kill9()}, the processes it
+   * started (its dead man's switch) live on and do what they do when the node's process is gone.
+   * Waits up to 10 s for the JVM to exit.
+   */
+  public void killJvm() {
+    if (process != null) {
+      ProcessHandle.of(process.pid()).ifPresent(ProcessHandle::destroyForcibly);
+      process.awaitExit(Duration.ofSeconds(10));
+    }
+  }
+
+  /** Sends {@code signal} ({@code STOP}, {@code CONT}) to the node's JVM alone. */
+  public void signalJvm(String signal) {
+    Commands.run("kill", "-" + signal, Long.toString(process.pid())).orThrow();
+  }
+
+  /**
    * SIGTERM: a graceful stop (the node hands its role over); waits up to 30 s, then kills.
    *
    * @return the exit code, or -1 when the node never started
