@@ -261,6 +261,13 @@ public final class Settings {
     public long sweepIntervalMillis = 1000;
 
     /**
+     * How long a heartbeat waits for others to share its transaction (group commit); 0 writes each
+     * at once unless others arrived during the previous write.
+     */
+    @JsonProperty("HeartbeatBatchMillis")
+    public int heartbeatBatchMillis = 20;
+
+    /**
      * How often the owner's system monitor averages each figure's calculation interval, writes a
      * history point per server and figure and raises threshold events.
      */

@@ -377,12 +377,14 @@ public final class SettingsLoader {
         || s.collector.monitorTickSeconds < 5
         || s.collector.monitorTickSeconds > 600
         || s.collector.monitorHistoryDays < 0
-        || s.collector.monitorHistoryDays > 3650) {
+        || s.collector.monitorHistoryDays > 3650
+        || s.collector.heartbeatBatchMillis < 0
+        || s.collector.heartbeatBatchMillis > 1000) {
       throw new ConfigException(
           "Collector settings in "
               + file
               + " are out of range: MissedHeartbeats 1-100, SweepIntervalMillis 100-60000,"
-              + " MonitorTickSeconds 5-600, MonitorHistoryDays 0-3650.");
+              + " MonitorTickSeconds 5-600, MonitorHistoryDays 0-3650, HeartbeatBatchMillis 0-1000.");
     }
     if (s.database.poolSize < 2) {
       throw new ConfigException("Database.PoolSize must be at least 2 in " + file + ".");

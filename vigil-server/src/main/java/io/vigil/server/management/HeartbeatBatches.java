@@ -45,12 +45,18 @@ final class HeartbeatBatches {
 
   private final Fence fence;
   private final Dialect dialect;
+  private final java.time.Duration linger;
   private final ConcurrentLinkedQueue<Beat> queue = new ConcurrentLinkedQueue<>();
   private final ReentrantLock writing = new ReentrantLock();
 
-  HeartbeatBatches(Fence fence, Dialect dialect) {
+  /**
+   * @param linger how long the heartbeat that starts a batch waits for others to join it; zero
+   *     writes at once (heartbeats that arrive during a write still share the next)
+   */
+  HeartbeatBatches(Fence fence, Dialect dialect, java.time.Duration linger) {
     this.fence = fence;
     this.dialect = dialect;
+    this.linger = linger;
   }
 
   /**
@@ -68,6 +74,15 @@ final class HeartbeatBatches {
     writing.lock();
     try {
       if (!beat.done().isDone()) {
+        if (!linger.isZero() && queue.size() < MAX_BATCH) {
+          // Heartbeats arrive spread over their interval, rarely during a write: wait a moment so
+          // that those of the next few milliseconds share this transaction.
+          try {
+            Thread.sleep(linger);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         write();
       }
     } finally {

@@ -15,6 +15,7 @@ import io.vigil.server.http.Text;
 import io.vigil.server.security.Principal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -47,7 +48,7 @@ public final class ServerRegistry {
   private final ConfigurationSignal signal;
 
   public ServerRegistry(Fence fence, Dialect dialect, SiteEvents events) {
-    this(fence, dialect, events, (id, load) -> {}, new ConfigurationSignal());
+    this(fence, dialect, events, (id, load) -> {}, new ConfigurationSignal(), Duration.ZERO);
   }
 
   public ServerRegistry(
@@ -55,12 +56,12 @@ public final class ServerRegistry {
       Dialect dialect,
       SiteEvents events,
       java.util.function.BiConsumer<UUID, io.vigil.client.Load> figures) {
-    this(fence, dialect, events, figures, new ConfigurationSignal());
+    this(fence, dialect, events, figures, new ConfigurationSignal(), Duration.ZERO);
   }
 
   public ServerRegistry(
       Fence fence, Dialect dialect, SiteEvents events, ConfigurationSignal signal) {
-    this(fence, dialect, events, (id, load) -> {}, signal);
+    this(fence, dialect, events, (id, load) -> {}, signal, Duration.ZERO);
   }
 
   /**
@@ -68,17 +69,19 @@ public final class ServerRegistry {
    *     samples), after its transaction committed
    * @param signal told of every committed change to a server's configuration, for the long polls of
    *     {@code GET /api/v1/servers/{id}/configuration?wait=}
+   * @param heartbeatBatch how long a heartbeat waits for others to share its transaction
    */
   public ServerRegistry(
       Fence fence,
       Dialect dialect,
       SiteEvents events,
       java.util.function.BiConsumer<UUID, io.vigil.client.Load> figures,
-      ConfigurationSignal signal) {
+      ConfigurationSignal signal,
+      Duration heartbeatBatch) {
     this.fence = fence;
     this.events = events;
     this.figures = figures;
-    this.beats = new HeartbeatBatches(fence, dialect);
+    this.beats = new HeartbeatBatches(fence, dialect, heartbeatBatch);
     this.signal = signal;
   }
 

@@ -184,7 +184,13 @@ public final class Node implements AutoCloseable {
       Alarms alarms = new Alarms(fence);
       ConfigurationSignal configurationSignal = new ConfigurationSignal();
       ServerRegistry serverRegistry =
-          new ServerRegistry(fence, db.dialect(), siteEvents, monitor::record, configurationSignal);
+          new ServerRegistry(
+              fence,
+              db.dialect(),
+              siteEvents,
+              monitor::record,
+              configurationSignal,
+              Duration.ofMillis(settings.collector.heartbeatBatchMillis));
       ManagementRoutes management =
           new ManagementRoutes(
               serverRegistry,

@@ -68,7 +68,7 @@ class HeartbeatBatchesTest {
         }
       };
 
-  private final HeartbeatBatches batches = new HeartbeatBatches(fence, db.dialect());
+  private final HeartbeatBatches batches = new HeartbeatBatches(fence, db.dialect(), Duration.ZERO);
 
   @AfterEach
   void close() {
@@ -122,6 +122,26 @@ class HeartbeatBatchesTest {
     assertThat(writes.get())
         .as("one transaction for the first, one for the 39 behind it")
         .isEqualTo(2);
+  }
+
+  @Test
+  void heartbeatsThatArriveWithinTheLingerShareOneTransaction() throws Exception {
+    firstWriteMayGo.countDown();
+    HeartbeatBatches lingering = new HeartbeatBatches(fence, db.dialect(), Duration.ofMillis(300));
+    List<UUID> ids = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      ids.add(server("l" + i, ServerStatus.ONLINE, null));
+    }
+    List<Future<Optional<Server>>> results = new ArrayList<>();
+    try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (UUID id : ids) {
+        results.add(threads.submit(() -> lingering.beat(id, null, null)));
+      }
+      for (Future<Optional<Server>> r : results) {
+        assertThat(r.get(10, TimeUnit.SECONDS)).isPresent();
+      }
+    }
+    assertThat(writes.get()).as("five heartbeats within 300 ms, one transaction").isEqualTo(1);
   }
 
   @Test
