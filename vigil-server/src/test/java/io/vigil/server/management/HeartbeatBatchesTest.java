@@ -108,8 +108,12 @@ class HeartbeatBatchesTest {
         results.add(
             threads.submit(
                 () -> batches.beat(ids.get(k), "{\"cpuPercent\":" + k + ".0}", "component-" + k)));
+        if (i == 0) {
+          // The first heartbeat is being written, alone...
+          await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() == 1);
+        }
       }
-      // One heartbeat is being written; the others queue behind it.
+      // ...and the others queue behind it.
       await().atMost(Duration.ofSeconds(10)).until(() -> batches.queued() == n - 1);
       firstWriteMayGo.countDown();
       for (int i = 0; i < n; i++) {
@@ -163,6 +167,7 @@ class HeartbeatBatchesTest {
     failWrites.set(true);
     try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
       Future<Optional<Server>> first = threads.submit(() -> batches.beat(a, null, null));
+      await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() == 1);
       Future<Optional<Server>> second = threads.submit(() -> batches.beat(b, null, null));
       await().atMost(Duration.ofSeconds(10)).until(() -> batches.queued() == 1);
       firstWriteMayGo.countDown();
