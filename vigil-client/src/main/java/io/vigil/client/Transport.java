@@ -172,9 +172,15 @@ final class Transport {
     int redirects = 0;
     boolean refreshedToken = false;
     URI target = active;
+    boolean first = true;
     VigilException last = null;
     while (true) {
       String token = call.authenticated() ? tokens.token(this) : null;
+      if (first) {
+        // Getting the token may itself have followed a redirect to the active node: go there too.
+        target = active;
+        first = false;
+      }
       Reply reply;
       try {
         reply = exchange.exchange(target, call, token);

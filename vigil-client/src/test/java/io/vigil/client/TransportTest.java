@@ -349,4 +349,50 @@ class TransportTest {
             });
     assertThat(sent).hasSize(1);
   }
+
+  @Test
+  void aCallGoesWhereItsTokenRequestWasRedirected() {
+    List<String> urls = new ArrayList<>();
+    Transport t =
+        new Transport(
+            List.of(A, B),
+            (node, call, token) -> {
+              urls.add(call.method() + " " + node + call.path());
+              return node.equals(A)
+                  ? redirect("http://b:8080" + call.path())
+                  : reply(200, "{\"access_token\":\"t\"}");
+            },
+            Duration.ofSeconds(30),
+            Backoff.DEFAULT,
+            waits::add,
+            now::get,
+            () -> 0.5);
+    t.tokens(
+        new Transport.Tokens() {
+          private String token;
+
+          @Override
+          public String token(Transport transport) {
+            if (token == null) {
+              transport.send(
+                  new Transport.Call("POST", "/idp/connect/token", null, null, true, false));
+              token = "t";
+            }
+            return token;
+          }
+
+          @Override
+          public boolean invalidate(String refused) {
+            return true;
+          }
+        });
+
+    assertThat(t.send(get()).status()).isEqualTo(200);
+
+    assertThat(urls)
+        .containsExactly(
+            "POST http://a:8080/idp/connect/token",
+            "POST http://b:8080/idp/connect/token",
+            "GET http://b:8080/api/v1/servers");
+  }
 }
