@@ -320,10 +320,11 @@ public final class ComponentRegistration {
     }
 
     @Override
-    public synchronized void invalidate(String refused) {
+    public synchronized boolean invalidate(String refused) {
       if (refused != null && refused.equals(token)) {
         token = null;
       }
+      return true;
     }
   }
 

@@ -110,7 +110,7 @@ public final class EventSubscription implements AutoCloseable {
       try {
         token = transport.token();
         HttpRequest.Builder b =
-            HttpRequest.newBuilder(target.resolve(path))
+            HttpRequest.newBuilder(Transport.url(target, path))
                 .timeout(Duration.ofSeconds(10))
                 .header("Accept", "text/event-stream")
                 .header("Authorization", "Bearer " + token)
@@ -137,7 +137,7 @@ public final class EventSubscription implements AutoCloseable {
           text = lines.collect(Collectors.joining("\n"));
         }
         if ((status == 307 || status == 308) && r.headers().firstValue("Location").isPresent()) {
-          target = Transport.origin(target.resolve(r.headers().firstValue("Location").get()));
+          target = Transport.redirected(target, r.headers().firstValue("Location").get(), path);
           continue;
         }
         if (status == 401 && !refreshed) {

@@ -76,9 +76,10 @@ final class TokenCache implements Transport.Tokens {
   }
 
   @Override
-  public synchronized void invalidate(String refused) {
+  public synchronized boolean invalidate(String refused) {
     if (refused != null && refused.equals(token)) {
       token = null;
     }
+    return true;
   }
 }

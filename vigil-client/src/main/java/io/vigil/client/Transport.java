@@ -37,7 +37,10 @@ import javax.net.ssl.SSLException;
  *       broke during the exchange, any other {@code 503}, a {@code 502}/{@code 504} from a proxy)
  *       is retried only for an idempotent call (GET, PUT, DELETE, and a POST of events that each
  *       carry an idempotency key); any other call fails with it.
- *   <li>A {@code 401} on a call with a token gets a fresh token once.
+ *   <li>A {@code 401} on a call with a token gets a fresh token once, when the token source can get
+ *       one without asking anybody (a component's client credentials always can).
+ *   <li>A node's URL may carry a base path ({@code https://host/vigil} behind a reverse proxy):
+ *       calls go below it, and a redirect's node is its {@code Location} without the path asked.
  *   <li>A call gives up after its failover time, with {@code unreachable} when no node answered,
  *       {@code no_active_node} when nodes answered but none served the call.
  * </ul>
@@ -94,7 +97,11 @@ final class Transport {
   interface Tokens {
     String token(Transport transport);
 
-    void invalidate(String token);
+    /**
+     * Forgets {@code token}, which the API refused; returns whether a fresh one can be had, so that
+     * the call is sent once more.
+     */
+    boolean invalidate(String token);
   }
 
   private static final Set<String> NOT_ACTED =
@@ -165,9 +172,15 @@ final class Transport {
     int redirects = 0;
     boolean refreshedToken = false;
     URI target = active;
+    boolean first = true;
     VigilException last = null;
     while (true) {
       String token = call.authenticated() ? tokens.token(this) : null;
+      if (first) {
+        // Getting the token may itself have followed a redirect to the active node: go there too.
+        target = active;
+        first = false;
+      }
       Reply reply;
       try {
         reply = exchange.exchange(target, call, token);
@@ -180,15 +193,12 @@ final class Transport {
         pause(deadline, attempt, null, last);
         continue;
       } catch (SSLException e) {
-        throw new VigilException(
-            0,
-            "invalid_certificate",
-            "The management server at "
-                + target
-                + " presented a certificate this client does not trust: "
-                + e.getMessage(),
-            e);
+        throw untrusted(target, e);
       } catch (IOException e) {
+        SSLException ssl = sslCause(e);
+        if (ssl != null) {
+          throw untrusted(target, ssl);
+        }
         last =
             new VigilException(
                 0,
@@ -209,13 +219,14 @@ final class Transport {
           throw new VigilException(
               status, "too_many_redirects", "The management server redirected too often.");
         }
-        target = origin(target.resolve(reply.location()));
+        target = redirected(target, reply.location(), call.path());
         continue;
       }
       if (status == 401 && call.authenticated() && !refreshedToken) {
         refreshedToken = true;
-        tokens.invalidate(token);
-        continue;
+        if (tokens.invalidate(token)) {
+          continue;
+        }
       }
       String code = ApiJson.errorCode(reply.body());
       Duration retryAfter = retryAfter(reply.retryAfter());
@@ -260,8 +271,35 @@ final class Transport {
     return tokens.token(this);
   }
 
-  void invalidate(String token) {
-    tokens.invalidate(token);
+  boolean invalidate(String token) {
+    return tokens.invalidate(token);
+  }
+
+  /**
+   * The error of a TLS handshake that failed: code {@code invalid_certificate}, status 0, with the
+   * {@link SSLException} as its cause so that a caller can explain it.
+   */
+  private static VigilException untrusted(URI target, SSLException e) {
+    return new VigilException(
+        0,
+        "invalid_certificate",
+        "The management server at "
+            + target
+            + " presented a certificate this client does not trust: "
+            + e.getMessage(),
+        e);
+  }
+
+  /** The {@link SSLException} in {@code e}'s causes, or null. */
+  @SuppressWarnings(
+      "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
+  static SSLException sslCause(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SSLException ssl) {
+        return ssl;
+      }
+    }
+    return null;
   }
 
   /** Records that {@code node} served a call: later calls go there first. */
@@ -292,7 +330,7 @@ final class Transport {
     @Override
     public Reply exchange(URI node, Call call, String token) throws IOException {
       HttpRequest.Builder b =
-          HttpRequest.newBuilder(node.resolve(call.path()))
+          HttpRequest.newBuilder(url(node, call.path()))
               .timeout(call.timeout() == null ? requestTimeout : call.timeout())
               .header("Accept", "application/json")
               .method(
@@ -323,9 +361,44 @@ final class Transport {
     }
   }
 
-  /** The scheme, host and port of {@code uri}: the node a redirect names. */
+  /** The scheme, host and port of {@code uri}. */
   static URI origin(URI uri) {
     return URI.create(uri.getScheme().toLowerCase(Locale.ROOT) + "://" + uri.getRawAuthority());
+  }
+
+  /**
+   * A node's base URL: the scheme, host and port of {@code uri} and its path without a trailing
+   * slash (a node behind a reverse proxy at {@code https://host/vigil} keeps {@code /vigil}); no
+   * query or fragment.
+   */
+  static URI base(URI uri) {
+    String path = uri.getRawPath() == null ? "" : uri.getRawPath().replaceAll("/+$", "");
+    return URI.create(origin(uri) + path);
+  }
+
+  /** The URL of {@code path} (such as {@code /api/v1/events?limit=5}) on the node {@code node}. */
+  static URI url(URI node, String path) {
+    return URI.create(node + path);
+  }
+
+  /**
+   * The node a standby's redirect names. A standby redirects a call to the active node's base URL
+   * followed by the path it was asked for, so the base is the {@code Location} without that path; a
+   * {@code Location} that does not end with it names the node by its origin.
+   */
+  static URI redirected(URI from, String location, String path) {
+    URI to = from.resolve(location.strip());
+    String s = to.toString();
+    if (s.endsWith(path)) {
+      return base(URI.create(s.substring(0, s.length() - path.length())));
+    }
+    int q = path.indexOf('?');
+    String bare = q < 0 ? path : path.substring(0, q);
+    String sBare = to.getRawQuery() == null ? s : s.substring(0, s.indexOf('?'));
+    if (!bare.isEmpty() && sBare.endsWith(bare)) {
+      return base(URI.create(sBare.substring(0, sBare.length() - bare.length())));
+    }
+    return origin(to);
   }
 
   /** A {@code Retry-After} of whole seconds (the only form Vigil sends), else null. */

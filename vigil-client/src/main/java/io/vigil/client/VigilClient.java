@@ -21,9 +21,10 @@ import javax.net.ssl.SSLContext;
  * <h2>During a failover</h2>
  *
  * Configure it with the cluster's address (a virtual IP or a load balancer) or with every node's
- * URL. While the active node fails over — typically a second or less after a kill, up to the lease
- * time when a node hangs — a call does not fail; it waits and retries within its failover time
- * (default 30 s), by these rules:
+ * URL; a URL may carry a base path, such as {@code https://host/vigil} behind a reverse proxy.
+ * While the active node fails over — typically a second or less after a kill, up to the lease time
+ * when a node hangs — a call does not fail; it waits and retries within its failover time (default
+ * 30 s), by these rules:
  *
  * <ul>
  *   <li>A standby answers with a 307 to the active node: the call goes there, and later calls go
@@ -40,7 +41,7 @@ import javax.net.ssl.SSLContext;
  *       event twice. Registering a server and {@link #post} are not retried then; they fail with
  *       the error.
  *   <li>Tokens are signed with keys every node shares, so a token stays valid across a failover;
- *       one refused with 401 is replaced once.
+ *       one refused with 401 is replaced once (with a {@link TokenSource}, when it says it can).
  *   <li>When the failover time runs out the call throws {@link VigilException} with code {@code
  *       unreachable} (no node answered) or {@code no_active_node} (nodes answered, none served).
  * </ul>
@@ -206,6 +207,34 @@ public final class VigilClient implements AutoCloseable {
     return call("POST", path, body, false, type);
   }
 
+  /**
+   * Sends any call of the API by the failover rules of the class comment and returns its answer
+   * whatever its status: a success, or an error the caller reads itself (such as a 404, a 409, or a
+   * 412 for an {@code If-Match} that no longer matches). Redirects and retried refusals are never
+   * returned; a 401 is returned when the {@link TokenSource} could not get a fresh token.
+   *
+   * @throws VigilException when no answer could be had: {@code unreachable} or {@code
+   *     no_active_node} after the failover time (its cause, when there is one, is the {@link
+   *     java.io.IOException} of the last attempt, such as an {@link
+   *     java.net.http.HttpTimeoutException}), {@code invalid_certificate} with the {@link
+   *     javax.net.ssl.SSLException} as its cause, a retried refusal that outlasted the failover
+   *     time (with the server's status and code), or what the token source threw
+   */
+  public ApiResponse send(ApiRequest request) {
+    Transport.Reply reply =
+        transport.send(
+            new Transport.Call(
+                request.method(),
+                request.path(),
+                request.body(),
+                request.contentType(),
+                request.idempotent(),
+                request.authenticated(),
+                request.headers(),
+                null));
+    return new ApiResponse(reply.status(), reply.etag(), reply.body());
+  }
+
   private <T> T call(String method, String path, Object body, boolean idempotent, Class<T> type) {
     Transport.Reply reply =
         transport.send(
@@ -247,6 +276,7 @@ public final class VigilClient implements AutoCloseable {
   public static final class Builder {
     private final List<URI> nodes = new ArrayList<>();
     private ClientCredentials credentials;
+    private TokenSource tokenSource;
     private HttpClient http;
     private SSLContext ssl;
     private Duration failoverTime = Duration.ofSeconds(30);
@@ -266,7 +296,10 @@ public final class VigilClient implements AutoCloseable {
       return this;
     }
 
-    /** A node's origin from its URL; an address that is no http(s) URL with a host is refused. */
+    /**
+     * A node's base URL from its URL (scheme, host, port and any base path, such as {@code /vigil}
+     * behind a reverse proxy); an address that is no http(s) URL with a host is refused.
+     */
     static URI node(String url) {
       URI uri = URI.create(url.strip());
       String scheme = uri.getScheme();
@@ -274,12 +307,21 @@ public final class VigilClient implements AutoCloseable {
         throw new IllegalArgumentException(
             "a management server address is an http or https URL with a host, not \"" + url + "\"");
       }
-      return Transport.origin(uri);
+      return Transport.base(uri);
     }
 
-    /** The component's OAuth client. */
+    /** The component's OAuth client. Set this or a {@link #tokenSource}. */
     public Builder credentials(ClientCredentials credentials) {
       this.credentials = credentials;
+      return this;
+    }
+
+    /**
+     * Where tokens come from instead of a component's OAuth client: an operator's sign-in, say (see
+     * {@link TokenSource}). Set this or {@link #credentials}.
+     */
+    public Builder tokenSource(TokenSource tokenSource) {
+      this.tokenSource = tokenSource;
       return this;
     }
 
@@ -319,8 +361,9 @@ public final class VigilClient implements AutoCloseable {
       if (nodes.isEmpty()) {
         throw new IllegalStateException("set the management server's address");
       }
-      if (credentials == null) {
-        throw new IllegalStateException("set the component's client credentials");
+      if ((credentials == null) == (tokenSource == null)) {
+        throw new IllegalStateException(
+            "set either the component's client credentials or a token source");
       }
       HttpClient owned = null;
       HttpClient client = http;
@@ -345,9 +388,26 @@ public final class VigilClient implements AutoCloseable {
               sleeper,
               System::nanoTime,
               random::nextDouble);
-      transport.tokens(
-          new TokenCache(credentials.clientId(), credentials.secret(), System::nanoTime));
-      return new VigilClient(transport, client, owned, requestTimeout);
+      VigilClient vigil = new VigilClient(transport, client, owned, requestTimeout);
+      if (credentials != null) {
+        transport.tokens(
+            new TokenCache(credentials.clientId(), credentials.secret(), System::nanoTime));
+      } else {
+        TokenSource source = tokenSource;
+        transport.tokens(
+            new Transport.Tokens() {
+              @Override
+              public String token(Transport t) {
+                return source.token(vigil);
+              }
+
+              @Override
+              public boolean invalidate(String refused) {
+                return source.invalidate(refused);
+              }
+            });
+      }
+      return vigil;
     }
   }
 }

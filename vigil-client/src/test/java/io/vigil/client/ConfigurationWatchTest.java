@@ -61,7 +61,9 @@ class ConfigurationWatchTest {
           }
 
           @Override
-          public void invalidate(String token) {}
+          public boolean invalidate(String token) {
+            return true;
+          }
         });
     return new ConfigurationWatch(
         t, ID, Duration.ofSeconds(25), Duration.ofSeconds(10), seen::add, errors::add);

@@ -66,10 +66,11 @@ class TransportTest {
           }
 
           @Override
-          public void invalidate(String refused) {
+          public boolean invalidate(String refused) {
             if (refused.equals(token)) {
               token = null;
             }
+            return true;
           }
         });
     return t;
@@ -236,5 +237,162 @@ class TransportTest {
     assertThatThrownBy(() -> t.send(get()))
         .isInstanceOfSatisfying(
             VigilException.class, e -> assertThat(e.code()).isEqualTo("too_many_redirects"));
+  }
+
+  @Test
+  void aNodeBehindAReverseProxyKeepsItsBasePathAndAStandbyRedirectsToTheActiveNodesBase() {
+    URI proxied = VigilClient.Builder.node("https://Proxy.example.com/vigil/");
+    assertThat(proxied).isEqualTo(URI.create("https://Proxy.example.com/vigil"));
+    assertThat(Transport.url(proxied, "/api/v1/servers?limit=5"))
+        .isEqualTo(URI.create("https://Proxy.example.com/vigil/api/v1/servers?limit=5"));
+
+    assertThat(
+            Transport.redirected(
+                proxied,
+                "https://b.example.com/vigil/api/v1/servers?limit=5",
+                "/api/v1/servers?limit=5"))
+        .isEqualTo(URI.create("https://b.example.com/vigil"));
+    assertThat(
+            Transport.redirected(
+                proxied, "https://b.example.com/vigil/api/v1/servers", "/api/v1/servers?limit=5"))
+        .as("a Location without the query still names the base")
+        .isEqualTo(URI.create("https://b.example.com/vigil"));
+    assertThat(Transport.redirected(A, "http://b:8080/elsewhere", "/api/v1/servers"))
+        .as("a Location that does not end with the path names the node by its origin")
+        .isEqualTo(B);
+  }
+
+  @Test
+  void aCallToANodeWithABasePathGoesBelowIt() {
+    URI proxied = URI.create("http://p:8080/vigil");
+    List<String> urls = new ArrayList<>();
+    Transport t =
+        new Transport(
+            List.of(proxied),
+            (node, call, token) -> {
+              urls.add(Transport.url(node, call.path()).toString());
+              return urls.size() == 1
+                  ? redirect("http://q:8080/vigil/api/v1/servers")
+                  : reply(200, "{}");
+            },
+            Duration.ofSeconds(30),
+            Backoff.DEFAULT,
+            waits::add,
+            now::get,
+            () -> 0.5);
+    t.tokens(
+        new Transport.Tokens() {
+          @Override
+          public String token(Transport transport) {
+            return "t";
+          }
+
+          @Override
+          public boolean invalidate(String refused) {
+            return true;
+          }
+        });
+
+    assertThat(t.send(get()).status()).isEqualTo(200);
+
+    assertThat(urls)
+        .containsExactly(
+            "http://p:8080/vigil/api/v1/servers", "http://q:8080/vigil/api/v1/servers");
+    assertThat(t.active()).isEqualTo(URI.create("http://q:8080/vigil"));
+  }
+
+  @Test
+  void aRefusedTokenThatCannotBeRenewedReturnsThe401WithoutSendingAgain() {
+    List<String> calls = new ArrayList<>();
+    Transport t =
+        new Transport(
+            List.of(A),
+            (node, call, token) -> {
+              calls.add(token);
+              return reply(401, "{\"code\":\"invalid_token\",\"message\":\"expired\"}");
+            },
+            Duration.ofSeconds(30),
+            Backoff.DEFAULT,
+            waits::add,
+            now::get,
+            () -> 0.5);
+    t.tokens(
+        new Transport.Tokens() {
+          @Override
+          public String token(Transport transport) {
+            return "stale";
+          }
+
+          @Override
+          public boolean invalidate(String refused) {
+            return false;
+          }
+        });
+
+    assertThat(t.send(get()).status()).isEqualTo(401);
+    assertThat(calls).containsExactly("stale");
+  }
+
+  @Test
+  void aTlsFailureInsideAnIoExceptionIsInvalidCertificateWithTheSslExceptionAsCause() {
+    Transport t = transport(Duration.ofSeconds(30));
+    javax.net.ssl.SSLHandshakeException ssl =
+        new javax.net.ssl.SSLHandshakeException("PKIX path building failed");
+    script.add(new IOException("handshake", ssl));
+
+    assertThatThrownBy(() -> t.send(get()))
+        .isInstanceOfSatisfying(
+            VigilException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("invalid_certificate");
+              assertThat(e.getCause()).isSameAs(ssl);
+            });
+    assertThat(sent).hasSize(1);
+  }
+
+  @Test
+  void aCallGoesWhereItsTokenRequestWasRedirected() {
+    List<String> urls = new ArrayList<>();
+    Transport t =
+        new Transport(
+            List.of(A, B),
+            (node, call, token) -> {
+              urls.add(call.method() + " " + node + call.path());
+              return node.equals(A)
+                  ? redirect("http://b:8080" + call.path())
+                  : reply(200, "{\"access_token\":\"t\"}");
+            },
+            Duration.ofSeconds(30),
+            Backoff.DEFAULT,
+            waits::add,
+            now::get,
+            () -> 0.5);
+    t.tokens(
+        new Transport.Tokens() {
+          private String token;
+
+          @Override
+          public String token(Transport transport) {
+            if (token == null) {
+              transport.send(
+                  new Transport.Call("POST", "/idp/connect/token", null, null, true, false));
+              token = "t";
+            }
+            return token;
+          }
+
+          @Override
+          public boolean invalidate(String refused) {
+            return true;
+          }
+        });
+
+    assertThat(t.send(get()).status()).isEqualTo(200);
+
+    assertThat(urls)
+        .containsExactly(
+            "POST http://a:8080/idp/connect/token",
+            "POST http://b:8080/idp/connect/token",
+            "GET http://b:8080/api/v1/servers");
   }
 }

@@ -4,15 +4,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vigil.client.ApiRequest;
+import io.vigil.client.ApiResponse;
+import io.vigil.client.TokenSource;
+import io.vigil.client.VigilClient;
+import io.vigil.client.VigilException;
 import io.vigil.server.http.Json;
-import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,6 +27,12 @@ import javax.net.ssl.SSLException;
  * The CLI's connection to a running node: gets an access token as client {@code vigil-cli} with the
  * {@link Credential} it is given (a refresh token {@code vigil login} stored, or the password grant
  * for scripts), then calls the HTTP API with the bearer token.
+ *
+ * <p>Calls go through the component SDK's {@link VigilClient}, whose {@link TokenSource} is the
+ * credential: a command follows a standby's redirect to the active node, keeps the base path of a
+ * {@code --server} URL behind a reverse proxy, and rides through a failover by the SDK's rules
+ * (refusals that did not act and, for GET, PUT and DELETE, unknown outcomes are retried for up to
+ * {@link #FAILOVER_TIME}; a POST whose outcome is unknown fails at once).
  *
  * <p>Every failure becomes a {@link CliException}: the node's {@code {"code","message"}} errors
  * (and the token endpoint's {@code {"error","error_description"}}) keep their code and message, and
@@ -44,10 +51,17 @@ final class ApiClient {
   static final String SCOPE = "openid vigil.api";
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
+  /**
+   * How long one call keeps retrying through a failover: long enough for a failover after a kill
+   * (about a second) or a restart, short enough that a node that is simply not running is reported
+   * soon.
+   */
+  static final Duration FAILOVER_TIME = Duration.ofSeconds(10);
+
   private final URI server;
-  private final HttpClient http;
   private final ServerTrust trust;
   private final Credential credential;
+  private final VigilClient client;
   private String token;
 
   /**
@@ -134,17 +148,21 @@ final class ApiClient {
   }
 
   /**
-   * @param server the node's base URL, e.g. {@code https://vigil.example.com:8080}
+   * @param server the node's base URL, e.g. {@code https://vigil.example.com:8080}, or one behind a
+   *     reverse proxy such as {@code https://proxy.example.com/vigil}
    * @param trust the certificates accepted for an {@code https} server (host name verified)
    */
   ApiClient(URI server, ServerTrust trust, Credential credential) {
     this.server = server;
     this.trust = trust;
     this.credential = credential;
-    this.http =
-        HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(5))
-            .sslContext(trust.sslContext())
+    this.client =
+        VigilClient.builder()
+            .managementServer(server.toString())
+            .trust(trust.sslContext())
+            .requestTimeout(REQUEST_TIMEOUT)
+            .failoverTime(FAILOVER_TIME)
+            .tokenSource(new Tokens())
             .build();
   }
 
@@ -214,38 +232,26 @@ final class ApiClient {
 
   /** {@link #call(String, String, Object)} with extra request headers (e.g. {@code If-Match}). */
   JsonNode call(String method, String path, Object body, Map<String, String> headers) {
-    HttpRequest.BodyPublisher publisher =
-        body == null
-            ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofByteArray(toJson(body));
-    HttpResponse<String> response = send(request(method, path, publisher, body != null, headers));
-    if (response.statusCode() == 401 && credential.renewable()) {
-      token = null;
-      response = send(request(method, path, publisher, body != null, headers));
+    ApiRequest request = ApiRequest.of(method, path);
+    if (body != null) {
+      request =
+          new ApiRequest(
+              request.method(),
+              path,
+              toJson(body),
+              "application/json",
+              headers,
+              request.idempotent(),
+              true);
+    } else if (!headers.isEmpty()) {
+      request =
+          new ApiRequest(request.method(), path, null, null, headers, request.idempotent(), true);
     }
-    if (response.statusCode() >= 300) {
-      throw failure(method + " " + path, response);
+    ApiResponse response = send(request);
+    if (response.status() >= 300) {
+      throw failure(method + " " + path, response.status(), response.body());
     }
-    return parse(response);
-  }
-
-  private HttpRequest request(
-      String method,
-      String path,
-      HttpRequest.BodyPublisher publisher,
-      boolean json,
-      Map<String, String> headers) {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(resolve(path))
-            .timeout(REQUEST_TIMEOUT)
-            .header("Accept", "application/json")
-            .header("Authorization", "Bearer " + token())
-            .method(method, publisher);
-    headers.forEach(request::header);
-    if (json) {
-      request.header("Content-Type", "application/json");
-    }
-    return request.build();
+    return parse(path, response.body());
   }
 
   /** An OAuth endpoint's answer: its status and JSON body. */
@@ -264,27 +270,25 @@ final class ApiClient {
   OAuthReply postForm(String path, Map<String, String> params) {
     Map<String, String> form = new LinkedHashMap<>(params);
     form.putIfAbsent("client_id", CLIENT_ID);
-    StringBuilder body = new StringBuilder();
-    form.forEach(
-        (k, v) -> body.append(body.isEmpty() ? "" : "&").append(enc(k)).append('=').append(enc(v)));
-    HttpRequest request =
-        HttpRequest.newBuilder(resolve(path))
-            .timeout(REQUEST_TIMEOUT)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
-            .build();
-    HttpResponse<String> response = send(request);
+    ApiResponse response = send(form(path, form));
     JsonNode json;
     try {
       json =
-          response.body() == null || response.body().isBlank()
+          response.body().isBlank()
               ? Json.MAPPER.missingNode()
               : Json.MAPPER.readTree(response.body());
     } catch (JsonProcessingException e) {
       json = Json.MAPPER.missingNode();
     }
-    return new OAuthReply(response.statusCode(), json == null ? Json.MAPPER.missingNode() : json);
+    return new OAuthReply(response.status(), json == null ? Json.MAPPER.missingNode() : json);
+  }
+
+  /**
+   * A form POST to an OAuth endpoint, without a token. Not retried when its outcome is unknown: a
+   * refresh token is rotated by its use, so a repeated request could present a spent one.
+   */
+  private static ApiRequest form(String path, Map<String, String> form) {
+    return ApiRequest.of("POST", path).withForm(form).unauthenticated().idempotent(false);
   }
 
   /** The error of a refused OAuth request, with the exit code its status calls for. */
@@ -317,22 +321,39 @@ final class ApiClient {
         message);
   }
 
-  private String token() {
-    if (token != null) {
+  /** The credential as the SDK's token source. */
+  private final class Tokens implements TokenSource {
+    @Override
+    public String token(VigilClient vigil) {
+      if (token == null) {
+        token = signIn(vigil);
+      }
       return token;
     }
+
+    @Override
+    public boolean invalidate(String refused) {
+      if (!credential.renewable()) {
+        return false;
+      }
+      token = null;
+      return true;
+    }
+  }
+
+  private String signIn(VigilClient vigil) {
     Map<String, String> grant = credential.grant();
-    HttpResponse<String> response = tokenRequest(grant);
-    if (needsOneTimeCode(response)) {
+    ApiResponse response = vigil.send(tokenRequest(grant));
+    if (needsOneTimeCode(response.status(), response.body())) {
       // The password was right; the user has multi-factor sign-in, so send it again with a code.
       Map<String, String> again = credential.withOneTimeCode(grant);
       if (again != null) {
-        response = tokenRequest(again);
+        response = vigil.send(tokenRequest(again));
       }
     }
-    if (response.statusCode() != 200) {
-      CliException e = failure(credential.describe(), response);
-      int status = response.statusCode();
+    if (response.status() != 200) {
+      CliException e = failure(credential.describe(), response.status(), response.body());
+      int status = response.status();
       // The token endpoint answers bad credentials with 400 invalid_grant (RFC 6749 section 5.2).
       if (status == 400 || status == 401 || status == 403) {
         throw credential.refused(e);
@@ -350,7 +371,7 @@ final class ApiClient {
       }
       throw e;
     }
-    JsonNode body = parse(response);
+    JsonNode body = parse("/idp/connect/token", response.body());
     JsonNode access = body.path("access_token");
     if (!access.isTextual() || access.asText().isBlank()) {
       throw new CliException(
@@ -359,100 +380,101 @@ final class ApiClient {
           "The token endpoint at " + server + "/idp/connect/token returned no access_token.");
     }
     credential.issued(body);
-    token = access.asText();
-    return token;
+    return access.asText();
   }
 
   /**
    * Whether the token endpoint refused the sign-in for lack of a one-time code: {@code
    * invalid_grant} with a description that begins with {@value #MFA_REQUIRED}.
    */
-  static boolean needsOneTimeCode(HttpResponse<String> response) {
-    if (response.statusCode() != 400) {
+  static boolean needsOneTimeCode(int status, String responseBody) {
+    if (status != 400) {
       return false;
     }
     try {
-      JsonNode body = Json.MAPPER.readTree(response.body());
+      JsonNode body = Json.MAPPER.readTree(responseBody);
       return body != null
           && "invalid_grant".equals(body.path("error").asText())
           && body.path("error_description").asText().startsWith(MFA_REQUIRED);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (JsonProcessingException e) {
       return false;
     }
   }
 
   static final String MFA_REQUIRED = "mfa_required";
 
-  private HttpResponse<String> tokenRequest(Map<String, String> grant) {
+  private static ApiRequest tokenRequest(Map<String, String> grant) {
     Map<String, String> form = new LinkedHashMap<>();
     form.put("grant_type", grant.get("grant_type"));
     form.put("client_id", CLIENT_ID);
     form.putAll(grant);
-    StringBuilder body = new StringBuilder();
-    form.forEach(
-        (k, v) -> body.append(body.isEmpty() ? "" : "&").append(enc(k)).append('=').append(enc(v)));
-    HttpRequest request =
-        HttpRequest.newBuilder(resolve("/idp/connect/token"))
-            .timeout(REQUEST_TIMEOUT)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
-            .build();
-    return send(request);
+    return form("/idp/connect/token", form);
   }
 
+  /** Sends {@code request} through the SDK; a call that got no answer is a {@link CliException}. */
+  private ApiResponse send(ApiRequest request) {
+    try {
+      return client.send(request);
+    } catch (VigilException e) {
+      throw unanswered(e);
+    }
+  }
+
+  /** The CLI's one line for a call that got no answer the SDK could return. */
   @SuppressWarnings(
       "ReferenceEquality") // identity on purpose: a cause that is itself ends the chain
-  private HttpResponse<String> send(HttpRequest request) {
-    try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-    } catch (ConnectException | HttpConnectTimeoutException e) {
-      throw new CliException(
+  private CliException unanswered(VigilException e) {
+    for (Throwable t = e.getCause(); t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SSLException ssl) {
+        return trust.explain(ssl, server);
+      }
+    }
+    Throwable cause = e.getCause();
+    if (cause instanceof ConnectException || cause instanceof HttpConnectTimeoutException) {
+      return new CliException(
           ExitCodes.ERROR,
           "unreachable",
           "Cannot connect to a Vigil node at "
               + server
               + " ("
-              + (e.getMessage() == null ? "connection refused" : e.getMessage())
+              + (cause.getMessage() == null ? "connection refused" : cause.getMessage())
               + "). Start one with \"vigil start-dev\", or point --server (or VIGIL_SERVER) at a"
               + " running node.");
-    } catch (SSLException e) {
-      throw trust.explain(e, server);
-    } catch (HttpTimeoutException e) {
-      throw new CliException(
+    }
+    if (cause instanceof HttpTimeoutException) {
+      return new CliException(
           ExitCodes.ERROR,
           "timeout",
           "The Vigil node at " + server + " did not answer within " + REQUEST_TIMEOUT + ".");
-    } catch (IOException e) {
-      for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
-        if (t instanceof SSLException ssl) {
-          throw trust.explain(ssl, server);
-        }
-      }
-      throw new CliException(
+    }
+    if (cause instanceof java.io.IOException io) {
+      return new CliException(
           ExitCodes.ERROR,
           "unreachable",
           "Cannot talk to a Vigil node at "
               + server
               + ": "
-              + e
+              + io
               + ". Check the URL given with --server (or VIGIL_SERVER)"
               + ("http".equalsIgnoreCase(server.getScheme())
                   ? "; a node with a TLS certificate answers only https://."
                   : "."));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CliException(ExitCodes.ERROR, "interrupted", "Interrupted.");
     }
+    if ("interrupted".equals(e.code())) {
+      Thread.currentThread().interrupt();
+      return new CliException(ExitCodes.ERROR, "interrupted", "Interrupted.");
+    }
+    // A refusal retried until the failover time ran out (a 503 while no node is active, a 429, a
+    // proxy's 502), or too many redirects: the server's code and message, the status's exit code.
+    return new CliException(exitCode(e.status()), e.code(), e.getMessage());
   }
 
   /** Maps an error response to the exit code and the server's own code and message. */
-  private CliException failure(String what, HttpResponse<String> response) {
-    int status = response.statusCode();
+  private CliException failure(String what, int status, String responseBody) {
     String code = null;
     String message = null;
     try {
-      JsonNode body = Json.MAPPER.readTree(response.body());
+      JsonNode body = Json.MAPPER.readTree(responseBody);
       if (body != null && body.isObject()) {
         if (body.hasNonNull("message")) {
           message = body.get("message").asText();
@@ -468,18 +490,19 @@ final class ApiClient {
     if (message == null) {
       message = what + " failed: HTTP " + status + " from " + server;
     }
-    int exit =
-        switch (status) {
-          case 401 -> ExitCodes.AUTHENTICATION;
-          case 404 -> ExitCodes.NOT_FOUND;
-          case 409 -> ExitCodes.CONFLICT;
-          default -> ExitCodes.ERROR;
-        };
-    return new CliException(exit, code, message);
+    return new CliException(exitCode(status), code, message);
   }
 
-  private JsonNode parse(HttpResponse<String> response) {
-    String body = response.body();
+  private static int exitCode(int status) {
+    return switch (status) {
+      case 401 -> ExitCodes.AUTHENTICATION;
+      case 404 -> ExitCodes.NOT_FOUND;
+      case 409 -> ExitCodes.CONFLICT;
+      default -> ExitCodes.ERROR;
+    };
+  }
+
+  private JsonNode parse(String path, String body) {
     if (body == null || body.isBlank()) {
       return Json.MAPPER.missingNode();
     }
@@ -489,12 +512,8 @@ final class ApiClient {
       throw new CliException(
           ExitCodes.ERROR,
           "unexpected_response",
-          "The node at " + server + " answered " + response.request().uri() + " with non-JSON.");
+          "The node at " + server + " answered " + path + " with non-JSON.");
     }
-  }
-
-  private URI resolve(String path) {
-    return URI.create(server.toString().replaceAll("/+$", "") + path);
   }
 
   private static byte[] toJson(Object body) {
@@ -503,9 +522,5 @@ final class ApiClient {
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("cannot serialise request body", e);
     }
-  }
-
-  private static String enc(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 }

@@ -2,6 +2,7 @@ package io.vigil.server.component;
 
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.vigil.client.NewServer;
 import io.vigil.server.http.Api;
 import io.vigil.server.http.ApiException;
 import io.vigil.server.http.ClientAddress;
@@ -9,7 +10,6 @@ import io.vigil.server.http.Json;
 import io.vigil.server.http.Requests;
 import io.vigil.server.http.RouteModule;
 import io.vigil.server.identity.RequestRate;
-import io.vigil.server.management.ServerRegistry;
 import io.vigil.server.security.Permission;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -30,7 +30,7 @@ public final class ComponentRoutes implements RouteModule {
   record CreateToken(Integer expiresInSeconds, String type) {}
 
   /** {@code POST /api/v1/components/register}. */
-  record Register(String registrationToken, ServerRegistry.Registration server) {}
+  record Register(String registrationToken, NewServer server) {}
 
   record Page<T>(List<T> items, String nextCursor) {}
 

@@ -1,5 +1,6 @@
 package io.vigil.server.component;
 
+import io.vigil.client.NewServer;
 import io.vigil.client.ServerType;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
@@ -162,7 +163,7 @@ public final class RegistrationTokens {
    *     invalid_registration_token} for an unknown, used or expired token, 403 {@code
    *     type_not_allowed} when the token registers another server type, 409 {@code duplicate_name}
    */
-  public Registered redeem(String token, ServerRegistry.Registration registration) {
+  public Registered redeem(String token, NewServer registration) {
     if (token == null || token.isBlank()) {
       throw ApiException.badRequest(
           "missing_field",
@@ -175,7 +176,7 @@ public final class RegistrationTokens {
           "Field \"server\" is required: the server's name, type, address, version and"
               + " heartbeatIntervalSeconds.");
     }
-    ServerRegistry.Registration valid = ServerRegistry.validate(registration);
+    NewServer valid = ServerRegistry.validate(registration);
     String hash = Secrets.sha256(token);
     String clientId = clientId(valid.name());
     Principal component =

@@ -2,6 +2,7 @@ package io.vigil.server.management;
 
 import io.javalin.http.Context;
 import io.vigil.client.Load;
+import io.vigil.client.NewServer;
 import io.vigil.client.ServerConfiguration;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.http.Api;
@@ -80,9 +81,7 @@ public final class ManagementRoutes implements RouteModule {
         "/api/v1/servers",
         Permission.SERVERS_WRITE,
         ctx -> {
-          Server s =
-              servers.register(
-                  Api.principal(ctx), Json.body(ctx, ServerRegistry.Registration.class));
+          Server s = servers.register(Api.principal(ctx), Json.body(ctx, NewServer.class));
           created(ctx, "/api/v1/servers/" + s.id(), s.revision()).json(s);
         });
     api.get(

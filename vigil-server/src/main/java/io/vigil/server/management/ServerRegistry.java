@@ -1,6 +1,7 @@
 package io.vigil.server.management;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.vigil.client.NewServer;
 import io.vigil.client.ServerStatus;
 import io.vigil.client.ServerType;
 import io.vigil.server.audit.AuditLog;
@@ -85,15 +86,6 @@ public final class ServerRegistry {
     this.signal = signal;
   }
 
-  /**
-   * The fields a caller sends to register a server.
-   *
-   * @param heartbeatIntervalSeconds how often the server will send a heartbeat; null for {@value
-   *     #DEFAULT_HEARTBEAT_INTERVAL_SECONDS}
-   */
-  public record Registration(
-      String name, String type, String address, String version, Integer heartbeatIntervalSeconds) {}
-
   /** The fields a caller may change; null leaves a field as it is. */
   public record Change(
       String name,
@@ -102,8 +94,8 @@ public final class ServerRegistry {
       String status,
       Integer heartbeatIntervalSeconds) {}
 
-  public Server register(Principal actor, Registration in) {
-    Registration valid = validate(in);
+  public Server register(Principal actor, NewServer in) {
+    NewServer valid = validate(in);
     return uniqueName(valid.name(), () -> fence.write(h -> insert(h, actor, valid)));
   }
 
@@ -115,12 +107,12 @@ public final class ServerRegistry {
    *
    * @throws ApiException 400 when a field is not valid
    */
-  public Server register(Handle h, Principal actor, Registration in) {
+  public Server register(Handle h, Principal actor, NewServer in) {
     return insert(h, actor, validate(in));
   }
 
   /** The registration with every field checked and normalised, or a 400. */
-  public static Registration validate(Registration in) {
+  public static NewServer validate(NewServer in) {
     String name = Validation.name("name", in.name());
     ServerType type = type(in.type());
     String address = Validation.address("address", in.address(), SCHEMES);
@@ -129,10 +121,10 @@ public final class ServerRegistry {
         in.heartbeatIntervalSeconds() == null
             ? DEFAULT_HEARTBEAT_INTERVAL_SECONDS
             : interval(in.heartbeatIntervalSeconds());
-    return new Registration(name, type.id(), address, version, interval);
+    return new NewServer(name, type.id(), address, version, interval);
   }
 
-  private static Server insert(Handle h, Principal actor, Registration valid) {
+  private static Server insert(Handle h, Principal actor, NewServer valid) {
     UUID id = UUID.randomUUID();
     h.createUpdate(
             "INSERT INTO servers (id, name, name_key, type, address, sw_version, status,"

@@ -44,7 +44,7 @@ class JsonBodyFuzzTest {
     Map<String, BodyType> types = new LinkedHashMap<>();
     for (String name :
         new String[] {
-          "io.vigil.server.management.ServerRegistry$Registration",
+          "io.vigil.client.NewServer",
           "io.vigil.server.management.ServerRegistry$Change",
           "io.vigil.client.Load",
           "io.vigil.server.management.Devices$NewHardware",
