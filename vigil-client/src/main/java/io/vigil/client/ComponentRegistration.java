@@ -290,31 +290,10 @@ public final class ComponentRegistration {
               + URLEncoder.encode(username, StandardCharsets.UTF_8)
               + "&password="
               + URLEncoder.encode(password, StandardCharsets.UTF_8);
-      Transport.Reply reply =
-          transport.send(
-              new Transport.Call(
-                  "POST",
-                  "/idp/connect/token",
-                  form.getBytes(StandardCharsets.UTF_8),
-                  "application/x-www-form-urlencoded",
-                  true,
-                  false));
-      if (reply.status() != 200) {
-        throw new VigilException(
-            reply.status(),
-            reply.status() == 400 || reply.status() == 401
-                ? "authentication_failed"
-                : Objects.requireNonNullElse(ApiJson.errorCode(reply.body()), "token_refused"),
-            "The management server did not sign in \""
-                + username
-                + "\": "
-                + ApiJson.errorMessage(reply.body(), "HTTP " + reply.status()));
-      }
-      String access = ApiJson.tree(reply.body()).path("access_token").asText(null);
-      if (access == null || access.isBlank()) {
-        throw new VigilException(
-            200, "invalid_response", "The token endpoint answered without an access token.");
-      }
+      String access =
+          TokenCache.request(transport, form, "sign in \"" + username + "\"")
+              .path("access_token")
+              .asText();
       token = access;
       return token;
     }

@@ -42,6 +42,24 @@ final class TokenCache implements Transport.Tokens {
             + "&client_secret="
             + URLEncoder.encode(secret, StandardCharsets.UTF_8);
     long asked = nanoTime.getAsLong();
+    JsonNode body = request(transport, form, "issue a token to client \"" + clientId + "\"");
+    String access = body.path("access_token").asText();
+    long lifetime = Duration.ofSeconds(Math.max(1, body.path("expires_in").asLong(300))).toNanos();
+    long margin = Math.max(lifetime / 5, Math.min(MIN_MARGIN.toNanos(), lifetime / 2));
+    token = access;
+    renewAt = asked + lifetime - margin;
+    return token;
+  }
+
+  /**
+   * POSTs a token request ({@code form}, already encoded) to the token endpoint and returns the
+   * answer, which holds an access token.
+   *
+   * @param what what was asked, for the message of a refusal ("issue a token to client …")
+   * @throws VigilException {@code authentication_failed} when the credentials were refused, the
+   *     server's code for another refusal, {@code invalid_response} for an answer without a token
+   */
+  static JsonNode request(Transport transport, String form, String what) {
     Transport.Reply reply =
         transport.send(
             new Transport.Call(
@@ -57,9 +75,9 @@ final class TokenCache implements Transport.Tokens {
           reply.status() == 400 || reply.status() == 401
               ? "authentication_failed"
               : Objects.requireNonNullElse(ApiJson.errorCode(reply.body()), "token_refused"),
-          "The management server did not issue a token to client \""
-              + clientId
-              + "\": "
+          "The management server did not "
+              + what
+              + ": "
               + ApiJson.errorMessage(reply.body(), "HTTP " + reply.status()));
     }
     JsonNode body = ApiJson.tree(reply.body());
@@ -68,11 +86,7 @@ final class TokenCache implements Transport.Tokens {
       throw new VigilException(
           200, "invalid_response", "The token endpoint answered without an access token.");
     }
-    long lifetime = Duration.ofSeconds(Math.max(1, body.path("expires_in").asLong(300))).toNanos();
-    long margin = Math.max(lifetime / 5, Math.min(MIN_MARGIN.toNanos(), lifetime / 2));
-    token = access;
-    renewAt = asked + lifetime - margin;
-    return token;
+    return body;
   }
 
   @Override
