@@ -17,7 +17,10 @@ EVENTS_PER_MINUTE=1
 FAILOVER_TIMEOUT=60
 HEARTBEAT_TIMEOUT=120
 READY_TIMEOUT=180
-RESTART_AFTER=2
+# start-dev starts a killed node again after this many seconds (--restart-after): after the
+# components have reconnected, since on this one machine a starting JVM takes the cores from the
+# new owner, which a node restarting on a machine of its own does not.
+RESTART_AFTER=20
 # The node settings written into every node's appsettings.json: the failover controller's defaults,
 # and a token-endpoint limit far above the default 300 a minute per client address, since every
 # component registers from 127.0.0.1.
@@ -366,8 +369,9 @@ vb_note "idle owner ${NAME[ACTIVE]}: $idle_cpu % of one core over $STEADY s"
 # reach the component process in an argument file (picocli's @file), not on its command line.
 vb_note "creating $COMPONENTS registration tokens"
 : >"$WORK/tokens.curl"
-for _ in $(seq 1 "$COMPONENTS"); do
-  printf 'url = "http://127.0.0.1:%s/api/v1/registration-tokens"\nrequest = "POST"\nheader = "Content-Type: application/json"\nheader = "@%s"\ndata = "{\\"expiresInSeconds\\":3600}"\nwrite-out = "\\n"\nnext\n' \
+for t in $(seq 1 "$COMPONENTS"); do
+  ((t > 1)) && echo next >>"$WORK/tokens.curl"
+  printf 'url = "http://127.0.0.1:%s/api/v1/registration-tokens"\nrequest = "POST"\nheader = "Content-Type: application/json"\nheader = "@%s"\ndata = "{\\"expiresInSeconds\\":3600}"\nwrite-out = "\\n"\n' \
     "${PORT[ACTIVE]}" "$WORK/auth" >>"$WORK/tokens.curl"
 done
 curl -s -m 600 -K "$WORK/tokens.curl" >"$WORK/tokens.json" ||
