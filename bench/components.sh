@@ -21,6 +21,9 @@ READY_TIMEOUT=180
 # components have reconnected, since on this one machine a starting JVM takes the cores from the
 # new owner, which a node restarting on a machine of its own does not.
 RESTART_AFTER=20
+# How long one request of the script may take: a node busy with 1,000 components answers slower
+# than an idle one, and a request given up on is asked again.
+PROBE_TIMEOUT=10
 # The node settings written into every node's appsettings.json: the failover controller's defaults,
 # and a token-endpoint limit far above the default 300 a minute per client address, since every
 # component registers from 127.0.0.1.
@@ -217,7 +220,7 @@ cb_wait_stable() {
   local -a live
   while :; do
     mapfile -t live < <(cb_live)
-    cb_probe /cluster/active none 2 "${live[@]}"
+    cb_probe /cluster/active none "$PROBE_TIMEOUT" "${live[@]}"
     ACTIVE=""
     ok=1
     for i in "${live[@]}"; do
@@ -235,7 +238,7 @@ cb_wait_stable() {
       ((ok)) && return 0
     fi
     (($(vb_now_us) > deadline)) &&
-      cb_die_with_logs "the cluster did not settle on one active node within $READY_TIMEOUT s"
+      cb_die_with_logs "the cluster did not settle on one active node within $READY_TIMEOUT s (last answers of /cluster/active: $(for i in "${live[@]}"; do printf '%s=%s ' "${NAME[i]}" "${CODE[i]}"; done))"
     sleep 0.1
   done
 }
@@ -277,7 +280,7 @@ cb_heartbeats_since() {
   local since
   since="$(awk -v u="$since_us" 'BEGIN { printf "%.6f", u / 1000000 }')"
   while :; do
-    page="$(curl -s -m 5 -H "@$WORK/auth" -w '\n%{http_code}' \
+    page="$(curl -s -m "$PROBE_TIMEOUT" -H "@$WORK/auth" -w '\n%{http_code}' \
       "http://127.0.0.1:${PORT[i]}/api/v1/servers?limit=500${cursor:+&cursor=$cursor}")" || return 1
     [[ "${page##*$'\n'}" == 200 ]] || return 1
     page="${page%$'\n'*}"
@@ -385,6 +388,7 @@ servers=()
 for i in "${NODES[@]}"; do
   servers+=(--server "http://127.0.0.1:${PORT[i]}")
 done
+: >"$WORK/components.log"
 comp_t0="$(vb_now_us)"
 env -i PATH="$PATH" HOME="${HOME:-/nonexistent}" JAVA_HOME="$VB_JDK" VIGIL_CACHE=off \
   setsid "$VB_DIST/bin/vigil" component run --name rs --count "$COMPONENTS" "${servers[@]}" \
