@@ -396,12 +396,16 @@ env -i PATH="$PATH" HOME="${HOME:-/nonexistent}" JAVA_HOME="$VB_JDK" VIGIL_CACHE
   --state-dir "$WORK/state" --ack-log "$WORK/acks.txt" "@$WORK/component.args" \
   </dev/null >"$WORK/components.log" 2>&1 &
 COMP_PID=$!
-# Every component prints 'online at' after its first heartbeat, or 'failed:' when it could not
-# register (a registration whose outcome is unknown is not retried, docs/sdk.md); the run goes on
-# with those online and counts the others.
+# Every component prints 'online at' after its first heartbeat ('reconnected to' when heartbeats
+# failed before it), or 'failed:' when it could not register (a registration whose outcome is
+# unknown is not retried, docs/sdk.md); the run goes on with those online and counts the others.
+cb_online() {
+  grep -oE '^[^ ]+ [^ ]+: (online at|reconnected to) ' "$WORK/components.log" |
+    cut -d' ' -f2 | sort -u | wc -l
+}
 deadline=$((comp_t0 + (120 + COMPONENTS / 2) * 1000000))
 while :; do
-  online="$(grep -c ': online at ' "$WORK/components.log")"
+  online="$(cb_online)"
   failed="$(grep -c ': failed: ' "$WORK/components.log")"
   ((online + failed >= COMPONENTS)) && break
   kill -0 "$COMP_PID" 2>/dev/null || cb_die_with_logs "the components' process exited ($online of $COMPONENTS online)"
