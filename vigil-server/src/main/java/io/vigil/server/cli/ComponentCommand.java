@@ -151,7 +151,7 @@ final class ComponentCommand implements Runnable {
         paramLabel = "DIR",
         description =
             "Where each component keeps its registration, owner-only (default:"
-                + " ~/.local/share/vigil/components, %LOCALAPPDATA%\\Vigil\\components).")
+                + " ~/.local/share/vigil/components, %%LOCALAPPDATA%%\\Vigil\\components).")
     Path stateDir;
 
     @Option(
