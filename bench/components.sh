@@ -5,6 +5,8 @@
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 
 COMPONENTS=1000
 FAILOVERS=3
@@ -35,6 +37,10 @@ TOKEN_REQUESTS_PER_MINUTE=100000
 # Every component keeps about two connections open (a heartbeat or event post, a configuration
 # poll), all from 127.0.0.1: far above the nodes' defaults of 1000 and 32 per address.
 MAX_CONNECTIONS=20000
+VC_EXTRA_ENV=(
+  VIGIL_HTTP_MAX_CONNECTIONS="$MAX_CONNECTIONS"
+  VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS="$MAX_CONNECTIONS"
+)
 
 usage() {
   cat <<EOF
@@ -104,175 +110,6 @@ cb_cleanup() {
   vb_cleanup
 }
 
-# Starts 'bin/vigil start-dev --nodes 3' in a clean environment (the nodes inherit it) and a process
-# group of its own.
-cb_start_cluster() {
-  local -a env=(
-    PATH="$PATH"
-    HOME="${HOME:-/nonexistent}"
-    JAVA_HOME="$VB_JDK"
-    VIGIL_ADMIN_PASSWORD="$VIGIL_ADMIN_PASSWORD"
-    VIGIL_CACHE=off
-    VIGIL_HTTP_MAX_CONNECTIONS="$MAX_CONNECTIONS"
-    VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS="$MAX_CONNECTIONS"
-  )
-  [[ -n "$DB_URL" ]] && env+=(VIGIL_DB_URL="$DB_URL")
-  [[ -n "$DB_USER" ]] && env+=(VIGIL_DB_USER="$DB_USER")
-  [[ -n "$DB_PASSWORD" ]] && env+=(VIGIL_DB_PASSWORD="$DB_PASSWORD")
-  env -i "${env[@]}" setsid "$VB_DIST/bin/vigil" start-dev --nodes 3 --http-port 0 \
-    --data-dir "$CLUSTER" --restart-after "$RESTART_AFTER" </dev/null >"$WORK/start-dev.log" 2>&1 &
-  SD_PID=$!
-}
-
-cb_check_start_dev() {
-  kill -0 "$SD_PID" 2>/dev/null && return 0
-  wait "$SD_PID" 2>/dev/null
-  SD_PID=""
-  echo "--- output of bin/vigil start-dev ---" >&2
-  tail -n 30 "$WORK/start-dev.log" >&2
-  vb_die "bin/vigil start-dev --nodes 3 exited (its output above)"
-}
-
-# Reads start-dev's nodes.tsv (name, URL, PID; PID "-" while a node is down).
-cb_read_state() {
-  local name url pid i
-  [[ -r "$CLUSTER/nodes.tsv" ]] || return 1
-  while IFS=$'\t' read -r name url pid; do
-    i="${name#node-}"
-    NAME[i]="$name"
-    PORT[i]="${url##*:}"
-    PORT_IDX[${PORT[i]}]="$i"
-    LOG[i]="$CLUSTER/$name/$name.log"
-    if [[ "$pid" == - ]]; then PID[i]=""; else PID[i]="$pid"; fi
-  done <"$CLUSTER/nodes.tsv"
-}
-
-# Waits until nodes.tsv names a running process for every node and, when I and OLD are given, one
-# other than PID OLD for node I (start-dev started it again).
-cb_wait_state() {
-  local again="${1:-}" old="${2:-}" deadline=$(($(vb_now_us) + READY_TIMEOUT * 1000000)) i ok
-  while :; do
-    if cb_read_state; then
-      ok=1
-      for i in "${NODES[@]}"; do
-        [[ -n "${PID[i]:-}" ]] || ok=0
-      done
-      [[ -n "$again" && "${PID[again]:-}" == "$old" ]] && ok=0
-      ((ok)) && return 0
-    fi
-    cb_check_start_dev
-    (($(vb_now_us) > deadline)) &&
-      cb_die_with_logs "start-dev did not list every node as running within $READY_TIMEOUT s"
-    sleep 0.05
-  done
-}
-
-cb_die_with_logs() {
-  local i
-  for i in "${NODES[@]}"; do
-    [[ -n "${LOG[i]:-}" ]] || continue
-    echo "--- last lines of ${NAME[i]}'s log ---" >&2
-    tail -n 15 "${LOG[i]}" >&2
-  done
-  if [[ -r "$WORK/components.log" ]]; then
-    echo "--- last lines of the components' output ---" >&2
-    tail -n 15 "$WORK/components.log" >&2
-  fi
-  vb_die "$@"
-}
-
-cb_wait_ready() {
-  vb_wait_ready "http://127.0.0.1:${PORT[$1]}" "${PID[$1]}" "${LOG[$1]}" "$READY_TIMEOUT"
-}
-
-# Running nodes, or those other than $1.
-cb_live() {
-  local i
-  for i in "${NODES[@]}"; do
-    [[ -n "${PID[i]}" && "$i" != "${1:-}" ]] && echo "$i"
-  done
-}
-
-# GETs PATH from the nodes given with one curl (no redirects followed), with the bearer token when
-# AUTH is "auth"; sets CODE[i] (000: no answer within TIMEOUT s), each body in $WORK/body.i.
-cb_probe() {
-  local path="$1" auth="$2" timeout="$3" i code url port
-  shift 3
-  local -a args=()
-  for i in "$@"; do
-    CODE[i]=000
-    : >"$WORK/body.$i"
-    args+=(-o "$WORK/body.$i" "http://127.0.0.1:${PORT[i]}$path")
-  done
-  [[ "$auth" == auth ]] && args=(-H "@$WORK/auth" "${args[@]}")
-  while read -r code url; do
-    port="${url#http://127.0.0.1:}"
-    port="${port%%/*}"
-    i="${PORT_IDX[$port]:-}"
-    [[ -n "$i" ]] && CODE[i]="$code"
-  done < <(curl -s --no-progress-meter --parallel --parallel-immediate -m "$timeout" -w '%{http_code} %{url_effective}\n' "${args[@]}")
-}
-
-# Waits until exactly one live node answers 200 on /cluster/active and the others 503 naming it;
-# sets ACTIVE.
-cb_wait_stable() {
-  local deadline=$(($(vb_now_us) + READY_TIMEOUT * 1000000)) i ok body
-  local -a live
-  while :; do
-    mapfile -t live < <(cb_live)
-    cb_probe /cluster/active none "$PROBE_TIMEOUT" "${live[@]}"
-    ACTIVE=""
-    ok=1
-    for i in "${live[@]}"; do
-      if [[ "${CODE[i]}" == 200 ]]; then
-        [[ -z "$ACTIVE" ]] || ok=0
-        ACTIVE="$i"
-      fi
-    done
-    if [[ -n "$ACTIVE" && "$ok" == 1 ]]; then
-      for i in "${live[@]}"; do
-        [[ "$i" == "$ACTIVE" ]] && continue
-        body="$(<"$WORK/body.$i")"
-        [[ "${CODE[i]}" == 503 && "$body" == *"\"active\":\"${NAME[ACTIVE]}\""* ]] || ok=0
-      done
-      ((ok)) && return 0
-    fi
-    (($(vb_now_us) > deadline)) &&
-      cb_die_with_logs "the cluster did not settle on one active node within $READY_TIMEOUT s (last answers of /cluster/active: $(for i in "${live[@]}"; do printf '%s=%s ' "${NAME[i]}" "${CODE[i]}"; done))"
-    sleep 0.1
-  done
-}
-
-# A fresh admin token from the active node into $WORK/auth (a header file: never on a command line).
-cb_token() {
-  local token
-  token="$(VB_URL="http://127.0.0.1:${PORT[ACTIVE]}" vb_admin_token)"
-  [[ -n "$token" ]] || cb_die_with_logs "no admin token from ${NAME[ACTIVE]}"
-  (umask 077 && printf 'Authorization: Bearer %s\n' "$token" >"$WORK/auth")
-}
-
-# Polls authenticated GET /api/v1/servers on the given nodes every ~10 ms until one answers 200;
-# sets MS (ms since T0), READY_US and WINNER. Returns 1 after FAILOVER_TIMEOUT.
-cb_time_first_200() {
-  local t0="$1" i now
-  shift
-  local deadline=$((t0 + FAILOVER_TIMEOUT * 1000000))
-  while :; do
-    cb_probe '/api/v1/servers?limit=1' auth 2 "$@"
-    now="$(vb_now_us)"
-    for i in "$@"; do
-      if [[ "${CODE[i]}" == 200 ]]; then
-        MS=$(((now - t0 + 500) / 1000))
-        READY_US="$now"
-        WINNER="$i"
-        return 0
-      fi
-    done
-    ((now > deadline)) && return 1
-    sleep 0.01
-  done
-}
-
 # Prints how many component servers (named rs-…) node I lists with a heartbeat (lastSeenAt) at or
 # after SINCE_US; prints nothing when a page is not answered with 200.
 cb_heartbeats_since() {
@@ -300,7 +137,7 @@ cb_heartbeats_since() {
 
 # The owner's java process: the PID start-dev lists (bin/vigil ends in exec java), else its child.
 cb_java_pid() {
-  vb_java_pid "${PID[$1]}" || cb_die_with_logs "no java process for ${NAME[$1]} (pid ${PID[$1]})"
+  vb_java_pid "${PID[$1]}" || vc_die_with_logs "no java process for ${NAME[$1]} (pid ${PID[$1]})"
 }
 
 # CPU time (user + system, in clock ticks) of process $1.
@@ -319,7 +156,7 @@ cb_cpu_window() {
   t1="$(vb_now_us)"
   o1="$(cb_ticks "$owner_pid")"
   [[ -n "$comp_java" ]] && c1="$(cb_ticks "$comp_java")"
-  [[ -n "$o0" && -n "$o1" ]] || cb_die_with_logs "the owner's process $owner_pid ended during the CPU window"
+  [[ -n "$o0" && -n "$o1" ]] || vc_die_with_logs "the owner's process $owner_pid ended during the CPU window"
   awk -v o0="$o0" -v o1="$o1" -v c0="$c0" -v c1="$c1" -v hz="$TICKS" -v us=$((t1 - t0)) \
     'BEGIN { s = us / 1e6; printf "%.1f %.1f\n", 100 * (o1 - o0) / hz / s, 100 * (c1 - c0) / hz / s }'
 }
@@ -334,6 +171,7 @@ TICKS="$(getconf CLK_TCK)"
 vb_tmpdir
 WORK="$VB_TMP"
 CLUSTER="$WORK/cluster"
+VC_EXTRA_LOG="$WORK/components.log"
 export VIGIL_ADMIN_PASSWORD="${VIGIL_ADMIN_PASSWORD:-}"
 vb_start_db
 
@@ -351,14 +189,14 @@ echo "node settings: lease $LEASE_MS ms, renew every $RENEW_MS ms, renew deadlin
 echo "components: $COMPONENTS in one 'bin/vigil component run --count $COMPONENTS' process, registered with one-time registration tokens; heartbeat every $HEARTBEAT s, $EVENTS_PER_MINUTE motion events per minute each"
 echo "cores: $(nproc); 1-min load average before the run: $(vb_load)"
 
-cb_start_cluster
-cb_wait_state
+vc_start_cluster
+vc_wait_state
 for i in "${NODES[@]}"; do
-  cb_wait_ready "$i"
+  vc_wait_ready "$i"
 done
 echo "nodes: ${NAME[*]} on 127.0.0.1 ports ${PORT[*]}, started by 'bin/vigil start-dev --nodes 3 --restart-after $RESTART_AFTER'"
-cb_wait_stable
-cb_token
+vc_wait_stable
+vc_token
 vb_note "cluster ready: ${NAME[ACTIVE]} is active"
 
 # 1a. The reference: the idle cluster's owner, before any component exists.
@@ -378,10 +216,10 @@ for t in $(seq 1 "$COMPONENTS"); do
     "${PORT[ACTIVE]}" "$WORK/auth" >>"$WORK/tokens.curl"
 done
 curl -s -m 600 -K "$WORK/tokens.curl" >"$WORK/tokens.json" ||
-  cb_die_with_logs "creating the registration tokens failed"
+  vc_die_with_logs "creating the registration tokens failed"
 grep -o '"registrationToken":"[^"]*"' "$WORK/tokens.json" | sed 's/^"registrationToken":"\(.*\)"$/--registration-token \1/' >"$WORK/component.args"
 made="$(wc -l <"$WORK/component.args")"
-((made == COMPONENTS)) || cb_die_with_logs "only $made of $COMPONENTS registration tokens were created: $(head -c 300 "$WORK/tokens.json")"
+((made == COMPONENTS)) || vc_die_with_logs "only $made of $COMPONENTS registration tokens were created: $(head -c 300 "$WORK/tokens.json")"
 
 # 1b. The components: one process, every node's URL, registered with the tokens.
 servers=()
@@ -408,21 +246,21 @@ while :; do
   online="$(cb_online)"
   failed="$(grep -c ': failed: ' "$WORK/components.log")"
   ((online + failed >= COMPONENTS)) && break
-  kill -0 "$COMP_PID" 2>/dev/null || cb_die_with_logs "the components' process exited ($online of $COMPONENTS online)"
-  (($(vb_now_us) > deadline)) && cb_die_with_logs "only $online of $COMPONENTS components online ($failed failed) after $(((deadline - comp_t0) / 1000000)) s"
+  kill -0 "$COMP_PID" 2>/dev/null || vc_die_with_logs "the components' process exited ($online of $COMPONENTS online)"
+  (($(vb_now_us) > deadline)) && vc_die_with_logs "only $online of $COMPONENTS components online ($failed failed) after $(((deadline - comp_t0) / 1000000)) s"
   sleep 0.5
 done
-((online > 0)) || cb_die_with_logs "no component came online ($failed failed)"
+((online > 0)) || vc_die_with_logs "no component came online ($failed failed)"
 online_s="$(awk -v us=$(($(vb_now_us) - comp_t0)) 'BEGIN { printf "%.1f", us / 1e6 }')"
 echo "$online of $COMPONENTS components online $online_s s after their process started (registration, hardware, first heartbeat)"
 if ((failed > 0)); then
   echo "  $failed failed before coming online (a registration or hardware post whose outcome was unknown is not retried); the first: $(grep -m 1 ': failed: ' "$WORK/components.log")"
 fi
-comp_java="$(vb_java_pid "$COMP_PID")" || cb_die_with_logs "no java process for the components"
+comp_java="$(vb_java_pid "$COMP_PID")" || vc_die_with_logs "no java process for the components"
 
 # 1c. Steady state: after two heartbeat intervals, the same window with every component running.
 sleep $((2 * HEARTBEAT))
-cb_wait_stable
+vc_wait_stable
 owner_java="$(cb_java_pid "$ACTIVE")"
 read -r steady_cpu comp_cpu < <(cb_cpu_window "$owner_java" "$comp_java")
 steady_owner="${NAME[ACTIVE]}"
@@ -433,15 +271,15 @@ ready_log=()
 all_log=()
 all_after_ready_log=()
 for f in $(seq 1 "$FAILOVERS"); do
-  cb_wait_stable
-  cb_token
+  vc_wait_stable
+  vc_token
   sleep "1.$(printf '%03d' $((RANDOM % 1000)))"
   a="$ACTIVE"
-  mapfile -t survivors < <(cb_live "$a")
+  mapfile -t survivors < <(vc_live "$a")
   killed="${PID[a]}"
   t0="$(vb_now_us)"
   kill -KILL "$killed"
-  if ! cb_time_first_200 "$t0" "${survivors[@]}"; then
+  if ! vc_time_first_200 "$t0" "${survivors[@]}"; then
     ready_log+=("timeout")
     all_log+=("-")
     all_after_ready_log+=("-")
@@ -474,8 +312,8 @@ for f in $(seq 1 "$FAILOVERS"); do
     fi
   fi
   # start-dev starts the killed node again (--restart-after) with the same name, port and data.
-  cb_wait_state "$a" "$killed"
-  cb_wait_ready "$a"
+  vc_wait_state "$a" "$killed"
+  vc_wait_ready "$a"
 done
 
 # 3. Events: let them go on for two heartbeat intervals, stop the components (each prints its
@@ -486,14 +324,14 @@ COMP_PID=""
 stopped="$(grep -c ': stopped (' "$WORK/components.log")"
 reconnected="$(grep -c ': reconnected to ' "$WORK/components.log")"
 disconnected="$(grep -c ': disconnected: ' "$WORK/components.log")"
-cb_wait_stable
-cb_token
+vc_wait_stable
+vc_token
 : >"$WORK/stored.txt"
 cursor=""
 while :; do
   page="$(curl -s -m 30 -H "@$WORK/auth" -w '\n%{http_code}' \
     "http://127.0.0.1:${PORT[ACTIVE]}/api/v1/events?limit=500${cursor:+&cursor=$cursor}")"
-  [[ "${page##*$'\n'}" == 200 ]] || cb_die_with_logs "GET /api/v1/events answered ${page##*$'\n'}"
+  [[ "${page##*$'\n'}" == 200 ]] || vc_die_with_logs "GET /api/v1/events answered ${page##*$'\n'}"
   page="${page%$'\n'*}"
   jq -r '.items[] | .idempotencyKey // empty' <<<"$page" >>"$WORK/stored.txt"
   cursor="$(jq -r '.nextCursor // empty | @uri' <<<"$page")"
