@@ -328,22 +328,19 @@ final class BuiltinResources {
         ResourcePolicy policy, IdentityProvider idp, Duration firstPurge, Duration purgeEvery) {
       super(IDENTITY_PROVIDER, List.of(CLIENT_ACCESS_POINT), policy);
       this.idp = idp;
-      this.purger = new Periodic("vigil-idp-purge", firstPurge, purgeEvery, this::purge);
+      this.purger =
+          new Periodic(
+              "vigil-idp-purge",
+              "Purging expired grants",
+              firstPurge,
+              purgeEvery,
+              idp::purgeExpired);
     }
 
     @Override
     public void start(long epoch) {
       idp.start();
       purger.start();
-    }
-
-    private void purge() {
-      try {
-        idp.purgeExpired();
-      } catch (RuntimeException e) {
-        // Deposed (a fenced write refused) or the database away: the next round tries again.
-        LOG.warn("Purging expired grants failed: {}", e.getMessage());
-      }
     }
 
     @Override
@@ -392,13 +389,10 @@ final class BuiltinResources {
    * management server, which hands their figures to the monitor.
    */
   static final class DataCollectorResource extends Base {
-    private final DataCollector collector;
     private final SystemMonitor monitor;
     private final SiteFigures figures;
     private final Periodic sweeper;
     private final Periodic calculator;
-    private volatile boolean failing;
-    private volatile boolean monitorFailing;
 
     DataCollectorResource(
         ResourcePolicy policy,
@@ -408,53 +402,37 @@ final class BuiltinResources {
         Duration monitorEvery,
         SiteFigures figures) {
       super(DATA_COLLECTOR, List.of(MANAGEMENT_SERVER), policy);
-      this.collector = collector;
       this.monitor = monitor;
       this.figures = figures;
-      this.sweeper = new Periodic("vigil-data-collector", sweepEvery, sweepEvery, this::sweep);
+      // The management server's own check says whether the database is reachable.
+      this.sweeper =
+          new Periodic(
+              "vigil-data-collector",
+              "Looking for servers that stopped sending heartbeats",
+              sweepEvery,
+              sweepEvery,
+              () -> {
+                collector.sweep();
+                figures.refresh();
+              });
       this.calculator =
-          new Periodic("vigil-system-monitor", monitorEvery, monitorEvery, this::calculate);
+          new Periodic(
+              "vigil-system-monitor",
+              "Calculating the system monitor's states",
+              monitorEvery,
+              monitorEvery,
+              () -> {
+                monitor.tick();
+                monitor.rollup();
+              });
     }
 
     @Override
     public void start(long epoch) {
-      failing = false;
-      monitorFailing = false;
       sweeper.start();
       // Samples gathered before (a previous term as owner) are stale: start with empty windows.
       monitor.reset();
       calculator.start();
-    }
-
-    private void calculate() {
-      try {
-        monitor.tick();
-        monitor.rollup();
-        monitorFailing = false;
-      } catch (RuntimeException e) {
-        // As for the sweep: retried next round, a run of failures logged once.
-        if (!monitorFailing) {
-          LOG.warn("Calculating the system monitor's states failed: {}", e.getMessage());
-        }
-        monitorFailing = true;
-      }
-    }
-
-    private void sweep() {
-      try {
-        collector.sweep();
-        figures.refresh();
-        failing = false;
-      } catch (RuntimeException e) {
-        // Deposed (a fenced write refused) or the database away: the next round tries again,
-        // and a run of failures is logged once; the management server's own check says whether
-        // the database is reachable.
-        if (!failing) {
-          LOG.warn(
-              "Looking for servers that stopped sending heartbeats failed: {}", e.getMessage());
-        }
-        failing = true;
-      }
     }
 
     @Override
@@ -501,9 +479,7 @@ final class BuiltinResources {
     private final Periodic purger;
     private final EventStream stream;
     private final Periodic escalator;
-    private final CertificateWatch certificates;
     private final Periodic certificateCheck;
-    private final ProtectionWatch protection;
     private final Periodic protectionCheck;
 
     EventServer(
@@ -523,20 +499,35 @@ final class BuiltinResources {
       this.alarms = alarms;
       this.alarmRetention = alarmRetention;
       this.siteEvents = siteEvents;
-      this.purger = new Periodic("vigil-event-purge", FIRST_PURGE, PURGE_EVERY, this::purge);
+      this.purger =
+          new Periodic(
+              "vigil-event-purge",
+              "Purging old events and alarms",
+              FIRST_PURGE,
+              PURGE_EVERY,
+              this::purge);
+      // Nothing escalates twice, and nothing is raised twice by the checks below.
       this.escalator =
-          new Periodic("vigil-alarm-escalation", ESCALATE_EVERY, ESCALATE_EVERY, this::escalate);
-      this.certificates = certificates;
+          new Periodic(
+              "vigil-alarm-escalation",
+              "Escalating alarms",
+              ESCALATE_EVERY,
+              ESCALATE_EVERY,
+              this::escalate);
       this.certificateCheck =
           new Periodic(
               "vigil-certificate-check",
+              "Checking the HTTPS certificate's expiry",
               FIRST_CERTIFICATE_CHECK,
               CERTIFICATE_EVERY,
-              this::checkCertificate);
-      this.protection = protection;
+              certificates::check);
       this.protectionCheck =
           new Periodic(
-              "vigil-protection-watch", PROTECTION_EVERY, PROTECTION_EVERY, this::checkProtection);
+              "vigil-protection-watch",
+              "Checking the nodes' data protection",
+              PROTECTION_EVERY,
+              PROTECTION_EVERY,
+              protection::check);
     }
 
     @Override
@@ -551,49 +542,21 @@ final class BuiltinResources {
       protectionCheck.start();
     }
 
-    private void checkProtection() {
-      try {
-        protection.check();
-      } catch (RuntimeException e) {
-        // Deposed or the database away: the next check tries again; nothing is raised twice.
-        LOG.warn("Checking the nodes' data protection failed: {}", e.getMessage());
-      }
-    }
-
-    private void checkCertificate() {
-      try {
-        certificates.check();
-      } catch (RuntimeException e) {
-        // Deposed or the database away: the next day's check tries again.
-        LOG.warn("Checking the HTTPS certificate's expiry failed: {}", e.getMessage());
-      }
-    }
-
     private void purge() {
-      try {
-        int deleted = events.purge(retention);
-        if (deleted > 0) {
-          LOG.info("Deleted {} events older than {} days", deleted, retention.days());
-        }
-        int alarmsDeleted = alarms.purge(alarmRetention);
-        if (alarmsDeleted > 0) {
-          LOG.info("Deleted {} alarms past their retention", alarmsDeleted);
-        }
-      } catch (RuntimeException e) {
-        // Deposed (a fenced write refused) or the database away: the next round tries again.
-        LOG.warn("Purging old events and alarms failed: {}", e.getMessage());
+      int deleted = events.purge(retention);
+      if (deleted > 0) {
+        LOG.info("Deleted {} events older than {} days", deleted, retention.days());
+      }
+      int alarmsDeleted = alarms.purge(alarmRetention);
+      if (alarmsDeleted > 0) {
+        LOG.info("Deleted {} alarms past their retention", alarmsDeleted);
       }
     }
 
     private void escalate() {
-      try {
-        int escalated = alarms.escalate(siteEvents);
-        if (escalated > 0) {
-          LOG.info("Escalated {} alarms that no operator acted on in time", escalated);
-        }
-      } catch (RuntimeException e) {
-        // Deposed or the database away: the next tick tries again; nothing escalated twice.
-        LOG.warn("Escalating alarms failed: {}", e.getMessage());
+      int escalated = alarms.escalate(siteEvents);
+      if (escalated > 0) {
+        LOG.info("Escalated {} alarms that no operator acted on in time", escalated);
       }
     }
 
@@ -625,26 +588,49 @@ final class BuiltinResources {
    */
   static final class Periodic {
     private final String thread;
+    private final String what;
     private final Duration first;
     private final Duration every;
     private final Runnable task;
     private ScheduledExecutorService executor;
+    private volatile boolean failing;
 
-    Periodic(String thread, Duration first, Duration every, Runnable task) {
+    /**
+     * @param what what the task does, for the warning when it fails ("Purging expired grants")
+     */
+    Periodic(String thread, String what, Duration first, Duration every, Runnable task) {
       this.thread = thread;
+      this.what = what;
       this.first = first;
       this.every = every;
       this.task = task;
     }
 
-    @SuppressWarnings("FutureReturnValueIgnored") // the task catches and logs its own failures
+    /**
+     * Runs the task. A failure (deposed: a fenced write refused; or the database away) is retried
+     * by the next round, and a run of failures is logged once.
+     */
+    private void run() {
+      try {
+        task.run();
+        failing = false;
+      } catch (RuntimeException e) {
+        if (!failing) {
+          LOG.warn("{} failed: {}", what, e.getMessage());
+        }
+        failing = true;
+      }
+    }
+
+    @SuppressWarnings("FutureReturnValueIgnored") // run() catches and logs the task's failures
     synchronized void start() {
       stop();
+      failing = false;
       executor =
           Executors.newSingleThreadScheduledExecutor(
               Thread.ofPlatform().name(thread).daemon().factory());
       executor.scheduleWithFixedDelay(
-          task, first.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+          this::run, first.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     synchronized void stop() {
