@@ -101,6 +101,20 @@ final class NodeCommand {
       }
       return Path.of("/var/lib/vigil");
     }
+
+    /**
+     * The node's data directory as a local command finds it: {@code given} (its {@code
+     * --data-dir}), else {@code VIGIL_DATA_DIR}, else {@link #defaultDataDir}; absolute.
+     */
+    static Path dataDir(Path given, Map<String, String> env) {
+      Path dir =
+          given != null
+              ? given
+              : env.containsKey("VIGIL_DATA_DIR")
+                  ? Path.of(env.get("VIGIL_DATA_DIR"))
+                  : defaultDataDir(env);
+      return dir.toAbsolutePath().normalize();
+    }
   }
 
   @Command(

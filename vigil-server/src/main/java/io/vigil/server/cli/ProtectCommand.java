@@ -98,13 +98,7 @@ final class ProtectCommand implements Runnable {
     }
 
     Path dataDir() {
-      Path dir =
-          dataDir != null
-              ? dataDir
-              : terminal.env().containsKey("VIGIL_DATA_DIR")
-                  ? Path.of(terminal.env().get("VIGIL_DATA_DIR"))
-                  : NodeCommand.Run.defaultDataDir(terminal.env());
-      return dir.toAbsolutePath().normalize();
+      return NodeCommand.Run.dataDir(dataDir, terminal.env());
     }
 
     CertificateStore store() {
