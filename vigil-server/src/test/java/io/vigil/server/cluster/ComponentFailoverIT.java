@@ -7,14 +7,10 @@ import io.vigil.server.testing.ClusterFixture;
 import io.vigil.server.testing.ComponentProcess;
 import io.vigil.server.testing.NodeProcess;
 import io.vigil.server.testing.TestHttp;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -110,19 +106,20 @@ class ComponentFailoverIT extends ClusterIT {
           owner.awaitReady(Duration.ofSeconds(60));
         }
 
-        int before = ackedKeys(acks).size();
+        int before = ComponentProcess.ackedKeys(acks).size();
         await(
             "events go on after the last failover",
             Duration.ofSeconds(30),
-            () -> ackedKeys(acks).size() >= before + COMPONENTS);
+            () -> ComponentProcess.ackedKeys(acks).size() >= before + COMPONENTS);
         assertThat(components.stop()).isIn(0, 143);
         assertThat(components.lines().stream().filter(l -> l.contains(": stopped (")).count())
             .isEqualTo(COMPONENTS);
       }
 
       NodeProcess serving = awaitServing(cluster, token, Duration.ofSeconds(30));
-      Map<String, Integer> stored = storedKeys(serving, token);
-      List<String> acked = ackedKeys(acks);
+      Map<String, Integer> stored =
+          ComponentProcess.storedKeys(new TestHttp(serving.url(), Duration.ofSeconds(10)), token);
+      List<String> acked = ComponentProcess.ackedKeys(acks);
       assertThat(acked).hasSizeGreaterThan(COMPONENTS).doesNotHaveDuplicates();
       List<String> problems = new ArrayList<>();
       for (String key : acked) {
@@ -169,46 +166,5 @@ class ComponentFailoverIT extends ClusterIT {
       }
       sleep(100);
     }
-  }
-
-  static List<String> ackedKeys(Path acks) {
-    try {
-      if (!Files.exists(acks)) {
-        return List.of();
-      }
-      List<String> keys = new ArrayList<>();
-      for (String line : Files.readAllLines(acks)) {
-        if (!line.isBlank()) {
-          keys.add(line.substring(line.indexOf(' ') + 1));
-        }
-      }
-      return keys;
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  static Map<String, Integer> storedKeys(NodeProcess node, String token) {
-    Map<String, Integer> counts = new HashMap<>();
-    String cursor = null;
-    do {
-      JsonNode page =
-          new TestHttp(node.url(), Duration.ofSeconds(10))
-              .get(
-                  "/api/v1/events?limit=500"
-                      + (cursor == null
-                          ? ""
-                          : "&cursor=" + URLEncoder.encode(cursor, StandardCharsets.UTF_8)),
-                  token)
-              .json();
-      for (JsonNode e : page.get("items")) {
-        String key = e.path("idempotencyKey").asText(null);
-        if (key != null) {
-          counts.merge(key, 1, Integer::sum);
-        }
-      }
-      cursor = page.path("nextCursor").isTextual() ? page.get("nextCursor").asText() : null;
-    } while (cursor != null);
-    return counts;
   }
 }

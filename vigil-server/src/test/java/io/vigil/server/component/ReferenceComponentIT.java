@@ -17,8 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -115,7 +113,7 @@ class ReferenceComponentIT {
             l -> l.contains("rs1: configuration") && l.contains("2 cameras"),
             1,
             Duration.ofSeconds(30));
-        awaitTrue("events are acknowledged", () -> ackedKeys(acks).size() >= 8);
+        awaitTrue("events are acknowledged", () -> ComponentProcess.ackedKeys(acks).size() >= 8);
 
         // A freeze of 12 s outlasts the SDK's 10 s request timeout: calls in flight are retried,
         // and after the thaw the node receives the first attempts as well as the retries.
@@ -145,14 +143,16 @@ class ReferenceComponentIT {
           direct.get();
         }
         component.awaitLines(l -> l.contains("rs1: reconnected"), 1, Duration.ofSeconds(30));
-        int before = ackedKeys(acks).size();
-        awaitTrue("events go on after the freeze", () -> ackedKeys(acks).size() >= before + 8);
+        int before = ComponentProcess.ackedKeys(acks).size();
+        awaitTrue(
+            "events go on after the freeze",
+            () -> ComponentProcess.ackedKeys(acks).size() >= before + 8);
         assertThat(component.stop()).isIn(0, 143);
         assertThat(component.lines()).anyMatch(l -> l.contains("rs1: stopped ("));
 
-        Map<String, Integer> stored = storedKeys(http, admin);
+        Map<String, Integer> stored = ComponentProcess.storedKeys(http, admin);
         assertThat(stored.get("forced-retry-1")).isEqualTo(1);
-        List<String> acked = ackedKeys(acks);
+        List<String> acked = ComponentProcess.ackedKeys(acks);
         assertThat(acked).doesNotHaveDuplicates();
         for (String key : acked) {
           assertThat(stored.get(key)).as("times event %s is stored", key).isEqualTo(1);
@@ -197,48 +197,6 @@ class ReferenceComponentIT {
             Map.of());
     assertThat(r.status()).as(r.body()).isEqualTo(200);
     return r.json().get("access_token").asText();
-  }
-
-  /** The idempotency keys the component recorded as acknowledged, in order. */
-  static List<String> ackedKeys(Path acks) {
-    try {
-      if (!Files.exists(acks)) {
-        return List.of();
-      }
-      List<String> keys = new ArrayList<>();
-      for (String line : Files.readAllLines(acks)) {
-        if (!line.isBlank()) {
-          keys.add(line.substring(line.indexOf(' ') + 1));
-        }
-      }
-      return keys;
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** How many times each idempotency key is stored, over every page of GET /api/v1/events. */
-  static Map<String, Integer> storedKeys(TestHttp http, String token) {
-    Map<String, Integer> counts = new HashMap<>();
-    String cursor = null;
-    do {
-      JsonNode page =
-          http.get(
-                  "/api/v1/events?limit=500"
-                      + (cursor == null
-                          ? ""
-                          : "&cursor=" + URLEncoder.encode(cursor, StandardCharsets.UTF_8)),
-                  token)
-              .json();
-      for (JsonNode e : page.get("items")) {
-        String key = e.path("idempotencyKey").asText(null);
-        if (key != null) {
-          counts.merge(key, 1, Integer::sum);
-        }
-      }
-      cursor = page.path("nextCursor").isTextual() ? page.get("nextCursor").asText() : null;
-    } while (cursor != null);
-    return counts;
   }
 
   static void awaitTrue(String what, java.util.function.BooleanSupplier condition) {

@@ -108,4 +108,47 @@ public final class ComponentProcess implements AutoCloseable {
       process.destroyForcibly();
     }
   }
+
+  /** The idempotency keys the component recorded as acknowledged ({@code --ack-log}), in order. */
+  public static List<String> ackedKeys(Path acks) {
+    try {
+      if (!Files.exists(acks)) {
+        return List.of();
+      }
+      List<String> keys = new ArrayList<>();
+      for (String line : Files.readAllLines(acks)) {
+        if (!line.isBlank()) {
+          keys.add(line.substring(line.indexOf(' ') + 1));
+        }
+      }
+      return keys;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** How many times each idempotency key is stored, over every page of GET /api/v1/events. */
+  public static Map<String, Integer> storedKeys(TestHttp http, String token) {
+    Map<String, Integer> counts = new java.util.HashMap<>();
+    String cursor = null;
+    do {
+      com.fasterxml.jackson.databind.JsonNode page =
+          http.get(
+                  "/api/v1/events?limit=500"
+                      + (cursor == null
+                          ? ""
+                          : "&cursor="
+                              + java.net.URLEncoder.encode(cursor, StandardCharsets.UTF_8)),
+                  token)
+              .json();
+      for (com.fasterxml.jackson.databind.JsonNode e : page.get("items")) {
+        String key = e.path("idempotencyKey").asText(null);
+        if (key != null) {
+          counts.merge(key, 1, Integer::sum);
+        }
+      }
+      cursor = page.path("nextCursor").isTextual() ? page.get("nextCursor").asText() : null;
+    } while (cursor != null);
+    return counts;
+  }
 }
