@@ -10,19 +10,26 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
 
 /**
  * Group commit for the common heartbeat: a server that is online already and reports for itself.
- * Heartbeats that arrive while one transaction is being written wait for it and then go together in
- * the next: one fenced transaction with one batched {@code UPDATE} (one round trip) and one {@code
- * SELECT} of the rows it changed, however many heartbeats it carries. Under light load a batch is
- * one heartbeat and costs what a heartbeat always cost: one {@code UPDATE} that returns the row.
- * Nothing waits on a timer, so a batch adds no latency beyond the write in front of it.
+ * One writer at a time takes every heartbeat that has queued and writes them together: one fenced
+ * transaction with one batched {@code UPDATE} (one round trip) and one {@code SELECT} of the rows it
+ * changed, however many heartbeats it carries. A writer starts when a heartbeat finds none running;
+ * it first waits the linger ({@code Collector.HeartbeatBatchMillis}) for others to join, then writes
+ * batch after batch while heartbeats keep arriving, and ends when none is left. Under light load a
+ * batch is one heartbeat and costs what a heartbeat always cost: one {@code UPDATE} that returns the
+ * row.
+ *
+ * <p>The caller gets a future and holds nothing while its batch lingers or is written: no lock and
+ * no thread, so a burst of heartbeats (a thousand components after a failover) cannot take every
+ * request thread of the node while a batch is written, and each heartbeat completes as soon as its
+ * own batch committed. The writer runs on a virtual thread of its own.
  *
  * <p>A heartbeat whose {@code UPDATE} changed no row (the server is not online, is not the
  * caller's, or does not exist) completes with empty and takes the longer way in {@link
@@ -46,58 +53,80 @@ final class HeartbeatBatches {
   private final Fence fence;
   private final Dialect dialect;
   private final java.time.Duration linger;
+  private final Executor writer;
   private final ConcurrentLinkedQueue<Beat> queue = new ConcurrentLinkedQueue<>();
-  private final ReentrantLock writing = new ReentrantLock();
+  private final AtomicBoolean writing = new AtomicBoolean();
 
   /**
    * @param linger how long the heartbeat that starts a batch waits for others to join it; zero
    *     writes at once (heartbeats that arrive during a write still share the next)
    */
   HeartbeatBatches(Fence fence, Dialect dialect, java.time.Duration linger) {
+    this(fence, dialect, linger, r -> Thread.ofVirtual().name("vigil-heartbeats").start(r));
+  }
+
+  HeartbeatBatches(Fence fence, Dialect dialect, java.time.Duration linger, Executor writer) {
     this.fence = fence;
     this.dialect = dialect;
     this.linger = linger;
+    this.writer = writer;
   }
 
   /**
-   * Records the heartbeat of an online server in the next batch.
+   * Queues the heartbeat of an online server for the next batch and returns at once.
    *
    * @param load the figures as the row keeps them, or null to keep the previous ones
    * @param registrant the component's client id when a component reports, else null
-   * @return the server as it is after the heartbeat; empty when it takes the longer way
+   * @return completes with the server as it is after the heartbeat once its batch committed; with
+   *     empty when it takes the longer way; exceptionally with the batch's error
    */
-  Optional<Server> beat(UUID id, String load, String registrant) {
+  CompletableFuture<Optional<Server>> beat(UUID id, String load, String registrant) {
     Beat beat = new Beat(id, load, registrant, new CompletableFuture<>());
     queue.add(beat);
-    // Whoever holds the lock writes a batch; the heartbeats that queued meanwhile wait here and the
-    // first to get the lock writes them all, so the others find theirs done.
-    writing.lock();
-    try {
-      if (!beat.done().isDone()) {
-        if (!linger.isZero() && queue.size() < MAX_BATCH) {
-          // Heartbeats arrive spread over their interval, rarely during a write: wait a moment so
-          // that those of the next few milliseconds share this transaction.
-          try {
-            Thread.sleep(linger);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }
-        write();
+    if (writing.compareAndSet(false, true)) {
+      try {
+        writer.execute(this::drain);
+      } catch (RuntimeException | Error e) {
+        writing.set(false);
+        failQueued(e);
       }
-    } finally {
-      writing.unlock();
     }
-    try {
-      return beat.done().join();
-    } catch (CompletionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
+    return beat.done();
+  }
+
+  /**
+   * The writer: lingers once, then writes batches until the queue is empty. A heartbeat queued
+   * after the last look finds no writer and starts one; one queued before it is seen by the look
+   * that follows giving the writer up, so none is left behind.
+   */
+  private void drain() {
+    if (!linger.isZero() && queue.size() < MAX_BATCH) {
+      // Heartbeats arrive spread over their interval, rarely during a write: wait a moment so that
+      // those of the next few milliseconds share this transaction.
+      try {
+        Thread.sleep(linger);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
-      if (e.getCause() instanceof Error err) {
-        throw err;
+    }
+    while (true) {
+      try {
+        while (!queue.isEmpty()) {
+          write();
+        }
+      } finally {
+        writing.set(false);
       }
-      throw e;
+      if (queue.isEmpty() || !writing.compareAndSet(false, true)) {
+        return;
+      }
+    }
+  }
+
+  private void failQueued(Throwable e) {
+    Beat b;
+    while ((b = queue.poll()) != null) {
+      b.done().completeExceptionally(e);
     }
   }
 

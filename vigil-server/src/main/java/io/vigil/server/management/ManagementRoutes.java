@@ -117,7 +117,9 @@ public final class ManagementRoutes implements RouteModule {
           UUID id = Requests.id(ctx, "id", "Server");
           // The load figures are optional: a heartbeat may have no body at all.
           Load load = ctx.bodyAsBytes().length == 0 ? null : Json.body(ctx, Load.class);
-          ctx.json(servers.heartbeat(Api.principal(ctx), id, load));
+          // Answered when the heartbeat's batch committed; no request thread waits for it.
+          var beat = servers.heartbeat(Api.principal(ctx), id, load);
+          ctx.future(() -> beat.thenAccept(ctx::json));
         });
 
     api.get("/api/v1/servers/{id}/configuration", Permission.SERVERS_READ, this::configuration);

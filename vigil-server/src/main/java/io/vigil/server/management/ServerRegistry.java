@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
@@ -47,6 +49,10 @@ public final class ServerRegistry {
   private final java.util.function.BiConsumer<UUID, io.vigil.client.Load> figures;
   private final HeartbeatBatches beats;
   private final ConfigurationSignal signal;
+
+  /** Runs each heartbeat that takes the longer way, off the batch writer's thread. */
+  private static final Executor LONGER_WAY =
+      r -> Thread.ofVirtual().name("vigil-heartbeat").start(r);
 
   public ServerRegistry(Fence fence, Dialect dialect, SiteEvents events) {
     this(fence, dialect, events, (id, load) -> {}, new ConfigurationSignal(), Duration.ZERO);
@@ -259,24 +265,36 @@ public final class ServerRegistry {
    * which locks the row and checks why; coming back from offline raises {@code server.online}.
    * Heartbeats are not audited.
    *
-   * @throws ApiException 400 when a figure is out of range, 403 {@code not_your_server}, 404, 409
-   *     {@code server_disabled}
+   * <p>Asynchronous: the caller's thread is free while the heartbeat waits for its batch (the
+   * route answers when the future completes). The longer way runs on a virtual thread of its own,
+   * never on the batch writer's.
+   *
+   * @return completes with the server after the heartbeat, or exceptionally with an {@link
+   *     ApiException}: 403 {@code not_your_server}, 404, 409 {@code server_disabled}
+   * @throws ApiException 400 at once when a figure is out of range
    */
-  public Server heartbeat(Principal actor, UUID id, io.vigil.client.Load load) {
-    Server server = beat(actor, id, load);
-    if (load != null) {
-      figures.accept(id, load);
-    }
-    return server;
+  public CompletableFuture<Server> heartbeat(Principal actor, UUID id, io.vigil.client.Load load) {
+    String figuresJson = load == null ? null : figures(load);
+    String registrant = ServerOwnership.isComponent(actor) ? actor.clientId() : null;
+    return beats
+        .beat(id, figuresJson, registrant)
+        .thenCompose(
+            online ->
+                online.isPresent()
+                    ? CompletableFuture.completedFuture(online.get())
+                    : CompletableFuture.supplyAsync(
+                        () -> longerWay(actor, id, figuresJson), LONGER_WAY))
+        .thenApply(
+            server -> {
+              if (load != null) {
+                figures.accept(id, load);
+              }
+              return server;
+            });
   }
 
-  private Server beat(Principal actor, UUID id, io.vigil.client.Load load) {
-    String figures = load == null ? null : figures(load);
-    String registrant = ServerOwnership.isComponent(actor) ? actor.clientId() : null;
-    Optional<Server> online = beats.beat(id, figures, registrant);
-    if (online.isPresent()) {
-      return online.get();
-    }
+  /** A heartbeat that the batch did not record: a server coming online, or a refused one. */
+  private Server longerWay(Principal actor, UUID id, String figures) {
     return fence.write(
         h -> {
           Server server = lockCurrent(h, actor, id, null);

@@ -107,7 +107,10 @@ class HeartbeatBatchesTest {
         int k = i;
         results.add(
             threads.submit(
-                () -> batches.beat(ids.get(k), "{\"cpuPercent\":" + k + ".0}", "component-" + k)));
+                () ->
+                    batches
+                        .beat(ids.get(k), "{\"cpuPercent\":" + k + ".0}", "component-" + k)
+                        .join()));
         if (i == 0) {
           // The first heartbeat is being written, alone...
           await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() == 1);
@@ -139,7 +142,7 @@ class HeartbeatBatchesTest {
     List<Future<Optional<Server>>> results = new ArrayList<>();
     try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
       for (UUID id : ids) {
-        results.add(threads.submit(() -> lingering.beat(id, null, null)));
+        results.add(threads.submit(() -> lingering.beat(id, null, null).join()));
       }
       for (Future<Optional<Server>> r : results) {
         assertThat(r.get(10, TimeUnit.SECONDS)).isPresent();
@@ -154,10 +157,38 @@ class HeartbeatBatchesTest {
     UUID offline = server("off", ServerStatus.OFFLINE, null);
     UUID others = server("theirs", ServerStatus.ONLINE, "component-a");
 
-    assertThat(batches.beat(offline, null, null)).isEmpty();
-    assertThat(batches.beat(others, null, "component-b")).isEmpty();
-    assertThat(batches.beat(UUID.randomUUID(), null, null)).isEmpty();
-    assertThat(batches.beat(others, null, "component-a")).isPresent();
+    assertThat(batches.beat(offline, null, null).join()).isEmpty();
+    assertThat(batches.beat(others, null, "component-b").join()).isEmpty();
+    assertThat(batches.beat(UUID.randomUUID(), null, null).join()).isEmpty();
+    assertThat(batches.beat(others, null, "component-a").join()).isPresent();
+  }
+
+  @Test
+  void aHeartbeatHoldsNoThreadWhileItWaitsForItsBatch() throws Exception {
+    UUID a = server("held-a", ServerStatus.ONLINE, null);
+    List<UUID> behind = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      behind.add(server("held-" + i, ServerStatus.ONLINE, null));
+    }
+    List<java.util.concurrent.CompletableFuture<Optional<Server>>> pending = new ArrayList<>();
+    // One caller thread sends them all: each call must return while the first write is held, as a
+    // request thread that answers when the future completes needs it to.
+    try (var caller = java.util.concurrent.Executors.newSingleThreadExecutor()) {
+      Future<?> sent =
+          caller.submit(
+              () -> {
+                pending.add(batches.beat(a, null, null));
+                await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() == 1);
+                behind.forEach(id -> pending.add(batches.beat(id, null, null)));
+              });
+      sent.get(10, TimeUnit.SECONDS);
+    }
+    assertThat(pending).hasSize(21).noneMatch(java.util.concurrent.CompletableFuture::isDone);
+    firstWriteMayGo.countDown();
+    for (var f : pending) {
+      assertThat(f.get(10, TimeUnit.SECONDS)).isPresent();
+    }
+    assertThat(writes.get()).as("the first alone, the twenty behind it together").isEqualTo(2);
   }
 
   @Test
@@ -165,17 +196,15 @@ class HeartbeatBatchesTest {
     UUID a = server("a", ServerStatus.ONLINE, null);
     UUID b = server("b", ServerStatus.ONLINE, null);
     failWrites.set(true);
-    try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-      Future<Optional<Server>> first = threads.submit(() -> batches.beat(a, null, null));
-      await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() == 1);
-      Future<Optional<Server>> second = threads.submit(() -> batches.beat(b, null, null));
-      await().atMost(Duration.ofSeconds(10)).until(() -> batches.queued() == 1);
-      firstWriteMayGo.countDown();
-      for (Future<Optional<Server>> f : List.of(first, second)) {
-        assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
-            .hasCauseInstanceOf(IllegalStateException.class)
-            .hasMessageContaining("the database is away");
-      }
+    var first = batches.beat(a, null, null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() == 1);
+    var second = batches.beat(b, null, null);
+    assertThat(batches.queued()).isEqualTo(1);
+    firstWriteMayGo.countDown();
+    for (var f : List.of(first, second)) {
+      assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
+          .hasCauseInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("the database is away");
     }
   }
 }
