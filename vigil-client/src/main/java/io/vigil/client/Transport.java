@@ -29,7 +29,8 @@ import javax.net.ssl.SSLException;
  *   <li>A connection that cannot be opened means the node is down: the next listed node is tried.
  *       Nothing was sent, so this too is safe for every call.
  *   <li>A {@code 503} with a code that says the node did not act ({@code no_active_node}, {@code
- *       not_active}, {@code starting}, {@code resource_starting}, {@code resource_stopping}, {@code
+ *       not_active}, {@code fenced}: a write refused and rolled back because the node lost the
+ *       role, {@code starting}, {@code resource_starting}, {@code resource_stopping}, {@code
  *       maintenance}) and a {@code 429} are retried for every call, after the server's {@code
  *       Retry-After} or the backoff, whichever is longer; a {@code no_active_node} also moves to
  *       the next node, so the caller finds the new owner through whichever node knows it first.
@@ -39,6 +40,9 @@ import javax.net.ssl.SSLException;
  *       carry an idempotency key); any other call fails with it.
  *   <li>A {@code 401} on a call with a token gets a fresh token once, when the token source can get
  *       one without asking anybody (a component's client credentials always can).
+ *   <li>Redirects that go round in a circle (more than five for one attempt: the nodes disagree
+ *       about the owner, as for a moment during a failover) are retried after the backoff, for
+ *       every call, since no node acted; {@code too_many_redirects} when the failover time ran out.
  *   <li>A node's URL may carry a base path ({@code https://host/vigil} behind a reverse proxy):
  *       calls go below it, and a redirect's node is its {@code Location} without the path asked.
  *   <li>A call gives up after its failover time, with {@code unreachable} when no node answered,
@@ -108,6 +112,7 @@ final class Transport {
       Set.of(
           "no_active_node",
           "not_active",
+          "fenced",
           "starting",
           "resource_starting",
           "resource_stopping",
@@ -215,11 +220,20 @@ final class Transport {
       }
       int status = reply.status();
       if ((status == 307 || status == 308) && reply.location() != null) {
-        if (++redirects > MAX_REDIRECTS) {
-          throw new VigilException(
-              status, "too_many_redirects", "The management server redirected too often.");
-        }
         target = redirected(target, reply.location(), call.path());
+        if (++redirects > MAX_REDIRECTS) {
+          // Nodes that send the call round in a circle disagree about the owner, as during a
+          // failover until every node has seen the new lease: none acted, so wait and ask again.
+          last =
+              new VigilException(
+                  status,
+                  "too_many_redirects",
+                  "The management server's nodes kept redirecting to each other (no node"
+                      + " served the call).");
+          redirects = 0;
+          attempt++;
+          pause(deadline, attempt, null, last);
+        }
         continue;
       }
       if (status == 401 && call.authenticated() && !refreshedToken) {

@@ -229,14 +229,39 @@ class TransportTest {
   }
 
   @Test
-  void aRedirectLoopEnds() {
+  void aRedirectLoopWaitsAndStartsAgainSinceNoNodeActed() {
     Transport t = transport(Duration.ofSeconds(30));
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 6; i++) {
+      script.add(redirect(i % 2 == 0 ? "http://b:8080/api/v1/events" : "http://a:8080/api/v1/events"));
+    }
+    script.add(reply(201, "{}"));
+
+    assertThat(t.send(post(false)).status())
+        .as("nodes that disagree about the owner for a moment, as during a failover")
+        .isEqualTo(201);
+    assertThat(waits).hasSize(1);
+  }
+
+  @Test
+  void aRedirectLoopEndsWhenTheFailoverTimeRunsOut() {
+    Transport t = transport(Duration.ofSeconds(3));
+    for (int i = 0; i < 200; i++) {
       script.add(redirect(i % 2 == 0 ? "http://b:8080/x" : "http://a:8080/x"));
     }
     assertThatThrownBy(() -> t.send(get()))
         .isInstanceOfSatisfying(
             VigilException.class, e -> assertThat(e.code()).isEqualTo("too_many_redirects"));
+    assertThat(now.get()).isLessThanOrEqualTo(Duration.ofSeconds(3).toNanos());
+  }
+
+  @Test
+  void aFencedWriteIsRetriedForEveryCallSinceItWasRolledBack() {
+    Transport t = transport(Duration.ofSeconds(30));
+    script.add(unavailable("fenced", null));
+    script.add(reply(201, "{}"));
+
+    assertThat(t.send(post(false)).status()).isEqualTo(201);
+    assertThat(sent).hasSize(2);
   }
 
   @Test

@@ -212,8 +212,28 @@ final class ReferenceComponent {
     return state;
   }
 
-  /** Adds simulated hardware and cameras up to {@code --cameras}, once; later runs find them. */
+  /**
+   * Adds simulated hardware and cameras up to {@code --cameras}, once; later runs find them. Adding
+   * is not idempotent, so a post whose outcome is unknown (status 0 or a 5xx after the SDK's own
+   * retries) is not sent again blindly: the configuration is read again and only what is missing
+   * is added, up to three rounds.
+   */
   private void addCameras(VigilClient c, UUID serverId) {
+    for (int round = 1; ; round++) {
+      try {
+        addMissingCameras(c, serverId);
+        return;
+      } catch (VigilException e) {
+        boolean unknown = e.status() == 0 || e.status() >= 500;
+        if (!unknown || round == 3 || stopping) {
+          throw e;
+        }
+        out.line(name, "adding cameras: " + e.getMessage() + "; reading the configuration again");
+      }
+    }
+  }
+
+  private void addMissingCameras(VigilClient c, UUID serverId) {
     ServerConfiguration config = c.configuration(serverId);
     String hardwareId;
     if (config.hardware().isEmpty()) {
