@@ -64,6 +64,15 @@ public final class HttpServer implements AutoCloseable {
 
   static final String HSTS = SecurityHeaders.HSTS;
 
+  /**
+   * The listening socket's backlog: connections the kernel completes while the acceptor is busy.
+   * Jetty's default leaves it to the JDK's 50, and a burst beyond that (every component
+   * reconnecting to a new owner at once) makes Linux drop handshakes, which clients see as
+   * connections closed before any answer. The kernel caps it at {@code net.core.somaxconn} (4096 on
+   * current Linux, 128 on older kernels), as nginx's {@code backlog} is.
+   */
+  static final int ACCEPT_QUEUE = 1024;
+
   /** The methods that label metrics as themselves; any other is {@code OTHER}. */
   private static final Set<String> KNOWN_METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT");
@@ -325,6 +334,7 @@ public final class HttpServer implements AutoCloseable {
     connector.setHost(settings.http.host);
     connector.setPort(settings.http.port);
     connector.setIdleTimeout(settings.http.idleTimeoutSeconds * 1000L);
+    connector.setAcceptQueueSize(ACCEPT_QUEUE);
     connector.getSelectorManager().addEventListener(perAddress);
     return connector;
   }
