@@ -37,25 +37,28 @@ import javax.net.ssl.SSLContext;
  * <h2>During a failover</h2>
  *
  * The calls follow {@link VigilClient}'s rules (a standby's 307, the next node when one refuses
- * connections, retries of what no node acted on, within the failover time), with one difference:
- * registering is not idempotent, so a call whose outcome is unknown (a timeout, a connection broken
- * during the exchange, a 503 other than "not acted") is not retried. Then {@link VigilException}
- * has status 0 and code {@code unreachable} (or the 5xx's code), and the caller cannot know whether
- * it registered:
+ * connections, retries of what no node acted on, within the failover time). They differ in what
+ * happens when the outcome of a call is unknown (a timeout, a connection broken during the
+ * exchange, a 503 other than "not acted"):
  *
  * <ul>
- *   <li>With a token: a used token cannot be redeemed twice, so asking again answers 401 {@code
- *       invalid_registration_token} if the first attempt did register. An administrator sees in
- *       {@code GET /api/v1/registration-tokens} whether the token was used, by which client, for
- *       which server; the secret of that client is lost with the answer, so the administrator
- *       rotates it ({@code POST /api/v1/clients/{id}/secret}) or unregisters the server and creates
- *       a new token.
- *   <li>With administrator credentials: an unknown outcome of creating the client fails the
- *       registration (the client, if created, has a secret nobody knows and is harmless; the
- *       message names it for deletion). An unknown outcome of registering the server is resolved
- *       here: the server is looked up by name and accepted when the new client registered it;
- *       otherwise the client is deleted again and the call fails. A definite refusal (a taken name,
- *       an invalid field) deletes the client too, so that nothing is left behind.
+ *   <li>With a token: the call is retried like an idempotent one, on the next node and within the
+ *       failover time. The server answers a used token again while the server it registered has
+ *       never reported (no heartbeat yet) and the registration names the same server (its name,
+ *       regardless of case, and its type): a retry after the first attempt did register gets the
+ *       same server and the same client with a new secret, and the first answer's secret, which may
+ *       have reached no one, stops working. After the server's first heartbeat a used token answers
+ *       401 {@code invalid_registration_token}, as does an expired one. When the failover time ends
+ *       without an answer, {@link VigilException} has status 0 and code {@code unreachable} (or the
+ *       5xx's code), and the same call with the same token may be made again later, until the token
+ *       expires.
+ *   <li>With administrator credentials: neither call is idempotent, and neither is retried when its
+ *       outcome is unknown. An unknown outcome of creating the client fails the registration (the
+ *       client, if created, has a secret nobody knows and is harmless; the message names it for
+ *       deletion). An unknown outcome of registering the server is resolved here: the server is
+ *       looked up by name and accepted when the new client registered it; otherwise the client is
+ *       deleted again and the call fails. A definite refusal (a taken name, an invalid field)
+ *       deletes the client too, so that nothing is left behind.
  * </ul>
  */
 public final class ComponentRegistration {
@@ -93,10 +96,14 @@ public final class ComponentRegistration {
   /**
    * Registers with a one-time registration token.
    *
-   * @throws VigilException 401 {@code invalid_registration_token} (unknown, used or expired), 403
-   *     {@code type_not_allowed} (the token is for another server type), 409 {@code
-   *     duplicate_name}, 400 for an invalid field; status 0 when the outcome is unknown (see the
-   *     class comment)
+   * <p>Safe to retry: a registration whose answer was lost is sent again within the failover time,
+   * and answered with the same client, a new secret and the same server until that server first
+   * reports (see the class comment).
+   *
+   * @throws VigilException 401 {@code invalid_registration_token} (unknown, expired, or used by a
+   *     server that has reported or has another name or type), 403 {@code type_not_allowed} (the
+   *     token is for another server type), 409 {@code duplicate_name}, 400 for an invalid field;
+   *     status 0 when no answer came within the failover time (see the class comment)
    */
   public Registered withToken(String registrationToken, NewServer server) {
     Objects.requireNonNull(registrationToken, "registrationToken");
@@ -111,7 +118,7 @@ public final class ComponentRegistration {
                     "/api/v1/components/register",
                     ApiJson.write(body),
                     "application/json",
-                    false,
+                    true,
                     false));
     if (reply.status() != 201) {
       throw VigilClient.error("POST", "/api/v1/components/register", reply);

@@ -36,8 +36,9 @@ import javax.net.ssl.SSLException;
  *       the next node, so the caller finds the new owner through whichever node knows it first.
  *   <li>Anything that may have reached a running node and is unknown (a timeout, a connection that
  *       broke during the exchange, any other {@code 503}, a {@code 502}/{@code 504} from a proxy)
- *       is retried only for an idempotent call (GET, PUT, DELETE, and a POST of events that each
- *       carry an idempotency key); any other call fails with it.
+ *       is retried only for an idempotent call (GET, PUT, DELETE, a POST of events that each carry
+ *       an idempotency key, and a component's registration with a token, which the server answers
+ *       again until the component first reports); any other call fails with it.
  *   <li>A {@code 401} on a call with a token gets a fresh token once, when the token source can get
  *       one without asking anybody (a component's client credentials always can).
  *   <li>Redirects that go round in a circle (more than five for one attempt: the nodes disagree

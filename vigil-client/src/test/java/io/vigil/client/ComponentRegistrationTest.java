@@ -102,14 +102,46 @@ class ComponentRegistrationTest {
   }
 
   @Test
-  void aTokenRegistrationWithAnUnknownOutcomeIsNotRetried() {
+  void aTokenRegistrationWhoseFirstAttemptBreaksIsSentAgainAndReturnsTheSecondAnswer() {
     script.add(
         c -> {
-          throw new IOException("connection reset during the exchange");
+          throw new IOException("HTTP/1.1 header parser received no bytes");
         });
+    script.add(
+        c ->
+            reply(
+                201,
+                "{\"clientId\":\"rs1-0a0b0c0d\",\"clientSecret\":\"second\",\"server\":"
+                    + server("rs1-0a0b0c0d")
+                    + "}"));
+    ComponentRegistration.Registered r = registration().withToken("vrt_abc", RS1);
+
+    assertThat(r.credentials().clientId()).isEqualTo("rs1-0a0b0c0d");
+    assertThat(r.credentials().secret()).isEqualTo("second");
+    assertThat(r.server().name()).isEqualTo("rs1");
+    assertThat(sent)
+        .containsExactly(
+            "POST http://a:8080/api/v1/components/register -",
+            "POST http://b:8080/api/v1/components/register -");
+    assertThat(bodies.get(1)).isEqualTo(bodies.get(0));
+  }
+
+  @Test
+  void aTokenRegistrationWithoutAnAnswerWithinTheFailoverTimeFailsAsUnreachable() {
+    for (int i = 0; i < 100; i++) {
+      script.add(
+          c -> {
+            throw new IOException("connection reset during the exchange");
+          });
+    }
     assertThatThrownBy(() -> registration().withToken("vrt_abc", RS1))
-        .isInstanceOfSatisfying(VigilException.class, e -> assertThat(e.status()).isZero());
-    assertThat(sent).hasSize(1);
+        .isInstanceOfSatisfying(
+            VigilException.class,
+            e -> {
+              assertThat(e.status()).isZero();
+              assertThat(e.code()).isEqualTo("unreachable");
+            });
+    assertThat(sent).hasSizeGreaterThan(1);
   }
 
   @Test

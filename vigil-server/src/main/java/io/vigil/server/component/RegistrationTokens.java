@@ -38,6 +38,10 @@ import org.jdbi.v3.core.Handle;
  * component may change only that server, see {@code management.ServerOwnership}) and marks the
  * token used. Nothing of it happens when any part is refused: an unknown, used or expired token, a
  * server type the token does not allow, an invalid or taken server name.
+ *
+ * <p>A used token is answered again, with a new secret for the same client, until the registered
+ * server first reports, so that a component may retry a registration whose answer it did not get
+ * (see {@code redeemAgain}).
  */
 public final class RegistrationTokens {
 
@@ -159,9 +163,14 @@ public final class RegistrationTokens {
    * Redeems {@code token} for a component: creates its OAuth client and registers its server, in
    * one fenced transaction.
    *
+   * <p>A used token is answered again, with the same client and server and a new secret for the
+   * client, while the server it registered has never reported and the registration names the same
+   * server ({@code redeemAgain} says when and why).
+   *
    * @throws ApiException 400 for a missing token or an invalid registration, 401 {@code
-   *     invalid_registration_token} for an unknown, used or expired token, 403 {@code
-   *     type_not_allowed} when the token registers another server type, 409 {@code duplicate_name}
+   *     invalid_registration_token} for an unknown or expired token or a used one that may not be
+   *     answered again, 403 {@code type_not_allowed} when the token registers another server type,
+   *     409 {@code duplicate_name}
    */
   public Registered redeem(String token, NewServer registration) {
     if (token == null || token.isBlank()) {
@@ -194,8 +203,13 @@ public final class RegistrationTokens {
                           .bind("hash", hash)
                           .map((rs, ctx) -> row(rs, now))
                           .findOne()
-                          .filter(found -> "active".equals(found.status()))
                           .orElseThrow(RegistrationTokens::invalidToken);
+                  if ("used".equals(t.status())) {
+                    return redeemAgain(h, t, valid, now);
+                  }
+                  if (!"active".equals(t.status())) {
+                    throw invalidToken();
+                  }
                   if (t.type() != null && !t.type().equals(valid.type())) {
                     throw new ApiException(
                         403,
@@ -227,6 +241,39 @@ public final class RegistrationTokens {
                       find(h, t.id(), now).orElseThrow());
                   return new Registered(clientId, created.clientSecret(), server);
                 }));
+  }
+
+  /**
+   * Answers a used token's registration again, with a new secret for the same client, inside {@link
+   * #redeem}'s transaction (the token's row stays locked): when the token has not expired, the
+   * server it registered still exists, has never reported (no heartbeat) and has the name
+   * (regardless of case) and type asked for, and the client it created still exists. The client's
+   * secret is replaced, so the first answer's secret stops working.
+   *
+   * <p>This makes registering with a token safe to retry when its outcome is unknown (a timeout, a
+   * connection broken during the exchange): until the component first reports, the holder of the
+   * token is the only party who can have the credentials, and answering again with a new secret,
+   * which voids any copy of the first answer, gives no one more than an unused token would. After
+   * the server's first heartbeat the token is spent for good.
+   *
+   * @throws ApiException 401 {@code invalid_registration_token} in every other case
+   */
+  private Registered redeemAgain(Handle h, Token t, NewServer valid, Instant now) {
+    if (!now.isBefore(t.expiresAt()) || t.serverId() == null || t.usedByClient() == null) {
+      throw invalidToken();
+    }
+    String clientId = t.usedByClient();
+    Principal component =
+        new Principal(clientId, clientId, clientId, Set.of(Role.COMPONENT), Set.of());
+    Server server =
+        ServerRegistry.lockNeverReported(h, t.serverId(), valid.name(), valid.type())
+            .orElseThrow(RegistrationTokens::invalidToken);
+    ClientService.WithSecret renewed =
+        clients
+            .rotateComponentSecret(h, component, clientId)
+            .orElseThrow(RegistrationTokens::invalidToken);
+    AuditLog.record(h, component, "registration_token.redeem_again", TYPE, t.id().toString(), t, t);
+    return new Registered(clientId, renewed.clientSecret(), server);
   }
 
   /**

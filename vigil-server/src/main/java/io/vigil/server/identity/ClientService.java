@@ -227,8 +227,6 @@ public final class ClientService {
 
   /** Replaces a confidential client's secret; the old one stops working at once. */
   public WithSecret rotateSecret(Principal actor, String clientId) {
-    String secret = Secrets.random256();
-    String hash = Secrets.sha256(secret);
     return fence.write(
         h -> {
           OAuthClient before = lock(h, clientId);
@@ -237,26 +235,51 @@ public final class ClientService {
                 "public_client",
                 "Client \"" + clientId + "\" is a public client and has no secret to rotate.");
           }
-          Instant now = clock.instant();
-          h.createUpdate(
-                  "UPDATE oauth_clients SET secret_hash = :hash, secret_protected = NULL,"
-                      + " version = version + 1, updated_at = :now WHERE client_id = :id")
-              .bind("hash", hash)
-              .bind("now", Timestamp.from(now))
-              .bind("id", clientId)
-              .execute();
-          OAuthClient after =
-              new OAuthClient(
-                  clientId,
-                  before.type(),
-                  before.roles(),
-                  before.grants(),
-                  before.redirectUris(),
-                  before.version() + 1,
-                  before.createdAt());
-          AuditLog.record(h, actor, "client.secret.rotate", TYPE, clientId, before, after);
-          return new WithSecret(after, secret);
+          return replaceSecret(h, actor, before);
         });
+  }
+
+  /**
+   * Replaces a component's secret inside the caller's fenced transaction, as a registration token
+   * redeemed again does: the old secret stops working when the transaction commits. The new secret
+   * is returned once; only its hash is stored.
+   *
+   * @return empty when there is no confidential client {@code clientId} with the {@code component}
+   *     role
+   */
+  public Optional<WithSecret> rotateComponentSecret(Handle h, Principal actor, String clientId) {
+    return h.createQuery("SELECT * FROM oauth_clients WHERE client_id = :id FOR UPDATE")
+        .bind("id", clientId)
+        .map(ClientService::map)
+        .findOne()
+        .filter(
+            c ->
+                OAuthClient.CONFIDENTIAL.equals(c.type())
+                    && c.roles().contains(io.vigil.server.security.Role.COMPONENT.id()))
+        .map(before -> replaceSecret(h, actor, before));
+  }
+
+  private WithSecret replaceSecret(Handle h, Principal actor, OAuthClient before) {
+    String secret = Secrets.random256();
+    Instant now = clock.instant();
+    h.createUpdate(
+            "UPDATE oauth_clients SET secret_hash = :hash, secret_protected = NULL,"
+                + " version = version + 1, updated_at = :now WHERE client_id = :id")
+        .bind("hash", Secrets.sha256(secret))
+        .bind("now", Timestamp.from(now))
+        .bind("id", before.clientId())
+        .execute();
+    OAuthClient after =
+        new OAuthClient(
+            before.clientId(),
+            before.type(),
+            before.roles(),
+            before.grants(),
+            before.redirectUris(),
+            before.version() + 1,
+            before.createdAt());
+    AuditLog.record(h, actor, "client.secret.rotate", TYPE, before.clientId(), before, after);
+    return new WithSecret(after, secret);
   }
 
   /** Deletes a registered client; the built-in clients cannot be deleted. */

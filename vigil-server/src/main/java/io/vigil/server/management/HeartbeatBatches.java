@@ -19,12 +19,12 @@ import org.jdbi.v3.core.statement.PreparedBatch;
 /**
  * Group commit for the common heartbeat: a server that is online already and reports for itself.
  * One writer at a time takes every heartbeat that has queued and writes them together: one fenced
- * transaction with one batched {@code UPDATE} (one round trip) and one {@code SELECT} of the rows it
- * changed, however many heartbeats it carries. A writer starts when a heartbeat finds none running;
- * it first waits the linger ({@code Collector.HeartbeatBatchMillis}) for others to join, then writes
- * batch after batch while heartbeats keep arriving, and ends when none is left. Under light load a
- * batch is one heartbeat and costs what a heartbeat always cost: one {@code UPDATE} that returns the
- * row.
+ * transaction with one batched {@code UPDATE} (one round trip) and one {@code SELECT} of the rows
+ * it changed, however many heartbeats it carries. A writer starts when a heartbeat finds none
+ * running; it first waits the linger ({@code Collector.HeartbeatBatchMillis}) for others to join,
+ * then writes batch after batch while heartbeats keep arriving, and ends when none is left. Under
+ * light load a batch is one heartbeat and costs what a heartbeat always cost: one {@code UPDATE}
+ * that returns the row.
  *
  * <p>The caller gets a future and holds nothing while its batch lingers or is written: no lock and
  * no thread, so a burst of heartbeats (a thousand components after a failover) cannot take every

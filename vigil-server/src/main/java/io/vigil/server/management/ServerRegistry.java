@@ -265,9 +265,9 @@ public final class ServerRegistry {
    * which locks the row and checks why; coming back from offline raises {@code server.online}.
    * Heartbeats are not audited.
    *
-   * <p>Asynchronous: the caller's thread is free while the heartbeat waits for its batch (the
-   * route answers when the future completes). The longer way runs on a virtual thread of its own,
-   * never on the batch writer's.
+   * <p>Asynchronous: the caller's thread is free while the heartbeat waits for its batch (the route
+   * answers when the future completes). The longer way runs on a virtual thread of its own, never
+   * on the batch writer's.
    *
    * @return completes with the server after the heartbeat, or exceptionally with an {@link
    *     ApiException}: 403 {@code not_your_server}, 404, 409 {@code server_disabled}
@@ -415,6 +415,23 @@ public final class ServerRegistry {
   static Optional<Server> find(Handle h, UUID id) {
     return h.createQuery("SELECT * FROM servers WHERE id = :id")
         .bind("id", id)
+        .map(ServerRegistry::row)
+        .findOne()
+        .map(Page.Keyed::value);
+  }
+
+  /**
+   * Locks server {@code id} inside the caller's transaction if it has never reported (no heartbeat:
+   * {@code last_seen_at} is null) and has {@code name}, compared as names are unique (regardless of
+   * case), and {@code type}; otherwise empty.
+   */
+  public static Optional<Server> lockNeverReported(Handle h, UUID id, String name, String type) {
+    return h.createQuery(
+            "SELECT * FROM servers WHERE id = :id AND name_key = :key AND type = :type"
+                + " AND last_seen_at IS NULL FOR UPDATE")
+        .bind("id", id)
+        .bind("key", key(name))
+        .bind("type", type)
         .map(ServerRegistry::row)
         .findOne()
         .map(Page.Keyed::value);

@@ -5,12 +5,16 @@ import static io.vigil.server.testing.TestApiServer.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.server.audit.AuditLog;
 import io.vigil.server.cluster.Fence;
+import io.vigil.server.config.Settings;
 import io.vigil.server.db.Database;
 import io.vigil.server.events.EventStore;
 import io.vigil.server.http.HttpServer;
 import io.vigil.server.identity.ClientService;
+import io.vigil.server.identity.IdentityProvider;
 import io.vigil.server.identity.RequestRate;
 import io.vigil.server.identity.Secrets;
 import io.vigil.server.management.ConfigurationSignal;
@@ -26,12 +30,16 @@ import io.vigil.server.testing.TestApiServer;
 import io.vigil.server.testing.TestHttp;
 import io.vigil.server.testing.TestHttp.Response;
 import io.vigil.server.testing.TestProtector;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +63,7 @@ abstract class ComponentApiContract {
 
   Database db;
   HttpServer server;
+  HttpServer idp;
   TestHttp http;
   MutableClock clock;
   ConfigurationSignal signal;
@@ -97,6 +106,9 @@ abstract class ComponentApiContract {
 
   @AfterEach
   void stop() {
+    if (idp != null) {
+      idp.close();
+    }
     server.close();
     db.close();
   }
@@ -238,11 +250,152 @@ abstract class ComponentApiContract {
     assertThat(listed.get("usedByClient").asText()).isEqualTo(clientId);
     assertThat(listed.get("serverId").asText()).isEqualTo(body.get("server").get("id").asText());
 
+    callers.put(NEW_COMPONENT, component(clientId));
+    String id = body.get("server").get("id").asText();
+    Response beat =
+        http.send("POST", "/api/v1/servers/" + id + "/heartbeat", NEW_COMPONENT, "{}", Map.of());
+    assertThat(beat.status()).as(beat.body()).isEqualTo(200);
     String before = snapshot();
     Response again = register(token, "rs2", "recording-server");
     assertThat(again.status()).isEqualTo(401);
     assertThat(again.json().get("code").asText()).isEqualTo("invalid_registration_token");
     assertThat(snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void aUsedTokenAskedAgainBeforeTheFirstHeartbeatAnswersTheSameClientWithANewSecret() {
+    String token = createToken("{}").get("registrationToken").asText();
+    JsonNode first = register(token, "rs1", "recording-server").json();
+    String clientId = first.get("clientId").asText();
+    String firstSecret = first.get("clientSecret").asText();
+    String serverId = first.get("server").get("id").asText();
+
+    Response again = register(token, "RS1", "recording-server");
+    assertThat(again.status()).as(again.body()).isEqualTo(201);
+    JsonNode second = again.json();
+    assertThat(second.get("clientId").asText()).isEqualTo(clientId);
+    assertThat(second.get("server").get("id").asText()).isEqualTo(serverId);
+    assertThat(second.get("server").get("name").asText()).isEqualTo("rs1");
+    String secondSecret = second.get("clientSecret").asText();
+    assertThat(secondSecret).hasSizeGreaterThan(40).isNotEqualTo(firstSecret);
+    assertThat(again.header("Location")).isEqualTo("/api/v1/servers/" + serverId);
+
+    assertThat(clientCredentialsGrant(clientId, firstSecret)).isEqualTo(401);
+    assertThat(clientCredentialsGrant(clientId, secondSecret)).isEqualTo(200);
+    assertThat(http.get("/api/v1/servers", ADMIN).json().get("items")).hasSize(1);
+    JsonNode audit = http.get("/api/v1/audit?objectType=registration_token", ADMIN).json();
+    assertThat(audit.get("items").get(0).get("action").asText())
+        .isEqualTo("registration_token.redeem_again");
+    assertThat(audit.toString()).doesNotContain(token, firstSecret, secondSecret);
+  }
+
+  @Test
+  void aUsedTokenIsSpentForGoodOnceItsServerHasSentAHeartbeat() {
+    String token = createToken("{}").get("registrationToken").asText();
+    JsonNode first = register(token, "rs1", "recording-server").json();
+    String clientId = first.get("clientId").asText();
+    String secret = first.get("clientSecret").asText();
+    callers.put(NEW_COMPONENT, component(clientId));
+    Response beat =
+        http.send(
+            "POST",
+            "/api/v1/servers/" + first.get("server").get("id").asText() + "/heartbeat",
+            NEW_COMPONENT,
+            "{}",
+            Map.of());
+    assertThat(beat.status()).as(beat.body()).isEqualTo(200);
+
+    String before = snapshot();
+    Response again = register(token, "rs1", "recording-server");
+    assertThat(again.status()).isEqualTo(401);
+    assertThat(again.json().get("code").asText()).isEqualTo("invalid_registration_token");
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(clientCredentialsGrant(clientId, secret)).isEqualTo(200);
+  }
+
+  @Test
+  void aUsedTokenAskedAgainForAnotherServerIsRefusedAndChangesNothing() {
+    String token = createToken("{}").get("registrationToken").asText();
+    JsonNode first = register(token, "rs1", "recording-server").json();
+    String hash = secretHash(first.get("clientId").asText());
+    String before = snapshot();
+
+    Response otherName = register(token, "rs2", "recording-server");
+    assertThat(otherName.status()).isEqualTo(401);
+    assertThat(otherName.json().get("code").asText()).isEqualTo("invalid_registration_token");
+    Response otherType = register(token, "rs1", "mobile-server");
+    assertThat(otherType.status()).isEqualTo(401);
+    assertThat(otherType.json().get("code").asText()).isEqualTo("invalid_registration_token");
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(secretHash(first.get("clientId").asText()))
+        .isEqualTo(hash)
+        .isEqualTo(Secrets.sha256(first.get("clientSecret").asText()));
+  }
+
+  @Test
+  void anExpiredUsedTokenIsRefusedAndChangesNothing() {
+    String token = createToken("{\"expiresInSeconds\":60}").get("registrationToken").asText();
+    JsonNode first = register(token, "rs1", "recording-server").json();
+    clock.advance(Duration.ofSeconds(60));
+    String before = snapshot();
+
+    Response again = register(token, "rs1", "recording-server");
+    assertThat(again.status()).isEqualTo(401);
+    assertThat(again.json().get("code").asText()).isEqualTo("invalid_registration_token");
+    assertThat(snapshot()).isEqualTo(before);
+    assertThat(secretHash(first.get("clientId").asText()))
+        .isEqualTo(Secrets.sha256(first.get("clientSecret").asText()));
+  }
+
+  String secretHash(String clientId) {
+    return db.jdbi()
+        .withHandle(
+            h ->
+                h.createQuery("SELECT secret_hash FROM oauth_clients WHERE client_id = :id")
+                    .bind("id", clientId)
+                    .mapTo(String.class)
+                    .one());
+  }
+
+  /**
+   * The status of a client credentials grant at the token endpoint, as a component gets its access
+   * tokens: from an identity provider on the same database, started on first use.
+   */
+  int clientCredentialsGrant(String clientId, String secret) {
+    if (idp == null) {
+      Settings settings = new Settings();
+      settings.http.host = "127.0.0.1";
+      settings.http.port = 0;
+      settings.node.advertisedUrl = "http://vigil.test:8080";
+      IdentityProvider provider =
+          new IdentityProvider(
+              settings,
+              db.jdbi(),
+              Fence.unfenced(db.jdbi()),
+              new TestProtector(),
+              clock,
+              "correct horse battery staple",
+              1_000,
+              new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
+      provider.start();
+      idp =
+          HttpServer.start(
+              settings,
+              provider.authenticator(),
+              new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+              () -> true,
+              List.of(provider.routes()));
+    }
+    String basic =
+        Base64.getEncoder()
+            .encodeToString((clientId + ":" + secret).getBytes(StandardCharsets.UTF_8));
+    Response r =
+        new TestHttp("http://127.0.0.1:" + idp.port(), Duration.ofSeconds(30))
+            .form(
+                "/idp/connect/token",
+                "grant_type=client_credentials&scope=vigil.api",
+                Map.of("Authorization", "Basic " + basic));
+    return r.status();
   }
 
   @Test
