@@ -249,7 +249,9 @@ public final class ManagementRoutes implements RouteModule {
    * is 304, at once, or with {@code wait=SECONDS} (up to {@link #MAX_WAIT_SECONDS}, capped below
    * the HTTP idle timeout) after waiting that long for a change: the wait holds no thread and reads
    * the database only when {@link ConfigurationSignal} says the server, its hardware or its cameras
-   * changed, and once more when it ends. A different ETag answers 200 at once.
+   * changed. A different ETag answers 200 at once. When this node knows the ETag asked about is
+   * still current ({@link ConfigurationSignal#knownEtag}) it reads nothing, neither when the poll
+   * arrives nor when its wait ends, so a quiet component's poll costs no query.
    */
   private void configuration(Context ctx) {
     UUID id = Requests.id(ctx, "id", "Server");
@@ -257,9 +259,18 @@ public final class ManagementRoutes implements RouteModule {
     String seen = ctx.header("If-None-Match");
     CompletableFuture<Boolean> change =
         seen == null || wait.isZero() ? null : signal.await(id, wait);
+    if (seen != null && seen.equals(signal.knownEtag(id))) {
+      if (change == null) {
+        notModified(ctx, seen);
+      } else {
+        long deadline = System.nanoTime() + wait.toNanos();
+        ctx.future(() -> waitForChange(ctx, id, seen, change, deadline));
+      }
+      return;
+    }
     ServerConfiguration c;
     try {
-      c = configurations.read(id);
+      c = read(id);
     } catch (RuntimeException e) {
       cancel(change);
       throw e;
@@ -273,6 +284,14 @@ public final class ManagementRoutes implements RouteModule {
     ctx.future(() -> waitForChange(ctx, id, seen, change, deadline));
   }
 
+  /** Reads the configuration and remembers its ETag for the polls that follow. */
+  private ServerConfiguration read(UUID id) {
+    long generation = signal.generation(id);
+    ServerConfiguration c = configurations.read(id);
+    signal.remember(id, generation, c.etag());
+    return c;
+  }
+
   private CompletableFuture<Void> waitForChange(
       Context ctx, UUID id, String seen, CompletableFuture<Boolean> change, long deadline) {
     return change.thenComposeAsync(
@@ -280,9 +299,17 @@ public final class ManagementRoutes implements RouteModule {
           long left = deadline - System.nanoTime();
           CompletableFuture<Boolean> next =
               left > MIN_REWAIT.toNanos() ? signal.await(id, Duration.ofNanos(left)) : null;
+          if (seen.equals(signal.knownEtag(id))) {
+            // Nothing changed since this node last read it: no query, wait on or answer 304.
+            if (next == null) {
+              notModified(ctx, seen);
+              return CompletableFuture.completedFuture(null);
+            }
+            return waitForChange(ctx, id, seen, next, deadline);
+          }
           ServerConfiguration c;
           try {
-            c = configurations.read(id);
+            c = read(id);
           } catch (RuntimeException e) {
             cancel(next);
             throw e;
@@ -301,6 +328,12 @@ public final class ManagementRoutes implements RouteModule {
     if (change != null) {
       change.complete(false);
     }
+  }
+
+  private static void notModified(Context ctx, String etag) {
+    ctx.header("ETag", etag);
+    ctx.header("Cache-Control", "no-cache");
+    ctx.status(304);
   }
 
   private static void answer(Context ctx, ServerConfiguration c, String seen) {

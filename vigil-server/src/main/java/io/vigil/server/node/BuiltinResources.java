@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import io.vigil.server.management.ConfigurationSignal;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,7 @@ final class BuiltinResources {
       LiveCheck httpLive,
       IdentityProvider idp,
       DataSource db,
+      ConfigurationSignal configurationSignal,
       DataCollector collector,
       Duration sweepEvery,
       SystemMonitor monitor,
@@ -67,7 +69,7 @@ final class BuiltinResources {
         new ClientAccessPoint(
             policy, httpLive, virtualIp, owning, ClientAccessPoint::announceOnOwnThread),
         new IdentityProviderResource(policy, idp),
-        new ManagementServer(policy, db),
+        new ManagementServer(policy, db, configurationSignal),
         new EventServer(
             policy,
             events,
@@ -363,10 +365,18 @@ final class BuiltinResources {
   /** The management server: its check is a round trip to the database it serves from. */
   static final class ManagementServer extends Base {
     private final DataSource db;
+    private final ConfigurationSignal configurations;
 
-    ManagementServer(ResourcePolicy policy, DataSource db) {
+    ManagementServer(ResourcePolicy policy, DataSource db, ConfigurationSignal configurations) {
       super(MANAGEMENT_SERVER, List.of(IDENTITY_PROVIDER), policy);
       this.db = db;
+      this.configurations = configurations;
+    }
+
+    @Override
+    public void start(long epoch) {
+      // ETags read in a previous term as owner may be stale: another owner may have changed them.
+      configurations.forget();
     }
 
     @Override

@@ -211,6 +211,7 @@ public final class Node implements AutoCloseable {
               },
               idp,
               db.dataSource(),
+              configurationSignal,
               new DataCollector(
                   fence,
                   db.dialect(),

@@ -54,4 +54,37 @@ class ConfigurationSignalTest {
     assertThat(poll).isNotDone();
     poll.complete(false);
   }
+
+  @Test
+  void aRememberedEtagIsKnownUntilAChangeOfItsServerIsSignalled() {
+    signal.remember(a, signal.generation(a), "\"c-1\"");
+    signal.remember(b, signal.generation(b), "\"c-2\"");
+    assertThat(signal.knownEtag(a)).isEqualTo("\"c-1\"");
+
+    signal.changed(a);
+
+    assertThat(signal.knownEtag(a)).isNull();
+    assertThat(signal.knownEtag(b)).isEqualTo("\"c-2\"");
+  }
+
+  @Test
+  void aReadThatBeganBeforeAChangeIsNotRemembered() {
+    long before = signal.generation(a);
+    signal.changed(a);
+
+    signal.remember(a, before, "\"c-old\"");
+
+    assertThat(signal.knownEtag(a)).as("the read may have missed the change").isNull();
+    signal.remember(a, signal.generation(a), "\"c-new\"");
+    assertThat(signal.knownEtag(a)).isEqualTo("\"c-new\"");
+  }
+
+  @Test
+  void takingTheRoleForgetsEveryRememberedEtag() {
+    signal.remember(a, signal.generation(a), "\"c-1\"");
+
+    signal.forget();
+
+    assertThat(signal.knownEtag(a)).isNull();
+  }
 }
