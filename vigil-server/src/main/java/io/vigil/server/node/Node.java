@@ -257,7 +257,7 @@ public final class Node implements AutoCloseable {
               settings,
               fence,
               builtins,
-              operations::genericDefinitions,
+              ClusterOperations.definitionsReader(controllerPool),
               ring::eligible,
               Runtime.getRuntime()::halt,
               siteEvents);
