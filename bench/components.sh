@@ -235,8 +235,8 @@ env -i PATH="$PATH" HOME="${HOME:-/nonexistent}" JAVA_HOME="$VB_JDK" VIGIL_CACHE
   </dev/null >"$WORK/components.log" 2>&1 &
 COMP_PID=$!
 # Every component prints 'online at' after its first heartbeat ('reconnected to' when heartbeats
-# failed before it), or 'failed:' when it could not register (a registration whose outcome is
-# unknown is not retried, docs/sdk.md); the run goes on with those online and counts the others.
+# failed before it), or 'failed:' when it could not register within its failover time (docs/sdk.md);
+# the run goes on with those online and counts the others.
 cb_online() {
   grep -oE '^[^ ]+ [^ ]+: (online at|reconnected to) ' "$WORK/components.log" |
     cut -d' ' -f2 | sort -u | wc -l
@@ -254,7 +254,7 @@ done
 online_s="$(awk -v us=$(($(vb_now_us) - comp_t0)) 'BEGIN { printf "%.1f", us / 1e6 }')"
 echo "$online of $COMPONENTS components online $online_s s after their process started (registration, hardware, first heartbeat)"
 if ((failed > 0)); then
-  echo "  $failed failed before coming online (a registration or hardware post whose outcome was unknown is not retried); the first: $(grep -m 1 ': failed: ' "$WORK/components.log")"
+  echo "  $failed failed before coming online (no answer within the failover time, or a refusal); the first: $(grep -m 1 ': failed: ' "$WORK/components.log")"
 fi
 comp_java="$(vb_java_pid "$COMP_PID")" || vc_die_with_logs "no java process for the components"
 
