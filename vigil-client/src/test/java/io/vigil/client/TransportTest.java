@@ -232,7 +232,8 @@ class TransportTest {
   void aRedirectLoopWaitsAndStartsAgainSinceNoNodeActed() {
     Transport t = transport(Duration.ofSeconds(30));
     for (int i = 0; i < 6; i++) {
-      script.add(redirect(i % 2 == 0 ? "http://b:8080/api/v1/events" : "http://a:8080/api/v1/events"));
+      script.add(
+          redirect(i % 2 == 0 ? "http://b:8080/api/v1/events" : "http://a:8080/api/v1/events"));
     }
     script.add(reply(201, "{}"));
 

@@ -215,8 +215,8 @@ final class ReferenceComponent {
   /**
    * Adds simulated hardware and cameras up to {@code --cameras}, once; later runs find them. Adding
    * is not idempotent, so a post whose outcome is unknown (status 0 or a 5xx after the SDK's own
-   * retries) is not sent again blindly: the configuration is read again and only what is missing
-   * is added, up to three rounds.
+   * retries) is not sent again blindly: the configuration is read again and only what is missing is
+   * added, up to three rounds.
    */
   private void addCameras(VigilClient c, UUID serverId) {
     for (int round = 1; ; round++) {

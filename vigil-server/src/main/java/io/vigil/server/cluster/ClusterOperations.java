@@ -276,9 +276,9 @@ public final class ClusterOperations implements ClusterService {
 
   /**
    * The operator-defined resources, read through {@code controllerPool}: what the failover
-   * controller's database worker polls. It must not use the API's pool: when that pool is
-   * exhausted (a storm of requests) a read waiting for a connection would hold up the worker's next
-   * lease renewal, and the owner would give the role up under load.
+   * controller's database worker polls. It must not use the API's pool: when that pool is exhausted
+   * (a storm of requests) a read waiting for a connection would hold up the worker's next lease
+   * renewal, and the owner would give the role up under load.
    */
   public static java.util.function.Supplier<List<GenericResource.Definition>> definitionsReader(
       javax.sql.DataSource controllerPool) {

@@ -79,8 +79,8 @@ public final class ConfigurationSignal {
   }
 
   /**
-   * Remembers the ETag of a configuration read that began at {@code generation}; a change
-   * signalled since makes it worthless, and it is not kept.
+   * Remembers the ETag of a configuration read that began at {@code generation}; a change signalled
+   * since makes it worthless, and it is not kept.
    */
   public void remember(UUID serverId, long generation, String etag) {
     etags.put(serverId, new Known(generation, etag));

@@ -31,7 +31,8 @@ class ListenQueueTest {
 
   @Test
   void theListeningSocketQueuesABurstOfAThousandConnections() throws Exception {
-    assumeTrue(Files.isExecutable(Path.of("/usr/bin/ss")) || Files.isExecutable(Path.of("/bin/ss")));
+    assumeTrue(
+        Files.isExecutable(Path.of("/usr/bin/ss")) || Files.isExecutable(Path.of("/bin/ss")));
     long somaxconn;
     // A stream, not Files.readString: files under /proc report a size of 0.
     try (var in = Files.newInputStream(Path.of("/proc/sys/net/core/somaxconn"))) {
