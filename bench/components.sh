@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 COMPONENTS=1000
 FAILOVERS=3
 STEADY=30
+SETTLE=60
 HEARTBEAT=5
 EVENTS_PER_MINUTE=1
 # How long one failover may take before it counts as timed out, how long all components may take
@@ -45,13 +46,14 @@ VC_EXTRA_ENV=(
 usage() {
   cat <<EOF
 Usage: bench/components.sh [--components N] [--failovers N] [--steady SECONDS]
-                           [--heartbeat-seconds S] [--events-per-minute N]
+                           [--settle SECONDS] [--heartbeat-seconds S] [--events-per-minute N]
 
 Starts a PostgreSQL server and three Vigil nodes on 127.0.0.1 with
 'bin/vigil start-dev --nodes 3', and one process of the reference component,
 'bin/vigil component run --count N', registered with N one-time registration tokens. Measures:
   1. the owner's CPU (its java process, from /proc) over --steady seconds before the components
-     start (the reference) and with all of them heartbeating;
+     start (the reference) and with all of them heartbeating, --settle seconds after the last
+     came online (the owner's JIT compiler threads' share of that window is printed too);
   2. for each of --failovers kill -9s of the owner: the time from the kill to the first 200 from
      GET /api/v1/servers on a survivor, and until every component's server shows a heartbeat
      (lastSeenAt) at or after that first 200;
@@ -61,6 +63,7 @@ Starts a PostgreSQL server and three Vigil nodes on 127.0.0.1 with
   --components N           reference components in the one process, 1-5000 (default $COMPONENTS)
   --failovers N            kill -9 failovers, 0-20 (default $FAILOVERS)
   --steady SECONDS         each CPU window, 10-600 (default $STEADY)
+  --settle SECONDS         wait before the window with the components, 0-600 (default $SETTLE)
   --heartbeat-seconds S    each component's heartbeat interval, 1-60 (default $HEARTBEAT)
   --events-per-minute N    motion events per component per minute, 0-60 (default $EVENTS_PER_MINUTE)
   -h, --help               show this help
@@ -79,6 +82,7 @@ while (($#)); do
     --components) COMPONENTS="${2:-}"; shift 2 || vb_die "--components needs a value" ;;
     --failovers) FAILOVERS="${2:-}"; shift 2 || vb_die "--failovers needs a value" ;;
     --steady) STEADY="${2:-}"; shift 2 || vb_die "--steady needs a value" ;;
+    --settle) SETTLE="${2:-}"; shift 2 || vb_die "--settle needs a value" ;;
     --heartbeat-seconds) HEARTBEAT="${2:-}"; shift 2 || vb_die "--heartbeat-seconds needs a value" ;;
     --events-per-minute) EVENTS_PER_MINUTE="${2:-}"; shift 2 || vb_die "--events-per-minute needs a value" ;;
     -h | --help) usage; exit 0 ;;
@@ -88,6 +92,7 @@ done
 vb_check_int --components "$COMPONENTS" 1 5000
 vb_check_int --failovers "$FAILOVERS" 0 20
 vb_check_int --steady "$STEADY" 10 600
+vb_check_int --settle "$SETTLE" 0 600
 vb_check_int --heartbeat-seconds "$HEARTBEAT" 1 60
 vb_check_int --events-per-minute "$EVENTS_PER_MINUTE" 0 60
 command -v jq >/dev/null 2>&1 || vb_die "jq is not installed (Debian/Ubuntu: apt-get install jq); it reads the servers' lastSeenAt and the stored events"
@@ -148,17 +153,32 @@ cb_ticks() {
 # Measures the CPU share of one core of the owner's java process (and of the components' process,
 # when running) over STEADY seconds; prints "owner_percent components_percent".
 cb_cpu_window() {
-  local owner_pid="$1" comp_java="${2:-}" o0 o1 c0=0 c1=0 t0 t1
+  local owner_pid="$1" comp_java="${2:-}" o0 o1 j0 j1 c0=0 c1=0 t0 t1
   t0="$(vb_now_us)"
   o0="$(cb_ticks "$owner_pid")"
+  j0="$(cb_jit_ticks "$owner_pid")"
   [[ -n "$comp_java" ]] && c0="$(cb_ticks "$comp_java")"
   sleep "$STEADY"
   t1="$(vb_now_us)"
   o1="$(cb_ticks "$owner_pid")"
+  j1="$(cb_jit_ticks "$owner_pid")"
   [[ -n "$comp_java" ]] && c1="$(cb_ticks "$comp_java")"
   [[ -n "$o0" && -n "$o1" ]] || vc_die_with_logs "the owner's process $owner_pid ended during the CPU window"
-  awk -v o0="$o0" -v o1="$o1" -v c0="$c0" -v c1="$c1" -v hz="$TICKS" -v us=$((t1 - t0)) \
-    'BEGIN { s = us / 1e6; printf "%.1f %.1f\n", 100 * (o1 - o0) / hz / s, 100 * (c1 - c0) / hz / s }'
+  awk -v o0="$o0" -v o1="$o1" -v j0="$j0" -v j1="$j1" -v c0="$c0" -v c1="$c1" -v hz="$TICKS" \
+    -v us=$((t1 - t0)) 'BEGIN { s = us / 1e6
+      printf "%.1f %.1f %.1f\n", 100 * (o1 - o0) / hz / s, 100 * (c1 - c0) / hz / s,
+        100 * (j1 - j0) / hz / s }'
+}
+
+# CPU time (clock ticks) of the JIT compiler threads of process $1 ("C1/C2 CompilerThreadN").
+cb_jit_ticks() {
+  local t sum=0 comm
+  for t in /proc/"$1"/task/*; do
+    comm="$(cat "$t/comm" 2>/dev/null)" || continue
+    [[ "$comm" == C[12]\ CompilerThre* ]] || continue
+    sum=$((sum + $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$sum"
 }
 
 vb_init
@@ -258,13 +278,15 @@ if ((failed > 0)); then
 fi
 comp_java="$(vb_java_pid "$COMP_PID")" || vc_die_with_logs "no java process for the components"
 
-# 1c. Steady state: after two heartbeat intervals, the same window with every component running.
-sleep $((2 * HEARTBEAT))
+# 1c. Steady state: after --settle seconds, the same window with every component running. The
+# owner's JIT compiler is still at work in the first minute or two with this load; its threads'
+# share of the window is printed beside the figure.
+sleep "$SETTLE"
 vc_wait_stable
 owner_java="$(cb_java_pid "$ACTIVE")"
-read -r steady_cpu comp_cpu < <(cb_cpu_window "$owner_java" "$comp_java")
+read -r steady_cpu comp_cpu steady_jit < <(cb_cpu_window "$owner_java" "$comp_java")
 steady_owner="${NAME[ACTIVE]}"
-vb_note "steady owner ${NAME[ACTIVE]}: $steady_cpu % of one core; components' process $comp_cpu %"
+vb_note "steady owner ${NAME[ACTIVE]}: $steady_cpu % of one core ($steady_jit % JIT compiler); components' process $comp_cpu %"
 
 # 2. kill -9 failovers.
 ready_log=()
@@ -357,7 +379,8 @@ cb_stats() {
 
 echo
 echo "owner CPU, idle cluster before the components (reference): $idle_cpu % of one core over $STEADY s ($idle_owner)"
-echo "owner CPU, $online components heartbeating every $HEARTBEAT s: $steady_cpu % of one core over $STEADY s ($steady_owner)   [target: ≤ 20 % for 1,000 every 5 s]"
+echo "owner CPU, $online components heartbeating every $HEARTBEAT s: $steady_cpu % of one core over $STEADY s ($steady_owner), $SETTLE s after all were online   [target: ≤ 20 % for 1,000 every 5 s]"
+echo "  of which the owner's JIT compiler threads: $steady_jit %"
 echo "  the components' own process ($online online, same machine): $comp_cpu % of one core"
 if ((FAILOVERS > 0)); then
   echo "kill -9 of the owner to the new owner's first 200 (reference): $(cb_stats "${ready_log[@]}")"
