@@ -53,7 +53,7 @@ final class HeartbeatBatches {
   private final Fence fence;
   private final Dialect dialect;
   private final java.time.Duration linger;
-  private final Executor writer;
+  private final Executor writer = r -> Thread.ofVirtual().name("vigil-heartbeats").start(r);
   private final ConcurrentLinkedQueue<Beat> queue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean writing = new AtomicBoolean();
 
@@ -62,14 +62,9 @@ final class HeartbeatBatches {
    *     writes at once (heartbeats that arrive during a write still share the next)
    */
   HeartbeatBatches(Fence fence, Dialect dialect, java.time.Duration linger) {
-    this(fence, dialect, linger, r -> Thread.ofVirtual().name("vigil-heartbeats").start(r));
-  }
-
-  HeartbeatBatches(Fence fence, Dialect dialect, java.time.Duration linger, Executor writer) {
     this.fence = fence;
     this.dialect = dialect;
     this.linger = linger;
-    this.writer = writer;
   }
 
   /**
