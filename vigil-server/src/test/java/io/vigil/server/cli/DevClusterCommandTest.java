@@ -106,8 +106,9 @@ class DevClusterCommandTest {
   }
 
   @Test
-  void withoutAnInstalledDistributionItSaysHowToBuildOne() {
-    int base = LocalNode.freePort();
+  void withoutAnInstalledDistributionItSaysHowToBuildOne() throws IOException {
+    // The ports are checked first: both nodes' ports must be free, not only the first.
+    int base = freePorts(2);
     Run run =
         new Run()
             .exec(
@@ -183,5 +184,25 @@ class DevClusterCommandTest {
 
     assertThat(plan.dir()).isEqualTo(Path.of(".vigil", "dev-cluster").toAbsolutePath());
     assertThat(plan.stateFile()).isEqualTo(plan.dir().resolve("nodes.tsv"));
+  }
+
+  /** A port that is free, with the {@code count - 1} ports after it free too. */
+  private static int freePorts(int count) throws IOException {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int base = LocalNode.freePort();
+      boolean free = true;
+      for (int k = 1; k < count && free; k++) {
+        try (ServerSocket probe =
+            new ServerSocket(base + k, 1, InetAddress.getByName("127.0.0.1"))) {
+          free = probe.isBound();
+        } catch (IOException e) {
+          free = false;
+        }
+      }
+      if (free) {
+        return base;
+      }
+    }
+    throw new IOException("no " + count + " consecutive free ports on 127.0.0.1 in 50 attempts");
   }
 }
