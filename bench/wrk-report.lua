@@ -1,7 +1,9 @@
--- wrk script shared by tokens.sh and api-read.sh.
+-- wrk script shared by tokens.sh, api-read.sh and growth.sh.
 --
 -- The request comes from the environment (BENCH_METHOD, BENCH_BODY, BENCH_CONTENT_TYPE,
--- BENCH_AUTHORIZATION) so that credentials never appear on a command line. done() prints one
+-- BENCH_AUTHORIZATION) so that credentials never appear on a command line. BENCH_PATHS, when set,
+-- is a space-separated list of paths (with their queries) that each connection requests in turn
+-- instead of the URL's path, so that consecutive requests differ. done() prints one
 -- machine-readable line, "BENCH key=value ...", that lib.sh's vb_report formats. Latencies are in
 -- microseconds, as wrk records them.
 
@@ -31,6 +33,20 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  -- Each thread starts at another place in BENCH_PATHS.
+  thread:set("next_path", #threads * 7)
+end
+
+local paths = {}
+for path in (env("BENCH_PATHS") or ""):gmatch("%S+") do
+  table.insert(paths, path)
+end
+next_path = 0
+if #paths > 0 then
+  request = function()
+    next_path = next_path % #paths + 1
+    return wrk.format(nil, paths[next_path])
+  end
 end
 
 function response(status, headers, body)

@@ -14,6 +14,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -206,23 +207,49 @@ public final class Alarms {
           filter(sql, binds, "owner = :owner", "owner", f.owner());
           filter(sql, binds, "raised_at >= :since", "since", timestamp(f.since()));
           filter(sql, binds, "raised_at < :until", "until", timestamp(f.until()));
-          if (after != null) {
-            sql.append(" AND (priority > :afterPriority OR (priority = :afterPriority AND id <")
-                .append(" :afterId))");
+          List<Alarm> rows;
+          if (after == null) {
+            rows = page(h, sql + " ORDER BY priority, id DESC LIMIT :limit", binds, limit + 1);
+          } else {
+            // The rest of the cursor's priority, then the priorities after it: two ranges of the
+            // index on (priority, id DESC), each read from its start. One condition with OR made
+            // the database read the index from the first alarm up to the cursor, so a page deep in
+            // the list took time linear in its depth.
             binds.put("afterPriority", after.priority());
             binds.put("afterId", after.id());
+            rows =
+                new ArrayList<>(
+                    page(
+                        h,
+                        sql
+                            + " AND priority = :afterPriority AND id < :afterId"
+                            + " ORDER BY priority, id DESC LIMIT :limit",
+                        binds,
+                        limit + 1));
+            if (rows.size() <= limit) {
+              binds.remove("afterId");
+              rows.addAll(
+                  page(
+                      h,
+                      sql
+                          + " AND priority > :afterPriority ORDER BY priority, id DESC LIMIT :limit",
+                      binds,
+                      limit + 1 - rows.size()));
+            }
           }
-          sql.append(" ORDER BY priority, id DESC LIMIT :limit");
-          var q = h.createQuery(sql.toString()).bind("limit", limit + 1);
-          binds.forEach(q::bind);
-          List<Alarm> rows = q.map(Alarms::row).list();
           if (rows.size() > limit) {
             List<Alarm> page = List.copyOf(rows.subList(0, limit));
             Alarm last = page.get(limit - 1);
             return new Page(page, new Position(last.priority(), last.id()).encode());
           }
-          return new Page(rows, null);
+          return new Page(List.copyOf(rows), null);
         });
+  }
+
+  private static List<Alarm> page(Handle h, String sql, Map<String, Object> binds, int limit) {
+    var q = h.createQuery(sql).bind("limit", limit);
+    binds.forEach(q::bind);
+    return q.map(Alarms::row).list();
   }
 
   public Detail get(long id) {

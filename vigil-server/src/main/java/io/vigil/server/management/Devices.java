@@ -38,6 +38,17 @@ public final class Devices {
   private static final String CAMERAS =
       "SELECT c.*, h.recording_server_id FROM cameras c JOIN hardware h ON h.id = c.hardware_id";
 
+  /**
+   * {@link #CAMERAS} as an outer join, for lists not filtered by recording server: the same rows
+   * (every camera has its hardware, a foreign key), but the join order is fixed with cameras first,
+   * so a page is read in name order from the index of {@code cameras_name_unique} and stops after
+   * {@code limit} rows. With the inner join H2 starts from the smaller hardware table, joins every
+   * camera and sorts them all: a first page took time linear in the number of cameras.
+   */
+  private static final String CAMERAS_BY_NAME =
+      "SELECT c.*, h.recording_server_id FROM cameras c LEFT JOIN hardware h"
+          + " ON h.id = c.hardware_id";
+
   private final Fence fence;
   private final DataProtector protector;
   private final ConfigurationSignal signal;
@@ -296,7 +307,8 @@ public final class Devices {
         h ->
             Page.query(
                 h,
-                CAMERAS,
+                // By recording server the inner join starts from that server's hardware.
+                recordingServerId == null ? CAMERAS_BY_NAME : CAMERAS,
                 "c.name_key",
                 cursor,
                 limit,

@@ -496,16 +496,21 @@ abstract class AlarmsApiContract {
     assertThat(alarms("?since=2000-01-01T00:00:00Z")).hasSize(4);
     assertThat(alarms("?until=2000-01-01T00:00:00Z")).isEmpty();
 
-    List<String> paged = new ArrayList<>();
-    String cursor = null;
-    do {
-      JsonNode page =
-          http.get("/api/v1/alarms?limit=3" + (cursor == null ? "" : "&cursor=" + cursor), VIEWER)
-              .json();
-      paged.addAll(texts(page.get("items"), "source"));
-      cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
-    } while (cursor != null);
-    assertThat(paged).isEqualTo(texts(alarms(""), "source"));
+    // Pages that end inside a priority, at its last alarm, and across into the next priority.
+    for (int limit = 1; limit <= 3; limit++) {
+      List<String> paged = new ArrayList<>();
+      String cursor = null;
+      do {
+        JsonNode page =
+            http.get(
+                    "/api/v1/alarms?limit=" + limit + (cursor == null ? "" : "&cursor=" + cursor),
+                    VIEWER)
+                .json();
+        paged.addAll(texts(page.get("items"), "source"));
+        cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
+      } while (cursor != null);
+      assertThat(paged).as("pages of %d", limit).isEqualTo(texts(alarms(""), "source"));
+    }
     assertThat(http.get("/api/v1/alarms?cursor=abc", VIEWER).json().get("code").asText())
         .isEqualTo("invalid_cursor");
   }
