@@ -146,7 +146,7 @@ public final class ManagementRoutes implements RouteModule {
         Permission.CONFIG_READ,
         ctx -> {
           Hardware hw = devices.getHardware(Requests.id(ctx, "id", "Hardware"));
-          Requests.etag(ctx, hw.revision());
+          Requests.revisionEtag(ctx, hw.revision());
           ctx.json(hw);
         });
     api.patch(
@@ -157,7 +157,7 @@ public final class ManagementRoutes implements RouteModule {
           var change = Json.body(ctx, Devices.HardwareChange.class);
           Hardware hw =
               devices.updateHardware(Api.principal(ctx), id, Requests.ifMatch(ctx), change);
-          Requests.etag(ctx, hw.revision());
+          Requests.revisionEtag(ctx, hw.revision());
           ctx.json(hw);
         });
     api.delete(
@@ -191,7 +191,7 @@ public final class ManagementRoutes implements RouteModule {
         Permission.CONFIG_READ,
         ctx -> {
           Camera c = devices.getCamera(Requests.id(ctx, "id", "Camera"));
-          Requests.etag(ctx, c.revision());
+          Requests.revisionEtag(ctx, c.revision());
           ctx.json(c);
         });
     api.patch(
@@ -201,7 +201,7 @@ public final class ManagementRoutes implements RouteModule {
           UUID id = Requests.id(ctx, "id", "Camera");
           var change = Json.body(ctx, Devices.CameraChange.class);
           Camera c = devices.updateCamera(Api.principal(ctx), id, Requests.ifMatch(ctx), change);
-          Requests.etag(ctx, c.revision());
+          Requests.revisionEtag(ctx, c.revision());
           ctx.json(c);
         });
     api.delete(
@@ -218,7 +218,7 @@ public final class ManagementRoutes implements RouteModule {
         Permission.SETTINGS_READ,
         ctx -> {
           var s = site.get();
-          Requests.etag(ctx, s.revision());
+          Requests.revisionEtag(ctx, s.revision());
           ctx.json(s);
         });
     api.patch(
@@ -256,7 +256,7 @@ public final class ManagementRoutes implements RouteModule {
   private void configuration(Context ctx) {
     UUID id = Requests.id(ctx, "id", "Server");
     Duration wait = waitParameter(ctx);
-    String seen = ctx.header("If-None-Match");
+    String seen = Requests.ifNoneMatch(ctx);
     CompletableFuture<Boolean> change =
         seen == null || wait.isZero() ? null : signal.await(id, wait);
     if (seen != null && seen.equals(signal.knownEtag(id))) {
