@@ -1,7 +1,8 @@
 -- wrk script shared by tokens.sh and api-read.sh.
 --
 -- The request comes from the environment (BENCH_METHOD, BENCH_BODY, BENCH_CONTENT_TYPE,
--- BENCH_AUTHORIZATION) so that credentials never appear on a command line. done() prints one
+-- BENCH_AUTHORIZATION, BENCH_IF_NONE_MATCH) so that credentials never appear on a command line.
+-- BENCH_STATUS is the status every answer should have (default 200); "non200" counts the others. done() prints one
 -- machine-readable line, "BENCH key=value ...", that lib.sh's vb_report formats. Latencies are in
 -- microseconds, as wrk records them.
 
@@ -21,6 +22,10 @@ end
 if env("BENCH_AUTHORIZATION") then
   wrk.headers["Authorization"] = env("BENCH_AUTHORIZATION")
 end
+if env("BENCH_IF_NONE_MATCH") then
+  wrk.headers["If-None-Match"] = env("BENCH_IF_NONE_MATCH")
+end
+local expected = tonumber(env("BENCH_STATUS") or "200")
 
 -- Each wrk thread runs its own copy of this script; these globals are per thread and summed in
 -- done() through the thread handles collected by setup().
@@ -34,7 +39,7 @@ function setup(thread)
 end
 
 function response(status, headers, body)
-  if status ~= 200 then
+  if status ~= expected then
     non200 = non200 + 1
     if first_bad_status == "" then
       first_bad_status = tostring(status)
