@@ -30,6 +30,7 @@ public final class ManagementRoutes implements RouteModule {
   private final AuditLog audit;
   private final ServerConfigurations configurations;
   private final ConfigurationSignal signal;
+  private final ReadCache lists;
   private final int maxWaitSeconds;
   private final Executor waiters = Executors.newVirtualThreadPerTaskExecutor();
 
@@ -59,6 +60,7 @@ public final class ManagementRoutes implements RouteModule {
     this.configurations =
         configurations != null ? configurations : new ServerConfigurations(servers.fence());
     this.signal = signal;
+    this.lists = new ReadCache(servers.fence());
     this.maxWaitSeconds = Math.max(1, Math.min(MAX_WAIT_SECONDS, maxWaitSeconds));
   }
 
@@ -73,10 +75,19 @@ public final class ManagementRoutes implements RouteModule {
     api.get(
         "/api/v1/servers",
         Permission.SERVERS_READ,
-        ctx ->
-            ctx.json(
-                servers.list(
-                    ctx.queryParam("type"), ctx.queryParam("cursor"), Requests.limit(ctx))));
+        ctx -> {
+          String type = ctx.queryParam("type");
+          String cursor = ctx.queryParam("cursor");
+          int limit = Requests.limit(ctx);
+          if (cursor == null) {
+            // A first page, the one asked for again and again: kept until a write (ReadCache).
+            lists
+                .get("servers " + limit + " " + type, () -> servers.list(type, null, limit))
+                .send(ctx);
+          } else {
+            ctx.json(servers.list(type, cursor, limit));
+          }
+        });
     api.post(
         "/api/v1/servers",
         Permission.SERVERS_WRITE,

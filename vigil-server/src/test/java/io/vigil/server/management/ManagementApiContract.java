@@ -39,6 +39,7 @@ abstract class ManagementApiContract {
   static final String RECORDER_B = "recorder-b-token";
 
   Database db;
+  Fence fence;
   HttpServer server;
   TestHttp http;
 
@@ -54,7 +55,8 @@ abstract class ManagementApiContract {
             VIEWER, user("victor", Role.VIEWER),
             RECORDER_A, component("rec-a-client"),
             RECORDER_B, component("rec-b-client"));
-    server = serve(db, callers, 16 * 1024);
+    fence = Fence.unfenced(db.jdbi());
+    server = serve(db, fence, callers, 16 * 1024);
     http = new TestHttp("http://127.0.0.1:" + server.port());
   }
 
@@ -63,7 +65,12 @@ abstract class ManagementApiContract {
    * callers by {@code callers}.
    */
   static HttpServer serve(Database db, Map<String, Principal> callers, long maxRequestBytes) {
-    Fence fence = Fence.unfenced(db.jdbi());
+    return serve(db, Fence.unfenced(db.jdbi()), callers, maxRequestBytes);
+  }
+
+  /** The same with every write through {@code fence}, as on a node. */
+  static HttpServer serve(
+      Database db, Fence fence, Map<String, Principal> callers, long maxRequestBytes) {
     return TestApiServer.start(
         callers,
         maxRequestBytes,
@@ -954,8 +961,7 @@ abstract class ManagementApiContract {
   }
 
   DataCollector collector() {
-    return new DataCollector(
-        Fence.unfenced(db.jdbi()), db.dialect(), new ServerLiveness(3), EventStore.siteEvents());
+    return new DataCollector(fence, db.dialect(), new ServerLiveness(3), EventStore.siteEvents());
   }
 
   /** Moves a server's times back, as if the database's clock had moved on by that much. */
@@ -1041,11 +1047,7 @@ abstract class ManagementApiContract {
     String id = r.json().get("id").asText();
     assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
     DataCollector collector =
-        new DataCollector(
-            Fence.unfenced(db.jdbi()),
-            db.dialect(),
-            new ServerLiveness(1),
-            EventStore.siteEvents());
+        new DataCollector(fence, db.dialect(), new ServerLiveness(1), EventStore.siteEvents());
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .pollInterval(java.time.Duration.ofMillis(200))
@@ -1173,5 +1175,39 @@ abstract class ManagementApiContract {
     assertThat(page.status()).isEqualTo(200);
     assertThat(page.json().get("items")).hasSize(1);
     assertThat(page.header("ETag")).isNotEqualTo(all);
+  }
+
+  @Test
+  void anUnregistrationAndAServerGoingOfflineShowInTheNextReadOfTheList() {
+    Response r =
+        post(
+            "/api/v1/servers",
+            RECORDER_A,
+            "{\"name\":\"rec-fast\",\"type\":\"recording-server\",\"address\":\"http://rec:7563\","
+                + "\"heartbeatIntervalSeconds\":1}");
+    String id = r.json().get("id").asText();
+    String gone = registerRecorder("rec-gone").get("id").asText();
+    assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
+    assertThat(http.get("/api/v1/servers", VIEWER).json().get("items")).hasSize(2);
+
+    assertThat(delete("/api/v1/servers/" + gone, OPERATOR).status()).isEqualTo(204);
+    JsonNode left = http.get("/api/v1/servers", VIEWER).json().get("items");
+    assertThat(left).extracting(n -> n.get("name").asText()).containsExactly("rec-fast");
+    assertThat(left.get(0).get("connection").asText()).isEqualTo("online");
+
+    DataCollector collector =
+        new DataCollector(fence, db.dialect(), new ServerLiveness(1), EventStore.siteEvents());
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(200))
+        .until(() -> collector.sweep() == 1);
+    assertThat(
+            http.get("/api/v1/servers", VIEWER)
+                .json()
+                .get("items")
+                .get(0)
+                .get("connection")
+                .asText())
+        .isEqualTo("offline");
   }
 }
