@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Load generator used by the benchmark scripts when wrk is not available: {@code java
  * bench/LoadGen.java URL SECONDS CONNECTIONS}. Each of CONNECTIONS virtual threads sends one
  * request after another until SECONDS have passed (a closed loop, like wrk). The request comes from
- * the same BENCH_METHOD, BENCH_BODY, BENCH_CONTENT_TYPE and BENCH_AUTHORIZATION variables as
- * wrk-report.lua, and the result is printed as the same "BENCH key=value ..." line, latencies in
+ * the same BENCH_METHOD, BENCH_BODY, BENCH_CONTENT_TYPE, BENCH_AUTHORIZATION, BENCH_IF_NONE_MATCH
+ * and BENCH_STATUS (the status expected, default 200) variables as wrk-report.lua, and the result is printed as the same "BENCH key=value ..." line, latencies in
  * microseconds.
  *
  * <p>Differences from wrk worth knowing: the JDK client adds its own overhead per request, so
@@ -67,7 +67,7 @@ public final class LoadGen {
                           mine = Arrays.copyOf(mine, mine.length * 2);
                         }
                         mine[n++] = micros;
-                        if (response.statusCode() != 200) {
+                        if (response.statusCode() != EXPECTED) {
                           non200.incrementAndGet();
                           synchronized (firstBad) {
                             if (firstBad[0].isEmpty()) {
@@ -116,6 +116,8 @@ public final class LoadGen {
         firstBad[0]);
   }
 
+  private static final int EXPECTED = Integer.parseInt(env("BENCH_STATUS", "200"));
+
   private static HttpRequest request(URI uri) {
     String method = env("BENCH_METHOD", "GET");
     String body = env("BENCH_BODY", null);
@@ -134,6 +136,10 @@ public final class LoadGen {
     String authorization = env("BENCH_AUTHORIZATION", null);
     if (authorization != null) {
       builder.header("Authorization", authorization);
+    }
+    String ifNoneMatch = env("BENCH_IF_NONE_MATCH", null);
+    if (ifNoneMatch != null) {
+      builder.header("If-None-Match", ifNoneMatch);
     }
     return builder.build();
   }

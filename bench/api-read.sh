@@ -18,8 +18,14 @@ Usage: bench/api-read.sh [--duration SECONDS] [--warmup SECONDS] [--connections 
 Measures GET /api/v1/servers with an admin bearer token, with wrk on 127.0.0.1. Starts a fresh
 node (temporary data directory, free port, random admin password), gets an admin token with the
 password grant, registers N recording servers (POST /api/v1/servers; their addresses are only
-data and are never contacted), warms up, then loads the list and prints requests/s, mean/p50/p99
-latency and errors (non-200 answers and socket errors).
+data and are never contacted), warms up, then, for each connection count, loads three requests one
+after the other and prints requests/s, mean/p50/p99 latency and errors (answers with another status
+and socket errors) for each:
+  - GET /api/v1/servers (200);
+  - the same with If-None-Match set to the ETag of the first answer (304 when the node answers
+    conditional requests; a node that does not answers 200, which counts as errors);
+  - GET /health/live, no token (200): the reference, the same machine and load generator with the
+    least work a request can cause; then each rate as a share of it.
 
   --duration SECONDS     measured time per connection count, 1-240 (default $DURATION)
   --warmup SECONDS       untimed load before measuring, 0-60 (default $WARMUP)
@@ -71,8 +77,10 @@ export BENCH_AUTHORIZATION="Bearer $admin_token"
 unset BENCH_BODY BENCH_CONTENT_TYPE
 
 # One request first, so a broken contract shows its answer instead of a page of errors.
-check="$(curl -s --max-time 30 -w '\n%{http_code} %{size_download}' "$VB_URL/api/v1/servers" \
-  -H @- <<<"Authorization: $BENCH_AUTHORIZATION")"
+vb_tmpdir
+headers="$VB_TMP/headers"
+check="$(curl -s --max-time 30 -D "$headers" -w '\n%{http_code} %{size_download}' \
+  "$VB_URL/api/v1/servers" -H @- <<<"Authorization: $BENCH_AUTHORIZATION")"
 status="${check##*$'\n'}"
 [[ "${status%% *}" == 200 ]] || vb_die_with_log "GET /api/v1/servers answered ${status%% *}: ${check%$'\n'*}"
 listed="$(grep -o '"rec-[0-9]*"' <<<"${check%$'\n'*}" | sort -u | wc -l)"
@@ -80,6 +88,19 @@ listed="$(grep -o '"rec-[0-9]*"' <<<"${check%$'\n'*}" | sort -u | wc -l)"
   vb_die_with_log "GET /api/v1/servers lists none of the $SERVERS servers just registered: ${check%$'\n'*}"
 ((listed >= SERVERS)) || vb_note "note: the list shows $listed of $SERVERS servers (a page of them)"
 vb_note "the list has $listed servers in ${status#* } bytes"
+etag="$(tr -d '\r' <"$headers" | sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' | head -1)"
+if [[ -n "$etag" ]]; then
+  vb_note "its ETag is $etag"
+else
+  vb_note "note: the answer has no ETag; the conditional line sends If-None-Match: \"none\""
+  etag='"none"'
+fi
+
+# Requests/s of a BENCH line.
+rate() {
+  awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         printf "%.1f", v["requests"] / (v["duration_us"] / 1e6) }' <<<"$1"
+}
 
 load_before="$(vb_load)"
 max=0
@@ -91,10 +112,21 @@ if ((WARMUP > 0)); then
   vb_load_run "$VB_URL/api/v1/servers" "$WARMUP" "$max" >/dev/null || exit 1
 fi
 for c in $CONNECTIONS; do
-  vb_note "measuring for $DURATION s with $c connection(s)"
+  what="$c connection(s), $DURATION s"
+  vb_note "measuring for $DURATION s with $c connection(s): the list, the list with If-None-Match, /health/live"
   BENCH_AUTHORIZATION="Bearer $(vb_admin_token)" || exit 1
   line="$(vb_load_run "$VB_URL/api/v1/servers" "$DURATION" "$c")" || exit 1
-  vb_report "GET /api/v1/servers ($listed servers, ${status#* } bytes), $c connection(s), $DURATION s" "$line"
+  vb_report "GET /api/v1/servers ($listed servers, ${status#* } bytes), $what" "$line"
+  BENCH_AUTHORIZATION="Bearer $(vb_admin_token)" || exit 1
+  conditional="$(BENCH_IF_NONE_MATCH="$etag" BENCH_STATUS=304 \
+    vb_load_run "$VB_URL/api/v1/servers" "$DURATION" "$c")" || exit 1
+  BENCH_STATUS=304 vb_report "GET /api/v1/servers with If-None-Match (304), $what" "$conditional"
+  live="$(unset BENCH_AUTHORIZATION; vb_load_run "$VB_URL/health/live" "$DURATION" "$c")" || exit 1
+  vb_report "GET /health/live (reference, no token), $what" "$live"
+  awk -v list="$(rate "$line")" -v cond="$(rate "$conditional")" -v live="$(rate "$live")" \
+    -v what="$what" 'BEGIN {
+      printf "share of the /health/live rate, %s: the list %.1f %%, the list with If-None-Match %.1f %%\n",
+        what, 100 * list / live, 100 * cond / live }'
 done
 echo "cores: $(nproc) (the load generator, $VB_LOADGEN, and the node share them)"
 echo "1-min load average: $load_before before the load, $(vb_load) at the end"

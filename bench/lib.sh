@@ -389,13 +389,13 @@ vb_load_run() {
 # Formats a "BENCH k=v …" line as: "LABEL: N req/s, latency mean/p50/p99, errors".
 vb_report() {
   local label="$1" line="$2"
-  awk -v label="$label" '{
+  awk -v label="$label" -v expected="${BENCH_STATUS:-200}" '{
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     secs = v["duration_us"] / 1e6
     errors = v["non200"] + v["socket_errors"]
-    printf "%s: %.1f req/s, latency mean %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms; errors %d of %d requests (non-200: %d%s, socket: %d)\n",
+    printf "%s: %.1f req/s, latency mean %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms; errors %d of %d requests (non-%s: %d%s, socket: %d)\n",
       label, v["requests"] / secs, v["mean_us"] / 1000, v["p50_us"] / 1000, v["p99_us"] / 1000,
-      v["max_us"] / 1000, errors, v["requests"], v["non200"],
+      v["max_us"] / 1000, errors, v["requests"], expected, v["non200"],
       (v["first_bad_status"] != "" ? ", first status " v["first_bad_status"] : ""), v["socket_errors"]
   }' <<<"$line"
 }

@@ -1,9 +1,11 @@
 -- wrk script shared by tokens.sh, api-read.sh and growth.sh.
 --
 -- The request comes from the environment (BENCH_METHOD, BENCH_BODY, BENCH_CONTENT_TYPE,
--- BENCH_AUTHORIZATION) so that credentials never appear on a command line. BENCH_PATHS, when set,
--- is a space-separated list of paths (with their queries) that each connection requests in turn
--- instead of the URL's path, so that consecutive requests differ. done() prints one
+-- BENCH_AUTHORIZATION, BENCH_IF_NONE_MATCH) so that credentials never appear on a command line.
+-- BENCH_STATUS is the status every answer should have (default 200); "non200" counts the others.
+-- BENCH_PATHS, when set, is a space-separated list of paths (with their queries) that each
+-- connection requests in turn instead of the URL's path, so that consecutive requests differ.
+-- done() prints one
 -- machine-readable line, "BENCH key=value ...", that lib.sh's vb_report formats. Latencies are in
 -- microseconds, as wrk records them.
 
@@ -23,6 +25,10 @@ end
 if env("BENCH_AUTHORIZATION") then
   wrk.headers["Authorization"] = env("BENCH_AUTHORIZATION")
 end
+if env("BENCH_IF_NONE_MATCH") then
+  wrk.headers["If-None-Match"] = env("BENCH_IF_NONE_MATCH")
+end
+local expected = tonumber(env("BENCH_STATUS") or "200")
 
 -- Each wrk thread runs its own copy of this script; these globals are per thread and summed in
 -- done() through the thread handles collected by setup().
@@ -50,7 +56,7 @@ if #paths > 0 then
 end
 
 function response(status, headers, body)
-  if status ~= 200 then
+  if status ~= expected then
     non200 = non200 + 1
     if first_bad_status == "" then
       first_bad_status = tostring(status)

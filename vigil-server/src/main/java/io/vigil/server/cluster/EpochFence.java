@@ -29,6 +29,8 @@ public final class EpochFence implements Fence {
   private final String me;
   private final Consumer<String> onFenced;
   private volatile long epoch = -1;
+  private final java.util.concurrent.atomic.AtomicLong changes =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param onFenced told why, each time a write finds that another node owns the role
@@ -42,7 +44,17 @@ public final class EpochFence implements Fence {
 
   /** The epoch under which this node owns the role now, or -1 when it does not. */
   void epoch(long epoch) {
+    long before = this.epoch;
     this.epoch = epoch;
+    if (before != epoch) {
+      // Another owner may have changed anything meanwhile: every answer kept before is void.
+      changes.incrementAndGet();
+    }
+  }
+
+  @Override
+  public long changes() {
+    return changes.get();
   }
 
   public long epoch() {
@@ -58,48 +70,56 @@ public final class EpochFence implements Fence {
               + me
               + " does not own the role now, so it may not write; send the request to the active node.");
     }
-    R result =
-        jdbi.inTransaction(
-            h -> {
-              if (dialect == Dialect.POSTGRESQL) {
-                // Both in one round trip: this runs before every fenced write.
-                h.createQuery(
-                        "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
-                            + " set_config('statement_timeout', '"
-                            + STATEMENT_TIMEOUT_MILLIS
-                            + "ms', true) AS statement")
-                    .mapToMap()
-                    .one();
-              }
-              var row =
-                  h.createQuery(
-                          "SELECT epoch, owner FROM cluster_epoch WHERE role = :role "
-                              + dialect.forShare())
-                      .bind("role", LeaseStore.ROLE)
-                      .map((rs, ctx) -> new Object[] {rs.getLong("epoch"), rs.getString("owner")})
-                      .one();
-              long current = (Long) row[0];
-              String owner = (String) row[1];
-              if (current != mine || !me.equals(owner)) {
-                String why =
-                    "the role's epoch is "
-                        + current
-                        + " (owner "
-                        + owner
-                        + "), not this node's "
-                        + mine;
-                onFenced.accept(why);
-                throw new FencedException(
-                    "Write refused: node "
-                        + me
-                        + " lost the role ("
-                        + why
-                        + "). The active node has the current data; retry there.");
-              }
-              return work.withHandle(h);
-            });
+    R result;
+    try {
+      result = write(mine, work);
+    } finally {
+      changes.incrementAndGet();
+    }
     COMMITTED.set(mine);
     return result;
+  }
+
+  private <R, X extends Exception> R write(long mine, HandleCallback<R, X> work) throws X {
+    return jdbi.inTransaction(
+        h -> {
+          if (dialect == Dialect.POSTGRESQL) {
+            // Both in one round trip: this runs before every fenced write.
+            h.createQuery(
+                    "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
+                        + " set_config('statement_timeout', '"
+                        + STATEMENT_TIMEOUT_MILLIS
+                        + "ms', true) AS statement")
+                .mapToMap()
+                .one();
+          }
+          var row =
+              h.createQuery(
+                      "SELECT epoch, owner FROM cluster_epoch WHERE role = :role "
+                          + dialect.forShare())
+                  .bind("role", LeaseStore.ROLE)
+                  .map((rs, ctx) -> new Object[] {rs.getLong("epoch"), rs.getString("owner")})
+                  .one();
+          long current = (Long) row[0];
+          String owner = (String) row[1];
+          if (current != mine || !me.equals(owner)) {
+            String why =
+                "the role's epoch is "
+                    + current
+                    + " (owner "
+                    + owner
+                    + "), not this node's "
+                    + mine;
+            onFenced.accept(why);
+            throw new FencedException(
+                "Write refused: node "
+                    + me
+                    + " lost the role ("
+                    + why
+                    + "). The active node has the current data; retry there.");
+          }
+          return work.withHandle(h);
+        });
   }
 
   private static final ThreadLocal<Long> COMMITTED = new ThreadLocal<>();

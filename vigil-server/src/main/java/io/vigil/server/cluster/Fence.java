@@ -30,12 +30,33 @@ public interface Fence {
    */
   <R, X extends Exception> R readSettled(HandleCallback<R, X> work) throws X;
 
+  /**
+   * A count that moves after every write through this fence ends (committed, rolled back or
+   * refused) and whenever this node takes or loses the role: an answer read while it did not move
+   * (the same value before the read began and after it ended) stays current for as long as it does
+   * not move, since every change to the data goes through the fence of the node that owns the role.
+   * Negative when this fence counts nothing, and then nothing read may be kept.
+   */
+  default long changes() {
+    return -1;
+  }
+
   /** A fence that checks nothing: for parts tested without a failover controller. */
   static Fence unfenced(Jdbi jdbi) {
+    java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
     return new Fence() {
       @Override
       public <R, X extends Exception> R write(HandleCallback<R, X> work) throws X {
-        return jdbi.inTransaction(work);
+        try {
+          return jdbi.inTransaction(work);
+        } finally {
+          changes.incrementAndGet();
+        }
+      }
+
+      @Override
+      public long changes() {
+        return changes.get();
       }
 
       @Override

@@ -46,7 +46,10 @@ public final class MonitorRoutes implements RouteModule {
         Permission.MONITOR_READ,
         ctx -> {
           SystemMonitor.TypeThresholds t = monitor.typeThresholds();
-          etag(ctx, t.revision());
+          if (t.revision() > 0) {
+            // Nothing else moves the type thresholds: the revision names the whole answer.
+            Requests.revisionEtag(ctx, t.revision());
+          }
           ctx.json(t);
         });
     api.put(

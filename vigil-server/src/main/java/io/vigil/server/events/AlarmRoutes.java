@@ -50,7 +50,7 @@ public final class AlarmRoutes implements RouteModule {
         Permission.ALARMS_READ,
         ctx -> {
           AlarmDefinition d = definitions.get(Requests.id(ctx, "id", "Alarm definition"));
-          Requests.etag(ctx, d.revision());
+          Requests.revisionEtag(ctx, d.revision());
           ctx.json(d);
         });
     api.patch(

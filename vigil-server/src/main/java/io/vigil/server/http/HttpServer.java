@@ -171,6 +171,7 @@ public final class HttpServer implements AutoCloseable {
                         new RequestBodyReader(
                             maxBody, Duration.ofSeconds(settings.http.requestBodyTimeoutSeconds)));
                     server.insertHandler(new SecurityHeaders());
+                    server.insertHandler(new ConditionalGet.HeaderHider());
                     server.addBean(
                         new NetworkConnectionLimit(settings.http.maxConnections, server));
                   });
@@ -208,6 +209,7 @@ public final class HttpServer implements AutoCloseable {
                     }
                     ctx.attribute(PRINCIPAL, authenticator.authenticate(bearer(ctx)));
                   });
+              r.after("/api/v1/*", ConditionalGet::apply);
               r.after(ctx -> record(metrics, ctx));
 
               r.exception(

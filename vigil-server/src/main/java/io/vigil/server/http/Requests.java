@@ -69,9 +69,31 @@ public final class Requests {
   private static final java.util.regex.Pattern ETAG =
       java.util.regex.Pattern.compile("\"(0|[1-9][0-9]{0,17})\"");
 
-  /** Sets the ETag of a response to an object's revision. */
+  /**
+   * Sets the ETag of a response to an object's revision, for {@code If-Match}. Use it where the
+   * answer shows more than the revision covers (a server's heartbeat fields change without a new
+   * revision): a GET with this ETag in {@code If-None-Match} still answers 200, never 304.
+   */
   public static void etag(Context ctx, long revision) {
     ctx.header("ETag", "\"" + revision + "\"");
+  }
+
+  /**
+   * Sets the ETag of a response to an object's revision where every field of the answer changes
+   * only with a new revision: a GET whose {@code If-None-Match} names it answers 304 with no body.
+   */
+  public static void revisionEtag(Context ctx, long revision) {
+    etag(ctx, revision);
+    ctx.attribute(ConditionalGet.BODY_ETAG, true);
+  }
+
+  /**
+   * The request's {@code If-None-Match}, several lines joined by commas, or null. Read it here, not
+   * from the headers: {@link ConditionalGet} takes it out of them so that Javalin cannot answer 304
+   * on its own.
+   */
+  public static String ifNoneMatch(Context ctx) {
+    return ctx.attribute(ConditionalGet.IF_NONE_MATCH);
   }
 
   /** The {@code limit} query parameter: 1-500, default 100. */

@@ -30,6 +30,7 @@ public final class ManagementRoutes implements RouteModule {
   private final AuditLog audit;
   private final ServerConfigurations configurations;
   private final ConfigurationSignal signal;
+  private final ReadCache lists;
   private final int maxWaitSeconds;
   private final Executor waiters = Executors.newVirtualThreadPerTaskExecutor();
 
@@ -59,6 +60,7 @@ public final class ManagementRoutes implements RouteModule {
     this.configurations =
         configurations != null ? configurations : new ServerConfigurations(servers.fence());
     this.signal = signal;
+    this.lists = new ReadCache(servers.fence());
     this.maxWaitSeconds = Math.max(1, Math.min(MAX_WAIT_SECONDS, maxWaitSeconds));
   }
 
@@ -73,10 +75,19 @@ public final class ManagementRoutes implements RouteModule {
     api.get(
         "/api/v1/servers",
         Permission.SERVERS_READ,
-        ctx ->
-            ctx.json(
-                servers.list(
-                    ctx.queryParam("type"), ctx.queryParam("cursor"), Requests.limit(ctx))));
+        ctx -> {
+          String type = ctx.queryParam("type");
+          String cursor = ctx.queryParam("cursor");
+          int limit = Requests.limit(ctx);
+          if (cursor == null) {
+            // A first page, the one asked for again and again: kept until a write (ReadCache).
+            lists
+                .get("servers " + limit + " " + type, () -> servers.list(type, null, limit))
+                .send(ctx);
+          } else {
+            ctx.json(servers.list(type, cursor, limit));
+          }
+        });
     api.post(
         "/api/v1/servers",
         Permission.SERVERS_WRITE,
@@ -146,7 +157,7 @@ public final class ManagementRoutes implements RouteModule {
         Permission.CONFIG_READ,
         ctx -> {
           Hardware hw = devices.getHardware(Requests.id(ctx, "id", "Hardware"));
-          Requests.etag(ctx, hw.revision());
+          Requests.revisionEtag(ctx, hw.revision());
           ctx.json(hw);
         });
     api.patch(
@@ -157,7 +168,7 @@ public final class ManagementRoutes implements RouteModule {
           var change = Json.body(ctx, Devices.HardwareChange.class);
           Hardware hw =
               devices.updateHardware(Api.principal(ctx), id, Requests.ifMatch(ctx), change);
-          Requests.etag(ctx, hw.revision());
+          Requests.revisionEtag(ctx, hw.revision());
           ctx.json(hw);
         });
     api.delete(
@@ -191,7 +202,7 @@ public final class ManagementRoutes implements RouteModule {
         Permission.CONFIG_READ,
         ctx -> {
           Camera c = devices.getCamera(Requests.id(ctx, "id", "Camera"));
-          Requests.etag(ctx, c.revision());
+          Requests.revisionEtag(ctx, c.revision());
           ctx.json(c);
         });
     api.patch(
@@ -201,7 +212,7 @@ public final class ManagementRoutes implements RouteModule {
           UUID id = Requests.id(ctx, "id", "Camera");
           var change = Json.body(ctx, Devices.CameraChange.class);
           Camera c = devices.updateCamera(Api.principal(ctx), id, Requests.ifMatch(ctx), change);
-          Requests.etag(ctx, c.revision());
+          Requests.revisionEtag(ctx, c.revision());
           ctx.json(c);
         });
     api.delete(
@@ -218,7 +229,7 @@ public final class ManagementRoutes implements RouteModule {
         Permission.SETTINGS_READ,
         ctx -> {
           var s = site.get();
-          Requests.etag(ctx, s.revision());
+          Requests.revisionEtag(ctx, s.revision());
           ctx.json(s);
         });
     api.patch(
@@ -256,7 +267,7 @@ public final class ManagementRoutes implements RouteModule {
   private void configuration(Context ctx) {
     UUID id = Requests.id(ctx, "id", "Server");
     Duration wait = waitParameter(ctx);
-    String seen = ctx.header("If-None-Match");
+    String seen = Requests.ifNoneMatch(ctx);
     CompletableFuture<Boolean> change =
         seen == null || wait.isZero() ? null : signal.await(id, wait);
     if (seen != null && seen.equals(signal.knownEtag(id))) {

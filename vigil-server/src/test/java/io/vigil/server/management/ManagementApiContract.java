@@ -39,6 +39,7 @@ abstract class ManagementApiContract {
   static final String RECORDER_B = "recorder-b-token";
 
   Database db;
+  Fence fence;
   HttpServer server;
   TestHttp http;
 
@@ -54,7 +55,8 @@ abstract class ManagementApiContract {
             VIEWER, user("victor", Role.VIEWER),
             RECORDER_A, component("rec-a-client"),
             RECORDER_B, component("rec-b-client"));
-    server = serve(db, callers, 16 * 1024);
+    fence = Fence.unfenced(db.jdbi());
+    server = serve(db, fence, callers, 16 * 1024);
     http = new TestHttp("http://127.0.0.1:" + server.port());
   }
 
@@ -63,7 +65,12 @@ abstract class ManagementApiContract {
    * callers by {@code callers}.
    */
   static HttpServer serve(Database db, Map<String, Principal> callers, long maxRequestBytes) {
-    Fence fence = Fence.unfenced(db.jdbi());
+    return serve(db, Fence.unfenced(db.jdbi()), callers, maxRequestBytes);
+  }
+
+  /** The same with every write through {@code fence}, as on a node. */
+  static HttpServer serve(
+      Database db, Fence fence, Map<String, Principal> callers, long maxRequestBytes) {
     return TestApiServer.start(
         callers,
         maxRequestBytes,
@@ -954,8 +961,7 @@ abstract class ManagementApiContract {
   }
 
   DataCollector collector() {
-    return new DataCollector(
-        Fence.unfenced(db.jdbi()), db.dialect(), new ServerLiveness(3), EventStore.siteEvents());
+    return new DataCollector(fence, db.dialect(), new ServerLiveness(3), EventStore.siteEvents());
   }
 
   /** Moves a server's times back, as if the database's clock had moved on by that much. */
@@ -1041,16 +1047,167 @@ abstract class ManagementApiContract {
     String id = r.json().get("id").asText();
     assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
     DataCollector collector =
-        new DataCollector(
-            Fence.unfenced(db.jdbi()),
-            db.dialect(),
-            new ServerLiveness(1),
-            EventStore.siteEvents());
+        new DataCollector(fence, db.dialect(), new ServerLiveness(1), EventStore.siteEvents());
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .pollInterval(java.time.Duration.ofMillis(200))
         .until(() -> collector.sweep() == 1);
     assertThat(http.get("/api/v1/servers/" + id, VIEWER).json().get("connection").asText())
+        .isEqualTo("offline");
+  }
+
+  // ---- conditional reads
+
+  Response getIfNoneMatch(String path, String token, String etag) {
+    return http.send("GET", path, token, null, Map.of("If-None-Match", etag));
+  }
+
+  @Test
+  void aListAnswersAnEtagAndTheSameGetWithIfNoneMatchAnswers304WithNoBody() {
+    registerRecorder("rec-01");
+    Response first = http.get("/api/v1/servers", VIEWER);
+    assertThat(first.status()).isEqualTo(200);
+    String etag = first.header("ETag");
+    assertThat(etag).matches("\"[A-Za-z0-9_-]{22}\"");
+    assertThat(first.header("Cache-Control")).isEqualTo("private, no-cache");
+
+    Response again = getIfNoneMatch("/api/v1/servers", VIEWER, etag);
+    assertThat(again.status()).isEqualTo(304);
+    assertThat(again.body()).isEmpty();
+    assertThat(again.header("ETag")).isEqualTo(etag);
+    assertThat(again.header("Cache-Control")).isEqualTo("private, no-cache");
+    // Weak comparison, lists and * (RFC 9110 13.1.2).
+    assertThat(getIfNoneMatch("/api/v1/servers", VIEWER, "W/" + etag).status()).isEqualTo(304);
+    assertThat(getIfNoneMatch("/api/v1/servers", VIEWER, "\"x\", " + etag).status()).isEqualTo(304);
+    assertThat(getIfNoneMatch("/api/v1/servers", VIEWER, "*").status()).isEqualTo(304);
+    assertThat(getIfNoneMatch("/api/v1/servers", VIEWER, "\"x\"").status()).isEqualTo(200);
+  }
+
+  @Test
+  void aChangeMakesTheNextGetOfTheListAnswer200WithANewEtag() {
+    JsonNode s = registerRecorder("rec-01");
+    String etag = http.get("/api/v1/servers", VIEWER).header("ETag");
+    patch(
+        "/api/v1/servers/" + s.get("id").asText(),
+        OPERATOR,
+        "{\"version\":\"24.2\"}",
+        "\"" + s.get("revision").asLong() + "\"");
+
+    Response after = getIfNoneMatch("/api/v1/servers", VIEWER, etag);
+    assertThat(after.status()).isEqualTo(200);
+    assertThat(after.header("ETag")).isNotEqualTo(etag);
+    assertThat(after.json().get("items").get(0).get("version").asText()).isEqualTo("24.2");
+
+    String registered = after.header("ETag");
+    registerRecorder("rec-02");
+    Response listed = getIfNoneMatch("/api/v1/servers", VIEWER, registered);
+    assertThat(listed.status()).isEqualTo(200);
+    assertThat(listed.json().get("items")).hasSize(2);
+  }
+
+  @Test
+  void aHeartbeatMakesTheNextGetOfTheListAnswer200() {
+    JsonNode s = registerRecorder(RECORDER_A, "rec-01");
+    String etag = http.get("/api/v1/servers", VIEWER).header("ETag");
+    assertThat(heartbeat(s.get("id").asText(), RECORDER_A).status()).isEqualTo(200);
+
+    Response after = getIfNoneMatch("/api/v1/servers", VIEWER, etag);
+    assertThat(after.status()).isEqualTo(200);
+    assertThat(after.json().get("items").get(0).get("status").asText()).isEqualTo("online");
+  }
+
+  @Test
+  void anObjectAnswers304ForItsRevisionAndItsChangeAnswers200WithTheNewRevision() {
+    String server = registerRecorder("rec-01").get("id").asText();
+    JsonNode hw = addHardware(OPERATOR, server, "cam-box");
+    String path = "/api/v1/hardware/" + hw.get("id").asText();
+    Response got = http.get(path, VIEWER);
+    assertThat(got.header("ETag")).isEqualTo("\"1\"");
+    assertThat(got.header("Cache-Control")).isEqualTo("private, no-cache");
+
+    Response same = getIfNoneMatch(path, VIEWER, "\"1\"");
+    assertThat(same.status()).isEqualTo(304);
+    assertThat(same.body()).isEmpty();
+    assertThat(same.header("ETag")).isEqualTo("\"1\"");
+
+    assertThat(patch(path, OPERATOR, "{\"name\":\"cam-box-2\"}", "\"1\"").status()).isEqualTo(200);
+    Response changed = getIfNoneMatch(path, VIEWER, "\"1\"");
+    assertThat(changed.status()).isEqualTo(200);
+    assertThat(changed.header("ETag")).isEqualTo("\"2\"");
+    assertThat(changed.json().get("name").asText()).isEqualTo("cam-box-2");
+
+    Response site = http.get("/api/v1/site", VIEWER);
+    assertThat(getIfNoneMatch("/api/v1/site", VIEWER, site.header("ETag")).status()).isEqualTo(304);
+  }
+
+  @Test
+  void aServerAnswers200ToItsRevisionSinceItsHeartbeatsChangeItWithoutANewRevision() {
+    String id = registerRecorder(RECORDER_A, "rec-01").get("id").asText();
+    String path = "/api/v1/servers/" + id;
+    Response before = http.get(path, VIEWER);
+    assertThat(before.header("ETag")).isEqualTo("\"1\"");
+    assertThat(before.json().get("lastSeenAt").isNull()).isTrue();
+    assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
+
+    Response after = getIfNoneMatch(path, VIEWER, "\"1\"");
+    assertThat(after.status()).isEqualTo(200);
+    assertThat(after.header("ETag")).as("the revision, for If-Match").isEqualTo("\"1\"");
+    assertThat(after.json().get("lastSeenAt").isNull()).isFalse();
+  }
+
+  @Test
+  void aCallerNeverGets304ForAnAnswerItMayNotSeeOrThatShowsItSomethingElse() {
+    registerRecorder("rec-01");
+    registerRecorder("rec-02");
+    Response audit = http.get("/api/v1/audit", ADMIN);
+    assertThat(audit.status()).isEqualTo(200);
+    for (String token : List.of(VIEWER, RECORDER_A)) {
+      Response refused = getIfNoneMatch("/api/v1/audit", token, audit.header("ETag"));
+      assertThat(refused.status()).as(token).isEqualTo(403);
+      assertThat(refused.json().get("code").asText()).isEqualTo("forbidden");
+      assertThat(refused.header("ETag")).isNull();
+    }
+    Response refused = getIfNoneMatch("/api/v1/audit", null, audit.header("ETag"));
+    assertThat(refused.status()).isEqualTo(401);
+
+    String all = http.get("/api/v1/servers", VIEWER).header("ETag");
+    Response page = getIfNoneMatch("/api/v1/servers?limit=1", VIEWER, all);
+    assertThat(page.status()).isEqualTo(200);
+    assertThat(page.json().get("items")).hasSize(1);
+    assertThat(page.header("ETag")).isNotEqualTo(all);
+  }
+
+  @Test
+  void anUnregistrationAndAServerGoingOfflineShowInTheNextReadOfTheList() {
+    Response r =
+        post(
+            "/api/v1/servers",
+            RECORDER_A,
+            "{\"name\":\"rec-fast\",\"type\":\"recording-server\",\"address\":\"http://rec:7563\","
+                + "\"heartbeatIntervalSeconds\":1}");
+    String id = r.json().get("id").asText();
+    String gone = registerRecorder("rec-gone").get("id").asText();
+    assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
+    assertThat(http.get("/api/v1/servers", VIEWER).json().get("items")).hasSize(2);
+
+    assertThat(delete("/api/v1/servers/" + gone, OPERATOR).status()).isEqualTo(204);
+    JsonNode left = http.get("/api/v1/servers", VIEWER).json().get("items");
+    assertThat(left).extracting(n -> n.get("name").asText()).containsExactly("rec-fast");
+    assertThat(left.get(0).get("connection").asText()).isEqualTo("online");
+
+    DataCollector collector =
+        new DataCollector(fence, db.dialect(), new ServerLiveness(1), EventStore.siteEvents());
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(200))
+        .until(() -> collector.sweep() == 1);
+    assertThat(
+            http.get("/api/v1/servers", VIEWER)
+                .json()
+                .get("items")
+                .get(0)
+                .get("connection")
+                .asText())
         .isEqualTo("offline");
   }
 }

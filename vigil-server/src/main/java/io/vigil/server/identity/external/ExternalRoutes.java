@@ -120,7 +120,7 @@ public final class ExternalRoutes {
   }
 
   private static void render(Context ctx, ExternalProvider provider) {
-    Requests.etag(ctx, provider.revision());
+    Requests.revisionEtag(ctx, provider.revision());
     ctx.json(provider);
   }
 
