@@ -12,8 +12,10 @@ import io.vigil.server.security.NativeCrypto;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
+import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.Provider;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -74,7 +76,7 @@ final class TokenSigner {
             .issueTime(Date.from(now))
             .notBeforeTime(Date.from(now))
             .expirationTime(Date.from(now.plus(accessLifetime)))
-            .jwtID(UUID.randomUUID().toString())
+            .jwtID(tokenId())
             .claim("client_id", clientId)
             .claim("scope", scope)
             .claim("roles", roles);
@@ -85,6 +87,29 @@ final class TokenSigner {
       claims.claim(ENROLMENT_CLAIM, true);
     }
     return sign(claims.build(), AT_JWT);
+  }
+
+  /**
+   * Per request thread: {@code UUID.randomUUID()} draws from one process-wide {@code NativePRNG},
+   * whose lock request threads queued on under load (docs/performance.md).
+   */
+  private static final ThreadLocal<SecureRandom> RANDOM =
+      ThreadLocal.withInitial(TokenSigner::newRandom);
+
+  /** A random (version 4) UUID for {@code jti}. */
+  static String tokenId() {
+    SecureRandom random = RANDOM.get();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L;
+    long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    return new UUID(high, low).toString();
+  }
+
+  private static SecureRandom newRandom() {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      return new SecureRandom();
+    }
   }
 
   /**
