@@ -293,6 +293,8 @@ vb_node_for_load() {
   export VIGIL_ADMIN_PASSWORD
   VIGIL_ADMIN_PASSWORD="$(vb_random_secret)"
   mkdir -p "$dir/data"
+  # VB_NODE_SETTINGS, when set, is the node's appsettings.json (a JSON object).
+  [[ -n "${VB_NODE_SETTINGS:-}" ]] && printf '%s\n' "$VB_NODE_SETTINGS" >"$dir/data/appsettings.json"
   vb_note "starting a node on 127.0.0.1:$port ($VB_JDK_VERSION; $(vb_launcher))"
   vb_start_node "$dir/data" "$port" "$dir/node.log"
   VB_URL="http://127.0.0.1:$port"

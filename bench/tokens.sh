@@ -9,6 +9,9 @@ WARMUP=5
 CONNECTIONS="16 1"
 URL=""
 CLIENT_ID=bench-component
+# The node's own limit (Identity.TokenRequestsPerMinute, default 300 per client and address) would
+# answer most of the load 429; the node this script starts allows 100,000 requests a second.
+TOKEN_REQUESTS_PER_MINUTE=6000000
 
 usage() {
   cat <<EOF
@@ -19,15 +22,18 @@ authentication, with wrk on 127.0.0.1. Starts a fresh node (temporary data direc
 random admin password), gets an admin token with the password grant, registers the confidential
 client "$CLIENT_ID" (POST /api/v1/clients), warms up, then loads the token endpoint once per
 connection count and prints requests/s, mean/p50/p99 latency and errors (non-200 answers and
-socket errors).
+socket errors). Before the load it measures the reference, RSA 2048 signatures per second of
+OpenSSL on all cores (openssl speed -multi CORES -seconds 5 rsa2048), and prints the token rate as a
+percentage of it, and the crypto provider the node logged ("Crypto: ...").
 
   --duration SECONDS     measured time per connection count, 1-240 (default $DURATION)
   --warmup SECONDS       untimed load before measuring, 0-60 (default $WARMUP)
   --connections "N ..."  concurrent connections to measure, each 1-1024 (default "$CONNECTIONS")
   --url URL              use the running node at URL (127.0.0.1 or localhost only) instead of
                          starting one; VIGIL_ADMIN_PASSWORD must hold its admin password, the
-                         client "$CLIENT_ID" must not exist yet, and above 32 connections the node
-                         must allow them from one address (VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS)
+                         client "$CLIENT_ID" must not exist yet, above 32 connections the node
+                         must allow them from one address (VIGIL_HTTP_MAX_CONNECTIONS_PER_ADDRESS),
+                         and Identity.TokenRequestsPerMinute must exceed the rate (else 429s)
   -h, --help             show this help
 EOF
 }
@@ -47,9 +53,18 @@ vb_check_int --warmup "$WARMUP" 0 60
 [[ -n "${CONNECTIONS// /}" ]] || vb_die "--connections needs at least one number"
 for c in $CONNECTIONS; do vb_check_int --connections "$c" 1 1024; done
 
+command -v openssl >/dev/null 2>&1 || vb_die "openssl is missing; it measures the reference signing rate (apt-get install openssl)"
+
 vb_init
 vb_pick_loadgen
+export VB_NODE_SETTINGS="{\"Identity\": {\"TokenRequestsPerMinute\": $TOKEN_REQUESTS_PER_MINUTE}}"
 vb_node_for_load "$URL"
+if [[ -n "${VB_NODE_LOG:-}" ]]; then
+  crypto="$(grep -o 'Crypto: .*' "$VB_NODE_LOG" | head -1)"
+  [[ -n "$crypto" ]] || crypto="the JDK's providers (the node logged no \"Crypto:\" line: a version before it)"
+else
+  crypto="not known (--url: see the \"Crypto:\" line in the node's log)"
+fi
 
 admin_token="$(vb_admin_token)" || exit 1
 client="$(vb_post_json /api/v1/clients \
@@ -83,6 +98,14 @@ check="$(curl -s --max-time 30 -w '\n%{http_code}' -X POST "$VB_URL/idp/connect/
 [[ "${check##*$'\n'}" == 200 ]] ||
   vb_die_with_log "the client-credentials grant for $CLIENT_ID answered ${check##*$'\n'}: ${check%$'\n'*}"
 
+# The reference: RSA 2048 signatures per second of OpenSSL with one process per core, measured
+# while the node idles. Its summary line reads "rsa 2048 bits <s/sign> <s/verify> <sign/s> <verify/s>".
+cores="$(nproc)"
+vb_note "measuring the reference: openssl speed -multi $cores -seconds 5 rsa2048"
+openssl_sign="$(openssl speed -multi "$cores" -seconds 5 rsa2048 2>/dev/null |
+  awk '/^rsa +2048 bits/ { v = $(NF - 1) } END { if (v != "") print v }')"
+[[ "$openssl_sign" =~ ^[0-9]+(\.[0-9]+)?$ ]] || vb_die "openssl speed -multi $cores rsa2048 printed no 'rsa 2048 bits' summary line"
+
 load_before="$(vb_load)"
 max=0
 for c in $CONNECTIONS; do ((c > max)) && max=$c; done
@@ -94,6 +117,14 @@ for c in $CONNECTIONS; do
   vb_note "measuring for $DURATION s with $c connection(s)"
   line="$(vb_load_run "$VB_URL/idp/connect/token" "$DURATION" "$c")" || exit 1
   vb_report "client-credentials tokens, $c connection(s), $DURATION s" "$line"
+  # Tokens issued: 200 answers only.
+  awk -v c="$c" -v ref="$openssl_sign" '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    ok = (v["requests"] - v["non200"] - v["socket_errors"]) / (v["duration_us"] / 1e6)
+    printf "  %d connection(s): %.1f tokens/s issued = %.1f %% of the reference, %.1f RSA 2048 sign/s\n", c, ok, 100 * ok / ref, ref
+  }' <<<"$line"
 done
+echo "reference: openssl speed -multi $cores -seconds 5 rsa2048: $openssl_sign sign/s ($(openssl version | cut -d' ' -f1-2))"
+echo "node's crypto provider: $crypto"
 echo "cores: $(nproc) (the load generator, $VB_LOADGEN, and the node share them)"
 echo "1-min load average: $load_before before the load, $(vb_load) at the end"

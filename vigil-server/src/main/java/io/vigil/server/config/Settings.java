@@ -57,6 +57,13 @@ public final class Settings {
      */
     @JsonProperty("AdvertisedUrl")
     public String advertisedUrl;
+
+    /**
+     * Whether the node installs the Amazon Corretto Crypto Provider (native RSA signing, about
+     * three times the JDK's rate) where it loads; false keeps the JDK's providers.
+     */
+    @JsonProperty("NativeCrypto")
+    public boolean nativeCrypto = true;
   }
 
   public static final class HttpSection {

@@ -129,6 +129,10 @@ public final class SettingsLoader {
   private static void applyEnv(Settings s, Map<String, String> env) {
     set(env, "VIGIL_NODE_NAME", v -> s.node.name = v);
     set(env, "VIGIL_ADVERTISED_URL", v -> s.node.advertisedUrl = v);
+    set(
+        env,
+        "VIGIL_NATIVE_CRYPTO",
+        v -> s.node.nativeCrypto = parseBoolean("VIGIL_NATIVE_CRYPTO", v));
     set(env, "VIGIL_HTTP_HOST", v -> s.http.host = v);
     set(env, "VIGIL_HTTP_PORT", v -> s.http.port = parseInt("VIGIL_HTTP_PORT", v));
     set(

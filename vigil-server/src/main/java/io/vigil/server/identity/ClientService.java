@@ -15,10 +15,13 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
@@ -37,6 +40,15 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  * http://127.0.0.1/callback}, {@code http://[::1]/callback}) matches that URI on any port, as RFC
  * 8252 7.3 asks for native applications; its path and query must match exactly, and {@code
  * localhost}, which may resolve elsewhere, is no loopback address here (RFC 9700 2.1).
+ *
+ * <p>{@link #authenticate} serves confidential clients from a cache of what the check needs (the
+ * client and its secret hash), so that a client-credentials token costs no database round trip.
+ * Every write here drops the whole cache, at once and again when its transaction commits, and a
+ * node drops it when it takes the role ({@link #forgetCached}, from {@link
+ * IdentityProvider#start}): only the active node writes and serves the token endpoint, so a
+ * changed, rotated or deleted client is refused from the next request on. An entry read while a
+ * write was under way is not used (the cache's revision moved), and entries are re-read after
+ * {@link #CACHE_FOR} whatever happens.
  */
 public final class ClientService {
 
@@ -56,6 +68,18 @@ public final class ClientService {
 
   /** A client and, only right after creation or rotation, its secret. */
   public record WithSecret(OAuthClient client, String clientSecret) {}
+
+  /** How long a cached client is used before it is read again, even without a write. */
+  static final Duration CACHE_FOR = Duration.ofMinutes(1);
+
+  /** Above this many cached clients the cache starts over (it holds only existing clients). */
+  static final int CACHE_MAX = 10_000;
+
+  /** What {@link #authenticate} needs of a confidential client, as read at {@code revision}. */
+  private record Cached(OAuthClient client, String secretHash, long revision, Instant readAt) {}
+
+  private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
+  private final AtomicLong revision = new AtomicLong();
 
   private final Fence fence;
   private final DataProtector protector;
@@ -92,6 +116,7 @@ public final class ClientService {
           .bind("now", Timestamp.from(clock.instant()))
           .bind("id", CLI)
           .execute();
+      changed(h);
     }
     List<String> redirects = consoleRedirects(consoleOrigins);
     Optional<OAuthClient> console = find(h, CONSOLE);
@@ -112,6 +137,7 @@ public final class ClientService {
           .bind("now", Timestamp.from(clock.instant()))
           .bind("id", CONSOLE)
           .execute();
+      changed(h);
     }
   }
 
@@ -269,6 +295,7 @@ public final class ClientService {
         .bind("now", Timestamp.from(now))
         .bind("id", before.clientId())
         .execute();
+    changed(h);
     OAuthClient after =
         new OAuthClient(
             before.clientId(),
@@ -300,47 +327,87 @@ public final class ClientService {
           h.createUpdate("DELETE FROM refresh_tokens WHERE client_id = :id")
               .bind("id", clientId)
               .execute();
+          changed(h);
           AuditLog.record(h, actor, "client.delete", TYPE, clientId, before, null);
         });
   }
 
   /**
    * The confidential client {@code clientId} if {@code secret} is its secret. Compared in constant
-   * time; an unknown client costs the same comparison.
+   * time; an unknown client costs the same comparison. A cached client costs no database read (see
+   * the class comment).
    */
   Optional<OAuthClient> authenticate(String clientId, String secret) {
-    var row =
-        fence.read(
-            h ->
-                h.createQuery("SELECT * FROM oauth_clients WHERE client_id = :id")
-                    .bind("id", clientId)
-                    .map(
-                        (rs, c) ->
-                            new Object[] {
-                              map(rs, c),
-                              rs.getString("secret_hash"),
-                              rs.getBytes("secret_protected")
-                            })
-                    .findOne());
+    Instant now = clock.instant();
+    Cached cached = cache.get(clientId);
+    if (cached != null
+        && (cached.revision() != revision.get()
+            || !now.isBefore(cached.readAt().plus(CACHE_FOR)))) {
+      cache.remove(clientId, cached);
+      cached = null;
+    }
     String expected = dummyHash;
-    boolean stored = false;
-    if (row.isPresent() && row.get()[1] != null) {
-      expected = (String) row.get()[1];
-      stored = true;
-    } else if (row.isPresent() && row.get()[2] != null) {
-      // Stored encrypted by an earlier version and not hashed yet (see hashEncryptedSecrets).
-      expected =
-          Secrets.sha256(
-              new String(
-                  protector.unprotect(SECRET_PURPOSE, (byte[]) row.get()[2]),
-                  StandardCharsets.UTF_8));
-      stored = true;
+    OAuthClient client = null;
+    if (cached != null) {
+      expected = cached.secretHash();
+      client = cached.client();
+    } else {
+      long seen = revision.get();
+      var row =
+          fence.read(
+              h ->
+                  h.createQuery("SELECT * FROM oauth_clients WHERE client_id = :id")
+                      .bind("id", clientId)
+                      .map(
+                          (rs, c) ->
+                              new Object[] {
+                                map(rs, c),
+                                rs.getString("secret_hash"),
+                                rs.getBytes("secret_protected")
+                              })
+                      .findOne());
+      if (row.isPresent() && row.get()[1] != null) {
+        client = (OAuthClient) row.get()[0];
+        expected = (String) row.get()[1];
+        if (OAuthClient.CONFIDENTIAL.equals(client.type())) {
+          if (cache.size() >= CACHE_MAX) {
+            cache.clear();
+          }
+          cache.put(clientId, new Cached(client, expected, seen, now));
+        }
+      } else if (row.isPresent() && row.get()[2] != null) {
+        // Stored encrypted by an earlier version and not hashed yet (see hashEncryptedSecrets).
+        client = (OAuthClient) row.get()[0];
+        expected =
+            Secrets.sha256(
+                new String(
+                    protector.unprotect(SECRET_PURPOSE, (byte[]) row.get()[2]),
+                    StandardCharsets.UTF_8));
+      }
     }
     boolean match =
         java.security.MessageDigest.isEqual(
             expected.getBytes(StandardCharsets.US_ASCII),
             Secrets.sha256(secret).getBytes(StandardCharsets.US_ASCII));
-    return match && stored ? Optional.of((OAuthClient) row.get()[0]) : Optional.empty();
+    return match && client != null ? Optional.of(client) : Optional.empty();
+  }
+
+  /**
+   * Drops every cached client: a node calls it when it takes the role, since another node may have
+   * changed clients meanwhile.
+   */
+  void forgetCached() {
+    revision.incrementAndGet();
+    cache.clear();
+  }
+
+  /**
+   * Drops the cache now and again when {@code h}'s transaction commits: an entry read between the
+   * two saw the row as it was before the write. Called after the write's statements.
+   */
+  private void changed(Handle h) {
+    forgetCached();
+    h.afterCommit(this::forgetCached);
   }
 
   /**
@@ -372,14 +439,18 @@ public final class ClientService {
       }
       hashed +=
           fence.write(
-              h ->
-                  h.createUpdate(
-                          "UPDATE oauth_clients SET secret_hash = :hash, secret_protected = NULL"
-                              + " WHERE client_id = :id AND secret_protected = :old")
-                      .bind("hash", hash)
-                      .bind("id", (String) row[0])
-                      .bind("old", (byte[]) row[1])
-                      .execute());
+              h -> {
+                int n =
+                    h.createUpdate(
+                            "UPDATE oauth_clients SET secret_hash = :hash, secret_protected = NULL"
+                                + " WHERE client_id = :id AND secret_protected = :old")
+                        .bind("hash", hash)
+                        .bind("id", (String) row[0])
+                        .bind("old", (byte[]) row[1])
+                        .execute();
+                changed(h);
+                return n;
+              });
     }
     return hashed;
   }
@@ -437,6 +508,7 @@ public final class ClientService {
         .bind("uris", json(redirects))
         .bind("now", Timestamp.from(now))
         .execute();
+    changed(h);
     return new OAuthClient(clientId, type, roles, grants, redirects, 1, now);
   }
 

@@ -266,6 +266,8 @@ public final class IdentityProvider {
 
   /** Ensures signing keys, built-in clients and the first administrator exist; idempotent. */
   public void start() {
+    // This node takes the role: while another node had it, clients may have changed.
+    clients.forgetCached();
     List<String> origins = consoleOrigins();
     // Fast path for every start after the first: nothing to create, so no lock to wait for.
     boolean settled =

@@ -3,9 +3,9 @@ package io.vigil.server.identity;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A token bucket per client id and client address for the token endpoint, the sign-in form and
@@ -17,8 +17,11 @@ import java.util.Optional;
  * bucket per client id alone would let one caller use up everyone's sign-ins. A confidential client
  * is a component on its own machine, for which the two are the same.
  *
- * <p>Deterministic (time from the clock given) and atomic. Full buckets are what an absent one
- * means, so above {@link #PRUNE_ABOVE} buckets, at most once a minute, full ones are dropped.
+ * <p>Deterministic (time from the clock given) and atomic without a lock: each bucket is an
+ * immutable value replaced by compare-and-set, so a request thread that loses the processor in the
+ * middle holds no other request up (a {@code synchronized} take did, under load: the profile in
+ * docs/performance.md). Full buckets are what an absent one means, so above {@link #PRUNE_ABOVE}
+ * buckets, at most once a minute, full ones are dropped.
  */
 public final class RequestRate {
 
@@ -28,19 +31,17 @@ public final class RequestRate {
 
   /**
    * Tokens in units of 1/60,000 of a request, so that a refill of {@code perMinute} units per
-   * millisecond is exact: a request costs {@link #REQUEST} units.
+   * millisecond is exact: a request costs {@link #REQUEST} units; {@code at} is when it was last
+   * refilled.
    */
-  private static final class Bucket {
-    long units;
-    Instant at;
-  }
+  private record Bucket(long units, Instant at) {}
 
   private static final long REQUEST = 60_000;
 
   private final Clock clock;
   private final int perMinute;
-  private final Map<Key, Bucket> buckets = new HashMap<>();
-  private Instant lastPrune = Instant.MIN;
+  private final ConcurrentHashMap<Key, AtomicReference<Bucket>> buckets = new ConcurrentHashMap<>();
+  private final AtomicReference<Instant> lastPrune = new AtomicReference<>(Instant.MIN);
 
   public RequestRate(Clock clock, int perMinute) {
     if (perMinute < 1) {
@@ -55,48 +56,50 @@ public final class RequestRate {
    *
    * @return empty when the request may go on; otherwise how long until the bucket holds one again
    */
-  public synchronized Optional<Duration> take(String clientId, String address) {
+  public Optional<Duration> take(String clientId, String address) {
     Instant now = clock.instant();
     prune(now);
-    Bucket b =
+    AtomicReference<Bucket> ref =
         buckets.computeIfAbsent(
             new Key(clientId == null ? "" : clientId, address == null ? "" : address),
-            k -> {
-              Bucket fresh = new Bucket();
-              fresh.units = capacity();
-              fresh.at = now;
-              return fresh;
-            });
-    refill(b, now);
-    if (b.units >= REQUEST) {
-      b.units -= REQUEST;
-      return Optional.empty();
+            k -> new AtomicReference<>(new Bucket(capacity(), now)));
+    while (true) {
+      Bucket b = ref.get();
+      Bucket refilled = refill(b, now);
+      if (refilled.units() >= REQUEST) {
+        if (ref.compareAndSet(b, new Bucket(refilled.units() - REQUEST, refilled.at()))) {
+          return Optional.empty();
+        }
+      } else if (ref.compareAndSet(b, refilled)) {
+        long missing = REQUEST - refilled.units();
+        return Optional.of(Duration.ofMillis((missing + perMinute - 1) / perMinute));
+      }
     }
-    long missing = REQUEST - b.units;
-    return Optional.of(Duration.ofMillis((missing + perMinute - 1) / perMinute));
   }
 
   private long capacity() {
     return perMinute * REQUEST;
   }
 
-  private void refill(Bucket b, Instant now) {
-    long elapsed = Math.min(60_000, Math.max(0, Duration.between(b.at, now).toMillis()));
-    b.units = Math.min(capacity(), b.units + elapsed * perMinute);
-    b.at = now;
+  /**
+   * The bucket refilled up to {@code now}; a thread that read the clock before another one's update
+   * leaves the later time in place, so no interval is counted twice.
+   */
+  private Bucket refill(Bucket b, Instant now) {
+    if (!now.isAfter(b.at())) {
+      return b;
+    }
+    long elapsed = Math.min(60_000, Duration.between(b.at(), now).toMillis());
+    return new Bucket(Math.min(capacity(), b.units() + elapsed * perMinute), now);
   }
 
   private void prune(Instant now) {
-    if (buckets.size() <= PRUNE_ABOVE || now.isBefore(lastPrune.plus(Duration.ofMinutes(1)))) {
+    Instant last = lastPrune.get();
+    if (buckets.size() <= PRUNE_ABOVE
+        || now.isBefore(last.plus(Duration.ofMinutes(1)))
+        || !lastPrune.compareAndSet(last, now)) {
       return;
     }
-    lastPrune = now;
-    buckets
-        .values()
-        .removeIf(
-            b -> {
-              refill(b, now);
-              return b.units >= capacity();
-            });
+    buckets.values().removeIf(ref -> refill(ref.get(), now).units() >= capacity());
   }
 }

@@ -6,13 +6,22 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
+import io.vigil.server.security.NativeCrypto;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -67,7 +76,7 @@ final class TokenSigner {
             .issueTime(Date.from(now))
             .notBeforeTime(Date.from(now))
             .expirationTime(Date.from(now.plus(accessLifetime)))
-            .jwtID(UUID.randomUUID().toString())
+            .jwtID(tokenId())
             .claim("client_id", clientId)
             .claim("scope", scope)
             .claim("roles", roles);
@@ -77,7 +86,30 @@ final class TokenSigner {
     if (enrolmentOnly) {
       claims.claim(ENROLMENT_CLAIM, true);
     }
-    return sign(claims.build(), new JOSEObjectType("at+jwt"));
+    return sign(claims.build(), AT_JWT);
+  }
+
+  /**
+   * Per request thread: {@code UUID.randomUUID()} draws from one process-wide {@code NativePRNG},
+   * whose lock request threads queued on under load (docs/performance.md).
+   */
+  private static final ThreadLocal<SecureRandom> RANDOM =
+      ThreadLocal.withInitial(TokenSigner::newRandom);
+
+  /** A random (version 4) UUID for {@code jti}. */
+  static String tokenId() {
+    SecureRandom random = RANDOM.get();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L;
+    long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    return new UUID(high, low).toString();
+  }
+
+  private static SecureRandom newRandom() {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      return new SecureRandom();
+    }
   }
 
   /**
@@ -105,17 +137,83 @@ final class TokenSigner {
     return sign(claims.build(), JOSEObjectType.JWT);
   }
 
+  /**
+   * Signs {@code claims} as a compact JWS (RS256) with the current key. The key's signer and the
+   * encoded headers of the two token types are made once per key, not per token.
+   */
   String sign(JWTClaimsSet claims, JOSEObjectType type) {
-    RSAKey key = keys.current();
-    SignedJWT jwt =
-        new SignedJWT(
-            new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).type(type).build(),
-            claims);
-    try {
-      jwt.sign(new RSASSASigner(key));
-    } catch (JOSEException e) {
-      throw new IllegalStateException("Cannot sign a token with key " + key.getKeyID(), e);
+    KeySigner k = keySigner(keys.current());
+    String header;
+    if (AT_JWT.equals(type)) {
+      header = k.accessHeader();
+    } else if (JOSEObjectType.JWT.equals(type)) {
+      header = k.jwtHeader();
+    } else {
+      header = header(k.kid(), type).toBase64URL().toString();
     }
-    return jwt.serialize();
+    String signingInput =
+        header + "." + Base64URL.encode(claims.toString().getBytes(StandardCharsets.UTF_8));
+    try {
+      Base64URL signature =
+          k.signer().sign(HEADER_FOR_SIGNER, signingInput.getBytes(StandardCharsets.US_ASCII));
+      return signingInput + "." + signature;
+    } catch (JOSEException e) {
+      throw new IllegalStateException("Cannot sign a token with key " + k.kid(), e);
+    }
+  }
+
+  private static final JOSEObjectType AT_JWT = new JOSEObjectType("at+jwt");
+
+  /** The signer reads only the algorithm of the header it is given; the encoded one is ours. */
+  private static final JWSHeader HEADER_FOR_SIGNER = new JWSHeader(JWSAlgorithm.RS256);
+
+  /** A signing key made ready: its signer on the signing provider and its encoded headers. */
+  private record KeySigner(
+      String kid, RSASSASigner signer, String accessHeader, String jwtHeader) {}
+
+  private volatile KeySigner keySigner;
+
+  private KeySigner keySigner(RSAKey key) {
+    KeySigner k = keySigner;
+    if (k != null && k.kid().equals(key.getKeyID())) {
+      return k;
+    }
+    k =
+        new KeySigner(
+            key.getKeyID(),
+            signer(key),
+            header(key.getKeyID(), AT_JWT).toBase64URL().toString(),
+            header(key.getKeyID(), JOSEObjectType.JWT).toBase64URL().toString());
+    keySigner = k;
+    return k;
+  }
+
+  private static JWSHeader header(String kid, JOSEObjectType type) {
+    return new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(kid).type(type).build();
+  }
+
+  /**
+   * An RS256 signer for {@code key} on the signing provider ({@link NativeCrypto#signing()}). The
+   * private key is translated into that provider's own key object once, so that each signature does
+   * not convert it again.
+   */
+  private static RSASSASigner signer(RSAKey key) {
+    Optional<Provider> provider = NativeCrypto.signing();
+    try {
+      PrivateKey privateKey = key.toPrivateKey();
+      if (provider.isPresent()) {
+        try {
+          privateKey =
+              (PrivateKey) KeyFactory.getInstance("RSA", provider.get()).translateKey(privateKey);
+        } catch (GeneralSecurityException e) {
+          // Its signature still accepts the JDK's key object; only slower.
+        }
+      }
+      RSASSASigner signer = new RSASSASigner(privateKey);
+      provider.ifPresent(p -> signer.getJCAContext().setProvider(p));
+      return signer;
+    } catch (JOSEException e) {
+      throw new IllegalStateException("Cannot read signing key " + key.getKeyID(), e);
+    }
   }
 }

@@ -47,6 +47,7 @@ import io.vigil.server.protect.DataProtection;
 import io.vigil.server.protect.StoreTrust;
 import io.vigil.server.protect.StoredCertificate;
 import io.vigil.server.protect.Thumbprint;
+import io.vigil.server.security.NativeCrypto;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -99,6 +100,8 @@ public final class Node implements AutoCloseable {
   public static Node start(Settings settings) {
     long t0 = System.nanoTime();
     DataDirectory.prepare(settings.dataDir);
+    // Before anything uses a cipher, a key or a signature (TLS, the key ring, token signing).
+    NativeCrypto.configure(settings.node.nativeCrypto);
     // This process's id: every database session it opens carries it, so that a standby can tell
     // whether this process still has any (see LeaseStore).
     String instanceId = UUID.randomUUID().toString();

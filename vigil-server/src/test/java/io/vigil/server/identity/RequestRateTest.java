@@ -5,6 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.vigil.server.testing.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class RequestRateTest {
@@ -46,5 +52,28 @@ class RequestRateTest {
       allowed++;
     }
     assertThat(allowed).isEqualTo(60);
+  }
+
+  @Test
+  void parallelTakesNeverGrantMoreThanTheBucketHolds() throws Exception {
+    AtomicInteger granted = new AtomicInteger();
+    try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+      List<Future<?>> runs = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        runs.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < 100; i++) {
+                    if (rate.take("recorder-1", "10.0.0.1").isEmpty()) {
+                      granted.incrementAndGet();
+                    }
+                  }
+                }));
+      }
+      for (Future<?> run : runs) {
+        run.get();
+      }
+    }
+    assertThat(granted.get()).isEqualTo(60);
   }
 }

@@ -277,6 +277,40 @@ class TokenEndpointTest {
   }
 
   @Test
+  void aClientChangedWhileAnotherNodeHadTheRoleIsReadAgainWhenThisNodeTakesIt() throws Exception {
+    String admin = f.adminToken();
+    String old =
+        read(f.json(
+                "POST",
+                "/api/v1/clients",
+                admin,
+                "{\"clientId\":\"recorder-1\",\"roles\":[\"component\"]}",
+                Map.of()))
+            .get("clientSecret")
+            .asText();
+    Map<String, String> grant = Map.of("grant_type", "client_credentials");
+    assertThat(f.form("/idp/connect/token", grant, "recorder-1:" + old).statusCode())
+        .isEqualTo(200);
+    // Another node, owner for a while, rotated the secret; this node's cache did not hear of it.
+    String next = Secrets.random256();
+    f.db
+        .jdbi()
+        .useHandle(
+            h ->
+                h.createUpdate("UPDATE oauth_clients SET secret_hash = :hash WHERE client_id = :id")
+                    .bind("hash", Secrets.sha256(next))
+                    .bind("id", "recorder-1")
+                    .execute());
+
+    f.idp.start();
+
+    assertThat(f.form("/idp/connect/token", grant, "recorder-1:" + old).statusCode())
+        .isEqualTo(401);
+    assertThat(f.form("/idp/connect/token", grant, "recorder-1:" + next).statusCode())
+        .isEqualTo(200);
+  }
+
+  @Test
   void passwordGrantIsRefusedToTheConsoleClient() throws Exception {
     HttpResponse<String> r =
         f.form(

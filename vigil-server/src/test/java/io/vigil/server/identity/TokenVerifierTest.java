@@ -91,6 +91,18 @@ class TokenVerifierTest {
         .hasMessageContaining("signature");
   }
 
+  @Test
+  void tokenIdsAreDistinctVersion4Uuids() {
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (int i = 0; i < 1000; i++) {
+      java.util.UUID id = java.util.UUID.fromString(TokenSigner.tokenId());
+      assertThat(id.version()).isEqualTo(4);
+      assertThat(id.variant()).isEqualTo(2);
+      ids.add(id.toString());
+    }
+    assertThat(ids).hasSize(1000);
+  }
+
   private static JWTClaimsSet claims() {
     Instant now = Instant.now();
     return new JWTClaimsSet.Builder()
