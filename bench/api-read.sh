@@ -22,8 +22,8 @@ data and are never contacted), warms up, then, for each connection count, loads 
 after the other and prints requests/s, mean/p50/p99 latency and errors (answers with another status
 and socket errors) for each:
   - GET /api/v1/servers (200);
-  - the same with If-None-Match set to the ETag of the first answer (304 when the node answers
-    conditional requests; a node that does not answers 200, which counts as errors);
+  - the same with If-None-Match set to the list's ETag, read just before (304 when the node
+    answers conditional requests; a node that does not answers 200, which counts as errors);
   - GET /health/live, no token (200): the reference, the same machine and load generator with the
     least work a request can cause; then each rate as a share of it.
 
@@ -77,10 +77,8 @@ export BENCH_AUTHORIZATION="Bearer $admin_token"
 unset BENCH_BODY BENCH_CONTENT_TYPE
 
 # One request first, so a broken contract shows its answer instead of a page of errors.
-vb_tmpdir
-headers="$VB_TMP/headers"
-check="$(curl -s --max-time 30 -D "$headers" -w '\n%{http_code} %{size_download}' \
-  "$VB_URL/api/v1/servers" -H @- <<<"Authorization: $BENCH_AUTHORIZATION")"
+check="$(curl -s --max-time 30 -w '\n%{http_code} %{size_download}' "$VB_URL/api/v1/servers" \
+  -H @- <<<"Authorization: $BENCH_AUTHORIZATION")"
 status="${check##*$'\n'}"
 [[ "${status%% *}" == 200 ]] || vb_die_with_log "GET /api/v1/servers answered ${status%% *}: ${check%$'\n'*}"
 listed="$(grep -o '"rec-[0-9]*"' <<<"${check%$'\n'*}" | sort -u | wc -l)"
@@ -88,13 +86,14 @@ listed="$(grep -o '"rec-[0-9]*"' <<<"${check%$'\n'*}" | sort -u | wc -l)"
   vb_die_with_log "GET /api/v1/servers lists none of the $SERVERS servers just registered: ${check%$'\n'*}"
 ((listed >= SERVERS)) || vb_note "note: the list shows $listed of $SERVERS servers (a page of them)"
 vb_note "the list has $listed servers in ${status#* } bytes"
-etag="$(tr -d '\r' <"$headers" | sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' | head -1)"
-if [[ -n "$etag" ]]; then
-  vb_note "its ETag is $etag"
-else
-  vb_note "note: the answer has no ETag; the conditional line sends If-None-Match: \"none\""
-  etag='"none"'
-fi
+
+# The list's ETag now: taken again before each conditional run, since the list changes by itself
+# at first (servers that never sent a heartbeat go offline after three intervals).
+list_etag() {
+  curl -s --max-time 30 -o /dev/null -D - "$VB_URL/api/v1/servers" \
+    -H @- <<<"Authorization: $BENCH_AUTHORIZATION" |
+    tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' | head -1
+}
 
 # Requests/s of a BENCH line.
 rate() {
@@ -118,6 +117,11 @@ for c in $CONNECTIONS; do
   line="$(vb_load_run "$VB_URL/api/v1/servers" "$DURATION" "$c")" || exit 1
   vb_report "GET /api/v1/servers ($listed servers, ${status#* } bytes), $what" "$line"
   BENCH_AUTHORIZATION="Bearer $(vb_admin_token)" || exit 1
+  etag="$(list_etag)"
+  if [[ -z "$etag" ]]; then
+    vb_note "note: the list has no ETag; the conditional run sends If-None-Match: \"none\""
+    etag='"none"'
+  fi
   conditional="$(BENCH_IF_NONE_MATCH="$etag" BENCH_STATUS=304 \
     vb_load_run "$VB_URL/api/v1/servers" "$DURATION" "$c")" || exit 1
   BENCH_STATUS=304 vb_report "GET /api/v1/servers with If-None-Match (304), $what" "$conditional"
