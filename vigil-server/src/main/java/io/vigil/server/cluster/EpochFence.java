@@ -2,6 +2,7 @@ package io.vigil.server.cluster;
 
 import io.vigil.server.db.Dialect;
 import java.util.function.Consumer;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 
@@ -83,16 +84,7 @@ public final class EpochFence implements Fence {
   private <R, X extends Exception> R write(long mine, HandleCallback<R, X> work) throws X {
     return jdbi.inTransaction(
         h -> {
-          if (dialect == Dialect.POSTGRESQL) {
-            // Both in one round trip: this runs before every fenced write.
-            h.createQuery(
-                    "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
-                        + " set_config('statement_timeout', '"
-                        + STATEMENT_TIMEOUT_MILLIS
-                        + "ms', true) AS statement")
-                .mapToMap()
-                .one();
-          }
+          boundTimeouts(h);
           var row =
               h.createQuery(
                       "SELECT epoch, owner FROM cluster_epoch WHERE role = :role "
@@ -150,21 +142,30 @@ public final class EpochFence implements Fence {
   public <R, X extends Exception> R readSettled(HandleCallback<R, X> work) throws X {
     return jdbi.inTransaction(
         h -> {
-          if (dialect == Dialect.POSTGRESQL) {
-            // As for a write: a process that stops in the middle must not keep the lock.
-            h.createQuery(
-                    "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
-                        + " set_config('statement_timeout', '"
-                        + STATEMENT_TIMEOUT_MILLIS
-                        + "ms', true) AS statement")
-                .mapToMap()
-                .one();
-          }
+          // As for a write: a process that stops in the middle must not keep the lock.
+          boundTimeouts(h);
           h.createQuery("SELECT epoch FROM cluster_epoch WHERE role = :role FOR UPDATE")
               .bind("role", LeaseStore.ROLE)
               .mapTo(Long.class)
               .findOne();
           return work.withHandle(h);
         });
+  }
+
+  /**
+   * On PostgreSQL, bounds this transaction's statements and its idle time (both settings in one
+   * round trip, which runs before every fenced write), so that a process stopped in the middle of
+   * one never keeps the epoch row's lock. H2 has neither setting.
+   */
+  private void boundTimeouts(Handle h) {
+    if (dialect == Dialect.POSTGRESQL) {
+      h.createQuery(
+              "SELECT set_config('idle_in_transaction_session_timeout', '2s', true) AS idle,"
+                  + " set_config('statement_timeout', '"
+                  + STATEMENT_TIMEOUT_MILLIS
+                  + "ms', true) AS statement")
+          .mapToMap()
+          .one();
+    }
   }
 }

@@ -270,25 +270,22 @@ public final class ManagementRoutes implements RouteModule {
     String seen = Requests.ifNoneMatch(ctx);
     CompletableFuture<Boolean> change =
         seen == null || wait.isZero() ? null : signal.await(id, wait);
-    if (seen != null && seen.equals(signal.knownEtag(id))) {
-      if (change == null) {
-        notModified(ctx, seen);
-      } else {
-        long deadline = System.nanoTime() + wait.toNanos();
-        ctx.future(() -> waitForChange(ctx, id, seen, change, deadline));
+    if (seen == null || !seen.equals(signal.knownEtag(id))) {
+      ServerConfiguration c;
+      try {
+        c = read(id);
+      } catch (RuntimeException e) {
+        cancel(change);
+        throw e;
       }
-      return;
-    }
-    ServerConfiguration c;
-    try {
-      c = read(id);
-    } catch (RuntimeException e) {
-      cancel(change);
-      throw e;
-    }
-    if (change == null || !c.etag().equals(seen)) {
-      cancel(change);
-      answer(ctx, c, seen);
+      if (change == null || !c.etag().equals(seen)) {
+        cancel(change);
+        answer(ctx, c, seen);
+        return;
+      }
+    } else if (change == null) {
+      // This node knows the ETag asked about is current: no query.
+      notModified(ctx, seen);
       return;
     }
     long deadline = System.nanoTime() + wait.toNanos();
