@@ -8,6 +8,7 @@ DURATION=20
 WARMUP=5
 CONNECTIONS="16 1"
 URL=""
+ALGORITHM=RS256
 CLIENT_ID=bench-component
 # The node's own limit (Identity.TokenRequestsPerMinute, default 300 per client and address) would
 # answer most of the load 429; the node this script starts allows 100,000 requests a second.
@@ -15,20 +16,23 @@ TOKEN_REQUESTS_PER_MINUTE=6000000
 
 usage() {
   cat <<EOF
-Usage: bench/tokens.sh [--duration SECONDS] [--warmup SECONDS] [--connections "16 1"] [--url URL]
+Usage: bench/tokens.sh [--duration SECONDS] [--warmup SECONDS] [--connections "16 1"]
+                      [--algorithm RS256|ES256] [--url URL]
 
 Measures POST /idp/connect/token with grant_type=client_credentials and HTTP Basic client
 authentication, with wrk on 127.0.0.1. Starts a fresh node (temporary data directory, free port,
 random admin password), gets an admin token with the password grant, registers the confidential
 client "$CLIENT_ID" (POST /api/v1/clients), warms up, then loads the token endpoint once per
 connection count and prints requests/s, mean/p50/p99 latency and errors (non-200 answers and
-socket errors). Before the load it measures the reference, RSA 2048 signatures per second of
-OpenSSL on all cores (openssl speed -multi CORES -seconds 5 rsa2048), and prints the token rate as a
-percentage of it, and the crypto provider the node logged ("Crypto: ...").
+socket errors). Before the load it measures two references: signatures per second of OpenSSL on
+all cores (openssl speed -multi CORES -seconds 5 rsa2048, or ecdsap256 for ES256), and of the
+node's own crypto provider inside one JVM on as many threads (bench/SignSpeed.java); it prints the
+token rate as a percentage of each, and the crypto provider the node logged ("Crypto: ...").
 
   --duration SECONDS     measured time per connection count, 1-240 (default $DURATION)
   --warmup SECONDS       untimed load before measuring, 0-60 (default $WARMUP)
   --connections "N ..."  concurrent connections to measure, each 1-1024 (default "$CONNECTIONS")
+  --algorithm ALG        the node's Identity.SigningAlgorithm, RS256 or ES256 (default $ALGORITHM)
   --url URL              use the running node at URL (127.0.0.1 or localhost only) instead of
                          starting one; VIGIL_ADMIN_PASSWORD must hold its admin password, the
                          client "$CLIENT_ID" must not exist yet, above 32 connections the node
@@ -44,6 +48,7 @@ while (($#)); do
     --warmup) WARMUP="${2:-}"; shift 2 || vb_die "--warmup needs a value" ;;
     --connections) CONNECTIONS="${2:-}"; shift 2 || vb_die "--connections needs a value" ;;
     --url) URL="${2:-}"; shift 2 || vb_die "--url needs a value" ;;
+    --algorithm) ALGORITHM="${2:-}"; shift 2 || vb_die "--algorithm needs a value" ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; vb_die "unknown option '$1'" ;;
   esac
@@ -52,12 +57,20 @@ vb_check_int --duration "$DURATION" 1 240
 vb_check_int --warmup "$WARMUP" 0 60
 [[ -n "${CONNECTIONS// /}" ]] || vb_die "--connections needs at least one number"
 for c in $CONNECTIONS; do vb_check_int --connections "$c" 1 1024; done
+case "$ALGORITHM" in
+  RS256) openssl_test=rsa2048 openssl_line='^rsa +2048 bits' ;;
+  ES256) openssl_test=ecdsap256 openssl_line='nistp256' ;;
+  *) vb_die "--algorithm must be RS256 or ES256, not '$ALGORITHM'" ;;
+esac
 
 command -v openssl >/dev/null 2>&1 || vb_die "openssl is missing; it measures the reference signing rate (apt-get install openssl)"
 
 vb_init
 vb_pick_loadgen
-export VB_NODE_SETTINGS="{\"Identity\": {\"TokenRequestsPerMinute\": $TOKEN_REQUESTS_PER_MINUTE}}"
+# RS256 is the default: leaving it out keeps the script usable on builds without the setting.
+algorithm_setting=""
+[[ "$ALGORITHM" == RS256 ]] || algorithm_setting=", \"SigningAlgorithm\": \"$ALGORITHM\""
+export VB_NODE_SETTINGS="{\"Identity\": {\"TokenRequestsPerMinute\": $TOKEN_REQUESTS_PER_MINUTE$algorithm_setting}}"
 vb_node_for_load "$URL"
 if [[ -n "${VB_NODE_LOG:-}" ]]; then
   crypto="$(grep -o 'Crypto: .*' "$VB_NODE_LOG" | head -1)"
@@ -65,6 +78,10 @@ if [[ -n "${VB_NODE_LOG:-}" ]]; then
 else
   crypto="not known (--url: see the \"Crypto:\" line in the node's log)"
 fi
+case "$crypto" in
+  *Corretto*) provider=native ;;
+  *) provider=jdk ;;
+esac
 
 admin_token="$(vb_admin_token)" || exit 1
 client="$(vb_post_json /api/v1/clients \
@@ -98,13 +115,17 @@ check="$(curl -s --max-time 30 -w '\n%{http_code}' -X POST "$VB_URL/idp/connect/
 [[ "${check##*$'\n'}" == 200 ]] ||
   vb_die_with_log "the client-credentials grant for $CLIENT_ID answered ${check##*$'\n'}: ${check%$'\n'*}"
 
-# The reference: RSA 2048 signatures per second of OpenSSL with one process per core, measured
-# while the node idles. Its summary line reads "rsa 2048 bits <s/sign> <s/verify> <sign/s> <verify/s>".
+# The references, measured while the node idles: signatures per second of OpenSSL with one process
+# per core (its summary line reads "... <s/sign> <s/verify> <sign/s> <verify/s>"), and of the
+# node's provider in one JVM on as many threads, which is what the node could sign at most.
 cores="$(nproc)"
-vb_note "measuring the reference: openssl speed -multi $cores -seconds 5 rsa2048"
-openssl_sign="$(openssl speed -multi "$cores" -seconds 5 rsa2048 2>/dev/null |
-  awk '/^rsa +2048 bits/ { v = $(NF - 1) } END { if (v != "") print v }')"
-[[ "$openssl_sign" =~ ^[0-9]+(\.[0-9]+)?$ ]] || vb_die "openssl speed -multi $cores rsa2048 printed no 'rsa 2048 bits' summary line"
+vb_note "measuring the references: openssl speed -multi $cores -seconds 5 $openssl_test; bench/SignSpeed.java $provider $ALGORITHM $cores 5"
+openssl_sign="$(openssl speed -multi "$cores" -seconds 5 "$openssl_test" 2>/dev/null |
+  awk -v re="$openssl_line" '$0 ~ re { v = $(NF - 1) } END { if (v != "") print v }')"
+[[ "$openssl_sign" =~ ^[0-9]+(\.[0-9]+)?$ ]] || vb_die "openssl speed -multi $cores $openssl_test printed no summary line"
+provider_sign="$("$VB_JAVA" --enable-native-access=ALL-UNNAMED -cp "$VB_DIST/lib/*" \
+  "$VB_ROOT/bench/SignSpeed.java" "$provider" "$ALGORITHM" "$cores" 5 2>/dev/null | awk '{ print $4 }')"
+[[ "$provider_sign" =~ ^[0-9]+(\.[0-9]+)?$ ]] || vb_die "bench/SignSpeed.java $provider $ALGORITHM printed no rate"
 
 load_before="$(vb_load)"
 max=0
@@ -118,13 +139,14 @@ for c in $CONNECTIONS; do
   line="$(vb_load_run "$VB_URL/idp/connect/token" "$DURATION" "$c")" || exit 1
   vb_report "client-credentials tokens, $c connection(s), $DURATION s" "$line"
   # Tokens issued: 200 answers only.
-  awk -v c="$c" -v ref="$openssl_sign" '{
+  awk -v c="$c" -v ref="$openssl_sign" -v own="$provider_sign" -v alg="$ALGORITHM" '{
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     ok = (v["requests"] - v["non200"] - v["socket_errors"]) / (v["duration_us"] / 1e6)
-    printf "  %d connection(s): %.1f tokens/s issued = %.1f %% of the reference, %.1f RSA 2048 sign/s\n", c, ok, 100 * ok / ref, ref
+    printf "  %d connection(s): %.1f %s tokens/s issued = %.1f %% of OpenSSL'"'"'s %.1f sign/s, %.1f %% of the provider'"'"'s own %.1f sign/s\n", c, ok, alg, 100 * ok / ref, ref, 100 * ok / own, own
   }' <<<"$line"
 done
-echo "reference: openssl speed -multi $cores -seconds 5 rsa2048: $openssl_sign sign/s ($(openssl version | cut -d' ' -f1-2))"
+echo "reference: openssl speed -multi $cores -seconds 5 $openssl_test: $openssl_sign sign/s ($(openssl version | cut -d' ' -f1-2))"
+echo "reference: bench/SignSpeed.java $provider $ALGORITHM $cores 5 (the node's provider, one JVM, $cores threads): $provider_sign sign/s"
 echo "node's crypto provider: $crypto"
 echo "cores: $(nproc) (the load generator, $VB_LOADGEN, and the node share them)"
 echo "1-min load average: $load_before before the load, $(vb_load) at the end"
