@@ -23,13 +23,14 @@ import org.eclipse.jetty.util.Callback;
  * Requests#revisionEtag}, or {@link #BODY_ETAG} for an answer the route prepared itself), else a
  * hash of the answer's bytes: the caller has those bytes already, so the ETag tells it nothing new,
  * and since it is computed from what this caller was sent, a caller whose role shows it something
- * else never matches another's ETag. An ETag a route set that does not name the whole answer
- * ({@link Requests#etag}: a server's revision, which its heartbeats do not move) is sent as it is
- * and never answers 304. Routes that answer {@code If-None-Match} themselves (the configuration
- * long poll) set a {@code Cache-Control} of their own and are left alone; the {@code no-store}
- * every response starts with ({@link SecurityHeaders}) is replaced, since a client that may keep
- * nothing has nothing to revalidate. {@code private} keeps shared caches from storing an answer
- * meant for one caller.
+ * else never matches another's ETag. A revision a route set that does not name the whole answer
+ * ({@link Requests#etag}: a server's revision, which its heartbeats do not move) is sent with that
+ * hash after it, {@code "<revision>.<hash>"}: the revision for {@code If-Match} ({@link
+ * Requests#etagValue} reads it), the whole tag for {@code If-None-Match}. Routes that answer {@code
+ * If-None-Match} themselves (the configuration long poll) set a {@code Cache-Control} of their own
+ * and are left alone; the {@code no-store} every response starts with ({@link SecurityHeaders}) is
+ * replaced, since a client that may keep nothing has nothing to revalidate. {@code private} keeps
+ * shared caches from storing an answer meant for one caller.
  */
 final class ConditionalGet {
 
@@ -81,16 +82,16 @@ final class ConditionalGet {
       return;
     }
     String etag = ctx.res().getHeader("ETag");
-    if (etag != null && !Boolean.TRUE.equals(ctx.attribute(BODY_ETAG))) {
-      ctx.header("Cache-Control", "private, no-cache");
-      return;
-    }
-    if (etag == null) {
+    if (etag == null || !Boolean.TRUE.equals(ctx.attribute(BODY_ETAG))) {
       InputStream result = ctx.resultInputStream();
       if (!(result instanceof ByteArrayInputStream body)) {
+        if (etag != null) {
+          ctx.header("Cache-Control", "private, no-cache");
+        }
         return;
       }
-      etag = hash(body);
+      String hash = hash(body);
+      etag = etag == null ? hash : withHash(etag, hash);
       ctx.header("ETag", etag);
     }
     ctx.header("Cache-Control", "private, no-cache");
@@ -98,6 +99,14 @@ final class ConditionalGet {
       ctx.status(304);
       ctx.result(new byte[0]);
     }
+  }
+
+  /**
+   * A revision ETag ({@code "3"}) with the hash of the answer after it ({@code "3.<hash>"}), for an
+   * answer that shows more than its revision covers.
+   */
+  static String withHash(String revisionEtag, String hashEtag) {
+    return revisionEtag.substring(0, revisionEtag.length() - 1) + "." + hashEtag.substring(1);
   }
 
   /** A strong ETag of a body: its SHA-256, 128 bits of it in base64url, in quotes. */

@@ -53,26 +53,32 @@ public final class Requests {
   }
 
   /**
-   * The number in an ETag as this API issues them: a decimal number without sign or leading zeros
-   * in double quotes, e.g. {@code "3"}; null for anything else. Weak ETags ({@code W/"3"}) never
+   * The revision in an ETag as this API issues them: a decimal number without sign or leading zeros
+   * in double quotes, e.g. {@code "3"}, or that number with the answer's hash after a dot, {@code
+   * "3.<22 base64url characters>"} (a read of an object whose answer shows more than its revision
+   * covers, see {@link #etag}); null for anything else. Only the revision counts for a change: the
+   * hash covers fields no change can set (a server's heartbeats, an alarm's event count), which may
+   * have moved since the read without making the change unsafe. Weak ETags ({@code W/"3"}) never
    * match for a change (RFC 9110 13.1.1 compares strongly), lists and {@code *} would let a change
    * through without naming what it changes, and {@code 35} or {@code "+37"} were never issued.
    */
   public static Long etagValue(String header) {
-    String value = header.strip();
-    if (!ETAG.matcher(value).matches()) {
+    java.util.regex.Matcher m = ETAG.matcher(header.strip());
+    if (!m.matches()) {
       return null;
     }
-    return Long.parseLong(value.substring(1, value.length() - 1));
+    return Long.parseLong(m.group(1));
   }
 
   private static final java.util.regex.Pattern ETAG =
-      java.util.regex.Pattern.compile("\"(0|[1-9][0-9]{0,17})\"");
+      java.util.regex.Pattern.compile("\"(0|[1-9][0-9]{0,17})(?:\\.[A-Za-z0-9_-]{22})?\"");
 
   /**
    * Sets the ETag of a response to an object's revision, for {@code If-Match}. Use it where the
    * answer shows more than the revision covers (a server's heartbeat fields change without a new
-   * revision): a GET with this ETag in {@code If-None-Match} still answers 200, never 304.
+   * revision): a GET answer then carries {@code "<revision>.<hash of the answer>"}, which answers
+   * 304 to {@code If-None-Match} while the whole answer is the same and still serves {@code
+   * If-Match} by its revision.
    */
   public static void etag(Context ctx, long revision) {
     ctx.header("ETag", "\"" + revision + "\"");

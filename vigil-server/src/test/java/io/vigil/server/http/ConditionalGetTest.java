@@ -39,4 +39,27 @@ class ConditionalGetTest {
         .isEqualTo(ConditionalGet.etagOf("{\"items\":[]}".getBytes(StandardCharsets.UTF_8)));
     assertThat(a).isNotEqualTo(b);
   }
+
+  @Test
+  void aRevisionThatDoesNotCoverTheAnswerGetsTheAnswersHashAfterItAndStillReadsAsTheRevision() {
+    String hash = ConditionalGet.etagOf("{\"lastSeenAt\":null}".getBytes(StandardCharsets.UTF_8));
+    String tag = ConditionalGet.withHash("\"12\"", hash);
+
+    assertThat(tag).matches("\"12\\.[A-Za-z0-9_-]{22}\"");
+    assertThat(Requests.etagValue(tag)).isEqualTo(12L);
+    assertThat(Requests.etagValue("\"12\"")).isEqualTo(12L);
+    assertThat(ConditionalGet.matches(tag, tag)).isTrue();
+    assertThat(ConditionalGet.matches("\"12\"", tag)).as("the revision alone").isFalse();
+  }
+
+  @Test
+  void anIfMatchWithAHashTheApiCannotHaveIssuedIsNotARevision() {
+    assertThat(Requests.etagValue("\"12.\"")).isNull();
+    assertThat(Requests.etagValue("\"12.abc\"")).isNull();
+    assertThat(Requests.etagValue("\"12.AAAAAAAAAAAAAAAAAAAAAAA\"")).as("23 characters").isNull();
+    assertThat(Requests.etagValue("\"12.AAAAAAAAAAAAAAAAAAAA+/\"")).as("not base64url").isNull();
+    assertThat(Requests.etagValue("W/\"12.AAAAAAAAAAAAAAAAAAAAAA\"")).isNull();
+    assertThat(Requests.etagValue("\"012.AAAAAAAAAAAAAAAAAAAAAA\"")).isNull();
+    assertThat(Requests.etagValue("\"12.AAAAAAAAAAAAAAAAAAAAAA\"")).isEqualTo(12L);
+  }
 }

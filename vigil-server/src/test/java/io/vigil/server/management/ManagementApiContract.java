@@ -141,7 +141,7 @@ abstract class ManagementApiContract {
 
     Response got = http.get("/api/v1/servers/" + s.get("id").asText(), VIEWER);
     assertThat(got.status()).isEqualTo(200);
-    assertThat(got.header("ETag")).isEqualTo("\"1\"");
+    assertThat(got.header("ETag")).startsWith("\"1.");
 
     JsonNode audit = http.get("/api/v1/audit?objectType=server", ADMIN).json();
     JsonNode entry = audit.get("items").get(0);
@@ -1141,18 +1141,32 @@ abstract class ManagementApiContract {
   }
 
   @Test
-  void aServerAnswers200ToItsRevisionSinceItsHeartbeatsChangeItWithoutANewRevision() {
+  void aServerAnswers304UntilAHeartbeatChangesItAndItsEtagStillServesIfMatchByItsRevision() {
     String id = registerRecorder(RECORDER_A, "rec-01").get("id").asText();
     String path = "/api/v1/servers/" + id;
     Response before = http.get(path, VIEWER);
-    assertThat(before.header("ETag")).isEqualTo("\"1\"");
+    String etag = before.header("ETag");
+    assertThat(etag)
+        .as("the revision, then the answer's hash")
+        .matches("\"1\\.[A-Za-z0-9_-]{22}\"");
     assertThat(before.json().get("lastSeenAt").isNull()).isTrue();
-    assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
+    assertThat(getIfNoneMatch(path, VIEWER, etag).status()).isEqualTo(304);
+    assertThat(getIfNoneMatch(path, VIEWER, "\"1\"").status())
+        .as("the revision alone does not name the answer")
+        .isEqualTo(200);
 
-    Response after = getIfNoneMatch(path, VIEWER, "\"1\"");
+    assertThat(heartbeat(id, RECORDER_A).status()).isEqualTo(200);
+    Response after = getIfNoneMatch(path, VIEWER, etag);
     assertThat(after.status()).isEqualTo(200);
-    assertThat(after.header("ETag")).as("the revision, for If-Match").isEqualTo("\"1\"");
     assertThat(after.json().get("lastSeenAt").isNull()).isFalse();
+    assertThat(after.header("ETag")).startsWith("\"1.").isNotEqualTo(etag);
+
+    Response changed = patch(path, ADMIN, "{\"address\":\"http://rec-01b:7563\"}", etag);
+    assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+    assertThat(changed.header("ETag")).isEqualTo("\"2\"");
+    assertThat(patch(path, ADMIN, "{\"address\":\"http://rec-01c:7563\"}", etag).status())
+        .as("a read of revision 1")
+        .isEqualTo(409);
   }
 
   @Test
