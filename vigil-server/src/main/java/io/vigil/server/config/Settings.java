@@ -207,6 +207,13 @@ public final class Settings {
     @JsonProperty("SigningKeyRotationDays")
     public int signingKeyRotationDays = 30;
 
+    /**
+     * What new token signing keys are made for: {@code RS256} (RSA 2048, every relying party takes
+     * it) or {@code ES256} (EC P-256). A change rotates to a key of the new algorithm.
+     */
+    @JsonProperty("SigningAlgorithm")
+    public String signingAlgorithm = "RS256";
+
     /** Failed sign-ins of one user from one address before each further attempt waits. */
     @JsonProperty("SignInFailuresBeforeDelay")
     public int signInFailuresBeforeDelay = 5;

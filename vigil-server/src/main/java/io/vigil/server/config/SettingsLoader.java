@@ -291,6 +291,10 @@ public final class SettingsLoader {
     }
   }
 
+  /** The values {@code Identity.SigningAlgorithm} takes. */
+  private static final java.util.List<String> SIGNING_ALGORITHMS =
+      java.util.List.of("RS256", "ES256");
+
   private static void validate(Settings s, Path file) {
     if (s.http.tls == null) {
       s.http.tls = new Settings.TlsSection();
@@ -411,6 +415,19 @@ public final class SettingsLoader {
           "Identity.RefreshTokenReuseGraceSeconds must be between 0 and 300 in " + file + ".");
     }
     Settings.IdentitySection id = s.identity;
+    if (id.signingAlgorithm == null) {
+      id.signingAlgorithm = "RS256";
+    }
+    String alg = id.signingAlgorithm.strip().toUpperCase(java.util.Locale.ROOT);
+    if (!SIGNING_ALGORITHMS.contains(alg)) {
+      throw new ConfigException(
+          "Identity.SigningAlgorithm \""
+              + id.signingAlgorithm
+              + "\" is not supported in "
+              + file
+              + ": use \"RS256\" (the default) or \"ES256\".");
+    }
+    id.signingAlgorithm = alg;
     if (id.signInFailuresBeforeDelay < 1
         || id.signInFailuresPerAddress < 1
         || id.signInMaxDelaySeconds < 1

@@ -194,7 +194,11 @@ public final class IdentityProvider {
             Duration.ofMillis(settings.identity.passwordCheckWaitMillis));
     this.keys =
         new SigningKeys(
-            fence, protector, clock, Duration.ofDays(settings.identity.signingKeyRotationDays));
+            fence,
+            protector,
+            clock,
+            Duration.ofDays(settings.identity.signingKeyRotationDays),
+            com.nimbusds.jose.JWSAlgorithm.parse(settings.identity.signingAlgorithm));
     this.users = new UserService(fence, hasher, clock);
     this.clients = new ClientService(fence, protector, clock);
     this.verifier = new TokenVerifier(issuer, keys, clock);
@@ -316,6 +320,8 @@ public final class IdentityProvider {
                   return users.bootstrapAdmin(h, SYSTEM, password, adminHash);
                 });
     keys.reload();
+    // Rotates now when the key is due, or was made for another algorithm than the configured one.
+    keys.current();
     int hashed = clients.hashEncryptedSecrets();
     if (hashed > 0) {
       LOG.info(

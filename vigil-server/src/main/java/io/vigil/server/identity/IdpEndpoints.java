@@ -1,7 +1,6 @@
 package io.vigil.server.identity;
 
 import com.nimbusds.common.contenttype.ContentType;
-import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.oauth2.sdk.AccessTokenResponse;
@@ -211,7 +210,7 @@ final class IdpEndpoints {
             ClientAuthenticationMethod.CLIENT_SECRET_BASIC,
             ClientAuthenticationMethod.CLIENT_SECRET_POST,
             ClientAuthenticationMethod.NONE));
-    meta.setIDTokenJWSAlgs(List.of(JWSAlgorithm.RS256));
+    meta.setIDTokenJWSAlgs(keys.publishedAlgorithms());
     meta.setClaims(List.of("sub", "name", "preferred_username"));
     // Request objects (RFC 9101) are not supported: say so, rather than let the library's default
     // (true) promise that request_uri is read.

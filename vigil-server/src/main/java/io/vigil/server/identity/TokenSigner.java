@@ -4,7 +4,12 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSSigner;
+import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
@@ -138,8 +143,9 @@ final class TokenSigner {
   }
 
   /**
-   * Signs {@code claims} as a compact JWS (RS256) with the current key. The key's signer and the
-   * encoded headers of the two token types are made once per key, not per token.
+   * Signs {@code claims} as a compact JWS with the current key, in the key's algorithm (RS256 or
+   * ES256). The key's signer and the encoded headers of the two token types are made once per key,
+   * not per token.
    */
   String sign(JWTClaimsSet claims, JOSEObjectType type) {
     KeySigner k = keySigner(keys.current());
@@ -149,13 +155,13 @@ final class TokenSigner {
     } else if (JOSEObjectType.JWT.equals(type)) {
       header = k.jwtHeader();
     } else {
-      header = header(k.kid(), type).toBase64URL().toString();
+      header = header(k.kid(), k.signerHeader().getAlgorithm(), type).toBase64URL().toString();
     }
     String signingInput =
         header + "." + Base64URL.encode(claims.toString().getBytes(StandardCharsets.UTF_8));
     try {
       Base64URL signature =
-          k.signer().sign(HEADER_FOR_SIGNER, signingInput.getBytes(StandardCharsets.US_ASCII));
+          k.signer().sign(k.signerHeader(), signingInput.getBytes(StandardCharsets.US_ASCII));
       return signingInput + "." + signature;
     } catch (JOSEException e) {
       throw new IllegalStateException("Cannot sign a token with key " + k.kid(), e);
@@ -164,56 +170,98 @@ final class TokenSigner {
 
   private static final JOSEObjectType AT_JWT = new JOSEObjectType("at+jwt");
 
-  /** The signer reads only the algorithm of the header it is given; the encoded one is ours. */
-  private static final JWSHeader HEADER_FOR_SIGNER = new JWSHeader(JWSAlgorithm.RS256);
-
-  /** A signing key made ready: its signer on the signing provider and its encoded headers. */
+  /**
+   * A signing key made ready: its signer on the signing provider, the header the signer is given
+   * (it reads only the algorithm from it; the encoded headers are ours) and the encoded headers.
+   */
   private record KeySigner(
-      String kid, RSASSASigner signer, String accessHeader, String jwtHeader) {}
+      String kid,
+      JWSSigner signer,
+      JWSHeader signerHeader,
+      String accessHeader,
+      String jwtHeader) {}
 
   private volatile KeySigner keySigner;
 
-  private KeySigner keySigner(RSAKey key) {
+  /**
+   * The name of the provider that signs with the current key, or null for the JDK's (whichever of
+   * its providers the algorithm finds first).
+   */
+  String signingProvider() {
+    Provider p = keySigner(keys.current()).signer().getJCAContext().getProvider();
+    return p == null ? null : p.getName();
+  }
+
+  private KeySigner keySigner(JWK key) {
     KeySigner k = keySigner;
     if (k != null && k.kid().equals(key.getKeyID())) {
       return k;
     }
+    JWSAlgorithm alg = SigningKeys.algorithmOf(key);
+    if (alg == null) {
+      throw new IllegalStateException(
+          "Signing key " + key.getKeyID() + " fits neither RS256 nor ES256: " + key.getKeyType());
+    }
     k =
         new KeySigner(
             key.getKeyID(),
-            signer(key),
-            header(key.getKeyID(), AT_JWT).toBase64URL().toString(),
-            header(key.getKeyID(), JOSEObjectType.JWT).toBase64URL().toString());
+            signer(key, alg),
+            new JWSHeader(alg),
+            header(key.getKeyID(), alg, AT_JWT).toBase64URL().toString(),
+            header(key.getKeyID(), alg, JOSEObjectType.JWT).toBase64URL().toString());
     keySigner = k;
     return k;
   }
 
-  private static JWSHeader header(String kid, JOSEObjectType type) {
-    return new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(kid).type(type).build();
+  private static JWSHeader header(String kid, JWSAlgorithm alg, JOSEObjectType type) {
+    return new JWSHeader.Builder(alg).keyID(kid).type(type).build();
   }
 
   /**
-   * An RS256 signer for {@code key} on the signing provider ({@link NativeCrypto#signing()}). The
-   * private key is translated into that provider's own key object once, so that each signature does
-   * not convert it again.
+   * A signer for {@code key} in {@code alg} on the signing provider ({@link
+   * NativeCrypto#signing()}) when it signs with that key, else on the JDK's. The private key is
+   * translated into that provider's own key object once, so that each signature does not convert it
+   * again. ES256 signatures come out in the JWS form (R || S), which Nimbus makes of the provider's
+   * DER.
    */
-  private static RSASSASigner signer(RSAKey key) {
+  private static JWSSigner signer(JWK key, JWSAlgorithm alg) {
     Optional<Provider> provider = NativeCrypto.signing();
-    try {
-      PrivateKey privateKey = key.toPrivateKey();
-      if (provider.isPresent()) {
-        try {
-          privateKey =
-              (PrivateKey) KeyFactory.getInstance("RSA", provider.get()).translateKey(privateKey);
-        } catch (GeneralSecurityException e) {
-          // Its signature still accepts the JDK's key object; only slower.
-        }
+    if (provider.isPresent()) {
+      try {
+        JWSSigner signer = signer(key, alg, provider.get());
+        // A trial signature: a provider that cannot sign with this key is left out, not every
+        // token request failed.
+        signer.sign(new JWSHeader(alg), new byte[] {0});
+        return signer;
+      } catch (JOSEException | GeneralSecurityException | RuntimeException e) {
+        // The JDK's provider signs instead; only slower.
       }
-      RSASSASigner signer = new RSASSASigner(privateKey);
-      provider.ifPresent(p -> signer.getJCAContext().setProvider(p));
-      return signer;
-    } catch (JOSEException e) {
+    }
+    try {
+      return signer(key, alg, null);
+    } catch (JOSEException | GeneralSecurityException e) {
       throw new IllegalStateException("Cannot read signing key " + key.getKeyID(), e);
     }
+  }
+
+  /** A signer on {@code provider}, or on the JDK's when it is null. */
+  private static JWSSigner signer(JWK key, JWSAlgorithm alg, Provider provider)
+      throws JOSEException, GeneralSecurityException {
+    boolean ec = JWSAlgorithm.ES256.equals(alg);
+    PrivateKey privateKey = ec ? ((ECKey) key).toECPrivateKey() : ((RSAKey) key).toPrivateKey();
+    if (provider != null) {
+      try {
+        privateKey =
+            (PrivateKey)
+                KeyFactory.getInstance(ec ? "EC" : "RSA", provider).translateKey(privateKey);
+      } catch (GeneralSecurityException e) {
+        // Its signature still accepts the JDK's key object; only slower.
+      }
+    }
+    JWSSigner signer = ec ? new ECDSASigner(privateKey, Curve.P_256) : new RSASSASigner(privateKey);
+    if (provider != null) {
+      signer.getJCAContext().setProvider(provider);
+    }
+    return signer;
   }
 }

@@ -2,7 +2,11 @@ package io.vigil.server.identity;
 
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
 import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
@@ -22,17 +26,18 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Verifies the API's bearer tokens: RS256 signature by one of the provider's keys (current or
- * previous), issuer, audience {@value TokenSigner#AUDIENCE}, expiry and not-before with {@link
- * #CLOCK_SKEW} of tolerance. Every failure is a 401 that says which check failed; the token itself
- * is never echoed. Roles are taken from the token (see {@link TokenSigner}); unknown role ids are
- * ignored, so a token can never grant more than the roles this version knows.
+ * Verifies the API's bearer tokens: RS256 or ES256 signature by one of the provider's keys (current
+ * or previous), in the algorithm that key was made for (a token cannot choose another), issuer,
+ * audience {@value TokenSigner#AUDIENCE}, expiry and not-before with {@link #CLOCK_SKEW} of
+ * tolerance. Every failure is a 401 that says which check failed; the token itself is never echoed.
+ * Roles are taken from the token (see {@link TokenSigner}); unknown role ids are ignored, so a
+ * token can never grant more than the roles this version knows.
  *
  * <p>A token that passed is remembered (at most {@value #CACHE_SIZE} of them, all forgotten when
  * that many are held) with its key id and expiry: a component sends the same token with every
- * heartbeat and event for minutes, and parsing it and checking its RSA signature each time cost
- * more than the rest of a heartbeat. A remembered token is still refused once it expires, and once
- * its signing key is no longer one this provider verifies with.
+ * heartbeat and event for minutes, and parsing it and checking its signature each time cost more
+ * than the rest of a heartbeat. A remembered token is still refused once it expires, and once its
+ * signing key is no longer one this provider verifies with.
  */
 final class TokenVerifier implements Authenticator {
 
@@ -103,11 +108,12 @@ final class TokenVerifier implements Authenticator {
           "The bearer token is malformed: it is not a signed JWT. Get a new token from"
               + " /idp/connect/token.");
     }
-    if (!JWSAlgorithm.RS256.equals(jwt.getHeader().getAlgorithm())) {
+    JWSAlgorithm alg = jwt.getHeader().getAlgorithm();
+    if (!SigningKeys.ALGORITHMS.contains(alg)) {
       throw ApiException.unauthorized(
           "The bearer token is signed with "
-              + jwt.getHeader().getAlgorithm()
-              + "; only RS256 tokens from this provider are accepted.");
+              + alg
+              + "; only RS256 and ES256 tokens from this provider are accepted.");
     }
     if (!accessTokenType(jwt.getHeader().getType())) {
       throw ApiException.unauthorized(
@@ -116,14 +122,25 @@ final class TokenVerifier implements Authenticator {
               + ", not at+jwt): send the access_token of the token response.");
     }
     String kid = jwt.getHeader().getKeyID();
-    Optional<RSAKey> key = kid == null ? Optional.empty() : keys.verificationKey(kid);
+    Optional<JWK> key = kid == null ? Optional.empty() : keys.verificationKey(kid);
     if (key.isEmpty()) {
       throw ApiException.unauthorized(
           "The bearer token was signed by a key this provider does not know (it may be older than"
               + " the last two key rotations). Get a new token from /idp/connect/token.");
     }
+    JWSAlgorithm keyAlg = SigningKeys.algorithmOf(key.get());
+    if (!alg.equals(keyAlg)) {
+      throw ApiException.unauthorized(
+          "The bearer token says it is signed with "
+              + alg
+              + ", but its key "
+              + kid
+              + " was made for "
+              + (keyAlg == null ? "no algorithm this provider accepts" : keyAlg)
+              + ": it was altered or not issued by this provider.");
+    }
     try {
-      if (!jwt.verify(new RSASSAVerifier(key.get()))) {
+      if (!jwt.verify(verifier(key.get()))) {
         throw ApiException.unauthorized(
             "The bearer token's signature is not valid: it was altered or not issued by this"
                 + " provider.");
@@ -186,5 +203,10 @@ final class TokenVerifier implements Authenticator {
     } catch (ParseException e) {
       throw ApiException.unauthorized("The bearer token's claims have the wrong types.");
     }
+  }
+
+  /** A verifier for {@code key}, whose algorithm {@link SigningKeys#algorithmOf} has checked. */
+  private static JWSVerifier verifier(JWK key) throws JOSEException {
+    return key instanceof ECKey ec ? new ECDSAVerifier(ec) : new RSASSAVerifier((RSAKey) key);
   }
 }

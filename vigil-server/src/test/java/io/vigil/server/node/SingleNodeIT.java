@@ -3,6 +3,11 @@ package io.vigil.server.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jwt.SignedJWT;
 import io.vigil.server.testing.NodeProcess;
 import io.vigil.server.testing.TestHttp;
 import java.io.IOException;
@@ -113,6 +118,40 @@ class SingleNodeIT {
           assertThat(raw).doesNotContain("PRIVATE KEY");
         }
       }
+    }
+  }
+
+  @Test
+  void anEs256NodePublishesAnEcKeyAndItsTokensCallTheApi() throws Exception {
+    Path data = Files.createDirectory(dir.resolve("data"));
+    Files.writeString(
+        data.resolve("appsettings.json"), "{\"Identity\": {\"SigningAlgorithm\": \"ES256\"}}");
+    try (NodeProcess node =
+        NodeProcess.create("start-dev", data, Map.of("VIGIL_ADMIN_PASSWORD", ADMIN_PASSWORD))
+            .start()) {
+      node.awaitReady(Duration.ofSeconds(60));
+      TestHttp http = new TestHttp(node.url());
+
+      JsonNode discovery = http.get("/idp/.well-known/openid-configuration", null).json();
+      assertThat(discovery.get("id_token_signing_alg_values_supported").toString())
+          .isEqualTo("[\"ES256\"]");
+      JsonNode keys = http.get("/idp/.well-known/jwks.json", null).json().get("keys");
+      assertThat(keys).hasSize(1);
+      JsonNode key = keys.get(0);
+      assertThat(key.get("kty").asText()).isEqualTo("EC");
+      assertThat(key.get("crv").asText()).isEqualTo("P-256");
+      assertThat(key.get("alg").asText()).isEqualTo("ES256");
+      assertThat(key.get("use").asText()).isEqualTo("sig");
+      assertThat(key.has("d")).isFalse();
+
+      String token = passwordToken(http);
+      JWSHeader header = SignedJWT.parse(token).getHeader();
+      assertThat(header.getAlgorithm()).isEqualTo(JWSAlgorithm.ES256);
+      assertThat(header.getKeyID()).isEqualTo(key.get("kid").asText());
+      assertThat(SignedJWT.parse(token).verify(new ECDSAVerifier(ECKey.parse(key.toString()))))
+          .isTrue();
+      assertThat(http.get("/api/v1/servers", token).status()).isEqualTo(200);
+      assertThat(http.get("/api/v1/servers", tamper(token)).status()).isEqualTo(401);
     }
   }
 
