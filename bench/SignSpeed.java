@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.LongAdder;
  * lib folder on the class path, so that the provider is the node's:
  *
  * <pre>
- * java --enable-native-access=ALL-UNNAMED -cp 'vigil-server/target/vigil/lib/*' bench/SignSpeed.java \
+ * java --enable-native-access=ALL-UNNAMED \
+ *     -cp 'vigil-server/target/vigil/lib/*:vigil-server/target/vigil/lib/native/linux-x86_64/*' \
+ *     bench/SignSpeed.java \
  *     native|jdk RS256|ES256 THREADS SECONDS
  * </pre>
  *

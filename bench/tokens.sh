@@ -135,7 +135,12 @@ openssl_sign="$openssl_rsa"
 if [[ "$openssl_test" != rsa2048 ]]; then
   openssl_sign="$(openssl_speed "$openssl_test" "$openssl_line")" || exit 1
 fi
-provider_sign="$("$VB_JAVA" --enable-native-access=ALL-UNNAMED -cp "$VB_DIST/lib/*" \
+# The provider's build for this platform is kept in lib/native/<platform>/, off the class path.
+case "$(uname -m)" in
+  aarch64 | arm64) native_dir="$VB_DIST/lib/native/linux-aarch_64" ;;
+  *) native_dir="$VB_DIST/lib/native/linux-x86_64" ;;
+esac
+provider_sign="$("$VB_JAVA" --enable-native-access=ALL-UNNAMED -cp "$VB_DIST/lib/*:$native_dir/*" \
   "$VB_ROOT/bench/SignSpeed.java" "$provider" "$ALGORITHM" "$cores" 5 2>/dev/null | awk '{ print $4 }')"
 [[ "$provider_sign" =~ ^[0-9]+(\.[0-9]+)?$ ]] || vb_die "bench/SignSpeed.java $provider $ALGORITHM printed no rate"
 

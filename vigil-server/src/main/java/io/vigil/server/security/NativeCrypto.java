@@ -1,11 +1,19 @@
 package io.vigil.server.security;
 
+import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
+import java.net.MalformedURLException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.Provider;
 import java.security.Security;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,9 +26,12 @@ import org.slf4j.LoggerFactory;
  * library loads and its self-tests pass; otherwise the JDK's providers serve. Either way it logs
  * one line saying which.
  *
- * <p>ACCP is a runtime dependency and is reached by reflection, so that the code compiles and runs
- * where its jar is missing. Token signing asks {@link #signing()} for the provider explicitly
- * rather than relying on the provider order alone.
+ * <p>ACCP is reached by reflection, so that the code compiles and runs where its jar is missing.
+ * Its builds for x86-64 and aarch64 hold the same classes and a native library of the same name, so
+ * an installation keeps each in {@code lib/native/<platform>/} ({@link #PLATFORM_DIRECTORIES}) and
+ * this class loads the one for the platform it runs on in a class loader of its own; one on the
+ * class path (as in tests) is used as it is. Token signing asks {@link #signing()} for the provider
+ * explicitly rather than relying on the provider order alone.
  */
 public final class NativeCrypto {
 
@@ -109,8 +120,12 @@ public final class NativeCrypto {
         : "Crypto: Amazon Corretto Crypto Provider " + version(installed) + " (native)";
   }
 
+  /** The folder of {@code lib/native} that holds the provider's build for each architecture. */
+  static final Map<String, String> PLATFORM_DIRECTORIES =
+      Map.of("amd64", "linux-x86_64", "x86_64", "linux-x86_64", "aarch64", "linux-aarch_64");
+
   private static Provider load() throws ReflectiveOperationException {
-    Class<?> type = Class.forName(PROVIDER_CLASS);
+    Class<?> type = providerClass();
     Provider provider = (Provider) type.getField("INSTANCE").get(null);
     Throwable loading = (Throwable) type.getMethod("getLoadingError").invoke(provider);
     if (loading != null) {
@@ -123,6 +138,60 @@ public final class NativeCrypto {
       throw new IllegalStateException("install() left it out of the provider list");
     }
     return provider;
+  }
+
+  /**
+   * The provider's class from the class path, else from the jar in {@code lib/native/<platform>/}
+   * beside the jar this class came from.
+   */
+  private static Class<?> providerClass() throws ClassNotFoundException {
+    try {
+      return Class.forName(PROVIDER_CLASS);
+    } catch (ClassNotFoundException notOnClassPath) {
+      Optional<Path> jar = platformJar(installationLib(), System.getProperty("os.arch"));
+      if (jar.isEmpty()) {
+        throw notOnClassPath;
+      }
+      URL url;
+      try {
+        url = jar.get().toUri().toURL();
+      } catch (MalformedURLException e) {
+        throw new ClassNotFoundException(PROVIDER_CLASS + " in " + jar.get(), e);
+      }
+      // Lives as long as the process: the provider it loads stays installed.
+      @SuppressWarnings("resource")
+      URLClassLoader loader =
+          new URLClassLoader("native-crypto", new URL[] {url}, NativeCrypto.class.getClassLoader());
+      return Class.forName(PROVIDER_CLASS, true, loader);
+    }
+  }
+
+  /** The folder of the jar (or class folder) this class was loaded from, or null. */
+  private static Path installationLib() {
+    try {
+      java.security.CodeSource source = NativeCrypto.class.getProtectionDomain().getCodeSource();
+      return source == null ? null : Path.of(source.getLocation().toURI()).getParent();
+    } catch (URISyntaxException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** The provider's jar for {@code osArch} under {@code lib/native}, if the installation has it. */
+  static Optional<Path> platformJar(Path lib, String osArch) {
+    String platform =
+        osArch == null ? null : PLATFORM_DIRECTORIES.get(osArch.toLowerCase(Locale.ROOT));
+    if (lib == null || platform == null) {
+      return Optional.empty();
+    }
+    Path dir = lib.resolve("native").resolve(platform);
+    if (!Files.isDirectory(dir)) {
+      return Optional.empty();
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().findFirst();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   private static String version(Provider provider) {

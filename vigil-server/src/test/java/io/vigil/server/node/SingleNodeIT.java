@@ -41,6 +41,13 @@ class SingleNodeIT {
             .start()) {
       node.awaitReady(Duration.ofSeconds(60));
       assertThat(node.logText()).contains("Vigil is ready at " + node.url());
+      String nativeCrypto = System.getenv("VIGIL_NATIVE_CRYPTO");
+      if (System.getProperty("os.name").startsWith("Linux")
+          && List.of("amd64", "aarch64").contains(System.getProperty("os.arch"))
+          && (nativeCrypto == null || !nativeCrypto.strip().equalsIgnoreCase("false"))) {
+        // Loaded from the installation's lib/native/<platform>/, which is not on the class path.
+        assertThat(node.logText()).contains("Crypto: Amazon Corretto Crypto Provider");
+      }
       TestHttp http = new TestHttp(node.url());
 
       JsonNode discovery = http.get("/idp/.well-known/openid-configuration", null).json();

@@ -11,10 +11,13 @@ import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.crypto.RSASSAVerifier;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.Security;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The native provider is installed where it loads, removed when turned off, and signs RS256. */
 class NativeCryptoTest {
@@ -31,6 +34,24 @@ class NativeCryptoTest {
     assertThat(NativeCrypto.supported("Linux", "ppc64le")).isFalse();
     assertThat(NativeCrypto.supported("Windows Server 2022", "amd64")).isFalse();
     assertThat(NativeCrypto.supported("Mac OS X", "aarch64")).isFalse();
+  }
+
+  @Test
+  void anInstallationKeepsOneBuildPerPlatformAndTheOneForThisArchitectureIsPicked(@TempDir Path lib)
+      throws Exception {
+    Path x86 = Files.createDirectories(lib.resolve("native/linux-x86_64")).resolve("accp-x86.jar");
+    Path arm =
+        Files.createDirectories(lib.resolve("native/linux-aarch_64")).resolve("accp-arm.jar");
+    Files.write(x86, new byte[0]);
+    Files.write(arm, new byte[0]);
+    Files.writeString(lib.resolve("native/linux-x86_64/README"), "not a jar");
+
+    assertThat(NativeCrypto.platformJar(lib, "amd64")).contains(x86);
+    assertThat(NativeCrypto.platformJar(lib, "x86_64")).contains(x86);
+    assertThat(NativeCrypto.platformJar(lib, "aarch64")).contains(arm);
+    assertThat(NativeCrypto.platformJar(lib, "ppc64le")).isEmpty();
+    assertThat(NativeCrypto.platformJar(lib.resolve("elsewhere"), "amd64")).isEmpty();
+    assertThat(NativeCrypto.platformJar(null, "amd64")).isEmpty();
   }
 
   @Test
