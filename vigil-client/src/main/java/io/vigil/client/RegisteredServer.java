@@ -8,7 +8,7 @@ import java.util.UUID;
  * ignored).
  *
  * @param status {@code unknown}, {@code online}, {@code offline} or {@code disabled}
- * @param revision the object's revision, also its ETag
+ * @param revision the object's revision; {@code If-Match: "<revision>"} names it for a change
  * @param connection {@code online}, {@code offline} or {@code unknown}
  */
 public record RegisteredServer(
