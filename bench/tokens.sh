@@ -124,6 +124,12 @@ for c in $CONNECTIONS; do
     printf "  %d connection(s): %.1f tokens/s issued = %.1f %% of the reference, %.1f RSA 2048 sign/s\n", c, ok, 100 * ok / ref, ref
   }' <<<"$line"
 done
+# The node's resident memory after the load (a node this script started: its java process).
+if [[ -z "$URL" ]]; then
+  if java_pid="$(vb_java_pid "$VB_NODE_PID")" && rss="$(vb_rss_mib "$java_pid")"; then
+    echo "node's RSS after the load: $rss MiB (VmRSS of java pid $java_pid)"
+  fi
+fi
 echo "reference: openssl speed -multi $cores -seconds 5 rsa2048: $openssl_sign sign/s ($(openssl version | cut -d' ' -f1-2))"
 echo "node's crypto provider: $crypto"
 echo "cores: $(nproc) (the load generator, $VB_LOADGEN, and the node share them)"
