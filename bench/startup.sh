@@ -106,6 +106,44 @@ for run in $(seq 1 "$RUNS"); do
   vb_stop_node "$VB_NODE_PID"
 done
 
+# The node's own phases, from its "ready in N ms ... (database A ms, key ring B ms, services and
+# HTTP C ms, role D ms)" line: medians over the cold starts and over the first starts. "before
+# Node.start" is the time to ready minus the node's own "ready in" (launcher, JVM, command line,
+# settings, plus up to one poll interval).
+phases() {
+  local kind="$1" n="$2" i line total db keys http role
+  local -a before=() dbs=() keyss=() https=() roles=()
+  for i in $(seq 1 "$n"); do
+    line="$(grep -o 'ready in [0-9]* ms.*' "$work/$kind-$i.log" | head -1)"
+    [[ -n "$line" ]] || return 0
+    total="$(sed -n 's/^ready in \([0-9]*\) ms.*/\1/p' <<<"$line")"
+    db="$(sed -n 's/.*database \([0-9]*\) ms.*/\1/p' <<<"$line")"
+    keys="$(sed -n 's/.*key ring \([0-9]*\) ms.*/\1/p' <<<"$line")"
+    http="$(sed -n 's/.*services and HTTP \([0-9]*\) ms.*/\1/p' <<<"$line")"
+    role="$(sed -n 's/.*role \([0-9]*\) ms.*/\1/p' <<<"$line")"
+    [[ -n "$total$db$keys$http$role" ]] || return 0
+    local -n runs="$kind"
+    before+=($((runs[i - 1] - total)))
+    dbs+=("$db")
+    keyss+=("$keys")
+    https+=("$http")
+    roles+=("$role")
+  done
+  echo "  $kind start phases (medians): before Node.start $(median_of "${before[@]}") ms," \
+    "database $(median_of "${dbs[@]}") ms, key ring $(median_of "${keyss[@]}") ms," \
+    "services and HTTP $(median_of "${https[@]}") ms, role $(median_of "${roles[@]}") ms"
+}
+
+# The reference: the launcher, the JVM and the command line alone (bin/vigil --version).
+version=()
+if [[ -x "$VB_DIST/bin/vigil" ]]; then
+  for run in $(seq 1 "$RUNS"); do
+    t0="$(vb_now_us)"
+    JAVA_HOME="$VB_JDK" XDG_CACHE_HOME="$VB_CACHE_HOME" "$VB_DIST/bin/vigil" --version >/dev/null 2>&1
+    version+=($((($(vb_now_us) - t0 + 500) / 1000)))
+  done
+fi
+
 mapfile -t cold_sorted < <(printf '%s\n' "${cold[@]}" | sort -n)
 mapfile -t first_sorted < <(printf '%s\n' "${first[@]}" | sort -n)
 echo "JDK: $VB_JDK ($VB_JDK_VERSION)"
@@ -114,6 +152,11 @@ echo "cold start to ready (new JVM, existing data directory): median $(median_of
   "(min ${cold_sorted[0]} ms, max ${cold_sorted[-1]} ms) over $RUNS runs [runs: ${cold[*]}]"
 echo "first start to ready (new data directory: key ring, signing key, admin password hash):" \
   "median $(median_of "${first[@]}") ms (min ${first_sorted[0]} ms, max ${first_sorted[-1]} ms) [runs: ${first[*]}]"
+phases cold "$RUNS"
+phases first "$RUNS"
+if ((${#version[@]})); then
+  echo "reference: bin/vigil --version (launcher, JVM, command line): median $(median_of "${version[@]}") ms [runs: ${version[*]}]"
+fi
 if find "$VB_CACHE_HOME" -type f | grep -q .; then
   echo "start-up cache in use: $(find "$VB_CACHE_HOME" -type f -printf '%f ' ) (made by the untimed priming start, $prime_ms ms)"
 else

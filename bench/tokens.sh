@@ -164,6 +164,12 @@ for c in $CONNECTIONS; do
     printf ", %.1f %% of the provider'"'"'s own %s sign/s\n", 100 * ok / own, alg
   }' <<<"$line"
 done
+# The node's resident memory after the load (a node this script started: its java process).
+if [[ -z "$URL" ]]; then
+  if java_pid="$(vb_java_pid "$VB_NODE_PID")" && rss="$(vb_rss_mib "$java_pid")"; then
+    echo "node's RSS after the load: $rss MiB (VmRSS of java pid $java_pid)"
+  fi
+fi
 echo "reference: openssl speed -multi $cores -seconds 5 rsa2048: $openssl_rsa sign/s ($(openssl version | cut -d' ' -f1-2))"
 [[ "$openssl_test" == rsa2048 ]] ||
   echo "reference: openssl speed -multi $cores -seconds 5 $openssl_test: $openssl_sign sign/s"

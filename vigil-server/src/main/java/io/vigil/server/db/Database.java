@@ -19,9 +19,12 @@ public final class Database implements AutoCloseable {
   private final Jdbi jdbi;
   private final Dialect dialect;
 
-  private Database(HikariDataSource dataSource, Dialect dialect) {
+  private final boolean migrated;
+
+  private Database(HikariDataSource dataSource, Dialect dialect, boolean migrated) {
     this.dataSource = dataSource;
     this.dialect = dialect;
+    this.migrated = migrated;
     this.jdbi = Jdbi.create(dataSource);
   }
 
@@ -90,10 +93,16 @@ public final class Database implements AutoCloseable {
         throw new DatabaseException("The database URL " + redact(url) + " " + problem, null);
       }
     }
+    // Flyway only when the schema is not exactly at this build's migrations (a new database, one
+    // behind or ahead, a failed or edited migration): on a current schema it would change nothing
+    // and costs a good part of the start (see SchemaCheck).
+    if (SchemaCheck.isCurrent(ds, Database.class.getClassLoader())) {
+      return new Database(ds, dialect, false);
+    }
     try {
       Flyway.configure()
           .dataSource(ds)
-          .locations("classpath:db/migration")
+          .locations("classpath:" + SchemaCheck.LOCATION)
           .validateMigrationNaming(true)
           .load()
           .migrate();
@@ -107,7 +116,12 @@ public final class Database implements AutoCloseable {
               + ". Check that the database is reachable and the user may create tables.",
           e);
     }
-    return new Database(ds, dialect);
+    return new Database(ds, dialect, true);
+  }
+
+  /** Whether {@link #open} ran Flyway's migrate (false: the schema was current already). */
+  boolean migrated() {
+    return migrated;
   }
 
   public Jdbi jdbi() {
