@@ -173,13 +173,15 @@ final class TokenSigner {
   }
 
   /**
-   * At most one signature per processor at a time, the others waiting in arrival order. A signature
-   * is nothing but computation (an RS256 one about a quarter of a millisecond of a core with the
-   * native provider), so more signers than processors only share them in time slices and stretch
-   * every token's latency (docs/performance.md: a third of the p99 at 16 connections on 2 cores).
+   * At most two signatures per processor at a time, the others waiting in arrival order. A
+   * signature is nothing but computation (an RS256 one about a quarter of a millisecond of a core
+   * with the native provider), so many more signers than processors only share them in time slices
+   * and stretch every token's latency; one per processor leaves a core idle whenever a signer is
+   * preempted by the rest of the node's work. Two per processor gave the highest rate and a quarter
+   * of the tail (docs/performance.md).
    */
   private static final Semaphore SIGNERS =
-      new Semaphore(Runtime.getRuntime().availableProcessors(), true);
+      new Semaphore(2 * Runtime.getRuntime().availableProcessors(), true);
 
   private static final JOSEObjectType AT_JWT = new JOSEObjectType("at+jwt");
 
