@@ -32,6 +32,15 @@ abstract class SchemaMigrationContract {
         .load();
   }
 
+  /**
+   * Migrates a database at {@code url} and then runs {@code sql} on it (a change to its history).
+   */
+  private void changeHistory(String url, String sql) {
+    try (Database db = open(url)) {
+      db.jdbi().useHandle(h -> h.execute(sql));
+    }
+  }
+
   private static Map<String, Integer> history(Database db) {
     return db.jdbi()
         .withHandle(
@@ -88,15 +97,11 @@ abstract class SchemaMigrationContract {
   @Test
   void aFailedMigrationInTheHistoryStillStopsTheStart() {
     String url = newUrl();
-    try (Database db = open(url)) {
-      db.jdbi()
-          .useHandle(
-              h ->
-                  h.execute(
-                      "UPDATE \"flyway_schema_history\" SET \"success\" = FALSE WHERE"
-                          + " \"installed_rank\" = (SELECT MAX(\"installed_rank\") FROM"
-                          + " \"flyway_schema_history\")"));
-    }
+    changeHistory(
+        url,
+        "UPDATE \"flyway_schema_history\" SET \"success\" = FALSE WHERE"
+            + " \"installed_rank\" = (SELECT MAX(\"installed_rank\") FROM"
+            + " \"flyway_schema_history\")");
     assertThatThrownBy(() -> open(url))
         .isInstanceOf(DatabaseException.class)
         .hasMessageContaining("Cannot prepare the database")
@@ -106,14 +111,10 @@ abstract class SchemaMigrationContract {
   @Test
   void anEditedMigrationStillStopsTheStart() {
     String url = newUrl();
-    try (Database db = open(url)) {
-      db.jdbi()
-          .useHandle(
-              h ->
-                  h.execute(
-                      "UPDATE \"flyway_schema_history\" SET \"checksum\" = \"checksum\" + 1 WHERE"
-                          + " \"installed_rank\" = 1"));
-    }
+    changeHistory(
+        url,
+        "UPDATE \"flyway_schema_history\" SET \"checksum\" = \"checksum\" + 1 WHERE"
+            + " \"installed_rank\" = 1");
     assertThatThrownBy(() -> open(url))
         .isInstanceOf(DatabaseException.class)
         .hasMessageContaining("checksum mismatch");
@@ -122,17 +123,13 @@ abstract class SchemaMigrationContract {
   @Test
   void aSchemaAheadOfThisBuildRunsFlywayWhichIgnoresTheFutureMigration() {
     String url = newUrl();
-    try (Database db = open(url)) {
-      db.jdbi()
-          .useHandle(
-              h ->
-                  h.execute(
-                      "INSERT INTO \"flyway_schema_history\" (\"installed_rank\", \"version\","
-                          + " \"description\", \"type\", \"script\", \"checksum\","
-                          + " \"installed_by\", \"installed_on\", \"execution_time\", \"success\")"
-                          + " VALUES (1000, '1000', 'future', 'SQL', 'V1000__future.sql', 1, 'x',"
-                          + " CURRENT_TIMESTAMP, 0, TRUE)"));
-    }
+    changeHistory(
+        url,
+        "INSERT INTO \"flyway_schema_history\" (\"installed_rank\", \"version\","
+            + " \"description\", \"type\", \"script\", \"checksum\","
+            + " \"installed_by\", \"installed_on\", \"execution_time\", \"success\")"
+            + " VALUES (1000, '1000', 'future', 'SQL', 'V1000__future.sql', 1, 'x',"
+            + " CURRENT_TIMESTAMP, 0, TRUE)");
     try (Database db = open(url)) {
       assertThat(db.migrated()).isTrue();
     }

@@ -34,7 +34,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Date;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -389,15 +388,6 @@ class SigningAlgorithmTest {
   }
 
   private JWTClaimsSet claims() {
-    Instant now = clock.instant();
-    return new JWTClaimsSet.Builder()
-        .issuer(ISSUER)
-        .subject("u1")
-        .audience(TokenSigner.AUDIENCE)
-        .issueTime(Date.from(now))
-        .expirationTime(Date.from(now.plusSeconds(300)))
-        .claim("client_id", "vigil-cli")
-        .claim("scope", "vigil.api")
-        .build();
+    return TokenVerifierTest.claims(clock.instant());
   }
 }

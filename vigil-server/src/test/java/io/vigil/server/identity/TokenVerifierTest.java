@@ -104,7 +104,11 @@ class TokenVerifierTest {
   }
 
   private static JWTClaimsSet claims() {
-    Instant now = Instant.now();
+    return claims(Instant.now());
+  }
+
+  /** An access token's claims from the test issuer, issued at {@code now} for 300 s. */
+  static JWTClaimsSet claims(Instant now) {
     return new JWTClaimsSet.Builder()
         .issuer(ISSUER)
         .subject("u1")
