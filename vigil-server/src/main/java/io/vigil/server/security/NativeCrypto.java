@@ -108,10 +108,10 @@ public final class NativeCrypto {
   }
 
   static boolean supported(String osName, String osArch) {
-    String arch = osArch == null ? "" : osArch.toLowerCase(Locale.ROOT);
     return osName != null
         && osName.toLowerCase(Locale.ROOT).startsWith("linux")
-        && (arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64"));
+        && osArch != null
+        && PLATFORM_DIRECTORIES.containsKey(osArch.toLowerCase(Locale.ROOT));
   }
 
   private static String describe() {
